@@ -1,0 +1,60 @@
+/**
+ * The catalog of diagnostic codes. Every code has an entry in `docs/errors.md` (a test checks both
+ * directions). Codes are stable: a code is never reused for a different problem.
+ */
+export interface CodeInfo {
+  readonly title: string;
+  /** Default help text; a diagnostic may give a more specific one. */
+  readonly help: string;
+}
+
+export const CODES = {
+  // Lexing
+  L001: { title: "unterminated string", help: "close the string with a double quote on the same line" },
+  L002: { title: "unterminated block comment", help: "close the comment with */" },
+  L003: { title: "unexpected character", help: "remove the character; names use letters, digits, '_' and '-'" },
+  L004: { title: "invalid string escape", help: 'the escapes are \\" \\\\ \\n \\t \\r and \\u{HEX}' },
+  L005: { title: "forbidden control character", help: "NUL, BIDI overrides and other invisible control characters are not allowed in policy source (Trojan Source, CVE-2021-42574)" },
+  L006: { title: "mixed-script identifier", help: "an identifier mixes letters of several scripts (a homoglyph attack); write it in one script" },
+  L007: { title: "invalid duration", help: "durations are a whole number followed by ms, s, m, h or d, e.g. 300ms, 10m, 7d" },
+  L008: { title: "source too large", help: "split the policy into several files" },
+  L009: { title: "invalid number", help: "numbers are decimal, e.g. 3, 0.9, -1" },
+  // Parsing
+  P101: { title: "unexpected token", help: "see grammar/rules.ebnf for what may stand here" },
+  P102: { title: "missing rule name", help: "write `rule NAME: EFFECT ...`; a name is letters, digits, '_' and '-'" },
+  P103: { title: "nesting too deep", help: "conditions may nest at most 64 levels; split the condition" },
+  P104: { title: "policy too large", help: "a policy holds at most 1,000,000 syntax nodes; split it" },
+  P105: { title: "unknown effect", help: "effects are allow, challenge, deny, revoke and flag" },
+  P106: { title: "unexpected end of file", help: "a block or a rule is not finished" },
+  P107: { title: "invalid attribute path", help: "paths start at principal, resource, context or action, e.g. context.ip" },
+  // Checking
+  C201: { title: "unknown attribute", help: "the attribute is not declared in the schema block" },
+  C202: { title: "type mismatch", help: "compare values of the same type" },
+  C203: { title: "undeclared action", help: "declare the action in the actions block, or fix the spelling" },
+  C204: { title: "duplicate name", help: "rule, workflow, test and property names are unique in a policy" },
+  C205: { title: "unknown workflow", help: "deviates(NAME) names a workflow declared in the policy" },
+  C206: { title: "unbounded state", help: "every history operator needs a window and a threshold small enough for fixed-size state" },
+  C207: { title: "operator needs a comparison", help: "count, distinct, since, gap and regularity give a value: compare it, e.g. count(x by session within 1m) >= 3" },
+  C208: { title: "clause not allowed here", help: "limit and valid for apply to allow rules; target to revoke rules; require to challenge rules" },
+  C209: { title: "value out of range", help: "the number is outside the range the construct accepts" },
+  C210: { title: "duplicate schema entry", help: "declare each entity and attribute once" },
+  C211: { title: "unknown tag", help: "the only action tag is [high]" },
+  C212: { title: "unknown label", help: "session has LABEL needs a rule with label session += LABEL" },
+  C213: { title: "invalid glob", help: "a glob uses * for any run of characters; at most 16 stars" },
+  // Runtime (decision reasons and errors)
+  R301: { title: "missing attribute", help: "the request lacks an attribute a condition reads; the rule fails closed" },
+  R302: { title: "wrong attribute type", help: "the request has a value of another type than the condition needs; the rule fails closed" },
+  R303: { title: "state_corrupt", help: "the state passed to decide is not one leash produced; start from policy.initialState()" },
+  R304: { title: "malformed request", help: "a request is an object with principal {kind, id}, action and a finite time" },
+  R305: { title: "missing key attribute", help: "the attribute a history is keyed by is absent; the rule fails closed" },
+  R306: { title: "time went backwards", help: "the event time is earlier than the key's latest; it was clamped to the latest time" },
+  R307: { title: "revoked", help: "the key was revoked; policy.reinstate(state, key) lifts it" },
+  R308: { title: "policy mismatch", help: "the decision was made by another version of the policy (see decision.policyHash)" },
+  R309: { title: "unknown key", help: "the key is not revoked or not known to the state" },
+  R310: { title: "limit reached", help: "the rule's quantity scope is used up for this key" },
+  R311: { title: "grant expired", help: "the rule's valid for period ended for this key" },
+  R312: { title: "high-risk action", help: "a [high] action is allowed only by a rule that names it" },
+  R313: { title: "no matching allow", help: "no allow rule matched; the default is deny" },
+} as const satisfies Record<string, CodeInfo>;
+
+export type Code = keyof typeof CODES;
