@@ -1,0 +1,16 @@
+/**
+ * A deep copy of an AST (or any part of one) without source locations: every `span` property and
+ * every property whose name ends in `Span` (`effectSpan`) is dropped. Two trees that differ only in
+ * where they were written compare equal after stripping — the law `parse(print(ast)) = ast` is
+ * stated with it.
+ */
+export function stripSpans<T>(node: T): unknown {
+  if (Array.isArray(node)) return node.map(stripSpans);
+  if (node === null || typeof node !== "object") return node;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(node)) {
+    if (k === "span" || k.endsWith("Span")) continue;
+    out[k] = stripSpans(v);
+  }
+  return out;
+}
