@@ -1,0 +1,112 @@
+import type { ActionPattern, DurationLit, KeyRef, Literal, Path, SetLit } from "../ast/nodes.js";
+
+/**
+ * Lexical forms the printer writes: strings, numbers, names, resource globs. Each function returns
+ * text the lexer reads back as the same value (grammar/rules.ebnf, "lexical").
+ */
+
+/**
+ * A string literal with the grammar's escapes. Characters the lexer refuses to see raw (control
+ * characters, BIDI overrides, line/paragraph separators, format characters such as U+200B, lone
+ * surrogates) are written as `\u{HEX}` so the output is always accepted and always visible.
+ */
+export function formatString(value: string): string {
+  let out = '"';
+  for (const ch of value) {
+    switch (ch) {
+      case '"':
+        out += '\\"';
+        break;
+      case "\\":
+        out += "\\\\";
+        break;
+      case "\n":
+        out += "\\n";
+        break;
+      case "\t":
+        out += "\\t";
+        break;
+      case "\r":
+        out += "\\r";
+        break;
+      default:
+        out += INVISIBLE.test(ch) ? `\\u{${ch.codePointAt(0)!.toString(16).toUpperCase()}}` : ch;
+    }
+  }
+  return out + '"';
+}
+
+// Cc controls, Cf format characters (BIDI marks and overrides, zero-width characters), Zl/Zp
+// separators and unpaired surrogates.
+const INVISIBLE = /^(?:[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]|[\uD800-\uDFFF])$/u;
+
+/**
+ * The canonical decimal form of a number: `3`, `0.9`, `-1`, never exponent notation (the grammar
+ * has none). `-0` is written `0`.
+ */
+export function formatNumber(n: number): string {
+  if (!Number.isFinite(n)) throw new RangeError(`not a finite number: ${n}`);
+  if (n === 0) return "0";
+  const sign = n < 0 ? "-" : "";
+  const text = String(Math.abs(n));
+  const e = text.indexOf("e");
+  if (e < 0) return sign + text;
+  // Expand `d.ddde±x` into plain digits; the shortest round-trip digits stay the same.
+  const mantissa = text.slice(0, e);
+  const exponent = Number(text.slice(e + 1));
+  const digits = mantissa.replace(".", "");
+  const point = (mantissa.indexOf(".") < 0 ? mantissa.length : mantissa.indexOf(".")) + exponent;
+  if (point <= 0) return `${sign}0.${"0".repeat(-point)}${digits}`;
+  if (point >= digits.length) return sign + digits + "0".repeat(point - digits.length);
+  return `${sign}${digits.slice(0, point)}.${digits.slice(point)}`;
+}
+
+export function formatDuration(d: DurationLit): string {
+  return d.text;
+}
+
+export function formatLiteral(l: Literal): string {
+  switch (l.kind) {
+    case "StringLit":
+      return formatString(l.value);
+    case "NumberLit":
+      return formatNumber(l.value);
+    case "BoolLit":
+      return l.value ? "true" : "false";
+    case "DurationLit":
+      return formatDuration(l);
+  }
+}
+
+export function formatSet(s: SetLit): string {
+  return `[${s.elements.map(formatLiteral).join(", ")}]`;
+}
+
+export function formatAction(a: ActionPattern): string {
+  return a.segments.join(".");
+}
+
+export function formatPath(p: Path): string {
+  return [p.root, ...p.segments].join(".");
+}
+
+export function formatKey(k: KeyRef): string {
+  switch (k.kind) {
+    case "SessionKey":
+      return "session";
+    case "PrincipalKey":
+      return "principal";
+    case "PathKey":
+      return formatPath(k.path);
+  }
+}
+
+/**
+ * A resource glob: unquoted when it is unmistakably a `resourcePath` token (ASCII letter first,
+ * path characters only, at least one `/`, no comment opener), quoted otherwise.
+ */
+export function formatResourceGlob(glob: string): string {
+  return BARE_PATH.test(glob) && !glob.includes("//") ? glob : formatString(glob);
+}
+
+const BARE_PATH = /^[A-Za-z][A-Za-z0-9_.*-]*\/[A-Za-z0-9_.*/-]*$/;
