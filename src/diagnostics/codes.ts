@@ -41,6 +41,8 @@ export const CODES = {
   C211: { title: "unknown tag", help: "the only action tag is [high]" },
   C212: { title: "unknown label", help: "session has LABEL needs a rule with label session += LABEL" },
   C213: { title: "invalid glob", help: "a glob uses * for any run of characters; at most 16 stars" },
+  C298: { title: "cannot read policy file", help: "check the path and the file's permissions" },
+  C299: { title: "internal compiler error", help: "a bug in leash: please report it with the policy that caused it" },
   // Runtime (decision reasons and errors)
   R301: { title: "missing attribute", help: "the request lacks an attribute a condition reads; the rule fails closed" },
   R302: { title: "wrong attribute type", help: "the request has a value of another type than the condition needs; the rule fails closed" },

@@ -1,0 +1,339 @@
+import type { CompareOp, Effect } from "../ast/nodes.js";
+import type { Span } from "../ast/span.js";
+import { Failure, readOwn, typeName, type Value } from "../runtime/attributes.js";
+import type { EvalContext } from "../runtime/context.js";
+import { compileGlob, globMatch } from "../runtime/glob.js";
+import { domainOf, readOp } from "../runtime/operators.js";
+import type { Obligation, Reason } from "../runtime/types.js";
+import type { ExprIR, OpIR, PathIR, PolicyIR, PrincipalSelIR, RuleIR } from "./ir.js";
+
+/** A compiled condition: a closure over the evaluation context. */
+export type Evaluator = (c: EvalContext) => Value;
+
+/** How a rule took part: it matched, it did not, or it could not be evaluated. */
+export type RuleOutcome = true | false | Failure;
+
+/** A rule compiled to closures, with everything a decision reports about it prebuilt and frozen. */
+export interface CompiledRule {
+  readonly ir: RuleIR;
+  readonly id: string;
+  readonly effect: Effect;
+  /** Rank by id, so multi-rule decisions list rules in an order that never depends on source order. */
+  rank: number;
+  /** Principal and resource selectors and conditions (not limit/grant, which need the rule's own state). */
+  readonly match: (c: EvalContext) => RuleOutcome;
+  readonly idList: readonly string[];
+  readonly reason: Reason;
+  readonly reasonList: readonly Reason[];
+  readonly obligation: Obligation | null;
+  readonly obligationList: readonly Obligation[];
+}
+
+/** Stage: IR -> closures for every rule. */
+export function generateRules(ir: PolicyIR): CompiledRule[] {
+  const gen = new Generator(ir);
+  const rules = ir.rules.map((r) => gen.rule(r));
+  [...rules].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).forEach((r, i) => (r.rank = i));
+  return rules;
+}
+
+class Generator {
+  constructor(readonly ir: PolicyIR) {}
+
+  rule(r: RuleIR): CompiledRule {
+    const principal = this.principals(r.principals, r.span);
+    const resource = this.resources(r.resources, r.span);
+    const cond = r.condition ? this.expr(r.condition) : null;
+    const parts = [principal, resource].filter((x): x is (c: EvalContext) => RuleOutcome => x !== null);
+    const condition = cond;
+    const span = r.span;
+    const match = (c: EvalContext): RuleOutcome => {
+      let failure: Failure | null = null;
+      for (const p of parts) {
+        const o = p(c);
+        if (o === false) return false;
+        if (o !== true) failure ??= o;
+      }
+      if (condition !== null) {
+        const v = condition(c);
+        if (v === false) return false;
+        if (v instanceof Failure) failure ??= v;
+        else if (v !== true) failure ??= new Failure("R302", `the condition gave ${typeName(v)}, not true or false`, span);
+      }
+      return failure ?? true;
+    };
+    const message = r.reason ?? defaultMessage(r);
+    const reason: Reason = Object.freeze({ rule: r.id, effect: r.effect, message, span: r.span });
+    const obligation: Obligation | null = r.obligation
+      ? Object.freeze({ kind: "challenge", rule: r.id, challenge: r.obligation.kind, satisfiedBy: Object.freeze([...r.obligation.satisfiedBy]) })
+      : null;
+    return {
+      ir: r,
+      id: r.id,
+      effect: r.effect,
+      rank: 0,
+      match,
+      idList: Object.freeze([r.id]),
+      reason,
+      reasonList: Object.freeze([reason]),
+      obligation,
+      obligationList: obligation ? Object.freeze([obligation]) : EMPTY,
+    };
+  }
+
+  principals(sels: readonly PrincipalSelIR[], span: Span): ((c: EvalContext) => RuleOutcome) | null {
+    if (sels.length === 0) return null;
+    const compiled = sels.map((s) => {
+      const idGlob = s.id === null ? null : compileGlob(s.id);
+      const attrs = s.attributes.map((a) => ({ name: a.name, segments: [a.name], text: `principal.${a.name}`, value: a.value }));
+      return (c: EvalContext): RuleOutcome => {
+        const ev = c.ev;
+        if (ev.principalKind === undefined) return new Failure("R301", "the event has no principal", span);
+        if (s.kind !== null && ev.principalKind !== s.kind) return false;
+        if (idGlob !== null && !globMatch(idGlob, ev.principalId!)) return false;
+        for (const a of attrs) {
+          const v = readOwn(ev.principal, a.segments, a.text, span);
+          if (v instanceof Failure) return v;
+          if (v !== a.value) return false;
+        }
+        return true;
+      };
+    });
+    if (compiled.length === 1) return compiled[0]!;
+    return (c) => {
+      let failure: Failure | null = null;
+      for (const m of compiled) {
+        const o = m(c);
+        if (o === true) return true;
+        if (o !== false) failure ??= o;
+      }
+      return failure ?? false;
+    };
+  }
+
+  resources(globs: readonly string[], span: Span): ((c: EvalContext) => RuleOutcome) | null {
+    if (globs.length === 0) return null;
+    const compiled = globs.map(compileGlob);
+    return (c) => {
+      const res = c.ev.resource;
+      if (res === undefined) return new Failure("R301", "the rule names resources but the request has none", span);
+      const v = readOwn(res, PATH, "resource.path", span);
+      const subject = v instanceof Failure ? readOwn(res, ID, "resource.id", span) : v;
+      if (subject instanceof Failure) return new Failure("R301", "the request's resource has no path or id", span);
+      if (typeof subject !== "string") return new Failure("R302", "resource.path must be a string", span);
+      for (const g of compiled) if (globMatch(g, subject)) return true;
+      return false;
+    };
+  }
+
+  expr(e: ExprIR): Evaluator {
+    switch (e.t) {
+      case "lit": {
+        const v = e.value;
+        return () => v;
+      }
+      case "set": {
+        const v = Object.freeze([...e.values]);
+        return () => v;
+      }
+      case "path":
+        return this.path(e.path);
+      case "and": {
+        const l = this.expr(e.left);
+        const r = this.expr(e.right);
+        const span = e.span;
+        // Kleene: false wins over an error on either side, so operand order never matters.
+        return (c) => {
+          const a = bool(l(c), span);
+          if (a === false) return false;
+          const b = bool(r(c), span);
+          if (b === false) return false;
+          if (a instanceof Failure) return a;
+          return b;
+        };
+      }
+      case "or": {
+        const l = this.expr(e.left);
+        const r = this.expr(e.right);
+        const span = e.span;
+        return (c) => {
+          const a = bool(l(c), span);
+          if (a === true) return true;
+          const b = bool(r(c), span);
+          if (b === true) return true;
+          if (a instanceof Failure) return a;
+          return b;
+        };
+      }
+      case "not": {
+        const o = this.expr(e.operand);
+        const span = e.span;
+        return (c) => {
+          const v = bool(o(c), span);
+          return v instanceof Failure ? v : !v;
+        };
+      }
+      case "cmp":
+        return this.compare(e.op, e.left, e.right, e.span);
+      case "in": {
+        const el = this.expr(e.element);
+        const coll = this.expr(e.collection);
+        const span = e.span;
+        return (c) => {
+          const x = el(c);
+          if (x instanceof Failure) return x;
+          const s = coll(c);
+          if (s instanceof Failure) return s;
+          if (!Array.isArray(s)) return new Failure("R302", `\`in\` needs a set, got ${typeName(s)}`, span);
+          if (x === null || Array.isArray(x)) return new Failure("R302", `\`in\` needs a single value on the left, got ${typeName(x)}`, span);
+          return s.includes(x as string | number | boolean);
+        };
+      }
+      case "like": {
+        const subj = this.expr(e.subject);
+        const g = compileGlob(e.pattern);
+        const span = e.span;
+        return (c) => {
+          const v = subj(c);
+          if (v instanceof Failure) return v;
+          if (typeof v !== "string") return new Failure("R302", `\`like\` matches strings, got ${typeName(v)}`, span);
+          return globMatch(g, v);
+        };
+      }
+      case "has": {
+        const { root, segments } = e;
+        if (root === "action") {
+          const ok = segments.length === 1 && (segments[0] === "name" || segments[0] === "domain");
+          return () => ok;
+        }
+        const parent = segments.slice(0, -1);
+        const last = segments[segments.length - 1]!;
+        return (c) => {
+          let cur: unknown = rootOf(c, root);
+          for (const s of parent) {
+            if (typeof cur !== "object" || cur === null || Array.isArray(cur) || !Object.prototype.hasOwnProperty.call(cur, s)) return false;
+            cur = (cur as Record<string, unknown>)[s];
+          }
+          return typeof cur === "object" && cur !== null && !Array.isArray(cur) && Object.prototype.hasOwnProperty.call(cur, last) && (cur as Record<string, unknown>)[last] !== undefined;
+        };
+      }
+      case "label":
+        return this.label(e.op, e.label);
+      case "op":
+        return this.op(this.ir.ops[e.op]!);
+    }
+  }
+
+  path(p: PathIR): Evaluator {
+    if (p.root === "action") {
+      const seg = p.segments[0];
+      return seg === "name" ? (c) => c.ev.name : (c) => domainOf(c.ev.name);
+    }
+    const { segments, text, span } = p;
+    switch (p.root) {
+      case "principal":
+        return (c) => readOwn(c.ev.principal, segments, text, span);
+      case "resource":
+        return (c) => readOwn(c.ev.resource, segments, text, span);
+      default:
+        return (c) => readOwn(c.ev.context, segments, text, span);
+    }
+  }
+
+  op(op: OpIR): Evaluator {
+    const { group, slot } = op;
+    const workflows = this.ir.workflows;
+    return (c) => {
+      const p = c.partition(group);
+      if (p instanceof Failure) return p;
+      return readOp(op, p === null ? null : p.r[slot], c.nows[group]!, c.ev, c, workflows);
+    };
+  }
+
+  label(opIndex: number, label: number): Evaluator {
+    const op = this.ir.ops[opIndex]!;
+    const { group, slot } = op;
+    return (c) => {
+      const p = c.partition(group);
+      if (p instanceof Failure) return p;
+      if (p === null) return false;
+      const a = p.r[slot];
+      if (a === null || a === undefined) return false;
+      if (!Array.isArray(a)) return new Failure("R303", "labels register is not a list", undefined);
+      const v = a[label];
+      if (v === true) return true;
+      if (typeof v === "number" && c.nows[group]! < v) {
+        c.change(v);
+        return true;
+      }
+      return false;
+    };
+  }
+
+  compare(op: CompareOp, left: ExprIR, right: ExprIR, span: Span): Evaluator {
+    const l = this.expr(left);
+    const r = this.expr(right);
+    const test = COMPARE[op];
+    // since() and gap() grow with time: the comparison flips when the value crosses the constant.
+    const growing = (x: ExprIR) => x.t === "op" && (this.ir.ops[x.op]!.op === "since" || this.ir.ops[x.op]!.op === "gap");
+    const lg = growing(left);
+    const rg = growing(right);
+    const ordered = op !== "==" && op !== "!=";
+    return (c) => {
+      const a = l(c);
+      if (a instanceof Failure) return a;
+      const b = r(c);
+      if (b instanceof Failure) return b;
+      if (a === null || b === null) return false;
+      if (lg || rg) {
+        const value = (lg ? a : b) as number;
+        const other = (lg ? b : a) as number;
+        if (Number.isFinite(value) && typeof other === "number") {
+          const base = c.ev.time - value;
+          if ((lg ? left : right).t === "op" && isConstant(lg ? right : left)) c.change(base + other);
+          else c.change(c.ev.time);
+        }
+      }
+      if (ordered) {
+        if (typeof a !== "number" || typeof b !== "number") return new Failure("R302", `\`${op}\` compares numbers, got ${typeName(a)} and ${typeName(b)}`, span);
+        return test(a, b);
+      }
+      if (typeof a !== typeof b || Array.isArray(a) || Array.isArray(b)) return new Failure("R302", `cannot compare ${typeName(a)} with ${typeName(b)}`, span);
+      return test(a as number, b as number);
+    };
+  }
+}
+
+function isConstant(e: ExprIR): boolean {
+  return e.t === "lit";
+}
+
+const COMPARE: Record<CompareOp, (a: number, b: number) => boolean> = {
+  "==": (a, b) => a === b,
+  "!=": (a, b) => a !== b,
+  "<": (a, b) => a < b,
+  "<=": (a, b) => a <= b,
+  ">": (a, b) => a > b,
+  ">=": (a, b) => a >= b,
+};
+
+function bool(v: Value, span: Span): boolean | Failure {
+  if (v === true || v === false) return v;
+  if (v instanceof Failure) return v;
+  if (v === null) return false;
+  return new Failure("R302", `expected true or false, got ${typeName(v)}`, span);
+}
+
+function rootOf(c: EvalContext, root: "principal" | "resource" | "context"): unknown {
+  return root === "principal" ? c.ev.principal : root === "resource" ? c.ev.resource : c.ev.context;
+}
+
+const PATH = ["path"];
+const ID = ["id"];
+const EMPTY: readonly never[] = Object.freeze([]);
+
+function defaultMessage(r: RuleIR): string {
+  const what = [...r.actions.map((a) => a.join(".")), ...r.signals.map((s) => `signal ${s.join(".")}`)].join(", ");
+  const verb = { allow: "allows", deny: "denies", challenge: "challenges", revoke: "revokes on", flag: "flags" }[r.effect];
+  return `rule ${r.id} ${verb} ${what}`;
+}

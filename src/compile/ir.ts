@@ -1,0 +1,129 @@
+import type { CompareOp, Effect, EventFilter } from "../ast/nodes.js";
+import type { Span } from "../ast/span.js";
+
+/**
+ * The checked intermediate representation: names resolved, defaults filled in, history operators
+ * deduplicated into a table of register slots grouped by key. Produced by `lower`, consumed by
+ * `index` and `generate`. Plain data, no closures.
+ */
+export interface PolicyIR {
+  readonly rules: readonly RuleIR[];
+  readonly ops: readonly OpIR[];
+  readonly keyGroups: readonly KeyGroupIR[];
+  readonly workflows: readonly WorkflowIR[];
+  readonly labels: readonly string[];
+  /** Declared actions with their tags; empty when the policy has no actions block. */
+  readonly actions: readonly { readonly name: string; readonly segments: readonly string[]; readonly high: boolean }[];
+  readonly hasActionsBlock: boolean;
+  /** Attribute paths a revoke rule can target besides session and principal. */
+  readonly revokeTargets: readonly KeyIR[];
+}
+
+/** How a history is partitioned: by session, by principal, or by an attribute value. */
+export type KeyIR =
+  | { readonly kind: "session" }
+  | { readonly kind: "principal" }
+  | { readonly kind: "path"; readonly root: "principal" | "resource" | "context" | "action"; readonly segments: readonly string[]; readonly text: string };
+
+export interface KeyGroupIR {
+  readonly index: number;
+  readonly key: KeyIR;
+  /** Canonical text: `session`, `principal`, `context.ip`. */
+  readonly text: string;
+  /** How long a partition of this group lives after its last write (ms). */
+  readonly ttl: number;
+  /** Number of register slots in one partition. */
+  readonly slots: number;
+}
+
+export interface EventSelIR {
+  readonly filter: EventFilter;
+  readonly patterns: readonly (readonly string[])[];
+}
+
+/** A history operator occupying one register slot of a key group. */
+export type OpIR =
+  | OpBase<"after"> & { readonly events: EventSelIR; readonly window: number | null; readonly until: EventSelIR | null }
+  | OpBase<"since"> & { readonly events: EventSelIR }
+  | OpBase<"gap"> & { readonly events: EventSelIR }
+  | OpBase<"count"> & { readonly events: EventSelIR; readonly window: number; readonly capacity: number }
+  | OpBase<"distinct"> & { readonly events: EventSelIR | null; readonly attribute: PathIR; readonly window: number; readonly capacity: number }
+  | OpBase<"rate"> & { readonly events: EventSelIR; readonly limit: number; readonly per: number }
+  | OpBase<"regularity"> & { readonly events: EventSelIR; readonly samples: number }
+  | OpBase<"sequence"> & { readonly stages: readonly EventSelIR[]; readonly window: number; readonly until: EventSelIR | null }
+  | OpBase<"workflow"> & { readonly workflow: number }
+  | OpBase<"limit"> & { readonly rule: number; readonly count: number; readonly window: number | null }
+  | OpBase<"grant"> & { readonly rule: number; readonly duration: number }
+  | OpBase<"labels">;
+
+interface OpBase<K extends string> {
+  readonly op: K;
+  readonly index: number;
+  readonly group: number;
+  readonly slot: number;
+  /** Canonical text used to deduplicate identical operators. */
+  readonly signature: string;
+}
+
+export interface PathIR {
+  readonly root: "principal" | "resource" | "context" | "action";
+  readonly segments: readonly string[];
+  readonly text: string;
+  readonly span: Span;
+}
+
+export type ExprIR =
+  | { readonly t: "lit"; readonly value: string | number | boolean; readonly span: Span }
+  | { readonly t: "set"; readonly values: readonly (string | number | boolean)[]; readonly span: Span }
+  | { readonly t: "path"; readonly path: PathIR; readonly span: Span }
+  | { readonly t: "and" | "or"; readonly left: ExprIR; readonly right: ExprIR; readonly span: Span }
+  | { readonly t: "not"; readonly operand: ExprIR; readonly span: Span }
+  | { readonly t: "cmp"; readonly op: CompareOp; readonly left: ExprIR; readonly right: ExprIR; readonly span: Span }
+  | { readonly t: "in"; readonly element: ExprIR; readonly collection: ExprIR; readonly span: Span }
+  | { readonly t: "like"; readonly subject: ExprIR; readonly pattern: string; readonly span: Span }
+  | { readonly t: "has"; readonly root: "principal" | "resource" | "context" | "action"; readonly segments: readonly string[]; readonly span: Span }
+  | { readonly t: "label"; readonly label: number; readonly op: number; readonly span: Span }
+  /** A history operator read: its value (boolean, number or duration) at decision time. */
+  | { readonly t: "op"; readonly op: number; readonly span: Span };
+
+export interface PrincipalSelIR {
+  readonly kind: string | null;
+  readonly id: string | null;
+  readonly attributes: readonly { readonly name: string; readonly value: string | number | boolean }[];
+}
+
+export interface RuleIR {
+  readonly index: number;
+  readonly id: string;
+  readonly span: Span;
+  readonly effect: Effect;
+  readonly actions: readonly (readonly string[])[];
+  readonly signals: readonly (readonly string[])[];
+  readonly principals: readonly PrincipalSelIR[];
+  readonly resources: readonly string[];
+  readonly condition: ExprIR | null;
+  readonly reason: string | null;
+  readonly limit: number | null;
+  readonly grant: number | null;
+  readonly labels: readonly { readonly label: number; readonly duration: number | null }[];
+  readonly labelsOp: number | null;
+  readonly obligation: { readonly kind: string; readonly satisfiedBy: readonly string[] } | null;
+  readonly revokeTarget: KeyIR | null;
+  /** Attribute paths the rule reads (for `watch`). */
+  readonly reads: readonly string[];
+  /** Workflow index when the rule is a workflow's `on deviation` rule. */
+  readonly workflow: number | null;
+}
+
+export interface WorkflowIR {
+  readonly index: number;
+  readonly name: string;
+  readonly span: Span;
+  readonly op: number;
+  /** Position i: the action patterns of step i. */
+  readonly positions: readonly (readonly (readonly string[])[])[];
+  /** Bit masks over positions. */
+  readonly first: number;
+  readonly follow: readonly number[];
+  readonly accepting: number;
+}

@@ -1,0 +1,52 @@
+/**
+ * leash — policy-as-code for the action layer.
+ *
+ * ```ts
+ * import { compilePolicyOrThrow } from "leash";
+ * const policy = compilePolicyOrThrow(source, { file: "agent.rules" });
+ * let state = policy.initialState();
+ * const { decision, state: next } = policy.decide(state, {
+ *   principal: { kind: "agent", id: "deploy-bot" }, action: "build.validate",
+ *   resource: { type: "repo", path: "repo/app" }, time: Date.now(),
+ * });
+ * ```
+ * @packageDocumentation
+ */
+
+// Compiling
+export { compilePolicy, compilePolicyOrThrow, loadPolicy, PolicyCompileError } from "./compile/compile.js";
+export type { CompileOptions, CompileResult } from "./compile/compile.js";
+
+// Deciding
+export { Policy, keySpecText } from "./runtime/engine.js";
+export type {
+  AttributeValue,
+  Decision,
+  DecisionEffect,
+  DecisionError,
+  DecideResult,
+  KeySpec,
+  Obligation,
+  ObserveResult,
+  PolicyState,
+  Principal,
+  Reason,
+  RecheckResult,
+  Request,
+  Resource,
+  Signal,
+} from "./runtime/types.js";
+export { toMillis } from "./runtime/request.js";
+
+// Syntax, checking, formatting
+export { parsePolicy } from "./syntax/index.js";
+export { checkPolicy } from "./check/check.js";
+export { printPolicy, formatSource } from "./format/index.js";
+export type * from "./ast/nodes.js";
+export type { Span } from "./ast/span.js";
+
+// Diagnostics
+export type { Diagnostic, Severity } from "./diagnostics/diagnostic.js";
+export { renderDiagnostic, renderDiagnostics } from "./diagnostics/render.js";
+export { CODES } from "./diagnostics/codes.js";
+export type { Code, CodeInfo } from "./diagnostics/codes.js";

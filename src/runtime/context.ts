@@ -1,0 +1,119 @@
+import type { KeyGroupIR, WorkflowIR } from "../compile/ir.js";
+import { Failure, readOwn } from "./attributes.js";
+import { CorruptState, mapShape, pmapGet, type MapShape, type PNode } from "./pmap.js";
+import type { Event } from "./request.js";
+import type { DecisionError, PolicyState } from "./types.js";
+
+/** A key partition as stored: last write time, expiry, one register per operator slot. */
+export interface Partition {
+  readonly t: number;
+  readonly x: number;
+  readonly r: readonly unknown[];
+}
+
+/** The static part of a compiled policy the evaluation context needs. */
+export interface Layout {
+  readonly groups: readonly KeyGroupIR[];
+  readonly workflows: readonly WorkflowIR[];
+  readonly shape: MapShape;
+}
+
+export const REVOKED_SHAPE: MapShape = mapShape(1 << 20);
+
+/**
+ * Per-decision evaluation context: the event, the state being read, the partitions loaded so far
+ * (each key is resolved and loaded at most once per decision), and the change times collected for
+ * `validUntil` and `nextDeadline`.
+ */
+export class EvalContext {
+  /** Earliest time the effect may change (only non-flag rules feed it). */
+  validUntil = Infinity;
+  /** Earliest time anything read may change. */
+  nextDeadline = Infinity;
+  /** Whether the rule being evaluated can change the effect. */
+  effectRelevant = true;
+  /** Per group: key string, null when the key attribute is missing, undefined when not resolved yet. */
+  readonly keys: (string | null | undefined)[];
+  readonly parts: (Partition | null | undefined)[];
+  /** Per group: the time operators of that key see (the event time, clamped forward per key). */
+  readonly nows: number[];
+  warnings: DecisionError[] | null = null;
+  keyFailures: (Failure | undefined)[] | null = null;
+
+  constructor(
+    readonly ev: Event,
+    readonly state: PolicyState,
+    readonly layout: Layout,
+  ) {
+    const n = layout.groups.length;
+    this.keys = n === 0 ? EMPTY_KEYS : new Array(n).fill(undefined);
+    this.parts = n === 0 ? EMPTY_PARTS : new Array(n).fill(undefined);
+    this.nows = n === 0 ? EMPTY_NOWS : new Array(n).fill(ev.time);
+  }
+
+  change(t: number): void {
+    const now = this.ev.time;
+    if (!(t > now)) t = now;
+    if (t < this.nextDeadline) this.nextDeadline = t;
+    if (this.effectRelevant && t < this.validUntil) this.validUntil = t;
+  }
+
+  /** The key string of group `g` for this event, or a Failure (R305) when the attribute is missing. */
+  key(g: number): string | Failure {
+    const k = this.keys[g];
+    if (k === undefined) {
+      const resolved = keyOf(this.layout.groups[g]!, this.ev);
+      if (resolved instanceof Failure) {
+        (this.keyFailures ??= [])[g] = resolved;
+        this.keys[g] = null;
+      } else this.keys[g] = resolved;
+      return resolved;
+    }
+    return k === null ? this.keyFailures![g]! : k;
+  }
+
+  /** The live partition of group `g` (null when none), loading it once. Throws CorruptState. */
+  partition(g: number): Partition | null | Failure {
+    let p = this.parts[g];
+    if (p !== undefined) return p;
+    const k = this.key(g);
+    if (k instanceof Failure) return k;
+    p = pmapGet<Partition>(this.state.keys, this.layout.shape, k, this.ev.time) ?? null;
+    if (p !== null) {
+      if (!Array.isArray(p.r) || p.r.length !== this.layout.groups[g]!.slots) throw new CorruptState("partition registers");
+      this.change(p.x);
+      if (p.t > this.ev.time) {
+        this.nows[g] = p.t;
+        (this.warnings ??= []).push({
+          rule: null,
+          code: "R306",
+          message: `time went backwards for ${k}: ${this.ev.time} is before ${p.t}; clamped to ${p.t}`,
+        });
+      }
+    }
+    this.parts[g] = p;
+    return p;
+  }
+}
+
+
+const EMPTY_KEYS: (string | null | undefined)[] = [];
+const EMPTY_PARTS: (Partition | null | undefined)[] = [];
+const EMPTY_NOWS: number[] = [];
+
+/** `session:s-1`, `principal:agent/bot`, `context.ip:10.0.0.1` — or a Failure when the attribute is absent. */
+export function keyOf(g: KeyGroupIR, ev: Event): string | Failure {
+  const k = g.key;
+  if (k.kind === "session") return ev.session !== undefined ? `session:${ev.session}` : new Failure("R305", "the request has no session to key by", undefined);
+  if (k.kind === "principal") {
+    return ev.principalKind !== undefined ? `principal:${ev.principalKind}/${ev.principalId}` : new Failure("R305", "the event has no principal to key by", undefined);
+  }
+  let v: unknown;
+  if (k.root === "action") v = k.segments[0] === "name" ? ev.name : ev.name.split(".")[0];
+  else v = readOwn(k.root === "principal" ? ev.principal : k.root === "resource" ? ev.resource : ev.context, k.segments, k.text, undefined);
+  if (v instanceof Failure) return new Failure("R305", `${k.text} is missing, so the history keyed by it cannot be read`, undefined);
+  if (typeof v !== "string" && typeof v !== "number") return new Failure("R305", `${k.text} must be a string or a number to key a history`, undefined);
+  return `${k.text}:${v}`;
+}
+
+export type { PNode };

@@ -1,0 +1,484 @@
+import type { Bucket } from "../compile/action-index.js";
+import { ActionIndex } from "../compile/action-index.js";
+import type { CompiledRule } from "../compile/generate.js";
+import type { KeyIR, OpIR, PolicyIR } from "../compile/ir.js";
+import { Failure, readOwn } from "./attributes.js";
+import { EvalContext, REVOKED_SHAPE, type Layout, type Partition } from "./context.js";
+import { addLabel, grantHolds, limitUses, updateOp, useGrant, useLimit, type Category } from "./operators.js";
+import { CorruptState, NEVER, pmapDelete, pmapEntries, pmapGet, pmapSet, type MapShape } from "./pmap.js";
+import { normalizeRequest, normalizeSignal, type Event } from "./request.js";
+import type {
+  Decision,
+  DecisionEffect,
+  DecisionError,
+  DecideResult,
+  KeySpec,
+  Obligation,
+  ObserveResult,
+  PolicyState,
+  Reason,
+  RecheckResult,
+} from "./types.js";
+
+const EMPTY: readonly never[] = Object.freeze([]);
+const RANK: Readonly<Record<string, number>> = { allow: 1, challenge: 2, deny: 3, revoke: 4 };
+
+/** A revocation as stored in state. */
+interface Revocation {
+  readonly t: number;
+  readonly x: number;
+  readonly rule: string | null;
+  readonly reason: string;
+}
+
+export interface EngineOptions {
+  /** Most key partitions a state holds; beyond it the stalest in the new key's bucket is evicted. */
+  readonly maxKeys: number;
+}
+
+/**
+ * A compiled policy: pure decision functions over an immutable state. Build one with
+ * `compilePolicy`; it is frozen and safe to share.
+ */
+export class Policy {
+  /** Content hash of the policy source; every decision carries it. */
+  readonly hash: string;
+  /** Rule ids in source order (workflow deviation rules after the rules). */
+  readonly ruleIds: readonly string[];
+  /** Declared actions (empty without an actions block), with their `[high]` tag. */
+  readonly actions: readonly { readonly name: string; readonly high: boolean }[];
+  /** The checked IR, for tools (explain, coverage, diff). */
+  readonly ir: PolicyIR;
+  private readonly index: ActionIndex;
+  private readonly layout: Layout;
+  private readonly layoutHash: string;
+  private readonly rules: readonly CompiledRule[];
+  private readonly revokePaths: readonly KeyIR[];
+  private readonly initial: PolicyState;
+
+  /** @internal use `compilePolicy` */
+  constructor(ir: PolicyIR, rules: readonly CompiledRule[], hash: string, layoutHash: string, shape: MapShape, options: EngineOptions) {
+    void options;
+    this.ir = ir;
+    this.hash = hash;
+    this.rules = rules;
+    this.ruleIds = Object.freeze(rules.map((r) => r.id));
+    this.actions = Object.freeze(ir.actions.map((a) => Object.freeze({ name: a.name, high: a.high })));
+    this.index = new ActionIndex(ir, rules);
+    this.layout = { groups: ir.keyGroups, workflows: ir.workflows, shape };
+    this.layoutHash = layoutHash;
+    this.revokePaths = ir.revokeTargets;
+    this.initial = Object.freeze({ v: 1, layout: layoutHash, size: 0, evictions: 0, keys: null, revoked: null });
+    Object.freeze(this);
+  }
+
+  /** The empty state: no history, nothing revoked. */
+  initialState(): PolicyState {
+    return this.initial;
+  }
+
+  /**
+   * Decides a request and returns the decision with the state after it. Pure: the same state and
+   * request always give the same result; neither input is modified. Never throws: a malformed
+   * request (R304) or state (R303) gives a deny that says why.
+   */
+  decide(state: PolicyState, request: unknown): DecideResult {
+    const n = normalizeRequest(request);
+    if (!n.ok) return { decision: this.errorDecision("R304", `malformed request: ${n.message}`, request), state };
+    try {
+      const bad = this.checkState(state);
+      if (bad !== null) return { decision: this.errorDecision("R303", bad, request, n.event.time, n.event.name), state };
+      return this.run(state, n.event, true, false);
+    } catch (e) {
+      return { decision: this.internalError(e, n.event), state };
+    }
+  }
+
+  /**
+   * Records an observed signal (`login.fail`, `approval.granted`, `session.revoked`): history
+   * operators that count signals see it, and `revoke signal X` / `flag signal X` rules run on it.
+   */
+  observe(state: PolicyState, signal: unknown): ObserveResult {
+    const n = normalizeSignal(signal);
+    if (!n.ok) return { state, revoked: EMPTY, flags: EMPTY, errors: [{ rule: null, code: "R304", message: `malformed signal: ${n.message}` }] };
+    try {
+      const bad = this.checkState(state);
+      if (bad !== null) return { state, revoked: EMPTY, flags: EMPTY, errors: [{ rule: null, code: "R303", message: bad }] };
+      const { decision, state: next } = this.run(state, n.event, true, false);
+      const revoked = decision.obligations.flatMap((o) =>
+        o.kind === "revoke" ? [{ key: o.key, rule: o.rule, reason: decision.reasons.find((r) => r.rule === o.rule)?.message ?? "" }] : [],
+      );
+      return { state: next, revoked, flags: decision.flags, errors: decision.errors };
+    } catch (e) {
+      return { state, revoked: EMPTY, flags: EMPTY, errors: [{ rule: null, code: e instanceof CorruptState ? "R303" : "R304", message: describeError(e) }] };
+    }
+  }
+
+  /**
+   * Re-evaluates a decision the caller holds (a long-running grant) at the request's time and
+   * context, without recording anything. The quantity a `limit` granted is not charged again.
+   */
+  recheck(state: PolicyState, previous: Decision, request: unknown): RecheckResult {
+    if (previous === null || typeof previous !== "object" || previous.policyHash !== this.hash) {
+      const got = previous && typeof previous === "object" ? String(previous.policyHash) : String(previous);
+      const decision = this.errorDecision("R308", `the decision was made by policy ${got}, this is policy ${this.hash}`, request);
+      return { stands: false, decision, reason: decision.reasons[0]!.message };
+    }
+    const n = normalizeRequest(request);
+    if (!n.ok) {
+      const decision = this.errorDecision("R304", `malformed request: ${n.message}`, request);
+      return { stands: false, decision, reason: decision.reasons[0]!.message };
+    }
+    try {
+      const bad = this.checkState(state);
+      const decision = bad !== null ? this.errorDecision("R303", bad, request, n.event.time, n.event.name) : this.run(state, n.event, false, true).decision;
+      const stands = decision.effect === previous.effect;
+      const reason = stands
+        ? `still ${decision.effect}`
+        : `${previous.effect} became ${decision.effect}: ${decision.reasons.map((r) => r.message).join("; ")}`;
+      return { stands, decision, reason };
+    } catch (e) {
+      const decision = this.internalError(e, n.event);
+      return { stands: false, decision, reason: decision.reasons[0]!.message };
+    }
+  }
+
+  /** Revokes a key by API call: every later request of that key is denied until `reinstate`. */
+  revoke(state: PolicyState, key: KeySpec, reason: string, time = 0): { state: PolicyState; key: string } {
+    const k = keySpecText(key);
+    if (this.checkState(state) !== null) throw new TypeError("revoke: the state is not one this policy produced");
+    const entry: Revocation = { t: time, x: NEVER, rule: null, reason: String(reason) };
+    const { root } = pmapSet(state.revoked, REVOKED_SHAPE, k, entry, time);
+    return { state: { ...state, revoked: root }, key: k };
+  }
+
+  /** Lifts a revocation. Reinstating a key that is not revoked is answered with R309 and changes nothing. */
+  reinstate(state: PolicyState, key: KeySpec): { state: PolicyState; reinstated: boolean; error?: DecisionError } {
+    const k = keySpecText(key);
+    if (this.checkState(state) !== null) return { state, reinstated: false, error: { rule: null, code: "R303", message: "the state is not one this policy produced" } };
+    const { root, removed } = pmapDelete(state.revoked, REVOKED_SHAPE, k);
+    if (!removed) return { state, reinstated: false, error: { rule: null, code: "R309", message: `${k} is not revoked` } };
+    return { state: { ...state, revoked: root }, reinstated: true };
+  }
+
+  /** The revoked keys of a state, with who revoked them and why. */
+  revocations(state: PolicyState): { key: string; rule: string | null; reason: string; time: number }[] {
+    return [...pmapEntries<Revocation>(state.revoked)].map(([key, r]) => ({ key, rule: r.rule, reason: r.reason, time: r.t })).sort((a, b) => (a.key < b.key ? -1 : 1));
+  }
+
+  /** The key partitions of a state (for inspection and tests; not for the decision path). */
+  partitions(state: PolicyState, now = -Infinity): { key: string; lastSeen: number; expires: number; registers: readonly unknown[] }[] {
+    return [...pmapEntries<Partition>(state.keys, now)].map(([key, p]) => ({ key, lastSeen: p.t, expires: p.x, registers: p.r }));
+  }
+
+  /* ------------------------------------------------------------------------------------------ */
+
+  private checkState(s: PolicyState): string | null {
+    if (s === this.initial) return null;
+    if (s === null || typeof s !== "object") return "state_corrupt: the state is not an object";
+    if (s.v !== 1) return "state_corrupt: unknown state version";
+    if (s.layout !== this.layoutHash) return `state_corrupt: the state belongs to another policy layout (${String(s.layout)}, expected ${this.layoutHash})`;
+    if (typeof s.size !== "number" || typeof s.evictions !== "number") return "state_corrupt: counters are not numbers";
+    if (s.keys !== null && !Array.isArray(s.keys)) return "state_corrupt: keys is not a trie";
+    if (s.revoked !== null && !Array.isArray(s.revoked)) return "state_corrupt: revoked is not a trie";
+    return null;
+  }
+
+  /** Evaluates the event against the state; with `record`, also returns the state after it. */
+  private run(state: PolicyState, ev: Event, record: boolean, held: boolean): DecideResult {
+    const c = new EvalContext(ev, state, this.layout);
+    const bucket = ev.isSignal ? this.index.signal(ev.name) : this.index.action(ev.name);
+
+    const revokedBy = ev.isSignal ? null : this.revokedKey(state, ev);
+
+    let best = 0;
+    let matched: CompiledRule[] | null = null;
+    let single: CompiledRule | null = null;
+    let errors: DecisionError[] | null = null;
+    let notes: Reason[] | null = null;
+    let flags: CompiledRule[] | null = null;
+
+    if (revokedBy === null) {
+      const consider = (r: CompiledRule) => {
+        c.effectRelevant = r.effect !== "flag";
+        let o = r.match(c);
+        if (o === true && r.effect === "allow") o = this.scopeHolds(r, c, held, (n) => (notes ??= []).push(n));
+        if (o instanceof Failure) {
+          (errors ??= []).push({ rule: r.id, code: o.code, message: o.message, span: o.span ?? r.ir.span });
+          if (r.effect === "allow") return; // fail closed: an allow that cannot be evaluated does not allow
+        } else if (o === false) return;
+        if (r.effect === "flag") {
+          (flags ??= []).push(r);
+          return;
+        }
+        const rank = RANK[r.effect]!;
+        if (rank > best) {
+          best = rank;
+          single = r;
+          matched = null;
+        } else if (rank === best) {
+          if (matched === null) matched = [single!];
+          matched.push(r);
+        }
+      };
+      if (bucket.byId !== null && ev.principalId !== undefined) {
+        const list = bucket.byId.get(ev.principalId);
+        if (list !== undefined) for (let i = 0; i < list.length; i++) consider(list[i]!);
+      }
+      const general = bucket.general;
+      for (let i = 0; i < general.length; i++) consider(general[i]!);
+    }
+
+    const effect: DecisionEffect = best === 0 ? "deny" : (["deny", "allow", "challenge", "deny", "revoke"] as const)[best]!;
+    let rules: readonly string[];
+    let reasons: readonly Reason[];
+    let obligations: readonly Obligation[] = EMPTY;
+    const winners: CompiledRule[] = best === 0 ? [] : matched !== null ? sortByRank(matched) : [single!];
+
+    if (revokedBy !== null) {
+      rules = EMPTY;
+      reasons = [revokedBy];
+    } else if (best === 0) {
+      rules = EMPTY;
+      const why: Reason[] = notes ?? [];
+      if (bucket.high && bucket.highExcluded.length > 0) {
+        why.push({
+          rule: null,
+          effect: "deny",
+          code: "R312",
+          message: `${ev.name} is a [high] action: ${bucket.highExcluded.map((r) => r.id).join(", ")} allow${bucket.highExcluded.length === 1 ? "s" : ""} it only through a wildcard; a rule must name it`,
+        });
+      }
+      why.push({ rule: null, effect: "deny", code: "R313", message: `no allow rule matched ${ev.name}` });
+      reasons = why;
+    } else if (winners.length === 1) {
+      const w = winners[0]!;
+      rules = w.idList;
+      reasons = w.reasonList;
+      if (w.effect === "challenge") obligations = w.obligationList;
+    } else {
+      rules = winners.map((w) => w.id);
+      reasons = winners.map((w) => w.reason);
+      if (effect === "challenge") obligations = winners.flatMap((w) => w.obligationList);
+    }
+    if (effect === "revoke") {
+      obligations = winners.map((w) => ({ kind: "revoke" as const, rule: w.id, key: this.revokeKeyOf(w, ev) ?? "(no key)" }));
+    }
+
+    let next = state;
+    if (record) next = this.record(state, c, ev, bucket, effect, winners, flags);
+
+    const flagList: readonly string[] = flags === null ? EMPTY : sortByRank(flags).map((f) => f.id);
+    const watchKeys = c.keys.length === 0 ? null : c.keys.filter((k): k is string => typeof k === "string");
+    const watch = watchKeys === null || watchKeys.length === 0 ? bucket.watch : [...bucket.watch, ...watchKeys];
+    const decision: Decision = {
+      effect,
+      rules,
+      reasons,
+      obligations,
+      flags: flagList,
+      errors: errors ?? EMPTY,
+      warnings: c.warnings ?? EMPTY,
+      validUntil: c.validUntil === Infinity ? null : c.validUntil,
+      nextDeadline: c.nextDeadline === Infinity ? null : c.nextDeadline,
+      watch,
+      policyHash: this.hash,
+      time: ev.time,
+      action: ev.name,
+    };
+    return { decision, state: next };
+  }
+
+  /** Whether an allow rule's quantity scope and grant lifetime still hold for this request. */
+  private scopeHolds(r: CompiledRule, c: EvalContext, held: boolean, note: (n: Reason) => void): true | false | Failure {
+    const ir = r.ir;
+    if (ir.limit !== null && !held) {
+      const op = this.ir.ops[ir.limit] as Extract<OpIR, { op: "limit" }>;
+      const p = c.partition(op.group);
+      if (p instanceof Failure) return p;
+      const uses = limitUses(op, p === null ? null : p.r[op.slot], c.nows[op.group]!, c);
+      if (uses >= op.count) {
+        note({ rule: r.id, effect: "allow", code: "R310", message: `${r.id}: limit of ${op.count} per ${this.layout.groups[op.group]!.text}${op.window ? " within the window" : ""} reached`, span: ir.span });
+        return false;
+      }
+    }
+    if (ir.grant !== null) {
+      const op = this.ir.ops[ir.grant] as Extract<OpIR, { op: "grant" }>;
+      const p = c.partition(op.group);
+      if (p instanceof Failure) return p;
+      if (!grantHolds(op, p === null ? null : p.r[op.slot], c.nows[op.group]!, c)) {
+        note({ rule: r.id, effect: "allow", code: "R311", message: `${r.id}: the grant of ${op.duration} ms for this ${this.layout.groups[op.group]!.text} has expired`, span: ir.span });
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** The revocation that applies to the event's session, principal or targeted attribute, as a reason. */
+  private revokedKey(state: PolicyState, ev: Event): Reason | null {
+    if (state.revoked === null) return null;
+    const check = (k: string): Reason | null => {
+      const r = pmapGet<Revocation>(state.revoked, REVOKED_SHAPE, k, ev.time);
+      if (r === undefined) return null;
+      return { rule: r.rule, effect: "deny", code: "R307", message: `${k} was revoked${r.rule ? ` by rule ${r.rule}` : ""}: ${r.reason}` };
+    };
+    if (ev.session !== undefined) {
+      const r = check(`session:${ev.session}`);
+      if (r) return r;
+    }
+    if (ev.principalKind !== undefined) {
+      const r = check(`principal:${ev.principalKind}/${ev.principalId}`);
+      if (r) return r;
+    }
+    for (const k of this.revokePaths) {
+      if (k.kind !== "path") continue;
+      const key = pathKey(k, ev);
+      if (key !== null) {
+        const r = check(key);
+        if (r) return r;
+      }
+    }
+    return null;
+  }
+
+  private revokeKeyOf(r: CompiledRule, ev: Event): string | null {
+    const t = r.ir.revokeTarget ?? { kind: "session" as const };
+    if (t.kind === "session" && ev.session !== undefined) return `session:${ev.session}`;
+    if (t.kind === "path") {
+      const k = pathKey(t, ev);
+      if (k !== null) return k;
+    }
+    return ev.principalKind !== undefined ? `principal:${ev.principalKind}/${ev.principalId}` : null;
+  }
+
+  /** The state after the event: histories that see it, quantity scopes used, labels, revocations. */
+  private record(state: PolicyState, c: EvalContext, ev: Event, bucket: Bucket, effect: DecisionEffect, winners: readonly CompiledRule[], flags: readonly CompiledRule[] | null): PolicyState {
+    const cat: Category = ev.isSignal ? "signal" : effect === "allow" ? "allowed" : "denied";
+    const ops = bucket.updates[cat];
+    const writes = this.layout.groups.length === 0 ? null : new Map<number, unknown[]>();
+    const regs = (g: number): unknown[] | null => {
+      let r = writes!.get(g);
+      if (r !== undefined) return r;
+      const p = c.partition(g);
+      if (p instanceof Failure) return null;
+      r = p === null ? new Array(this.layout.groups[g]!.slots).fill(null) : p.r.slice();
+      writes!.set(g, r);
+      return r;
+    };
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i]!;
+      const r = regs(op.group);
+      if (r === null) continue;
+      r[op.slot] = updateOp(op, r[op.slot], c.nows[op.group]!, ev, cat, this.layout.workflows);
+    }
+    if (effect === "allow" && bucket.hasLimits) {
+      for (const w of winners) {
+        const ir = w.ir;
+        if (ir.limit !== null) {
+          const op = this.ir.ops[ir.limit] as Extract<OpIR, { op: "limit" }>;
+          const r = regs(op.group);
+          if (r) r[op.slot] = useLimit(op, r[op.slot], c.nows[op.group]!);
+        }
+        if (ir.grant !== null) {
+          const op = this.ir.ops[ir.grant]!;
+          const r = regs(op.group);
+          if (r) r[op.slot] = useGrant(r[op.slot], c.nows[op.group]!);
+        }
+      }
+    }
+    if (effect === "allow") {
+      // Labels go on when the action happens: from the allow rules that decided and the flag rules that matched.
+      for (const w of [...winners, ...(flags ?? [])]) {
+        if (w.ir.labels.length === 0) continue;
+        const op = this.ir.ops[w.ir.labelsOp!]!;
+        const r = regs(op.group);
+        if (!r) continue;
+        const now = c.nows[op.group]!;
+        for (const l of w.ir.labels) r[op.slot] = addLabel(r[op.slot], l.label, this.ir.labels.length, l.duration === null ? true : now + l.duration);
+      }
+    }
+    let keys = state.keys;
+    let size = state.size;
+    let evictions = state.evictions;
+    if (writes !== null) {
+      for (const [g, r] of writes) {
+        const group = this.layout.groups[g]!;
+        const key = c.keys[g]!;
+        const now = c.nows[g]!;
+        const res = pmapSet(keys, this.layout.shape, key, { t: now, x: now + group.ttl, r } as Partition, ev.time);
+        keys = res.root;
+        size += res.sizeDelta;
+        evictions += res.evicted;
+      }
+    }
+    let revoked = state.revoked;
+    if (effect === "revoke") {
+      for (const w of winners) {
+        const key = this.revokeKeyOf(w, ev);
+        if (key === null) continue;
+        const entry: Revocation = { t: ev.time, x: NEVER, rule: w.id, reason: w.reason.message };
+        revoked = pmapSet(revoked, REVOKED_SHAPE, key, entry, ev.time).root;
+      }
+    }
+    if (keys === state.keys && revoked === state.revoked) return state;
+    return { v: 1, layout: state.layout, size, evictions, keys, revoked };
+  }
+
+  private errorDecision(code: string, message: string, request: unknown, time = 0, action = ""): Decision {
+    const t = time || timeOf(request);
+    return {
+      effect: "deny",
+      rules: EMPTY,
+      reasons: [{ rule: null, effect: "deny", code, message }],
+      obligations: EMPTY,
+      flags: EMPTY,
+      errors: [{ rule: null, code, message }],
+      warnings: EMPTY,
+      validUntil: null,
+      nextDeadline: null,
+      watch: EMPTY,
+      policyHash: this.hash,
+      time: t,
+      action: action || actionOf(request),
+    };
+  }
+
+  private internalError(e: unknown, ev: Event): Decision {
+    if (e instanceof CorruptState) return this.errorDecision("R303", `state_corrupt: ${e.message}`, null, ev.time, ev.name);
+    return this.errorDecision("R304", `the request could not be evaluated: ${describeError(e)}`, null, ev.time, ev.name);
+  }
+}
+
+function sortByRank(rs: CompiledRule[]): CompiledRule[] {
+  return rs.sort((a, b) => a.rank - b.rank);
+}
+
+function pathKey(k: Extract<KeyIR, { kind: "path" }>, ev: Event): string | null {
+  const root = k.root === "principal" ? ev.principal : k.root === "resource" ? ev.resource : k.root === "context" ? ev.context : undefined;
+  const v = readOwn(root, k.segments, k.text, undefined);
+  return typeof v === "string" || typeof v === "number" ? `${k.text}:${v}` : null;
+}
+
+/** The state key a KeySpec names: `session:s1`, `principal:agent/bot`, `context.ip:10.0.0.1`. */
+export function keySpecText(key: KeySpec): string {
+  if (key && typeof key === "object") {
+    if ("session" in key && typeof key.session === "string") return `session:${key.session}`;
+    if ("principal" in key && key.principal && typeof key.principal.kind === "string" && typeof key.principal.id === "string") return `principal:${key.principal.kind}/${key.principal.id}`;
+    if ("attribute" in key && typeof key.attribute === "string" && (typeof key.value === "string" || typeof key.value === "number")) return `${key.attribute}:${key.value}`;
+  }
+  throw new TypeError("a key is {session}, {principal: {kind, id}} or {attribute, value}");
+}
+
+function describeError(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+function timeOf(r: unknown): number {
+  if (r && typeof r === "object" && typeof (r as { time?: unknown }).time === "number" && Number.isFinite((r as { time: number }).time)) return (r as { time: number }).time;
+  return 0;
+}
+
+function actionOf(r: unknown): string {
+  if (r && typeof r === "object" && typeof (r as { action?: unknown }).action === "string") return String((r as { action: string }).action).slice(0, 256);
+  return "";
+}

@@ -1,0 +1,62 @@
+/**
+ * Glob matching where `*` matches any run of characters (including `/`) and every other character
+ * matches itself. Compiled once into literal parts; matching is linear in the subject length (greedy
+ * leftmost scan, no backtracking), so no user pattern can cause catastrophic matching time.
+ */
+export interface Glob {
+  readonly source: string;
+  /** Literal pieces between stars. */
+  readonly parts: readonly string[];
+  readonly anchoredStart: boolean;
+  readonly anchoredEnd: boolean;
+  /** `true` when the glob has no star: plain equality. */
+  readonly exact: boolean;
+}
+
+export const MAX_GLOB_STARS = 16;
+
+export function compileGlob(source: string): Glob {
+  const parts = source.split("*");
+  return {
+    source,
+    parts,
+    anchoredStart: !source.startsWith("*"),
+    anchoredEnd: !source.endsWith("*"),
+    exact: parts.length === 1,
+  };
+}
+
+export function globMatch(g: Glob, s: string): boolean {
+  const parts = g.parts;
+  if (g.exact) return s === g.source;
+  const first = parts[0]!;
+  const last = parts[parts.length - 1]!;
+  if (s.length < first.length + last.length) return false;
+  if (!s.startsWith(first) || !s.endsWith(last)) return false;
+  // Middle parts: leftmost occurrence, each after the previous; greedy-leftmost is optimal for `*`.
+  let pos = first.length;
+  const end = s.length - last.length;
+  for (let i = 1; i < parts.length - 1; i++) {
+    const p = parts[i]!;
+    if (p.length === 0) continue;
+    const at = s.indexOf(p, pos);
+    if (at < 0 || at + p.length > end) return false;
+    pos = at + p.length;
+  }
+  return true;
+}
+
+/** Dotted action pattern (`ticket.*`, `*`, `a.*.c`): `*` matches exactly one segment, except that a
+ * trailing `*` matches one or more segments, and a lone `*` matches every action. */
+export function actionPatternMatches(segments: readonly string[], action: string): boolean {
+  if (segments.length === 1 && segments[0] === "*") return true;
+  const parts = action.split(".");
+  const n = segments.length;
+  for (let i = 0; i < n; i++) {
+    const seg = segments[i]!;
+    if (i === n - 1 && seg === "*") return parts.length >= n;
+    if (i >= parts.length) return false;
+    if (seg !== "*" && seg !== parts[i]) return false;
+  }
+  return parts.length === n;
+}

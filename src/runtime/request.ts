@@ -1,0 +1,102 @@
+import { isRecord, MAX_STRING } from "./attributes.js";
+
+/** A request or signal after validation: the shapes every later step may rely on. */
+export interface Event {
+  /** The action or the signal name. */
+  readonly name: string;
+  readonly isSignal: boolean;
+  readonly principal: Readonly<Record<string, unknown>> | undefined;
+  readonly principalKind: string | undefined;
+  readonly principalId: string | undefined;
+  readonly resource: Readonly<Record<string, unknown>> | undefined;
+  readonly context: Readonly<Record<string, unknown>> | undefined;
+  readonly session: string | undefined;
+  readonly time: number;
+}
+
+/** Longest action, id or session string accepted in a request. */
+export const MAX_NAME = 1024;
+
+export type Normalized = { readonly ok: true; readonly event: Event } | { readonly ok: false; readonly message: string };
+
+/** Validates a request for `decide`; never throws. */
+export function normalizeRequest(r: unknown): Normalized {
+  if (!isRecord(r)) return bad(`a request is an object, got ${describe(r)}`);
+  const p = r.principal;
+  if (!isRecord(p)) return bad(p === undefined ? "the request has no principal" : `principal must be an object, got ${describe(p)}`);
+  const kind = own(p, "kind");
+  const id = own(p, "id");
+  if (!isName(kind)) return bad(`principal.kind must be a non-empty string, got ${describe(kind)}`);
+  if (!isName(id)) return bad(`principal.id must be a non-empty string, got ${describe(id)}`);
+  const action = own(r, "action");
+  if (!isActionName(action)) return bad(action === undefined ? "the request has no action" : `action must be a dotted name such as "secret.read", got ${describe(action)}`);
+  return finish(r, action, false, p, kind, id);
+}
+
+/** Validates a signal for `observe`; never throws. */
+export function normalizeSignal(s: unknown): Normalized {
+  if (!isRecord(s)) return bad(`a signal is an object, got ${describe(s)}`);
+  const name = own(s, "signal");
+  if (!isActionName(name)) return bad(name === undefined ? "the signal has no name (field `signal`)" : `signal must be a dotted name such as "login.fail", got ${describe(name)}`);
+  const p = own(s, "principal");
+  if (p !== undefined && !isRecord(p)) return bad(`principal must be an object, got ${describe(p)}`);
+  const kind = p ? own(p, "kind") : undefined;
+  const id = p ? own(p, "id") : undefined;
+  if (p && (!isName(kind) || !isName(id))) return bad("a signal's principal needs a kind and an id");
+  return finish(s, name, true, p, kind as string | undefined, id as string | undefined);
+}
+
+function finish(r: Record<string, unknown>, name: string, isSignal: boolean, p: Record<string, unknown> | undefined, kind: string | undefined, id: string | undefined): Normalized {
+  const resource = own(r, "resource");
+  if (resource !== undefined && !isRecord(resource)) return bad(`resource must be an object, got ${describe(resource)}`);
+  const context = own(r, "context");
+  if (context !== undefined && !isRecord(context)) return bad(`context must be an object, got ${describe(context)}`);
+  const session = own(r, "session");
+  if (session !== undefined && !isName(session)) return bad(`session must be a non-empty string, got ${describe(session)}`);
+  const time = toMillis(own(r, "time"));
+  if (time === undefined) return bad(`time must be finite milliseconds since the epoch or an ISO 8601 string, got ${describe(own(r, "time"))}`);
+  return {
+    ok: true,
+    event: { name, isSignal, principal: p, principalKind: kind, principalId: id, resource, context, session: session as string | undefined, time },
+  };
+}
+
+const ISO = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
+
+export function toMillis(t: unknown): number | undefined {
+  if (typeof t === "number") return Number.isFinite(t) && Math.abs(t) <= 8.64e15 ? t : undefined;
+  if (typeof t === "string" && t.length <= 40 && ISO.test(t)) {
+    const ms = Date.parse(t);
+    return Number.isFinite(ms) ? ms : undefined;
+  }
+  return undefined;
+}
+
+const hasOwn = Object.prototype.hasOwnProperty;
+function own(o: Record<string, unknown>, k: string): unknown {
+  return hasOwn.call(o, k) ? o[k] : undefined;
+}
+
+function isName(v: unknown): v is string {
+  return typeof v === "string" && v.length > 0 && v.length <= MAX_NAME;
+}
+
+const ACTION = /^[^\s.*][^\s*]*$/;
+function isActionName(v: unknown): v is string {
+  return typeof v === "string" && v.length > 0 && v.length <= MAX_NAME && ACTION.test(v) && !v.endsWith(".") && !v.includes("..");
+}
+
+function bad(message: string): Normalized {
+  return { ok: false, message };
+}
+
+function describe(v: unknown): string {
+  if (v === undefined) return "nothing";
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "an array";
+  if (typeof v === "string") return v.length > 40 ? `a string of ${v.length} characters` : JSON.stringify(v);
+  if (typeof v === "number") return String(v);
+  return typeof v === "object" ? "an object" : typeof v;
+}
+
+export { MAX_STRING };
