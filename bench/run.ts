@@ -1,0 +1,85 @@
+/**
+ * `npm run bench [-- --quick] [-- --json] [-- --suite scope,parse,sequence]`
+ *
+ * Runs the suites, prints a table per suite (or, with `--json`, one JSON object per line on
+ * stdout and nothing else there), then the scope ratios. Exits non-zero if any engine disagreed
+ * with the reference or failed.
+ *
+ * Suites in files owned elsewhere (`parse.ts`, `sequence.ts`) are loaded only if they exist;
+ * each exports `xxxBench(opts: { quick: boolean }): BenchRow[] | Promise<BenchRow[]>`.
+ */
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { table, type BenchOptions, type BenchRow, type RatioRow } from "./report.js";
+import { describeMismatches, scopeBench, scopeRatios, scopeTable, type ScopeRow } from "./scope.js";
+
+type Suite = (opts: BenchOptions) => readonly BenchRow[] | Promise<readonly BenchRow[]>;
+
+/** A suite from a sibling file, or null if the file is not there yet. */
+async function optionalSuite(file: string, exportName: string): Promise<Suite | null> {
+  const url = new URL(file, import.meta.url);
+  if (!existsSync(fileURLToPath(url))) return null;
+  const mod = (await import(url.href)) as Record<string, unknown>;
+  const fn = mod[exportName];
+  if (typeof fn !== "function") throw new Error(`bench/${file} does not export ${exportName}()`);
+  return fn as Suite;
+}
+
+/** Accepts `BenchRow[]` or `{ rows: BenchRow[] }`; fills in `suite` when a row lacks it. */
+function normalise(name: string, out: unknown): BenchRow[] {
+  const list = Array.isArray(out) ? out : Array.isArray((out as { rows?: unknown })?.rows) ? (out as { rows: unknown[] }).rows : null;
+  if (list === null) throw new Error(`suite ${name} returned ${typeof out}, expected an array of rows`);
+  return list.map((r) => ({ suite: name, ...(r as object) }) as BenchRow);
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const opts: BenchOptions = { quick: argv.includes("--quick") };
+  const json = argv.includes("--json");
+  const at = argv.indexOf("--suite");
+  const wanted = at >= 0 ? new Set((argv[at + 1] ?? "").split(",")) : null;
+  const want = (name: string) => wanted === null || wanted.has(name);
+  const say = (text: string) => (json ? process.stderr.write(`${text}\n`) : console.log(text));
+
+  const suites: [string, Suite | null][] = [
+    ["scope", (o) => scopeBench(o)],
+    ["parse", await optionalSuite("./parse.ts", "parseBench")],
+    ["sequence", await optionalSuite("./sequence.ts", "sequenceBench")],
+  ];
+  say(`leash bench — ${new Date().toISOString()} — node ${process.version}${opts.quick ? " — quick" : ""}`);
+
+  const rows: BenchRow[] = [];
+  let ratios: RatioRow[] = [];
+  for (const [name, suite] of suites) {
+    if (!want(name)) continue;
+    if (suite === null) {
+      say(`\n${name}: bench/${name}.ts not present, skipped`);
+      continue;
+    }
+    const got = normalise(name, await suite(opts));
+    rows.push(...got);
+    if (json) {
+      for (const r of got) console.log(JSON.stringify(r));
+    } else {
+      console.log(`\n## ${name}\n`);
+      console.log(name === "scope" ? scopeTable(got as ScopeRow[]) : table(got, ["suite"]));
+    }
+    if (name === "scope") ratios = scopeRatios(got as ScopeRow[]);
+  }
+
+  if (ratios.length > 0) {
+    if (json) for (const r of ratios) console.log(JSON.stringify(r));
+    else console.log(`\n## ratios (scope)\n\n${table(ratios as unknown as Record<string, unknown>[], ["suite"])}`);
+  }
+
+  const problems = [
+    ...describeMismatches(rows.filter((r): r is ScopeRow => r.suite === "scope")),
+    ...rows.filter((r) => r.suite !== "scope" && r.agree === false).map((r) => `${r.suite} ${r.engine}: disagrees ${JSON.stringify(r)}`),
+  ];
+  if (problems.length > 0) {
+    process.stderr.write(`\nDISAGREEMENT\n${problems.join("\n")}\n`);
+    return 1;
+  }
+  return 0;
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,228 @@
+/**
+ * One adapter per engine for the scope benchmark. Each adapter converts the shared requests into
+ * the engine's own input once, before any timing (what an application would hold: a request
+ * object, a cached ability, a casbin tuple, a Cedar call), then offers
+ *
+ * - `decide(i)`: the engine's allow/deny for request i, for the agreement check;
+ * - `run(n)`: n decisions cycling through the requests, for timing; returns the allow count.
+ *
+ * Each `run` is its own hand-written loop rather than one shared loop taking a callback: a shared
+ * call site would turn megamorphic across engines and slow the fast ones for reasons unrelated to
+ * them.
+ */
+import { createMongoAbility, subject, type MongoAbility } from "@casl/ability";
+import { newEnforcer, newModelFromString, StringAdapter } from "casbin";
+import * as cedar from "@cedar-policy/cedar-wasm/nodejs";
+import {
+  CASBIN_MODEL,
+  casbinSubject,
+  cedarPrincipal,
+  ceilingAllows,
+  toCasbinPolicy,
+  toCaslRules,
+  toCedarPolicies,
+  toCeilingIndex,
+  toLeashRules,
+  type LabelledRequest,
+  type ScopePolicy,
+} from "./scope-policies.js";
+
+export type EngineName = "ceiling" | "leash" | "casl" | "casbin" | "cedar";
+export const ENGINES: readonly EngineName[] = ["ceiling", "leash", "casl", "casbin", "cedar"];
+
+export interface ScopeEngine {
+  readonly name: EngineName;
+  /** Slow engines get fewer timed batches so the suite stays within minutes. */
+  readonly slow: boolean;
+  decide(i: number): boolean;
+  run(n: number): number;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * hand-written ceiling
+ * ------------------------------------------------------------------------------------------- */
+
+export function ceilingEngine(policy: ScopePolicy, requests: readonly LabelledRequest[]): ScopeEngine {
+  const index = toCeilingIndex(policy);
+  const reqs = requests.map((r) => r.request);
+  const len = reqs.length;
+  let at = 0;
+  return {
+    name: "ceiling",
+    slow: false,
+    decide: (i) => ceilingAllows(index, reqs[i]!),
+    run(n) {
+      let allowed = 0;
+      let i = at;
+      for (let k = 0; k < n; k++) {
+        if (ceilingAllows(index, reqs[i]!)) allowed++;
+        if (++i === len) i = 0;
+      }
+      at = i;
+      return allowed;
+    },
+  };
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * leash
+ * ------------------------------------------------------------------------------------------- */
+
+/** The part of leash's public API the bench uses (src/index.ts). */
+export interface LeashApi {
+  compilePolicy(
+    source: string,
+    options: { file: string },
+  ): {
+    policy: LeashPolicy | null;
+    diagnostics: readonly { code: string; message: string; severity?: string; span?: unknown }[];
+  };
+}
+interface LeashPolicy {
+  initialState(): unknown;
+  decide(state: unknown, request: unknown): { decision: { effect: string }; state: unknown };
+}
+
+export class LeashCompileError extends Error {}
+
+/** The decide call includes the state round-trip (`state = out.state`), as a gateway would do it. */
+export function leashEngine(api: LeashApi, policy: ScopePolicy, requests: readonly LabelledRequest[]): ScopeEngine {
+  const { policy: compiled, diagnostics } = api.compilePolicy(toLeashRules(policy), { file: "gen.rules" });
+  if (compiled === null) {
+    const first = diagnostics.slice(0, 5).map((d) => `${d.code} ${d.message}`).join("; ");
+    throw new LeashCompileError(`leash did not compile the ${policy.shape}/${policy.rules.length} policy: ${first}`);
+  }
+  const reqs = requests.map((r) => r.request);
+  const len = reqs.length;
+  let state = compiled.initialState();
+  let at = 0;
+  return {
+    name: "leash",
+    slow: false,
+    decide(i) {
+      const out = compiled.decide(state, reqs[i]!);
+      state = out.state;
+      return out.decision.effect === "allow";
+    },
+    run(n) {
+      let allowed = 0;
+      let i = at;
+      for (let k = 0; k < n; k++) {
+        const out = compiled.decide(state, reqs[i]!);
+        state = out.state;
+        if (out.decision.effect === "allow") allowed++;
+        if (++i === len) i = 0;
+      }
+      at = i;
+      return allowed;
+    },
+  };
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * CASL: one ability per principal, built once and cached (as per-role abilities are)
+ * ------------------------------------------------------------------------------------------- */
+
+export function caslEngine(policy: ScopePolicy, requests: readonly LabelledRequest[]): ScopeEngine {
+  const abilities = new Map<string, MongoAbility>();
+  for (const [key, rules] of toCaslRules(policy)) abilities.set(key, createMongoAbility(rules));
+  const none = createMongoAbility([]);
+  const reqs = requests.map(({ request: r }) => ({
+    ability: abilities.get(casbinSubject(r.principal.kind, r.principal.id)) ?? none,
+    action: r.action,
+    subject: subject(r.resource.type, { path: r.resource.path }),
+  }));
+  const len = reqs.length;
+  let at = 0;
+  return {
+    name: "casl",
+    slow: false,
+    decide: (i) => reqs[i]!.ability.can(reqs[i]!.action, reqs[i]!.subject),
+    run(n) {
+      let allowed = 0;
+      let i = at;
+      for (let k = 0; k < n; k++) {
+        const r = reqs[i]!;
+        if (r.ability.can(r.action, r.subject)) allowed++;
+        if (++i === len) i = 0;
+      }
+      at = i;
+      return allowed;
+    },
+  };
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * casbin: ACL model, policy from a CSV string, `enforceSync`
+ * ------------------------------------------------------------------------------------------- */
+
+export async function casbinEngine(policy: ScopePolicy, requests: readonly LabelledRequest[]): Promise<ScopeEngine> {
+  const enforcer = await newEnforcer(newModelFromString(CASBIN_MODEL), new StringAdapter(toCasbinPolicy(policy)));
+  const reqs = requests.map(({ request: r }) => [casbinSubject(r.principal.kind, r.principal.id), r.resource.path, r.action] as const);
+  const len = reqs.length;
+  let at = 0;
+  return {
+    name: "casbin",
+    slow: true,
+    decide: (i) => enforcer.enforceSync(...reqs[i]!),
+    run(n) {
+      let allowed = 0;
+      let i = at;
+      for (let k = 0; k < n; k++) {
+        const r = reqs[i]!;
+        if (enforcer.enforceSync(r[0], r[1], r[2])) allowed++;
+        if (++i === len) i = 0;
+      }
+      at = i;
+      return allowed;
+    },
+  };
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Cedar (wasm): the policy set is parsed once (`preparsePolicySet`) and every call names it
+ * (`statefulIsAuthorized`); the stateless `isAuthorized` would re-parse the whole set per call.
+ * ------------------------------------------------------------------------------------------- */
+
+let cedarSets = 0;
+
+export class CedarError extends Error {}
+
+export function cedarEngine(policy: ScopePolicy, requests: readonly LabelledRequest[]): ScopeEngine {
+  const setId = `scope-${policy.shape}-${policy.rules.length}-${cedarSets++}`;
+  const parsed = cedar.preparsePolicySet(setId, { staticPolicies: toCedarPolicies(policy) });
+  if (parsed.type !== "success") throw new CedarError(`cedar rejected the policy set: ${parsed.errors.map((e) => e.message).join("; ")}`);
+  const calls: cedar.StatefulAuthorizationCall[] = requests.map(({ request: r }) => {
+    const resource = { type: "Doc", id: r.resource.path };
+    return {
+      principal: cedarPrincipal(r.principal.kind, r.principal.id),
+      action: { type: "Action", id: r.action },
+      resource,
+      context: {},
+      preparsedPolicySetId: setId,
+      entities: [{ uid: resource, attrs: { path: r.resource.path }, parents: [] }],
+    };
+  });
+  const allows = (call: cedar.StatefulAuthorizationCall): boolean => {
+    const answer = cedar.statefulIsAuthorized(call);
+    if (answer.type !== "success") throw new CedarError(`cedar failed: ${answer.errors.map((e) => e.message).join("; ")}`);
+    return answer.response.decision === "allow";
+  };
+  const len = calls.length;
+  let at = 0;
+  return {
+    name: "cedar",
+    slow: true,
+    decide: (i) => allows(calls[i]!),
+    run(n) {
+      let allowed = 0;
+      let i = at;
+      for (let k = 0; k < n; k++) {
+        if (allows(calls[i]!)) allowed++;
+        if (++i === len) i = 0;
+      }
+      at = i;
+      return allowed;
+    },
+  };
+}

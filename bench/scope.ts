@@ -1,0 +1,247 @@
+/**
+ * Scope suite: the same allow-rule policy (10, 100, 1,000 rules; `spread` and `one-action`
+ * shapes) decided by leash, CASL, casbin, Cedar and a hand-written ceiling.
+ *
+ * For every (shape, size) case:
+ * 1. agreement: every engine decides every request once; its answers are compared with the
+ *    reference scan (`referenceAllows`). `agree` is true only if all answers match, so engines that
+ *    all agree also agree with one another.
+ * 2. throughput: warm-up, then timed batches cycling through the same requests; the median batch
+ *    is reported. Slow engines (casbin, cedar) get fewer batches.
+ *
+ * Each case runs in its own child process so that JIT feedback and heap state from one policy
+ * size do not colour the next; within a case the fast engines run first.
+ *
+ * Run alone: `tsx bench/scope.ts [--quick] [--json] [--case spread 1000] [--in-process]`.
+ */
+import { fork } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { measure, type MeasureOptions } from "./measure.js";
+import { table, type BenchOptions, type BenchRow, type RatioRow } from "./report.js";
+import {
+  caslEngine,
+  casbinEngine,
+  cedarEngine,
+  ceilingEngine,
+  leashEngine,
+  type EngineName,
+  type LeashApi,
+  type ScopeEngine,
+} from "./scope-engines.js";
+import { SCOPE_SHAPES, scopePolicy, scopeRequests, type ScopeRequest, type ScopeShape } from "./scope-policies.js";
+
+export const SCOPE_SIZES: readonly number[] = [10, 100, 1000];
+
+export interface Mismatch {
+  readonly index: number;
+  readonly variant: string;
+  readonly request: ScopeRequest;
+  readonly expected: "allow" | "deny";
+  readonly got: "allow" | "deny";
+}
+
+export interface ScopeRow extends BenchRow {
+  readonly suite: "scope";
+  readonly shape: ScopeShape;
+  readonly engine: EngineName;
+  readonly rules: number;
+  readonly opsPerSec: number;
+  readonly agree: boolean;
+  readonly requests: number;
+  readonly mismatches: number;
+  readonly batch: number;
+  /** First few disagreements with the reference, when there are any. */
+  readonly firstMismatches?: readonly Mismatch[];
+  /** Set when the engine could not be built or threw. */
+  readonly error?: string;
+}
+
+interface CaseSettings {
+  readonly requests: number;
+  readonly fast: MeasureOptions;
+  readonly slow: MeasureOptions;
+}
+
+function settings(quick: boolean): CaseSettings {
+  return quick
+    ? { requests: 512, fast: { warmMs: 100, batchMs: 50, batches: 5 }, slow: { warmMs: 50, batchMs: 50, batches: 5 } }
+    : { requests: 2048, fast: { warmMs: 500, batchMs: 200, batches: 9 }, slow: { warmMs: 200, batchMs: 200, batches: 5 } };
+}
+
+const log = (msg: string): void => void process.stderr.write(`${msg}\n`);
+
+const LEASH_ENTRY = new URL("../src/index.ts", import.meta.url);
+
+/** leash's public API, or null while src/index.ts does not exist yet. */
+async function loadLeash(): Promise<LeashApi | null> {
+  if (!existsSync(fileURLToPath(LEASH_ENTRY))) return null;
+  return (await import(LEASH_ENTRY.href)) as LeashApi;
+}
+
+/** One (shape, size) case in this process: agreement over all requests, then throughput. */
+export async function runScopeCase(shape: ScopeShape, rules: number, opts: BenchOptions): Promise<ScopeRow[]> {
+  const s = settings(opts.quick);
+  const policy = scopePolicy(shape, rules);
+  const requests = scopeRequests(policy, s.requests);
+  const leash = await loadLeash();
+  if (leash === null) log(`scope: src/index.ts not found, leash skipped`);
+
+  const builders: [EngineName, () => ScopeEngine | Promise<ScopeEngine>][] = [
+    ["ceiling", () => ceilingEngine(policy, requests)],
+    ...(leash ? [["leash", () => leashEngine(leash, policy, requests)] as [EngineName, () => ScopeEngine]] : []),
+    ["casl", () => caslEngine(policy, requests)],
+    ["casbin", () => casbinEngine(policy, requests)],
+    ["cedar", () => cedarEngine(policy, requests)],
+  ];
+  const rows: ScopeRow[] = [];
+  for (const [name, build] of builders) {
+    const base = { suite: "scope", shape, engine: name, rules } as const;
+    try {
+      const engine = await build();
+      const mismatches: Mismatch[] = [];
+      let count = 0;
+      for (let i = 0; i < requests.length; i++) {
+        const got = engine.decide(i);
+        const want = requests[i]!.allow;
+        if (got === want) continue;
+        count++;
+        if (mismatches.length < 5) {
+          const { request, variant } = requests[i]!;
+          mismatches.push({ index: i, variant, request, expected: want ? "allow" : "deny", got: got ? "allow" : "deny" });
+        }
+      }
+      const m = measure((n) => engine.run(n), engine.slow ? s.slow : s.fast);
+      rows.push({
+        ...base,
+        opsPerSec: Math.round(m.opsPerSec),
+        agree: count === 0,
+        requests: requests.length,
+        mismatches: count,
+        batch: m.batchSize,
+        ...(count > 0 ? { firstMismatches: mismatches } : {}),
+      });
+      log(`scope ${shape} ${rules} ${name}: ${Math.round(m.opsPerSec)} ops/s${count ? `, ${count} mismatches` : ""}`);
+    } catch (err) {
+      const error = err instanceof Error ? err.message : String(err);
+      rows.push({ ...base, opsPerSec: 0, agree: false, requests: requests.length, mismatches: requests.length, batch: 0, error });
+      log(`scope ${shape} ${rules} ${name}: ERROR ${error}`);
+    }
+  }
+  return rows;
+}
+
+/** Runs one case in a child process (same loader flags as this one) and collects its rows. */
+function runCaseInChild(shape: ScopeShape, rules: number, opts: BenchOptions): Promise<ScopeRow[]> {
+  const args = ["--case", shape, String(rules), ...(opts.quick ? ["--quick"] : []), "--child"];
+  return new Promise((resolve, reject) => {
+    const child = fork(fileURLToPath(import.meta.url), args, { stdio: ["ignore", "ignore", "inherit", "ipc"] });
+    let rows: ScopeRow[] | null = null;
+    child.on("message", (msg) => (rows = msg as ScopeRow[]));
+    child.on("error", reject);
+    child.on("exit", (code) =>
+      rows !== null ? resolve(rows) : reject(new Error(`scope case ${shape}/${rules} exited with ${code} and no result`)),
+    );
+  });
+}
+
+export interface ScopeBenchOptions extends BenchOptions {
+  /** Run every case in this process instead of one child per case (faster start, less clean). */
+  readonly inProcess?: boolean;
+  readonly shapes?: readonly ScopeShape[];
+  readonly sizes?: readonly number[];
+}
+
+export async function scopeBench(opts: ScopeBenchOptions): Promise<ScopeRow[]> {
+  const rows: ScopeRow[] = [];
+  for (const shape of opts.shapes ?? SCOPE_SHAPES) {
+    for (const rules of opts.sizes ?? SCOPE_SIZES) {
+      rows.push(...(opts.inProcess ? await runScopeCase(shape, rules, opts) : await runCaseInChild(shape, rules, opts)));
+    }
+  }
+  return rows;
+}
+
+/** leash vs CASL and vs the ceiling per case; leash (and CASL) at the largest size vs the smallest. */
+export function scopeRatios(rows: readonly ScopeRow[]): RatioRow[] {
+  const ops = (shape: string, engine: string, rules: number) =>
+    rows.find((r) => r.shape === shape && r.engine === engine && r.rules === rules && !r.error)?.opsPerSec;
+  const out: RatioRow[] = [];
+  const shapes = [...new Set(rows.map((r) => r.shape))];
+  const sizes = [...new Set(rows.map((r) => r.rules))].sort((a, b) => a - b);
+  for (const shape of shapes) {
+    for (const rules of sizes) {
+      const leash = ops(shape, "leash", rules);
+      for (const peer of ["casl", "ceiling"]) {
+        const other = ops(shape, peer, rules);
+        if (leash && other) out.push({ suite: "scope", ratio: `leash/${peer}`, shape, rules, value: round(leash / other) });
+      }
+    }
+    const [lo, hi] = [sizes[0], sizes[sizes.length - 1]];
+    if (lo === undefined || hi === undefined || lo === hi) continue;
+    for (const engine of ["leash", "casl"]) {
+      const a = ops(shape, engine, hi);
+      const b = ops(shape, engine, lo);
+      if (a && b) out.push({ suite: "scope", ratio: `${engine}@${hi}/${engine}@${lo}`, shape, value: round(a / b) });
+    }
+  }
+  return out;
+}
+
+const round = (x: number): number => Math.round(x * 1000) / 1000;
+
+/** Disagreements in a readable form (stderr in the runner). */
+export function describeMismatches(rows: readonly ScopeRow[]): string[] {
+  const out: string[] = [];
+  for (const r of rows) {
+    if (r.agree) continue;
+    if (r.error) out.push(`scope ${r.shape}/${r.rules} ${r.engine}: error: ${r.error}`);
+    for (const m of r.firstMismatches ?? []) {
+      out.push(
+        `scope ${r.shape}/${r.rules} ${r.engine}: request #${m.index} (${m.variant}) expected ${m.expected}, got ${m.got}: ${JSON.stringify(m.request)}`,
+      );
+    }
+    if (r.mismatches > (r.firstMismatches?.length ?? 0) && !r.error) {
+      out.push(`scope ${r.shape}/${r.rules} ${r.engine}: ... ${r.mismatches} mismatches of ${r.requests} requests`);
+    }
+  }
+  return out;
+}
+
+export function scopeTable(rows: readonly ScopeRow[]): string {
+  return table(rows, ["suite", "firstMismatches", "error"]);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Command line
+ * ------------------------------------------------------------------------------------------- */
+
+async function main(argv: readonly string[]): Promise<void> {
+  const quick = argv.includes("--quick");
+  const at = argv.indexOf("--case");
+  if (argv.includes("--child")) {
+    const rows = await runScopeCase(argv[at + 1] as ScopeShape, Number(argv[at + 2]), { quick });
+    process.send!(rows, () => process.exit(0));
+    return;
+  }
+  const rows = await scopeBench({
+    quick,
+    inProcess: argv.includes("--in-process"),
+    ...(at >= 0 ? { shapes: [argv[at + 1] as ScopeShape], sizes: [Number(argv[at + 2])] } : {}),
+  });
+  const ratios = scopeRatios(rows);
+  if (argv.includes("--json")) {
+    for (const r of rows) console.log(JSON.stringify(r));
+    for (const r of ratios) console.log(JSON.stringify(r));
+  } else {
+    console.log(scopeTable(rows));
+    console.log();
+    console.log(table(ratios as unknown as Record<string, unknown>[], ["suite"]));
+  }
+  for (const line of describeMismatches(rows)) log(line);
+  if (rows.some((r) => !r.agree)) process.exitCode = 1;
+}
+
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
+  await main(process.argv.slice(2));
+}
