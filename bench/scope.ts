@@ -29,7 +29,15 @@ import {
   type LeashApi,
   type ScopeEngine,
 } from "./scope-engines.js";
-import { SCOPE_SHAPES, scopePolicy, scopeRequests, type ScopeRequest, type ScopeShape } from "./scope-policies.js";
+import {
+  SCOPE_SHAPES,
+  scopePolicy,
+  scopeRequests,
+  type LabelledRequest,
+  type ScopePolicy,
+  type ScopeRequest,
+  type ScopeShape,
+} from "./scope-policies.js";
 
 export const SCOPE_SIZES: readonly number[] = [10, 100, 1000];
 
@@ -73,10 +81,17 @@ const log = (msg: string): void => void process.stderr.write(`${msg}\n`);
 
 const LEASH_ENTRY = new URL("../src/index.ts", import.meta.url);
 
-/** leash's public API, or null while src/index.ts does not exist yet. */
-async function loadLeash(): Promise<LeashApi | null> {
+/**
+ * leash's public API; null while src/index.ts does not exist. A leash that exists but fails to
+ * load is an error (its rows fail the run), not a skip.
+ */
+async function loadLeash(): Promise<LeashApi | Error | null> {
   if (!existsSync(fileURLToPath(LEASH_ENTRY))) return null;
-  return (await import(LEASH_ENTRY.href)) as LeashApi;
+  try {
+    return (await import(LEASH_ENTRY.href)) as LeashApi;
+  } catch (err) {
+    return new Error(`leash failed to load: ${err instanceof Error ? err.message : String(err)}`);
+  }
 }
 
 /** One (shape, size) case in this process: agreement over all requests, then throughput. */
@@ -89,7 +104,7 @@ export async function runScopeCase(shape: ScopeShape, rules: number, opts: Bench
 
   const builders: [EngineName, () => ScopeEngine | Promise<ScopeEngine>][] = [
     ["ceiling", () => ceilingEngine(policy, requests)],
-    ...(leash ? [["leash", () => leashEngine(leash, policy, requests)] as [EngineName, () => ScopeEngine]] : []),
+    ...(leash === null ? [] : [["leash", () => leashOrThrow(leash, policy, requests)] as [EngineName, () => ScopeEngine]]),
     ["casl", () => caslEngine(policy, requests)],
     ["casbin", () => casbinEngine(policy, requests)],
     ["cedar", () => cedarEngine(policy, requests)],
@@ -129,6 +144,11 @@ export async function runScopeCase(shape: ScopeShape, rules: number, opts: Bench
     }
   }
   return rows;
+}
+
+function leashOrThrow(leash: LeashApi | Error, policy: ScopePolicy, requests: readonly LabelledRequest[]): ScopeEngine {
+  if (leash instanceof Error) throw leash;
+  return leashEngine(leash, policy, requests);
 }
 
 /** Runs one case in a child process (same loader flags as this one) and collects its rows. */
@@ -235,8 +255,7 @@ async function main(argv: readonly string[]): Promise<void> {
     for (const r of ratios) console.log(JSON.stringify(r));
   } else {
     console.log(scopeTable(rows));
-    console.log();
-    console.log(table(ratios as unknown as Record<string, unknown>[], ["suite"]));
+    if (ratios.length > 0) console.log(`\n${table(ratios as unknown as Record<string, unknown>[], ["suite"])}`);
   }
   for (const line of describeMismatches(rows)) log(line);
   if (rows.some((r) => !r.agree)) process.exitCode = 1;
