@@ -51,10 +51,15 @@ export class EvalContext {
     this.nows = n === 0 ? EMPTY_NOWS : new Array(n).fill(ev.time);
   }
 
+  /**
+   * Something read changes at time `t`. A value that changes with the request's own time (t <= now)
+   * makes the effect valid for no longer than now, but sets no timer.
+   */
   change(t: number): void {
     const now = this.ev.time;
-    if (!(t > now)) t = now;
-    if (t < this.nextDeadline) this.nextDeadline = t;
+    if (t > now) {
+      if (t < this.nextDeadline) this.nextDeadline = t;
+    } else t = now;
     if (this.effectRelevant && t < this.validUntil) this.validUntil = t;
   }
 

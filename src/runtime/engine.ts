@@ -143,10 +143,19 @@ export class Policy {
     }
   }
 
-  /** Revokes a key by API call: every later request of that key is denied until `reinstate`. */
-  revoke(state: PolicyState, key: KeySpec, reason: string, time = 0): { state: PolicyState; key: string } {
-    const k = keySpecText(key);
-    if (this.checkState(state) !== null) throw new TypeError("revoke: the state is not one this policy produced");
+  /**
+   * Revokes a key by API call: every later request of that key is denied (R307) until `reinstate`.
+   * A malformed key or state is answered with an error and the state unchanged.
+   */
+  revoke(state: PolicyState, key: KeySpec, reason: string, time = 0): { state: PolicyState; key: string; error?: DecisionError } {
+    let k: string;
+    try {
+      k = keySpecText(key);
+    } catch (e) {
+      return { state, key: "", error: { rule: null, code: "R309", message: describeError(e) } };
+    }
+    const bad = this.checkState(state);
+    if (bad !== null) return { state, key: k, error: { rule: null, code: "R303", message: bad } };
     const entry: Revocation = { t: time, x: NEVER, rule: null, reason: String(reason) };
     const { root } = pmapSet(state.revoked, REVOKED_SHAPE, k, entry, time);
     return { state: { ...state, revoked: root }, key: k };
@@ -154,8 +163,14 @@ export class Policy {
 
   /** Lifts a revocation. Reinstating a key that is not revoked is answered with R309 and changes nothing. */
   reinstate(state: PolicyState, key: KeySpec): { state: PolicyState; reinstated: boolean; error?: DecisionError } {
-    const k = keySpecText(key);
-    if (this.checkState(state) !== null) return { state, reinstated: false, error: { rule: null, code: "R303", message: "the state is not one this policy produced" } };
+    let k: string;
+    try {
+      k = keySpecText(key);
+    } catch (e) {
+      return { state, reinstated: false, error: { rule: null, code: "R309", message: describeError(e) } };
+    }
+    const bad = this.checkState(state);
+    if (bad !== null) return { state, reinstated: false, error: { rule: null, code: "R303", message: bad } };
     const { root, removed } = pmapDelete(state.revoked, REVOKED_SHAPE, k);
     if (!removed) return { state, reinstated: false, error: { rule: null, code: "R309", message: `${k} is not revoked` } };
     return { state: { ...state, revoked: root }, reinstated: true };
@@ -192,6 +207,7 @@ export class Policy {
     const revokedBy = ev.isSignal ? null : this.revokedKey(state, ev);
 
     let best = 0;
+    let anyAllow = false;
     let matched: CompiledRule[] | null = null;
     let single: CompiledRule | null = null;
     let errors: DecisionError[] | null = null;
@@ -211,6 +227,7 @@ export class Policy {
           (flags ??= []).push(r);
           return;
         }
+        if (r.effect === "allow") anyAllow = true;
         const rank = RANK[r.effect]!;
         if (rank > best) {
           best = rank;
@@ -229,6 +246,12 @@ export class Policy {
       for (let i = 0; i < general.length; i++) consider(general[i]!);
     }
 
+    // No matching allow means deny: a challenge steps up only what an allow rule grants.
+    if (best === RANK.challenge && !anyAllow) {
+      best = 0;
+      matched = null;
+      single = null;
+    }
     const effect: DecisionEffect = best === 0 ? "deny" : (["deny", "allow", "challenge", "deny", "revoke"] as const)[best]!;
     let rules: readonly string[];
     let reasons: readonly Reason[];

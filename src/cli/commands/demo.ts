@@ -1,0 +1,75 @@
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { compilePolicy } from "../../compile/compile.js";
+import { renderDiagnostics } from "../../diagnostics/render.js";
+import { parseJsonLines, replayTrace } from "../../runtime/trace.js";
+import { EXIT_FAIL, EXIT_OK, readText, UsageError, type CliIO } from "../io.js";
+import { parseArgs } from "../args.js";
+import { paint } from "../style.js";
+
+export const help = `leash demo [DIR]
+
+Runs every example in DIR (default: examples): compiles each NAME.rules, replays NAME.jsonl through
+it and checks every expectation in the trace. Prints a summary per scenario; exit 1 if any fails.
+
+  --verbose   print every decision
+  --help      this text`;
+
+export async function run(argv: string[], io: CliIO): Promise<number> {
+  const args = parseArgs(argv, { flags: ["verbose"], help });
+  if (args.help) {
+    io.stdout(help + "\n");
+    return EXIT_OK;
+  }
+  const dir = args.positional[0] ?? "examples";
+  let files: string[];
+  try {
+    files = readdirSync(join(io.cwd, dir)).filter((f) => f.endsWith(".rules")).sort();
+  } catch {
+    throw new UsageError(`no such directory: ${dir}`);
+  }
+  let failures = 0;
+  let decisions = 0;
+  for (const f of files) {
+    const path = join(dir, f);
+    const source = readText(io, join(io.cwd, path));
+    const compiled = compilePolicy(source, { file: path });
+    if (compiled.policy === null) {
+      io.stderr(renderDiagnostics(compiled.diagnostics, () => source, { color: io.color }) + "\n");
+      failures++;
+      continue;
+    }
+    const tracePath = path.replace(/\.rules$/, ".jsonl");
+    let traceText: string;
+    try {
+      traceText = io.readFile(join(io.cwd, tracePath));
+    } catch {
+      io.stdout(`${paint("·", "dim", io.color)} ${path}: ${compiled.policy.ruleIds.length} rules, no trace\n`);
+      continue;
+    }
+    const { events, errors } = parseJsonLines(traceText, tracePath);
+    if (errors.length > 0) {
+      io.stderr(errors.join("\n") + "\n");
+      failures++;
+      continue;
+    }
+    const { steps } = replayTrace(compiled.policy, events);
+    const bad = steps.filter((s) => s.mismatches.length > 0);
+    const counts: Record<string, number> = {};
+    for (const s of steps) if (s.decision) counts[s.decision.effect] = (counts[s.decision.effect] ?? 0) + 1;
+    decisions += steps.length;
+    const summary = Object.entries(counts).map(([k, v]) => `${v} ${k}`).join(", ");
+    const mark = bad.length === 0 ? paint("✓", "green", io.color) : paint("✗", "red", io.color);
+    io.stdout(`${mark} ${f.replace(/\.rules$/, "").padEnd(28)} ${String(compiled.policy.ruleIds.length).padStart(3)} rules  ${String(steps.length).padStart(3)} events  ${summary}\n`);
+    if (args.flags.verbose || bad.length > 0) {
+      for (const s of steps) {
+        const d = s.decision;
+        const what = d ? `${d.effect.padEnd(9)} ${d.action} ${d.rules.join(",") || d.reasons.map((r) => r.code).join(",")}` : `${s.kind} ${String(s.event.signal ?? "")} ${s.revoked?.join(",") ?? ""}`;
+        if (args.flags.verbose || s.mismatches.length > 0) io.stdout(`    ${String(s.index).padStart(3)} ${what}${s.mismatches.length ? paint("  " + s.mismatches.join("; "), "red", io.color) : ""}\n`);
+      }
+    }
+    if (bad.length > 0) failures++;
+  }
+  io.stdout(`\n${files.length} scenarios, ${decisions} events, ${failures === 0 ? "all expectations met" : `${failures} failed`}\n`);
+  return failures === 0 ? EXIT_OK : EXIT_FAIL;
+}

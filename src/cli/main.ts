@@ -1,0 +1,58 @@
+import { EXIT_OK, EXIT_USAGE, nodeIO, UsageError, type CliIO } from "./io.js";
+import * as check from "./commands/check.js";
+import * as fmt from "./commands/fmt.js";
+import * as evalCommand from "./commands/eval.js";
+import * as demo from "./commands/demo.js";
+
+interface Command {
+  readonly run: (argv: string[], io: CliIO) => Promise<number>;
+  readonly summary: string;
+}
+
+const COMMANDS: Readonly<Record<string, Command>> = {
+  check: { run: check.run, summary: "parse and check .rules files; diagnostics on stderr" },
+  fmt: { run: fmt.run, summary: "format .rules files in place (--check to verify)" },
+  eval: { run: evalCommand.run, summary: "replay a JSONL trace through a policy, one decision per line" },
+  demo: { run: demo.run, summary: "run every example scenario and check its expectations" },
+};
+
+export const HELP = `leash — policy-as-code for the action layer
+
+Usage: leash <command> [options] [files]
+
+Commands:
+${Object.entries(COMMANDS)
+  .map(([name, c]) => `  ${name.padEnd(9)}${c.summary}`)
+  .join("\n")}
+
+Run \`leash <command> --help\` for a command's options.
+Exit codes: 0 success, 1 policy errors or failed checks, 2 usage errors (unknown option, missing file).
+Colours are used on a terminal unless NO_COLOR is set.`;
+
+/** Runs the CLI in-process; returns the exit code. */
+export async function main(argv: string[], io: CliIO = nodeIO()): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    io.stdout(HELP + "\n");
+    return name === undefined ? EXIT_USAGE : EXIT_OK;
+  }
+  if (name === "--version" || name === "-v") {
+    io.stdout("leash 0.1.0\n");
+    return EXIT_OK;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    io.stderr(`leash: unknown command ${JSON.stringify(name)} (see leash --help)\n`);
+    return EXIT_USAGE;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.stderr(`leash ${name}: ${e.message}\n`);
+      return EXIT_USAGE;
+    }
+    io.stderr(`leash ${name}: internal error: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+    return 70;
+  }
+}
