@@ -15,8 +15,8 @@
  * Run alone: `tsx bench/scope.ts [--quick] [--json] [--case spread 1000] [--in-process]`.
  */
 import { fork } from "node:child_process";
-import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { leashModuleUrl, leashPresent } from "./leash-build.js";
 import { measure, type MeasureOptions } from "./measure.js";
 import { table, type BenchOptions, type BenchRow, type RatioRow } from "./report.js";
 import {
@@ -79,18 +79,16 @@ function settings(quick: boolean): CaseSettings {
 
 const log = (msg: string): void => void process.stderr.write(`${msg}\n`);
 
-const LEASH_ENTRY = new URL("../src/index.ts", import.meta.url);
-
 /**
- * leash's public API; null while src/index.ts does not exist. A leash that exists but fails to
- * load is an error (its rows fail the run), not a skip.
+ * leash's public API from the tsup bundle (see leash-build.ts); null while src/index.ts does not
+ * exist. A leash that exists but fails to build or load is an error row, not a skip.
  */
 async function loadLeash(): Promise<LeashApi | Error | null> {
-  if (!existsSync(fileURLToPath(LEASH_ENTRY))) return null;
+  if (!leashPresent()) return null;
   try {
-    return (await import(LEASH_ENTRY.href)) as LeashApi;
+    return (await import(await leashModuleUrl())) as LeashApi;
   } catch (err) {
-    return new Error(`leash failed to load: ${err instanceof Error ? err.message : String(err)}`);
+    return new Error(`leash failed to build or load: ${err instanceof Error ? err.message : String(err)}`);
   }
 }
 
@@ -173,6 +171,8 @@ export interface ScopeBenchOptions extends BenchOptions {
 }
 
 export async function scopeBench(opts: ScopeBenchOptions): Promise<ScopeRow[]> {
+  // Build leash once here; the children find the bundle through the environment they inherit.
+  if (leashPresent()) await leashModuleUrl().catch(() => undefined);
   const rows: ScopeRow[] = [];
   for (const shape of opts.shapes ?? SCOPE_SHAPES) {
     for (const rules of opts.sizes ?? SCOPE_SIZES) {
