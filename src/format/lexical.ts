@@ -1,3 +1,4 @@
+import { findMixedScript } from "../syntax/scripts.js";
 import type { ActionPattern, DurationLit, KeyRef, Literal, Path, SetLit } from "../ast/nodes.js";
 
 /**
@@ -102,11 +103,13 @@ export function formatKey(k: KeyRef): string {
 }
 
 /**
- * A resource glob: unquoted when it is unmistakably a `resourcePath` token (ASCII letter first,
- * path characters only, at least one `/`, no comment opener), quoted otherwise.
+ * A resource glob: unquoted when the lexer reads it back as one `resourcePath` token (path
+ * characters only, at least one `/`, each segment in one script), quoted otherwise.
  */
 export function formatResourceGlob(glob: string): string {
-  return BARE_PATH.test(glob) && !glob.includes("//") ? glob : formatString(glob);
+  const bare = BARE_PATH.test(glob) && glob.split("/").every((part) => findMixedScript(part) === null);
+  return bare ? glob : formatString(glob);
 }
 
-const BARE_PATH = /^[A-Za-z][A-Za-z0-9_.*-]*\/[A-Za-z0-9_.*/-]*$/;
+// The lexer's ResourcePath pattern, anchored (src/syntax/tokens.ts).
+const BARE_PATH = /^[\p{L}\d_.*-]+\/[\p{L}\d_.*/-]*$/u;

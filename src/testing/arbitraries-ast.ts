@@ -39,6 +39,7 @@ import type {
 } from "../ast/nodes.js";
 import { EFFECTS } from "../ast/nodes.js";
 import { syntheticSpan, type Span } from "../ast/span.js";
+import { KEYWORDS } from "../syntax/tokens.js";
 
 /**
  * fast-check arbitraries for random, grammatically valid ASTs (grammar/rules.ebnf) with synthetic
@@ -49,17 +50,7 @@ import { syntheticSpan, type Span } from "../ast/span.js";
  * filter is written). Depth and size are bounded so a run stays fast.
  */
 
-/** Words the grammar reserves. Kept in step with the lexer by test/format/arbitraries.test.ts. */
-export const GRAMMAR_KEYWORDS: readonly string[] = [
-  "schema", "principal", "resource", "context", "string", "number", "bool", "duration", "set",
-  "actions", "rule", "allow", "challenge", "deny", "revoke", "flag", "signal", "for", "on", "when",
-  "unless", "reason", "limit", "per", "within", "valid", "label", "session", "require", "satisfied",
-  "by", "target", "or", "and", "not", "in", "like", "has", "true", "false", "action", "after",
-  "until", "since", "gap", "count", "distinct", "of", "rate", "regularity", "over", "sequence",
-  "deviates", "allowed", "attempted", "denied", "workflow", "deviation", "test", "at", "property",
-  "never", "always",
-];
-const KEYWORD_SET = new Set(GRAMMAR_KEYWORDS);
+const KEYWORD_SET: ReadonlySet<string> = new Set(KEYWORDS);
 
 const SPAN: Span = syntheticSpan();
 
@@ -89,7 +80,7 @@ export function arbIdentifier(): fc.Arbitrary<string> {
 /** Where the grammar takes a `name`, a keyword is a name too (`rule count: ...`, `context.count`). */
 export function arbNameText(keywords = true): fc.Arbitrary<string> {
   return keywords
-    ? fc.oneof({ weight: 9, arbitrary: arbIdentifier() }, { weight: 1, arbitrary: fc.constantFrom(...GRAMMAR_KEYWORDS) })
+    ? fc.oneof({ weight: 9, arbitrary: arbIdentifier() }, { weight: 1, arbitrary: fc.constantFrom(...KEYWORDS) })
     : arbIdentifier();
 }
 
@@ -166,10 +157,19 @@ const arbEffect = (): fc.Arbitrary<Effect> => fc.constantFrom(...EFFECTS);
 
 /* ---- actions, paths, keys --------------------------------------------------------------- */
 
-/** `a.b`, `ticket.*`, `*`; keywords only after the first segment (`x.count`). */
+/**
+ * Keywords that begin an action name ambiguously: `signal`, `allowed`, `attempted` and `denied`
+ * followed by a name read as a prefix (`allow signal for ...`), so a pattern never starts with them.
+ */
+const PREFIX_WORDS: ReadonlySet<string> = new Set(["signal", "allowed", "attempted", "denied"]);
+
+/** `a.b`, `ticket.*`, `*`, `session.revoked`, `x.count`. */
 export function arbActionPattern(): fc.Arbitrary<ActionPattern> {
   const segment = fc.oneof({ weight: 6, arbitrary: arbNameText() }, { weight: 1, arbitrary: fc.constant("*") });
-  const first = fc.oneof({ weight: 6, arbitrary: arbIdentifier() }, { weight: 1, arbitrary: fc.constant("*") });
+  const first = fc.oneof(
+    { weight: 6, arbitrary: arbNameText().filter((s) => !PREFIX_WORDS.has(s)) },
+    { weight: 1, arbitrary: fc.constant("*") },
+  );
   return fc
     .tuple(first, fc.array(segment, { maxLength: 2 }))
     .map(([head, rest]) => ({ kind: "ActionPattern", span: SPAN, segments: [head, ...rest] }));
@@ -215,7 +215,7 @@ export function arbTemporal(): fc.Arbitrary<TemporalCall> {
     fc
       .record({ stages: fc.array(arbEvents(), { minLength: 1, maxLength: 3 }), key: arbKey(), window: arbDurationLit(), until })
       .map((r): TemporalCall => ({ kind: "SequenceCall", span: SPAN, ...r })),
-    arbName().map((workflow): TemporalCall => ({ kind: "DeviatesCall", span: SPAN, workflow })),
+    arbName(true).map((workflow): TemporalCall => ({ kind: "DeviatesCall", span: SPAN, workflow })),
   );
 }
 
@@ -224,8 +224,10 @@ function arbOperand(): fc.Arbitrary<Expr> {
     { weight: 3, arbitrary: arbLiteral() },
     { weight: 1, arbitrary: arbSetLit() },
     { weight: 3, arbitrary: arbPath() },
+    // A bare root (`action in [...]`) is a path without segments.
+    { weight: 1, arbitrary: fc.constantFrom<PathRoot>("principal", "resource", "context", "action").map((root): Expr => ({ kind: "Path", span: SPAN, root, segments: [] })) },
     { weight: 2, arbitrary: arbTemporal() },
-    { weight: 1, arbitrary: arbName().map((label): Expr => ({ kind: "SessionHasExpr", span: SPAN, label })) },
+    { weight: 1, arbitrary: arbName(true).map((label): Expr => ({ kind: "SessionHasExpr", span: SPAN, label })) },
   );
 }
 
@@ -274,7 +276,7 @@ export function arbPrincipalSelector(): fc.Arbitrary<PrincipalSelector> {
     {
       weight: 4,
       arbitrary: fc
-        .record({ principalKind: arbName(), id: option(arbStringLit()), attributes: fc.array(arbAttributeMatch(), { maxLength: 2 }) })
+        .record({ principalKind: arbName(true), id: option(arbStringLit()), attributes: fc.array(arbAttributeMatch(), { maxLength: 2 }) })
         .map((r): PrincipalSelector => ({ kind: "PrincipalSelector", span: SPAN, ...r })),
     },
   );
@@ -367,13 +369,20 @@ function arbTestWith(): fc.Arbitrary<TestWith> {
   );
 }
 
+/**
+ * Request kinds that read as the end of the step before: `by` (its `=> allow by RULE`), and after a
+ * signal step `session "x"` (a `session` clause) and `principal`/`resource`/`context` (the parser
+ * takes them for a `principal { ... }` clause with one token of lookahead).
+ */
+const AMBIGUOUS_TEST_KINDS: ReadonlySet<string> = new Set(["by", "session", "principal", "resource", "context"]);
+
 export function arbTestStep(): fc.Arbitrary<TestStep> {
   const at = option(arbDurationLit());
   const withs = fc.array(arbTestWith(), { maxLength: 3 });
   const request = fc
     .record({
       at,
-      principalKind: arbName(),
+      principalKind: arbName(true).filter((n) => !AMBIGUOUS_TEST_KINDS.has(n.value)),
       principalId: arbStringLit(),
       action: arbActionPattern(),
       resource: option(arbResourceSelector()),
@@ -382,7 +391,7 @@ export function arbTestStep(): fc.Arbitrary<TestStep> {
     })
     .map((r): TestStep => ({ kind: "TestRequest", span: SPAN, ...r }));
   const signal = fc
-    .record({ at, signal: arbActionPattern(), principal: option(fc.record({ kind: arbName(), id: arbStringLit() })), with: withs })
+    .record({ at, signal: arbActionPattern(), principal: option(fc.record({ kind: arbName(true), id: arbStringLit() })), with: withs })
     .map((r): TestStep => ({ kind: "TestSignal", span: SPAN, ...r }));
   return fc.oneof({ weight: 3, arbitrary: request }, { weight: 1, arbitrary: signal });
 }

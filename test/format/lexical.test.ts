@@ -41,13 +41,15 @@ describe("formatResourceGlob", () => {
   it("leaves plain paths unquoted", () => {
     expect(formatResourceGlob("repo/*")).toBe("repo/*");
     expect(formatResourceGlob("secret/billing/*")).toBe("secret/billing/*");
+    expect(formatResourceGlob("1h/x")).toBe("1h/x");
+    expect(formatResourceGlob("docs/café/*")).toBe("docs/café/*");
   });
 
   it("quotes anything the resource-path token would not read back", () => {
     expect(formatResourceGlob("no-slash")).toBe('"no-slash"');
     expect(formatResourceGlob("has space/x")).toBe('"has space/x"');
     expect(formatResourceGlob("/abs")).toBe('"/abs"');
-    expect(formatResourceGlob("a//b")).toBe('"a//b"');
-    expect(formatResourceGlob("1h/x")).toBe('"1h/x"');
+    expect(formatResourceGlob("a/b c")).toBe('"a/b c"');
+    expect(formatResourceGlob("p\u0430ypal/x")).toBe('"p\u0430ypal/x"');
   });
 });
