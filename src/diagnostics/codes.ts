@@ -43,6 +43,16 @@ export const CODES = {
   C213: { title: "invalid glob", help: "a glob uses * for any run of characters; at most 16 stars" },
   C298: { title: "cannot read policy file", help: "check the path and the file's permissions" },
   C299: { title: "internal compiler error", help: "a bug in leash: please report it with the policy that caused it" },
+  // Lints (warnings: the policy is valid but probably not what was meant)
+  W401: { title: "shadowed rule", help: "a broader rule of higher precedence without conditions always overrides this one; remove it or narrow the other rule" },
+  W402: { title: "allow rule never allows", help: "the rule reaches only [high] actions through a wildcard; name the actions or remove the rule" },
+  W403: { title: "constant condition", help: "the condition has the same value for every request the schema allows; write the comparison you meant" },
+  W404: { title: "unused action", help: "no rule, workflow or operator mentions the declared action; add a rule or remove the declaration" },
+  W405: { title: "unused attribute", help: "no condition, selector or key reads the schema attribute; use it or remove it" },
+  W406: { title: "undeclared action in a history", help: "an operator or workflow names an action the actions block does not declare; declare it, or mark a signal with `signal`" },
+  W407: { title: "duplicate rule", help: "two rules have the same body; a duplicate never changes a decision, so remove one" },
+  W408: { title: "duration outlives its state", help: "the duration is longer than the key's state lives (24h after its last event by default); shorten it or raise keyTtlMs" },
+  W409: { title: "[high] action only reached by a wildcard", help: "a [high] action is allowed only by a rule that names it; name it in an allow rule, or deny it explicitly" },
   // Runtime (decision reasons and errors)
   R301: { title: "missing attribute", help: "the request lacks an attribute a condition reads; the rule fails closed" },
   R302: { title: "wrong attribute type", help: "the request has a value of another type than the condition needs; the rule fails closed" },
