@@ -1,0 +1,187 @@
+import fc from "fast-check";
+import type { Effect, PolicyFile, PrincipalSelector } from "../ast/nodes.js";
+import type { Span } from "../ast/span.js";
+import type { Policy } from "../runtime/engine.js";
+import { actionPatternMatches, compileGlob, globMatch } from "../runtime/glob.js";
+import type { Decision } from "../runtime/types.js";
+import { arbTrace, type TraceEntry, type TraceOptions } from "./arbitraries.js";
+import type { Outcome } from "./coverage.js";
+import { instrument, isProbe, type ClaimProbe, type Instrumented } from "./probes.js";
+import { vocabularyOf, type Vocabulary } from "./vocabulary.js";
+
+/** Options for checking properties. */
+export interface PropertyOptions {
+  /** Random traces per claim (default 200). */
+  readonly runs?: number;
+  /** Seed of the random generator; the same seed gives the same traces (default: random, reported). */
+  readonly seed?: number;
+  /** Stop a claim's search after this many ms; a search cut short fails (default: no limit). */
+  readonly timeout?: number;
+  /** Most event groups per trace (default 12). */
+  readonly maxGroups?: number;
+  /** Called with every decision and signal outcome (coverage). */
+  readonly onOutcome?: (o: Outcome) => void;
+}
+
+/** The shortest trace fast-check found that breaks a claim. */
+export interface Counterexample {
+  /** The trace up to and including the violating request, as JSONL trace lines. */
+  readonly trace: readonly TraceEntry[];
+  /** 0-based index of the violating request in `trace` (its last event). */
+  readonly index: number;
+  /** What the policy decided for it. */
+  readonly decision: { readonly effect: string; readonly rules: readonly string[]; readonly flags: readonly string[]; readonly reasons: readonly string[] };
+  /** One line: what the claim says and what happened. */
+  readonly message: string;
+}
+
+/** The outcome of checking one property claim. */
+export interface ClaimResult {
+  readonly property: string;
+  /** The claim as written. */
+  readonly claim: string;
+  readonly span: Span;
+  readonly ok: boolean;
+  /** Traces tried (up to and including the first failing one). */
+  readonly runs: number;
+  /** Seed that reproduces this search (`leash test --seed`). */
+  readonly seed: number;
+  /** fast-check's path to the counterexample, with `seed` (`fc.assert(..., {seed, path})`). */
+  readonly path?: string;
+  readonly shrinks: number;
+  /** The search was cut short by the timeout (a failure unless a counterexample was found). */
+  readonly timedOut: boolean;
+  /** Requests the claim applied to, over all traces: a claim that never applied proved nothing. */
+  readonly applied: number;
+  readonly counterexample?: Counterexample;
+  /** Why the claim could not be checked. */
+  readonly error?: string;
+}
+
+const DEFAULT_RUNS = 200;
+
+/** A random seed for a search, reported so it can be replayed. */
+export function randomSeed(): number {
+  return Math.floor(Math.random() * 0x7fffffff);
+}
+
+/** Whether the claim's effect is what the policy decided. `flag` means some (non-probe) flag was raised. */
+function effectHolds(effect: Effect, d: { effect: string; flags: readonly string[] }): boolean {
+  return effect === "flag" ? d.flags.some((f) => !isProbe(f)) : d.effect === effect;
+}
+
+/** What a claim says about a decision it applies to: true when the decision breaks it. */
+export function breaksClaim(quantifier: "never" | "always", effect: Effect, d: { effect: string; flags: readonly string[] }): boolean {
+  const holds = effectHolds(effect, d);
+  return quantifier === "never" ? holds : !holds;
+}
+
+interface Violation {
+  readonly index: number;
+  readonly decision: Decision;
+}
+
+/**
+ * Replays a trace through the instrumented policy and returns the first request the claim applies
+ * to (its probe is among the flags) whose decision breaks the claim. `applied` counts requests the
+ * claim applied to.
+ */
+function findViolation(policy: Policy, claim: ClaimProbe, trace: readonly TraceEntry[], counter: { applied: number }, onOutcome?: (o: Outcome) => void): Violation | null {
+  let state = policy.initialState();
+  for (let i = 0; i < trace.length; i++) {
+    const e = trace[i]!;
+    if ("signal" in e) {
+      const r = policy.observe(state, e);
+      state = r.state;
+      onOutcome?.({ rules: r.revoked.map((x) => x.rule), flags: r.flags, errors: r.errors });
+      if (claim.matches ? false : r.flags.includes(claim.probe)) {
+        counter.applied++;
+        const effect = r.revoked.length > 0 ? "revoke" : "none";
+        if (breaksClaim(claim.claim.quantifier, claim.claim.effect, { effect, flags: r.flags })) {
+          return { index: i, decision: signalDecision(e.signal, e.time, effect, r.revoked.map((x) => x.rule), r.flags) };
+        }
+      }
+      continue;
+    }
+    const r = policy.decide(state, e);
+    state = r.state;
+    onOutcome?.({ rules: r.decision.rules, flags: r.decision.flags, errors: r.decision.errors });
+    if (!(claim.matches ? claim.matches(e) : r.decision.flags.includes(claim.probe))) continue;
+    counter.applied++;
+    if (breaksClaim(claim.claim.quantifier, claim.claim.effect, r.decision)) return { index: i, decision: r.decision };
+  }
+  return null;
+}
+
+function signalDecision(name: string, time: number, effect: string, rules: string[], flags: readonly string[]): Decision {
+  return { effect: effect as Decision["effect"], rules, reasons: [], obligations: [], flags, errors: [], warnings: [], validUntil: null, nextDeadline: null, watch: [], policyHash: "", time, action: name };
+}
+
+/** The actions, principals and resource paths of the vocabulary that a claim's targets and selectors match. */
+export function claimFocus(claim: ClaimProbe["claim"], v: Vocabulary): NonNullable<TraceOptions["focus"]> {
+  const targets = claim.targets.filter((t) => t.kind === "ActionTarget").map((t) => t.pattern.segments);
+  let actions = v.actions.filter((a) => targets.some((t) => actionPatternMatches(t, a)));
+  if (actions.length === 0) actions = targets.map((t) => t.map((s) => (s === "*" ? "x" : s)).join("."));
+  let principals = claim.principals.length === 0 ? [] : v.principals.filter((p) => claim.principals.some((s) => selectorMatches(s, p)));
+  if (principals.length === 0)
+    principals = claim.principals.flatMap((s) => (s.principalKind === null ? [] : [{ kind: s.principalKind.value, id: s.id === null ? "p1" : s.id.value.replaceAll("*", "x") }]));
+  const globs = claim.resources.map((r) => compileGlob(r.glob));
+  let resourcePaths = globs.length === 0 ? [] : v.resourcePaths.filter((p) => globs.some((g) => globMatch(g, p)));
+  if (resourcePaths.length === 0) resourcePaths = claim.resources.map((r) => r.glob.replaceAll("*", "x"));
+  return { actions, principals, resourcePaths };
+}
+
+function selectorMatches(s: PrincipalSelector, p: { kind: string; id: string }): boolean {
+  if (s.principalKind !== null && s.principalKind.value !== p.kind) return false;
+  if (s.id !== null && s.id.value !== "*" && !globMatch(compileGlob(s.id.value), p.id)) return false;
+  return true;
+}
+
+/**
+ * Searches for a counterexample to each claim of an instrumented policy: random traces from the
+ * policy's own vocabulary (half of the requests about the claim's actions and principals), each
+ * replayed from the initial state; a request the claim applies to and whose decision breaks it
+ * fails the claim, and fast-check shrinks the trace.
+ */
+export function checkClaims(inst: Pick<Instrumented, "policy" | "claims">, options: PropertyOptions = {}): ClaimResult[] {
+  const v = vocabularyOf(inst.policy);
+  const seed = options.seed ?? randomSeed();
+  return inst.claims.map((claim) => checkClaim(inst.policy, claim, v, seed, options));
+}
+
+/** Searches for a counterexample to one claim. */
+export function checkClaim(policy: Policy, claim: ClaimProbe, v: Vocabulary, seed: number, options: PropertyOptions): ClaimResult {
+  const counter = { applied: 0 };
+  const arb = arbTrace(v, { maxGroups: options.maxGroups ?? 12, focus: claimFocus(claim.claim, v) });
+  const prop = fc.property(arb, (trace) => findViolation(policy, claim, trace, counter, options.onOutcome) === null);
+  const details = fc.check(prop, {
+    numRuns: options.runs ?? DEFAULT_RUNS,
+    seed,
+    ...(options.timeout ? { interruptAfterTimeLimit: options.timeout } : {}),
+  });
+  const base = { property: claim.property, claim: claim.text, span: claim.span, seed, runs: details.numRuns, shrinks: details.numShrinks, timedOut: details.interrupted, applied: counter.applied };
+  if (details.failed && details.counterexample !== null) {
+    const trace = details.counterexample[0];
+    const found = findViolation(policy, claim, trace, { applied: 0 });
+    if (found === null) return { ...base, ok: false, error: "the counterexample did not reproduce (the policy is not deterministic?)" };
+    const cut = trace.slice(0, found.index + 1);
+    const d = found.decision;
+    const shown = { effect: d.effect, rules: d.rules, flags: d.flags.filter((f) => !isProbe(f)), reasons: d.reasons.map((r) => `${r.rule ?? r.code ?? ""}: ${r.message}`) };
+    const c = claim.claim;
+    const what = c.effect === "flag" ? (shown.flags.length > 0 ? `flagged by ${shown.flags.join(", ")}` : "not flagged") : `${d.effect}${d.rules.length > 0 ? ` by ${d.rules.join(", ")}` : ""}`;
+    const message = `event ${found.index + 1} (${d.action}) was ${what}; the claim says ${c.quantifier} ${c.effect}`;
+    return { ...base, ok: false, path: details.counterexamplePath ?? undefined, counterexample: { trace: cut, index: found.index, decision: shown, message } };
+  }
+  if (details.interrupted) return { ...base, ok: false, error: `timed out after ${options.timeout} ms and ${details.numRuns} traces without a counterexample` };
+  return { ...base, ok: true };
+}
+
+/**
+ * Checks every `property` of a policy source: compiles it with one probe per claim and searches
+ * random traces for counterexamples. Returns the results, or the diagnostics when it does not compile.
+ */
+export function checkProperties(source: string, ast: PolicyFile, options: PropertyOptions & { file?: string } = {}): { results: ClaimResult[]; diagnostics: readonly import("../diagnostics/diagnostic.js").Diagnostic[] } {
+  const inst = instrument(source, ast, { file: options.file });
+  if (inst.policy === null) return { results: [], diagnostics: inst.diagnostics };
+  return { results: checkClaims(inst as Instrumented, options), diagnostics: [] };
+}

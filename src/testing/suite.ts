@@ -1,0 +1,63 @@
+import { compilePolicy } from "../compile/compile.js";
+import type { Diagnostic } from "../diagnostics/diagnostic.js";
+import { CoverageRecorder, type CoverageReport } from "./coverage.js";
+import { instrument, type Instrumented } from "./probes.js";
+import { checkClaims, randomSeed, type ClaimResult } from "./properties.js";
+import { runTests, type TestResult } from "./runner.js";
+
+/** Options for `testPolicySource`. */
+export interface SuiteOptions {
+  /** File name for diagnostics and spans. */
+  readonly file?: string;
+  /** Random traces per property claim (default 200). */
+  readonly runs?: number;
+  /** Seed for property searches (default random; reported in the result). */
+  readonly seed?: number;
+  /** Time limit per claim, ms (default none). */
+  readonly timeout?: number;
+  /** Measure rule and clause coverage. */
+  readonly coverage?: boolean;
+}
+
+/** Everything `leash test` found for one policy file. */
+export interface SuiteReport {
+  readonly file: string;
+  readonly ok: boolean;
+  /** Compile errors (then nothing ran) and problems building the probes. */
+  readonly diagnostics: readonly Diagnostic[];
+  readonly tests: readonly TestResult[];
+  readonly properties: readonly ClaimResult[];
+  readonly coverage?: CoverageReport;
+  readonly seed: number;
+  readonly ms: number;
+}
+
+/**
+ * Runs a policy file's `test` blocks and checks its `property` claims (and, with `coverage`,
+ * measures which rules decided and which clauses were seen true and false). Never throws for any
+ * source text: compile errors come back as diagnostics with `ok: false`.
+ */
+export function testPolicySource(source: string, options: SuiteOptions = {}): SuiteReport {
+  const started = Date.now();
+  const file = options.file ?? "<policy>";
+  const seed = options.seed ?? randomSeed();
+  const done = (r: Omit<SuiteReport, "file" | "seed" | "ms">): SuiteReport => ({ file, seed, ms: Date.now() - started, ...r });
+  const compiled = compilePolicy(source, { file });
+  const errors = compiled.diagnostics.filter((d) => d.severity === "error");
+  if (compiled.policy === null) return done({ ok: false, diagnostics: errors, tests: [], properties: [] });
+
+  const hasClaims = compiled.ast.items.some((i) => i.kind === "PropertyDecl");
+  let inst: Instrumented | null = null;
+  let diagnostics: readonly Diagnostic[] = [];
+  if (hasClaims || options.coverage) {
+    const r = instrument(source, compiled.ast, { file, coverage: options.coverage });
+    if (r.policy === null) diagnostics = r.diagnostics.filter((d) => d.severity === "error");
+    else inst = r as Instrumented;
+  }
+  const recorder = options.coverage && inst ? new CoverageRecorder(inst.rules, compiled.policy.ir.rules.filter((r) => r.workflow !== null).map((r) => ({ rule: r.id, span: r.span }))) : null;
+  const onOutcome = recorder ? recorder.outcome.bind(recorder) : undefined;
+  const tests = runTests(recorder && inst ? inst.policy : compiled.policy, compiled.ast, { onOutcome });
+  const properties = inst ? checkClaims(inst, { runs: options.runs, seed, timeout: options.timeout, onOutcome }) : [];
+  const ok = diagnostics.length === 0 && tests.every((t) => t.ok) && properties.every((p) => p.ok);
+  return done({ ok, diagnostics, tests, properties, ...(recorder ? { coverage: recorder.report() } : {}) });
+}
