@@ -14,6 +14,8 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   fmt: { run: fmt.run, summary: "format .rules files in place (--check to verify)" },
   eval: { run: evalCommand.run, summary: "replay a JSONL trace through a policy, one decision per line" },
   demo: { run: demo.run, summary: "run every example scenario and check its expectations" },
+  test: { run: (argv, io) => import("./commands/test.js").then((m) => m.run(argv, io)), summary: "run test blocks and check properties of .rules files (--coverage)" },
+  diff: { run: (argv, io) => import("./commands/diff.js").then((m) => m.run(argv, io)), summary: "find requests two versions of a policy decide differently" },
 };
 
 export const HELP = `leash — policy-as-code for the action layer

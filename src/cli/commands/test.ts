@@ -1,0 +1,259 @@
+import { readdirSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join, resolve } from "node:path";
+import { renderDiagnostics } from "../../diagnostics/render.js";
+import type { ClaimResult } from "../../testing/properties.js";
+import { randomSeed } from "../../testing/properties.js";
+import { traceAsTest, traceJsonl, traceLines } from "../../testing/render.js";
+import { testPolicySource, type SuiteReport } from "../../testing/suite.js";
+import type { CoverageReport } from "../../testing/coverage.js";
+import { parseArgs } from "../args.js";
+import { EXIT_FAIL, EXIT_OK, readText, UsageError, type CliIO } from "../io.js";
+import { paint } from "../style.js";
+
+export const help = `leash test [FILES|DIRS...] [--runs N] [--seed S] [--timeout MS] [--json] [--coverage]
+
+Runs the \`test\` blocks of each policy and searches random traces for counterexamples to its
+\`property\` claims. A directory (default: the current one) means the *.rules files in it;
+with --recursive, also those in its subdirectories.
+
+  --runs N       random traces per property claim (default 200)
+  --seed S       seed of the random traces; a failure prints the seed that reproduces it
+  --timeout MS   time limit per property claim; a search cut short fails (default none)
+  --json         one JSON object on stdout: every file, test step, claim and counterexample
+  --coverage     report which rules decided in some test step or property trace, and whether
+                 each rule's when/unless clauses were seen true and false
+  --recursive    search directories recursively (skipping node_modules and dot directories)
+  --help         this text
+
+A counterexample is shrunk to a short trace, printed as test steps, and written as JSONL to a
+temporary file with the \`leash eval\` command that replays it.
+Exit codes: 0 everything passed, 1 a test, property or policy failed, 2 usage.`;
+
+/** `leash test [FILES|DIRS...]` */
+export async function run(argv: string[], io: CliIO): Promise<number> {
+  const args = parseArgs(argv, { flags: ["json", "coverage", "recursive"], values: ["runs", "seed", "timeout"], help });
+  if (args.help) {
+    io.stdout(help + "\n");
+    return EXIT_OK;
+  }
+  const runs = intOption(args.values.runs, "--runs", 1) ?? 200;
+  const seed = intOption(args.values.seed, "--seed", 0) ?? randomSeed();
+  const timeout = intOption(args.values.timeout, "--timeout", 1);
+  const files = findRulesFiles(args.positional.length > 0 ? args.positional : ["."], io, args.flags.recursive === true);
+  if (files.length === 0) throw new UsageError(`no .rules files in ${(args.positional.length > 0 ? args.positional : ["."]).join(", ")}`);
+
+  const progress = io.quiet || args.flags.json ? null : new Progress(io, files.length);
+  const reports: { report: SuiteReport; source: string }[] = [];
+  const started = Date.now();
+  for (const file of files) {
+    progress?.update(reports.length, file);
+    const source = readText({ ...io, readFile: (p) => io.readFile(resolve(io.cwd, p)) }, file);
+    reports.push({ report: testPolicySource(source, { file, runs, seed, timeout, coverage: args.flags.coverage === true }), source });
+    // Let the terminal draw the progress bar between files.
+    await new Promise((r) => setImmediate(r));
+  }
+  progress?.done();
+  const ms = Date.now() - started;
+
+  const repro = new Map<ClaimResult, string>();
+  for (const { report } of reports)
+    report.properties.forEach((p, i) => {
+      if (!p.counterexample) return;
+      const path = join(tmpdir(), `leash-${basename(report.file, ".rules")}-${p.seed}-${i + 1}.jsonl`);
+      io.writeFile(path, traceJsonl(p.counterexample.trace));
+      repro.set(p, path);
+    });
+
+  if (args.flags.json) io.stdout(JSON.stringify(jsonReport(reports.map((r) => r.report), repro, seed, ms), null, 2) + "\n");
+  else for (const { report, source } of reports) io.stdout(textReport(report, source, repro, io.color, args.flags.coverage === true, runs));
+  const failed = reports.filter((r) => !r.report.ok).length;
+  if (!args.flags.json) io.stdout(summary(reports.map((r) => r.report), ms, seed, io.color) + "\n");
+  return failed > 0 ? EXIT_FAIL : EXIT_OK;
+}
+
+function intOption(v: string | undefined, name: string, min: number): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`${name} takes an integer${min > 0 ? ` of at least ${min}` : ""}, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+/** FILES as given; the *.rules files of DIRS (with `recursive`, of their subdirectories too, skipping node_modules and dot directories), sorted. */
+export function findRulesFiles(paths: readonly string[], io: CliIO, recursive: boolean): string[] {
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    let entries: string[];
+    try {
+      entries = readdirSync(resolve(io.cwd, dir)).sort();
+    } catch {
+      return;
+    }
+    for (const name of entries) {
+      if (name.startsWith(".") || name === "node_modules") continue;
+      const p = dir === "." ? name : join(dir, name);
+      let st;
+      try {
+        st = statSync(resolve(io.cwd, p));
+      } catch {
+        continue;
+      }
+      if (st.isDirectory()) {
+        if (recursive) walk(p);
+      }
+      else if (name.endsWith(".rules")) out.push(p);
+    }
+  };
+  for (const p of paths) {
+    let isDir = false;
+    try {
+      isDir = statSync(resolve(io.cwd, p)).isDirectory();
+    } catch {
+      isDir = false;
+    }
+    if (isDir) walk(p);
+    else out.push(p); // a missing file is reported when it is read (exit 2)
+  }
+  return [...new Set(out)];
+}
+
+/** A one-line progress bar on stderr, redrawn in place; only on a terminal outside CI. */
+class Progress {
+  private readonly width = 24;
+  constructor(
+    private readonly io: CliIO,
+    private readonly total: number,
+  ) {}
+  update(done: number, file: string): void {
+    const filled = Math.round((done / this.total) * this.width);
+    this.io.stderr(`\r[${"#".repeat(filled)}${".".repeat(this.width - filled)}] ${done}/${this.total} ${file.slice(-40).padEnd(40)}`);
+  }
+  done(): void {
+    this.io.stderr(`\r${" ".repeat(this.width + 50)}\r`);
+  }
+}
+
+const OK = "✓";
+const FAIL = "✗";
+
+function textReport(r: SuiteReport, source: string, repro: ReadonlyMap<ClaimResult, string>, color: boolean, coverage: boolean, runs: number): string {
+  const lines: string[] = [paint(r.file, "bold", color)];
+  if (r.diagnostics.length > 0) {
+    lines.push(indent(renderDiagnostics(r.diagnostics, () => source, { color }), 2));
+  }
+  for (const t of r.tests) {
+    const requests = t.steps.length;
+    lines.push(`  ${t.ok ? paint(OK, "green", color) : paint(FAIL, "red", color)} test ${JSON.stringify(t.name)} (${requests} step${requests === 1 ? "" : "s"})`);
+    for (const s of t.steps) {
+      if (s.ok) continue;
+      lines.push(`      step ${s.index} at ${s.span.file}:${s.span.line}:${s.span.column}: ${s.message}`);
+      lines.push(paint(`        ${source.slice(s.span.offset, s.span.endOffset).replace(/\s+/g, " ")}`, "dim", color));
+    }
+  }
+  for (const p of r.properties) {
+    const head = `property ${JSON.stringify(p.property)}: ${p.claim.replace(/\s+/g, " ")}`;
+    if (p.ok) {
+      lines.push(`  ${paint(OK, "green", color)} ${head} ${paint(`(${p.runs} traces, applied to ${p.applied} requests)`, "dim", color)}`);
+      if (p.applied === 0) lines.push(paint(`      warning: no generated request was one the claim is about; it held vacuously`, "yellow", color));
+      continue;
+    }
+    lines.push(`  ${paint(FAIL, "red", color)} ${head}`);
+    lines.push(`      at ${p.span.file}:${p.span.line}:${p.span.column}`);
+    if (p.error) lines.push(`      ${p.error}`);
+    const c = p.counterexample;
+    if (!c) continue;
+    lines.push(`      ${c.message}`);
+    lines.push(`      counterexample: ${c.trace.length} event${c.trace.length === 1 ? "" : "s"} (found after ${p.runs} trace${p.runs === 1 ? "" : "s"}, shrunk ${p.shrinks} times, seed ${p.seed})`);
+    const mark = `${c.decision.effect}${c.decision.rules.length > 0 ? ` by ${c.decision.rules.join(", ")}` : ""}: breaks the claim`;
+    for (const l of traceLines(c.trace, new Map([[c.index, mark]]))) lines.push(`      ${l}`);
+    const asTest = traceAsTest(`counterexample: ${p.property}`, c.trace, new Map([[c.index, c.decision.effect]]));
+    if (asTest) {
+      lines.push(`      as a test block (fix the expected effect and keep it):`);
+      for (const l of asTest.split("\n")) lines.push(paint(`        ${l}`, "dim", color));
+    }
+    const path = repro.get(p);
+    if (path) lines.push(`      replay: leash eval ${quote(r.file)} ${quote(path)}`);
+    lines.push(`      rerun:  leash test ${quote(r.file)} --seed ${p.seed}${runs !== 200 ? ` --runs ${runs}` : ""}`);
+  }
+  if (r.tests.length === 0 && r.properties.length === 0 && r.diagnostics.length === 0) lines.push(paint("  no tests or properties", "dim", color));
+  if (coverage && r.coverage) lines.push(...coverageText(r.coverage, color));
+  return lines.join("\n") + "\n";
+}
+
+function coverageText(c: CoverageReport, color: boolean): string[] {
+  const lines = [`  coverage: ${c.ruleRatio[0]}/${c.ruleRatio[1]} rules decided, ${c.clauseRatio[0]}/${c.clauseRatio[1]} clauses seen true and false`];
+  const width = Math.max(8, ...c.rules.map((r) => r.rule.length));
+  for (const r of c.rules) {
+    const status = r.decided > 0 ? paint(`decided ${r.decided}`, "green", color) : paint("never decided", "red", color);
+    lines.push(`    ${r.rule.padEnd(width)}  ${status}`);
+    for (const cl of r.clauses) {
+      const missing = [cl.true === 0 ? "never true" : "", cl.false === 0 ? "never false" : ""].filter(Boolean).join(", ");
+      const counts = `true ${cl.true}, false ${cl.false}${cl.error > 0 ? `, error ${cl.error}` : ""}`;
+      lines.push(`      ${cl.text.replace(/\s+/g, " ")}  ${paint(counts, missing ? "yellow" : "dim", color)}${missing ? paint(`  (${missing})`, "yellow", color) : ""}`);
+    }
+  }
+  if (c.notExercised.length > 0) lines.push(paint(`    not exercised: ${c.notExercised.join(", ")}`, "yellow", color));
+  return lines;
+}
+
+function summary(reports: readonly SuiteReport[], ms: number, seed: number, color: boolean): string {
+  const tests = reports.flatMap((r) => r.tests);
+  const props = reports.flatMap((r) => r.properties);
+  const broken = reports.filter((r) => r.diagnostics.length > 0).length;
+  const tf = tests.filter((t) => !t.ok).length;
+  const pf = props.filter((p) => !p.ok).length;
+  const parts = [
+    `${reports.length} file${reports.length === 1 ? "" : "s"}`,
+    `tests ${tests.length - tf} passed${tf > 0 ? `, ${tf} failed` : ""}`,
+    `properties ${props.length - pf} held${pf > 0 ? `, ${pf} failed` : ""}`,
+    ...(broken > 0 ? [`${broken} file${broken === 1 ? "" : "s"} with errors`] : []),
+  ];
+  const ok = tf === 0 && pf === 0 && broken === 0;
+  return `\n${paint(ok ? "ok" : "FAILED", ok ? "green" : "red", color)}: ${parts.join("; ")} (seed ${seed}, ${(ms / 1000).toFixed(1)} s)`;
+}
+
+function jsonReport(reports: readonly SuiteReport[], repro: ReadonlyMap<ClaimResult, string>, seed: number, ms: number): unknown {
+  return {
+    ok: reports.every((r) => r.ok),
+    seed,
+    ms,
+    files: reports.map((r) => ({
+      file: r.file,
+      ok: r.ok,
+      ms: r.ms,
+      diagnostics: r.diagnostics.map((d) => ({ code: d.code, severity: d.severity, message: d.message, line: d.span.line, column: d.span.column, help: d.help })),
+      tests: r.tests.map((t) => ({
+        name: t.name,
+        ok: t.ok,
+        line: t.span.line,
+        steps: t.steps.map((s) => ({ step: s.index, line: s.span.line, column: s.span.column, ok: s.ok, kind: s.kind, event: s.event, expected: s.expected, got: s.got, message: s.message })),
+      })),
+      properties: r.properties.map((p) => ({
+        property: p.property,
+        claim: p.claim,
+        line: p.span.line,
+        column: p.span.column,
+        ok: p.ok,
+        runs: p.runs,
+        applied: p.applied,
+        seed: p.seed,
+        shrinks: p.shrinks,
+        timedOut: p.timedOut,
+        error: p.error,
+        counterexample: p.counterexample ? { ...p.counterexample, traceFile: repro.get(p), replay: repro.has(p) ? `leash eval ${quote(r.file)} ${quote(repro.get(p)!)}` : undefined } : undefined,
+      })),
+      coverage: r.coverage,
+    })),
+  };
+}
+
+function indent(text: string, n: number): string {
+  return text
+    .split("\n")
+    .map((l) => " ".repeat(n) + l)
+    .join("\n");
+}
+
+function quote(p: string): string {
+  return /^[\w./@%+=:,-]+$/.test(p) ? p : `'${p.replaceAll("'", "'\\''")}'`;
+}
