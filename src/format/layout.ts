@@ -33,28 +33,43 @@ export function printList(entries: readonly Entry[], options: ListOptions): stri
   const out: string[] = [];
   let prevEnd: number | null = null;
   const gapBefore = (line: number) => options.keepBlankLines && prevEnd !== null && line - prevEnd >= 2;
+  // Comments that cannot share the line they trailed (see `splitTrailing`) lead the next entry.
+  let carried: readonly Comment[] = [];
   for (const entry of entries) {
-    const firstLine = entry.leading[0]?.span.line ?? entry.span.line;
+    const leading = [...carried, ...entry.leading];
+    const firstLine = leading[0]?.span.line ?? entry.span.line;
     if (out.length > 0 && (entry.blankBefore || gapBefore(firstLine))) out.push("");
-    for (const c of entry.leading) {
-      if (prevEnd !== null && c !== entry.leading[0] && gapBefore(c.span.line)) out.push("");
+    for (const c of leading) {
+      if (prevEnd !== null && c !== leading[0] && gapBefore(c.span.line)) out.push("");
       out.push(options.indent + commentText(c));
       prevEnd = c.span.endLine;
     }
-    if (entry.leading.length > 0 && gapBefore(entry.span.line)) out.push("");
+    if (leading.length > 0 && gapBefore(entry.span.line)) out.push("");
     const lines = [...entry.lines];
-    if (entry.trailing.length > 0 && lines.length > 0) {
-      lines[lines.length - 1] += " " + entry.trailing.map(commentText).join(" ");
+    const [trailing, rest] = splitTrailing(entry.trailing);
+    if (trailing.length > 0 && lines.length > 0) {
+      lines[lines.length - 1] += " " + trailing.map(commentText).join(" ");
     }
+    carried = rest;
     out.push(...lines);
-    prevEnd = Math.max(entry.span.endLine, ...entry.trailing.map((c) => c.span.endLine));
+    prevEnd = Math.max(entry.span.endLine, ...trailing.map((c) => c.span.endLine));
   }
-  for (const c of options.dangling ?? []) {
+  for (const c of [...carried, ...(options.dangling ?? [])]) {
     if (gapBefore(c.span.line)) out.push("");
     out.push(options.indent + commentText(c));
     prevEnd = c.span.endLine;
   }
   return out;
+}
+
+/**
+ * Trailing comments up to the first line comment, and the ones after it. Several comments trail one
+ * line only when a lone carriage return ends a line comment (the lexer ends lines at `\n` alone);
+ * written on one line they would merge into one comment.
+ */
+function splitTrailing(trailing: readonly Comment[]): [readonly Comment[], readonly Comment[]] {
+  const i = trailing.findIndex((c) => c.text.startsWith("//"));
+  return i < 0 ? [trailing, []] : [trailing.slice(0, i + 1), trailing.slice(i + 1)];
 }
 
 /**

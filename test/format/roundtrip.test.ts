@@ -1,10 +1,12 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { PolicyFile } from "../../src/ast/nodes.js";
 import { stripSpans } from "../../src/ast/strip.js";
 import { formatSource, printPolicy } from "../../src/format/print.js";
+import { tokenize } from "../../src/syntax/index.js";
 import { arbPolicyAst } from "../../src/testing/arbitraries-ast.js";
-import { commentTexts, meaning, parseClean } from "./helpers.js";
+import { ROOT, commentTexts, meaning, parseClean, rulesFiles } from "./helpers.js";
 
 const RUNS = process.env.LEASH_DEEP ? 5000 : 300;
 
@@ -30,35 +32,39 @@ describe("printPolicy on random ASTs", () => {
   });
 });
 
-/** `text` with `// cN` at the end of some lines and `/* bN *\/` lines between some lines. */
-function withComments(text: string, trailing: readonly boolean[], ownLine: readonly boolean[]): string {
-  const lines = text.split("\n");
-  const out: string[] = [];
+/**
+ * `source` with `/* cN *\/` after some tokens (between any two tokens, inside rules, expressions
+ * and blocks) and `// lN` at the end of some lines.
+ */
+function withComments(source: string, after: readonly number[], lineEnds: readonly boolean[]): string {
+  const gaps = tokenize(source).tokens.map((t) => t.endOffset! + 1);
+  const chosen = new Set(gaps.length === 0 ? [] : after.map((i) => gaps[i % gaps.length]!));
+  let out = "";
   let n = 0;
-  lines.forEach((line, i) => {
-    if (ownLine[i % ownLine.length]) out.push(`/* b${n++} */`);
-    out.push(line.length > 0 && trailing[i % trailing.length] ? `${line} // c${n++}` : line);
-  });
-  return out.join("\n");
+  for (let i = 0; i <= source.length; i++) {
+    if (chosen.has(i)) out += ` /* c${n++} */ `;
+    if ((source[i] === "\n" || i === source.length) && lineEnds[i % lineEnds.length]) out += ` // l${n++}`;
+    out += source[i] ?? "";
+  }
+  return out;
 }
 
-describe("formatSource with comments", () => {
+const fixtures = rulesFiles("test/fixtures/format").map((f) => readFileSync(join(ROOT, f), "utf8"));
+
+describe("formatSource with comments anywhere", () => {
   it("keeps every comment and the meaning, and is idempotent", () => {
+    const sources = fc.oneof(fc.constantFrom(...fixtures), arbPolicyAst(4).map(printPolicy));
     fc.assert(
-      fc.property(
-        arbPolicyAst(4),
-        fc.array(fc.boolean(), { minLength: 1, maxLength: 7 }),
-        fc.array(fc.boolean(), { minLength: 1, maxLength: 5 }),
-        (ast: PolicyFile, trailing, ownLine) => {
-          const source = withComments(printPolicy(ast), trailing, ownLine);
-          const once = formatSource(source).output;
-          expect(once).not.toBeNull();
-          const reparsed = parseClean(once!);
-          expect(meaning(reparsed)).toEqual(meaning(ast));
-          expect(commentTexts(reparsed).sort()).toEqual(commentTexts(parseClean(source)).sort());
-          expect(formatSource(once!).output).toBe(once);
-        },
-      ),
+      fc.property(sources, fc.array(fc.nat(), { maxLength: 6 }), fc.array(fc.boolean(), { minLength: 1, maxLength: 5 }), (source, after, lineEnds) => {
+        const text = withComments(source, after, lineEnds);
+        const original = parseClean(text);
+        const once = formatSource(text).output;
+        expect(once).not.toBeNull();
+        const reparsed = parseClean(once!);
+        expect(meaning(reparsed)).toEqual(meaning(original));
+        expect(commentTexts(reparsed).sort()).toEqual(commentTexts(original).sort());
+        expect(formatSource(once!).output).toBe(once);
+      }),
       { numRuns: Math.ceil(RUNS / 2) },
     );
   });
