@@ -3,6 +3,7 @@ import * as check from "./commands/check.js";
 import * as fmt from "./commands/fmt.js";
 import * as evalCommand from "./commands/eval.js";
 import * as demo from "./commands/demo.js";
+import * as explain from "./commands/explain.js";
 
 interface Command {
   readonly run: (argv: string[], io: CliIO) => Promise<number>;
@@ -13,6 +14,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   check: { run: check.run, summary: "parse and check .rules files; diagnostics on stderr" },
   fmt: { run: fmt.run, summary: "format .rules files in place (--check to verify)" },
   eval: { run: evalCommand.run, summary: "replay a JSONL trace through a policy, one decision per line" },
+  explain: { run: explain.run, summary: "decide one request and show which rules matched, each clause's value and why" },
   demo: { run: demo.run, summary: "run every example scenario and check its expectations" },
   test: { run: (argv, io) => import("./commands/test.js").then((m) => m.run(argv, io)), summary: "run test blocks and check properties of .rules files (--coverage)" },
   diff: { run: (argv, io) => import("./commands/diff.js").then((m) => m.run(argv, io)), summary: "find requests two versions of a policy decide differently" },
