@@ -2,8 +2,8 @@
  * The canonical layout of a `.rules` file.
  *
  * - Items are separated by one blank line, except that consecutive rules and workflows that each
- *   fit on one line stay together unless the source had a blank line between them. Elsewhere one
- *   blank line is kept where the source had any; two never appear.
+ *   fit on one line stay together unless the source had a blank line between them. Between items
+ *   and inside blocks one blank line is kept where the source had any; two never appear.
  * - Blocks (`schema`, `actions`, `test`, `property`) open with `{` on the item's line, indent their
  *   contents by two spaces and close with `}` on a line of its own; an empty block is `{}`.
  * - `schema`: one entity per line as `principal { a: string, b?: number }` when that fits in 100
@@ -13,17 +13,20 @@
  * - A rule is one line, `rule NAME: EFFECT targets [for ...] [on ...] [clause]`, when it has at
  *   most one clause and fits in 100 columns. Otherwise the header stays on the first line (with
  *   `for` and `on` on their own lines, indented by two, when even the header does not fit) and
- *   every clause goes on its own line indented by two. A `when`/`unless` condition that does not
- *   fit breaks before each top-level `and`/`or`, the operators indented by two more; see
- *   `breakExpr`. Property claims follow the same layout inside their block.
+ *   every clause goes on its own line indented by two, in source order. A `when`/`unless`
+ *   condition that does not fit breaks before each top-level `and`/`or`, the operators indented by
+ *   two more (see `breakExpr`). Property claims follow the same layout inside their block.
  * - A workflow is one line when it fits; otherwise `workflow NAME by KEY:` and then the steps on
- *   the next line (wrapping before `->`) and `on deviation ...` on a line of its own, indented by two.
+ *   the next line (wrapping before `->`) and `on deviation ...` on a line of its own, indented by
+ *   two. A wildcard step repeated is `ticket.* *`.
  * - Tests: one step per line, never wrapped.
  * - Expressions use the fewest parentheses the precedence needs; strings are re-escaped, numbers are
- *   canonical decimals, durations are written as in the source.
+ *   canonical decimals (`0.90` is `0.9`), durations are written as in the source. A principal of
+ *   any id is `agent *`; a resource glob is bare (`repo/*`) when the lexer reads it back as one.
  * - Comments are attached to the nearest unit (see `comments.ts`) and printed before it or at the
- *   end of its line. A comment inside a one-line rule makes the rule print in its long form so the
- *   comment keeps its place next to the clause.
+ *   end of its last line. A comment on a clause, or after a rule's header with clauses following,
+ *   makes the rule take its long form so the comment stays next to its clause; a comment between
+ *   the tokens of one line moves above that line.
  */
 import type {
   ActionGroup,
@@ -127,10 +130,10 @@ class Printer {
   }
 
   /** `head {` children `}`, or `head {}` when there is nothing inside. */
-  private block(head: string, indent: string, key: object, children: readonly Entry[], keepBlankLines = true): string[] {
+  private block(head: string, indent: string, key: object, children: readonly Entry[]): string[] {
     const dangling = this.att(key).dangling;
     if (children.length === 0 && dangling.length === 0) return [`${indent}${head} {}`];
-    const inner = printList(children, { indent: indent + INDENT, keepBlankLines, dangling });
+    const inner = printList(children, { indent: indent + INDENT, keepBlankLines: true, dangling });
     return [`${indent}${head} {`, ...inner, `${indent}}`];
   }
 
