@@ -104,10 +104,11 @@ export function formatKey(k: KeyRef): string {
 
 /**
  * A resource glob: unquoted when the lexer reads it back as one `resourcePath` token (path
- * characters only, at least one `/`, each segment in one script), quoted otherwise.
+ * characters only, at least one `/`, each segment in one script), quoted otherwise. A glob with
+ * `//` is quoted too: unquoted, it reads as a line comment to anyone but today's lexer.
  */
 export function formatResourceGlob(glob: string): string {
-  const bare = BARE_PATH.test(glob) && glob.split("/").every((part) => findMixedScript(part) === null);
+  const bare = BARE_PATH.test(glob) && !glob.includes("//") && glob.split("/").every((part) => findMixedScript(part) === null);
   return bare ? glob : formatString(glob);
 }
 

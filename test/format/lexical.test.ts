@@ -50,6 +50,7 @@ describe("formatResourceGlob", () => {
     expect(formatResourceGlob("has space/x")).toBe('"has space/x"');
     expect(formatResourceGlob("/abs")).toBe('"/abs"');
     expect(formatResourceGlob("a/b c")).toBe('"a/b c"');
+    expect(formatResourceGlob("a//b")).toBe('"a//b"');
     expect(formatResourceGlob("p\u0430ypal/x")).toBe('"p\u0430ypal/x"');
   });
 });
