@@ -27,6 +27,8 @@ export const CODES = {
   P105: { title: "unknown effect", help: "effects are allow, challenge, deny, revoke and flag" },
   P106: { title: "unexpected end of file", help: "a block or a rule is not finished" },
   P107: { title: "invalid attribute path", help: "paths start at principal, resource, context or action, e.g. context.ip" },
+  P108: { title: "too many errors", help: "fix the errors above and run again; at most 100 are reported per file" },
+  P109: { title: "internal parser error", help: "this is a bug in leash: please report it with the policy that triggers it" },
   // Checking
   C201: { title: "unknown attribute", help: "the attribute is not declared in the schema block" },
   C202: { title: "type mismatch", help: "compare values of the same type" },

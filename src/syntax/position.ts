@@ -1,0 +1,52 @@
+import type { IToken } from "chevrotain";
+import type { Span } from "../ast/span.js";
+
+/** Spans from chevrotain tokens (whose end offset and end column are inclusive; ours are exclusive). */
+
+export function tokenSpan(file: string, t: IToken): Span {
+  return {
+    file,
+    offset: t.startOffset,
+    endOffset: t.endOffset! + 1,
+    line: t.startLine!,
+    column: t.startColumn!,
+    endLine: t.endLine!,
+    endColumn: t.endColumn! + 1,
+  };
+}
+
+/** From the start of `first` to the end of `last`. */
+export function tokensSpan(file: string, first: IToken, last: IToken): Span {
+  return {
+    file,
+    offset: first.startOffset,
+    endOffset: last.endOffset! + 1,
+    line: first.startLine!,
+    column: first.startColumn!,
+    endLine: last.endLine!,
+    endColumn: last.endColumn! + 1,
+  };
+}
+
+/** A span inside one line. */
+export function lineSpan(file: string, offset: number, line: number, column: number, length: number): Span {
+  return { file, offset, endOffset: offset + length, line, column, endLine: line, endColumn: column + length };
+}
+
+/** An empty span just after `t` (where something is missing). */
+export function afterToken(file: string, t: IToken): Span {
+  const end = t.endOffset! + 1;
+  return { file, offset: end, endOffset: end, line: t.endLine!, column: t.endColumn! + 1, endLine: t.endLine!, endColumn: t.endColumn! + 1 };
+}
+
+/** The empty span at `offset`, with its line and column counted from the start (linear; use sparingly). */
+export function spanAtOffset(file: string, source: string, offset: number): Span {
+  let line = 1;
+  let lineStart = 0;
+  for (let nl = source.indexOf("\n"); nl !== -1 && nl < offset; nl = source.indexOf("\n", nl + 1)) {
+    line++;
+    lineStart = nl + 1;
+  }
+  const column = offset - lineStart + 1;
+  return { file, offset, endOffset: offset, line, column, endLine: line, endColumn: column };
+}
