@@ -2,6 +2,7 @@ import { actionPatternMatches } from "../runtime/glob.js";
 import { inAlphabet, selectorMatches, type Category } from "../runtime/operators.js";
 import type { CompiledRule } from "./generate.js";
 import type { OpIR, PolicyIR } from "./ir.js";
+import type { Reason } from "../runtime/types.js";
 
 /** Everything a decision on one action (or one observed signal) needs, found by one map lookup. */
 export interface Bucket {
@@ -16,6 +17,8 @@ export interface Bucket {
   readonly watch: readonly string[];
   readonly updates: Readonly<Record<Category, readonly OpIR[]>>;
   readonly hasLimits: boolean;
+  /** The reasons of a default deny on this name (R312 for a [high] action reached only by wildcards, R313). */
+  readonly denyReasons: readonly Reason[];
 }
 
 const MEMO_LIMIT = 10_000;
@@ -31,6 +34,14 @@ export class ActionIndex {
   private memoSize = 0;
   private readonly highPatterns: readonly (readonly string[])[];
 
+  /** Rules by the exact names they target, and the rules with a wildcard target (scanned per new name). */
+  private readonly exactRules = new Map<string, CompiledRule[]>();
+  private readonly exactSignalRules = new Map<string, CompiledRule[]>();
+  private readonly wildRules: CompiledRule[] = [];
+  private readonly wildSignalRules: CompiledRule[] = [];
+  private readonly exactOps = new Map<string, OpIR[]>();
+  private readonly wildOps: OpIR[] = [];
+
   constructor(
     private readonly ir: PolicyIR,
     private readonly rules: readonly CompiledRule[],
@@ -39,13 +50,47 @@ export class ActionIndex {
     const names = new Set<string>();
     const signalNames = new Set<string>();
     for (const a of ir.actions) if (!a.segments.includes("*")) names.add(a.name);
-    for (const r of ir.rules) {
-      for (const p of r.actions) if (!p.includes("*")) names.add(p.join("."));
-      for (const p of r.signals) if (!p.includes("*")) signalNames.add(p.join("."));
+    const addExact = (map: Map<string, CompiledRule[]>, name: string, r: CompiledRule) => {
+      const list = map.get(name);
+      if (list === undefined) map.set(name, [r]);
+      else if (list[list.length - 1] !== r) list.push(r);
+    };
+    for (const r of rules) {
+      let wild = false;
+      let wildSignal = false;
+      for (const p of r.ir.actions) {
+        if (p.includes("*")) wild = true;
+        else (names.add(p.join(".")), addExact(this.exactRules, p.join("."), r));
+      }
+      for (const p of r.ir.signals) {
+        if (p.includes("*")) wildSignal = true;
+        else (signalNames.add(p.join(".")), addExact(this.exactSignalRules, p.join("."), r));
+      }
+      if (wild) this.wildRules.push(r);
+      if (wildSignal) this.wildSignalRules.push(r);
     }
-    for (const op of ir.ops) for (const p of selectorPatterns(op)) if (!p.includes("*")) (names.add(p.join(".")), signalNames.add(p.join(".")));
+    for (const op of ir.ops) {
+      const patterns = selectorPatterns(op);
+      if (op.op === "workflow" || (op.op === "distinct" && op.events === null) || patterns.some((p) => p.includes("*"))) {
+        this.wildOps.push(op);
+        continue;
+      }
+      for (const p of patterns) {
+        const n = p.join(".");
+        names.add(n);
+        signalNames.add(n);
+        const list = this.exactOps.get(n);
+        if (list === undefined) this.exactOps.set(n, [op]);
+        else if (!list.includes(op)) list.push(op);
+      }
+    }
     for (const n of names) this.actions.set(n, this.build(n, false));
     for (const n of signalNames) this.signals.set(n, this.build(n, true));
+  }
+
+  /** Whether `name` has a bucket already (built at compile time or memoised). */
+  has(name: string): boolean {
+    return this.actions.has(name);
   }
 
   action(name: string): Bucket {
@@ -69,9 +114,11 @@ export class ActionIndex {
     const high = !signal && this.highPatterns.some((p) => actionPatternMatches(p, name));
     const candidates: CompiledRule[] = [];
     const highExcluded: CompiledRule[] = [];
-    for (const r of this.rules) {
+    const exact = (signal ? this.exactSignalRules : this.exactRules).get(name) ?? [];
+    const wild = (signal ? this.wildSignalRules : this.wildRules).filter((r) => !exact.includes(r) && (signal ? r.ir.signals : r.ir.actions).some((p) => actionPatternMatches(p, name)));
+    // Source order, so explanations list rules as written (the decision itself never depends on it).
+    for (const r of [...exact, ...wild].sort((a, b) => a.ir.index - b.ir.index)) {
       const patterns = signal ? r.ir.signals : r.ir.actions;
-      if (!patterns.some((p) => actionPatternMatches(p, name))) continue;
       // A [high] action is allowed only by a rule that names it, never through a wildcard.
       if (high && r.effect === "allow" && !patterns.some((p) => !p.includes("*") && p.join(".") === name)) {
         highExcluded.push(r);
@@ -96,11 +143,19 @@ export class ActionIndex {
     for (const r of candidates) for (const p of r.ir.reads) watch.add(p);
     const updates = {} as Record<Category, OpIR[]>;
     for (const cat of signal ? (["signal"] as const) : (["allowed", "denied"] as const)) {
-      updates[cat] = this.ir.ops.filter((op) => opSees(op, name, cat, this.ir));
+      const ops = [...(this.exactOps.get(name) ?? []), ...this.wildOps].sort((a, b) => a.index - b.index);
+      updates[cat] = ops.filter((op) => opSees(op, name, cat, this.ir));
     }
     if (signal) updates.allowed = updates.denied = [];
     else updates.signal = [];
+    const denyReasons: Reason[] = [];
+    if (high && highExcluded.length > 0) {
+      const ids = highExcluded.map((r) => r.id).join(", ");
+      denyReasons.push(Object.freeze({ rule: null, effect: "deny" as const, code: "R312", message: `${name} is a [high] action: ${ids} allow${highExcluded.length === 1 ? "s" : ""} it only through a wildcard; a rule must name it` }));
+    }
+    denyReasons.push(Object.freeze({ rule: null, effect: "deny" as const, code: "R313", message: `no allow rule matched ${name}` }));
     return Object.freeze({
+      denyReasons: Object.freeze(denyReasons),
       name,
       byId,
       general,

@@ -2,7 +2,8 @@ import type { KeyGroupIR, WorkflowIR } from "../compile/ir.js";
 import { Failure, readOwn } from "./attributes.js";
 import { CorruptState, mapShape, pmapGet, type MapShape, type PNode } from "./pmap.js";
 import type { Event } from "./request.js";
-import type { DecisionError, PolicyState } from "./types.js";
+import type { CompiledRule } from "../compile/generate.js";
+import type { DecisionError, PolicyState, Reason } from "./types.js";
 
 /** A key partition as stored: last write time, expiry, one register per operator slot. */
 export interface Partition {
@@ -38,6 +39,14 @@ export class EvalContext {
   /** Per group: the time operators of that key see (the event time, clamped forward per key). */
   readonly nows: number[];
   warnings: DecisionError[] | null = null;
+  /* What the rules decided so far (kept here so the decision loop allocates nothing per rule). */
+  best = 0;
+  anyAllow = false;
+  single: CompiledRule | null = null;
+  matched: CompiledRule[] | null = null;
+  errors: DecisionError[] | null = null;
+  notes: Reason[] | null = null;
+  flags: CompiledRule[] | null = null;
   keyFailures: (Failure | undefined)[] | null = null;
 
   constructor(

@@ -55,6 +55,8 @@ export class Policy {
   private readonly rules: readonly CompiledRule[];
   private readonly revokePaths: readonly KeyIR[];
   private readonly initial: PolicyState;
+  /** Whether an action name is already indexed (and so known to be well-formed). */
+  private readonly known: (name: string) => boolean;
 
   /** @internal use `compilePolicy` */
   constructor(ir: PolicyIR, rules: readonly CompiledRule[], hash: string, layoutHash: string, shape: MapShape, options: EngineOptions) {
@@ -64,7 +66,9 @@ export class Policy {
     this.rules = rules;
     this.ruleIds = Object.freeze(rules.map((r) => r.id));
     this.actions = Object.freeze(ir.actions.map((a) => Object.freeze({ name: a.name, high: a.high })));
-    this.index = new ActionIndex(ir, rules);
+    const index = new ActionIndex(ir, rules);
+    this.index = index;
+    this.known = (name) => index.has(name);
     this.layout = { groups: ir.keyGroups, workflows: ir.workflows, shape };
     this.layoutHash = layoutHash;
     this.revokePaths = ir.revokeTargets;
@@ -83,14 +87,14 @@ export class Policy {
    * request (R304) or state (R303) gives a deny that says why.
    */
   decide(state: PolicyState, request: unknown): DecideResult {
-    const n = normalizeRequest(request);
-    if (!n.ok) return { decision: this.errorDecision("R304", `malformed request: ${n.message}`, request), state };
+    const ev = normalizeRequest(request, this.known);
+    if (typeof ev === "string") return { decision: this.errorDecision("R304", `malformed request: ${ev}`, request), state };
     try {
       const bad = this.checkState(state);
-      if (bad !== null) return { decision: this.errorDecision("R303", bad, request, n.event.time, n.event.name), state };
-      return this.run(state, n.event, true, false);
+      if (bad !== null) return { decision: this.errorDecision("R303", bad, request, ev.time, ev.name), state };
+      return this.run(state, ev, true, false);
     } catch (e) {
-      return { decision: this.internalError(e, n.event), state };
+      return { decision: this.internalError(e, ev), state };
     }
   }
 
@@ -99,12 +103,12 @@ export class Policy {
    * operators that count signals see it, and `revoke signal X` / `flag signal X` rules run on it.
    */
   observe(state: PolicyState, signal: unknown): ObserveResult {
-    const n = normalizeSignal(signal);
-    if (!n.ok) return { state, revoked: EMPTY, flags: EMPTY, errors: [{ rule: null, code: "R304", message: `malformed signal: ${n.message}` }] };
+    const ev = normalizeSignal(signal);
+    if (typeof ev === "string") return { state, revoked: EMPTY, flags: EMPTY, errors: [{ rule: null, code: "R304", message: `malformed signal: ${ev}` }] };
     try {
       const bad = this.checkState(state);
       if (bad !== null) return { state, revoked: EMPTY, flags: EMPTY, errors: [{ rule: null, code: "R303", message: bad }] };
-      const { decision, state: next } = this.run(state, n.event, true, false);
+      const { decision, state: next } = this.run(state, ev, true, false);
       const revoked = decision.obligations.flatMap((o) =>
         o.kind === "revoke" ? [{ key: o.key, rule: o.rule, reason: decision.reasons.find((r) => r.rule === o.rule)?.message ?? "" }] : [],
       );
@@ -124,21 +128,21 @@ export class Policy {
       const decision = this.errorDecision("R308", `the decision was made by policy ${got}, this is policy ${this.hash}`, request);
       return { stands: false, decision, reason: decision.reasons[0]!.message };
     }
-    const n = normalizeRequest(request);
-    if (!n.ok) {
-      const decision = this.errorDecision("R304", `malformed request: ${n.message}`, request);
+    const ev = normalizeRequest(request, this.known);
+    if (typeof ev === "string") {
+      const decision = this.errorDecision("R304", `malformed request: ${ev}`, request);
       return { stands: false, decision, reason: decision.reasons[0]!.message };
     }
     try {
       const bad = this.checkState(state);
-      const decision = bad !== null ? this.errorDecision("R303", bad, request, n.event.time, n.event.name) : this.run(state, n.event, false, true).decision;
+      const decision = bad !== null ? this.errorDecision("R303", bad, request, ev.time, ev.name) : this.run(state, ev, false, true).decision;
       const stands = decision.effect === previous.effect;
       const reason = stands
         ? `still ${decision.effect}`
         : `${previous.effect} became ${decision.effect}: ${decision.reasons.map((r) => r.message).join("; ")}`;
       return { stands, decision, reason };
     } catch (e) {
-      const decision = this.internalError(e, n.event);
+      const decision = this.internalError(e, ev);
       return { stands: false, decision, reason: decision.reasons[0]!.message };
     }
   }
@@ -206,45 +210,16 @@ export class Policy {
 
     const revokedBy = ev.isSignal ? null : this.revokedKey(state, ev);
 
-    let best = 0;
-    let anyAllow = false;
-    let matched: CompiledRule[] | null = null;
-    let single: CompiledRule | null = null;
-    let errors: DecisionError[] | null = null;
-    let notes: Reason[] | null = null;
-    let flags: CompiledRule[] | null = null;
-
     if (revokedBy === null) {
-      const consider = (r: CompiledRule) => {
-        c.effectRelevant = r.effect !== "flag";
-        let o = r.match(c);
-        if (o === true && r.effect === "allow") o = this.scopeHolds(r, c, held, (n) => (notes ??= []).push(n));
-        if (o instanceof Failure) {
-          (errors ??= []).push({ rule: r.id, code: o.code, message: o.message, span: o.span ?? r.ir.span });
-          if (r.effect === "allow") return; // fail closed: an allow that cannot be evaluated does not allow
-        } else if (o === false) return;
-        if (r.effect === "flag") {
-          (flags ??= []).push(r);
-          return;
-        }
-        if (r.effect === "allow") anyAllow = true;
-        const rank = RANK[r.effect]!;
-        if (rank > best) {
-          best = rank;
-          single = r;
-          matched = null;
-        } else if (rank === best) {
-          if (matched === null) matched = [single!];
-          matched.push(r);
-        }
-      };
       if (bucket.byId !== null && ev.principalId !== undefined) {
         const list = bucket.byId.get(ev.principalId);
-        if (list !== undefined) for (let i = 0; i < list.length; i++) consider(list[i]!);
+        if (list !== undefined) for (let i = 0; i < list.length; i++) this.consider(list[i]!, c, held);
       }
       const general = bucket.general;
-      for (let i = 0; i < general.length; i++) consider(general[i]!);
+      for (let i = 0; i < general.length; i++) this.consider(general[i]!, c, held);
     }
+    const { anyAllow, errors, notes, flags } = c;
+    let { best, matched, single } = c;
 
     // No matching allow means deny: a challenge steps up only what an allow rule grants.
     if (best === RANK.challenge && !anyAllow) {
@@ -263,17 +238,7 @@ export class Policy {
       reasons = [revokedBy];
     } else if (best === 0) {
       rules = EMPTY;
-      const why: Reason[] = notes ?? [];
-      if (bucket.high && bucket.highExcluded.length > 0) {
-        why.push({
-          rule: null,
-          effect: "deny",
-          code: "R312",
-          message: `${ev.name} is a [high] action: ${bucket.highExcluded.map((r) => r.id).join(", ")} allow${bucket.highExcluded.length === 1 ? "s" : ""} it only through a wildcard; a rule must name it`,
-        });
-      }
-      why.push({ rule: null, effect: "deny", code: "R313", message: `no allow rule matched ${ev.name}` });
-      reasons = why;
+      reasons = notes === null ? bucket.denyReasons : [...notes, ...bucket.denyReasons];
     } else if (winners.length === 1) {
       const w = winners[0]!;
       rules = w.idList;
@@ -312,8 +277,33 @@ export class Policy {
     return { decision, state: next };
   }
 
+  /** Evaluates one candidate rule and folds its outcome into the context's running decision. */
+  private consider(r: CompiledRule, c: EvalContext, held: boolean): void {
+    c.effectRelevant = r.effect !== "flag";
+    let o = r.match(c);
+    if (o === true && r.effect === "allow" && (r.ir.limit !== null || r.ir.grant !== null)) o = this.scopeHolds(r, c, held);
+    if (o instanceof Failure) {
+      (c.errors ??= []).push({ rule: r.id, code: o.code, message: o.message, span: o.span ?? r.ir.span });
+      if (r.effect === "allow") return; // fail closed: an allow that cannot be evaluated does not allow
+    } else if (o === false) return;
+    if (r.effect === "flag") {
+      (c.flags ??= []).push(r);
+      return;
+    }
+    if (r.effect === "allow") c.anyAllow = true;
+    const rank = RANK[r.effect]!;
+    if (rank > c.best) {
+      c.best = rank;
+      c.single = r;
+      c.matched = null;
+    } else if (rank === c.best) {
+      if (c.matched === null) c.matched = [c.single!];
+      c.matched.push(r);
+    }
+  }
+
   /** Whether an allow rule's quantity scope and grant lifetime still hold for this request. */
-  private scopeHolds(r: CompiledRule, c: EvalContext, held: boolean, note: (n: Reason) => void): true | false | Failure {
+  private scopeHolds(r: CompiledRule, c: EvalContext, held: boolean): true | false | Failure {
     const ir = r.ir;
     if (ir.limit !== null && !held) {
       const op = this.ir.ops[ir.limit] as Extract<OpIR, { op: "limit" }>;
@@ -321,7 +311,7 @@ export class Policy {
       if (p instanceof Failure) return p;
       const uses = limitUses(op, p === null ? null : p.r[op.slot], c.nows[op.group]!, c);
       if (uses >= op.count) {
-        note({ rule: r.id, effect: "allow", code: "R310", message: `${r.id}: limit of ${op.count} per ${this.layout.groups[op.group]!.text}${op.window ? " within the window" : ""} reached`, span: ir.span });
+        (c.notes ??= []).push({ rule: r.id, effect: "allow", code: "R310", message: `${r.id}: limit of ${op.count} per ${this.layout.groups[op.group]!.text}${op.window ? " within the window" : ""} reached`, span: ir.span });
         return false;
       }
     }
@@ -330,7 +320,7 @@ export class Policy {
       const p = c.partition(op.group);
       if (p instanceof Failure) return p;
       if (!grantHolds(op, p === null ? null : p.r[op.slot], c.nows[op.group]!, c)) {
-        note({ rule: r.id, effect: "allow", code: "R311", message: `${r.id}: the grant of ${op.duration} ms for this ${this.layout.groups[op.group]!.text} has expired`, span: ir.span });
+        (c.notes ??= []).push({ rule: r.id, effect: "allow", code: "R311", message: `${r.id}: the grant of ${op.duration} ms for this ${this.layout.groups[op.group]!.text} has expired`, span: ir.span });
         return false;
       }
     }
@@ -378,23 +368,17 @@ export class Policy {
   private record(state: PolicyState, c: EvalContext, ev: Event, bucket: Bucket, effect: DecisionEffect, winners: readonly CompiledRule[], flags: readonly CompiledRule[] | null): PolicyState {
     const cat: Category = ev.isSignal ? "signal" : effect === "allow" ? "allowed" : "denied";
     const ops = bucket.updates[cat];
-    const writes = this.layout.groups.length === 0 ? null : new Map<number, unknown[]>();
-    const regs = (g: number): unknown[] | null => {
-      let r = writes!.get(g);
-      if (r !== undefined) return r;
-      const p = c.partition(g);
-      if (p instanceof Failure) return null;
-      r = p === null ? new Array(this.layout.groups[g]!.slots).fill(null) : p.r.slice();
-      writes!.set(g, r);
-      return r;
-    };
+    const usesScopes = effect === "allow" && bucket.hasLimits;
+    if (ops.length === 0 && !usesScopes && effect !== "revoke") return state;
+    const writes = new Map<number, unknown[]>();
+    const regs = (g: number) => this.registersFor(g, c, writes);
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i]!;
       const r = regs(op.group);
       if (r === null) continue;
       r[op.slot] = updateOp(op, r[op.slot], c.nows[op.group]!, ev, cat, this.layout.workflows);
     }
-    if (effect === "allow" && bucket.hasLimits) {
+    if (usesScopes) {
       for (const w of winners) {
         const ir = w.ir;
         if (ir.limit !== null) {
@@ -409,7 +393,7 @@ export class Policy {
         }
       }
     }
-    if (effect === "allow") {
+    if (usesScopes) {
       // Labels go on when the action happens: from the allow rules that decided and the flag rules that matched.
       for (const w of [...winners, ...(flags ?? [])]) {
         if (w.ir.labels.length === 0) continue;
@@ -423,7 +407,7 @@ export class Policy {
     let keys = state.keys;
     let size = state.size;
     let evictions = state.evictions;
-    if (writes !== null) {
+    {
       for (const [g, r] of writes) {
         const group = this.layout.groups[g]!;
         const key = c.keys[g]!;
@@ -445,6 +429,17 @@ export class Policy {
     }
     if (keys === state.keys && revoked === state.revoked) return state;
     return { v: 1, layout: state.layout, size, evictions, keys, revoked };
+  }
+
+  /** The registers of group `g` being written by this event, copied from the stored partition once. */
+  private registersFor(g: number, c: EvalContext, writes: Map<number, unknown[]>): unknown[] | null {
+    let r = writes.get(g);
+    if (r !== undefined) return r;
+    const p = c.partition(g);
+    if (p instanceof Failure) return null;
+    r = p === null ? new Array<unknown>(this.layout.groups[g]!.slots).fill(null) : p.r.slice();
+    writes.set(g, r);
+    return r;
   }
 
   private errorDecision(code: string, message: string, request: unknown, time = 0, action = ""): Decision {

@@ -27,7 +27,8 @@ export interface MapShape {
 
 export function mapShape(cap: number): MapShape {
   const depth = Math.max(1, Math.min(7, Math.floor(Math.log(Math.max(cap, 16) / 16) / Math.log(FANOUT))));
-  return { depth, leafCap: Math.max(1, Math.ceil(cap / FANOUT ** depth)) };
+  // floor: the leaves together never hold more than `cap` keys (a cap below 16 is raised to 16).
+  return { depth, leafCap: Math.max(1, Math.floor(Math.max(cap, FANOUT) / FANOUT ** depth)) };
 }
 
 export function hashKey(key: string): number {

@@ -17,48 +17,52 @@ export interface Event {
 /** Longest action, id or session string accepted in a request. */
 export const MAX_NAME = 1024;
 
-export type Normalized = { readonly ok: true; readonly event: Event } | { readonly ok: false; readonly message: string };
+/** A valid event, or the message saying why the input is not one. */
+export type Normalized = Event | string;
 
-/** Validates a request for `decide`; never throws. */
-export function normalizeRequest(r: unknown): Normalized {
-  if (!isRecord(r)) return bad(`a request is an object, got ${describe(r)}`);
-  const p = r.principal;
-  if (!isRecord(p)) return bad(p === undefined ? "the request has no principal" : `principal must be an object, got ${describe(p)}`);
+/**
+ * Validates a request for `decide`; never throws. `known` short-cuts the action-name check for
+ * names the policy already indexes (the common case on the decision path).
+ */
+export function normalizeRequest(r: unknown, known?: (name: string) => boolean): Normalized {
+  if (!isRecord(r)) return `a request is an object, got ${describe(r)}`;
+  const p = own(r, "principal");
+  if (!isRecord(p)) return p === undefined ? "the request has no principal" : `principal must be an object, got ${describe(p)}`;
   const kind = own(p, "kind");
   const id = own(p, "id");
-  if (!isName(kind)) return bad(`principal.kind must be a non-empty string, got ${describe(kind)}`);
-  if (!isName(id)) return bad(`principal.id must be a non-empty string, got ${describe(id)}`);
+  if (!isName(kind)) return `principal.kind must be a non-empty string, got ${describe(kind)}`;
+  if (!isName(id)) return `principal.id must be a non-empty string, got ${describe(id)}`;
   const action = own(r, "action");
-  if (!isActionName(action)) return bad(action === undefined ? "the request has no action" : `action must be a dotted name such as "secret.read", got ${describe(action)}`);
+  if (typeof action !== "string" || !(known?.(action) || isActionName(action))) {
+    return action === undefined ? "the request has no action" : `action must be a dotted name such as "secret.read", got ${describe(action)}`;
+  }
   return finish(r, action, false, p, kind, id);
 }
 
 /** Validates a signal for `observe`; never throws. */
 export function normalizeSignal(s: unknown): Normalized {
-  if (!isRecord(s)) return bad(`a signal is an object, got ${describe(s)}`);
+  if (!isRecord(s)) return `a signal is an object, got ${describe(s)}`;
   const name = own(s, "signal");
-  if (!isActionName(name)) return bad(name === undefined ? "the signal has no name (field `signal`)" : `signal must be a dotted name such as "login.fail", got ${describe(name)}`);
+  if (!isActionName(name)) return name === undefined ? "the signal has no name (field `signal`)" : `signal must be a dotted name such as "login.fail", got ${describe(name)}`;
   const p = own(s, "principal");
-  if (p !== undefined && !isRecord(p)) return bad(`principal must be an object, got ${describe(p)}`);
+  if (p !== undefined && !isRecord(p)) return `principal must be an object, got ${describe(p)}`;
   const kind = p ? own(p, "kind") : undefined;
   const id = p ? own(p, "id") : undefined;
-  if (p && (!isName(kind) || !isName(id))) return bad("a signal's principal needs a kind and an id");
+  if (p && (!isName(kind) || !isName(id))) return "a signal's principal needs a kind and an id";
   return finish(s, name, true, p, kind as string | undefined, id as string | undefined);
 }
 
 function finish(r: Record<string, unknown>, name: string, isSignal: boolean, p: Record<string, unknown> | undefined, kind: string | undefined, id: string | undefined): Normalized {
   const resource = own(r, "resource");
-  if (resource !== undefined && !isRecord(resource)) return bad(`resource must be an object, got ${describe(resource)}`);
+  if (resource !== undefined && !isRecord(resource)) return `resource must be an object, got ${describe(resource)}`;
   const context = own(r, "context");
-  if (context !== undefined && !isRecord(context)) return bad(`context must be an object, got ${describe(context)}`);
+  if (context !== undefined && !isRecord(context)) return `context must be an object, got ${describe(context)}`;
   const session = own(r, "session");
-  if (session !== undefined && !isName(session)) return bad(`session must be a non-empty string, got ${describe(session)}`);
-  const time = toMillis(own(r, "time"));
-  if (time === undefined) return bad(`time must be finite milliseconds since the epoch or an ISO 8601 string, got ${describe(own(r, "time"))}`);
-  return {
-    ok: true,
-    event: { name, isSignal, principal: p, principalKind: kind, principalId: id, resource, context, session: session as string | undefined, time },
-  };
+  if (session !== undefined && !isName(session)) return `session must be a non-empty string, got ${describe(session)}`;
+  const t = own(r, "time");
+  const time = typeof t === "number" && t === t && Math.abs(t) <= 8.64e15 ? t : toMillis(t);
+  if (time === undefined) return `time must be finite milliseconds since the epoch or an ISO 8601 string, got ${describe(t)}`;
+  return { name, isSignal, principal: p, principalKind: kind, principalId: id, resource, context, session: session as string | undefined, time };
 }
 
 const ISO = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
@@ -84,10 +88,6 @@ function isName(v: unknown): v is string {
 const ACTION = /^[^\s.*][^\s*]*$/;
 function isActionName(v: unknown): v is string {
   return typeof v === "string" && v.length > 0 && v.length <= MAX_NAME && ACTION.test(v) && !v.endsWith(".") && !v.includes("..");
-}
-
-function bad(message: string): Normalized {
-  return { ok: false, message };
 }
 
 function describe(v: unknown): string {
