@@ -5,8 +5,9 @@
  * stdout and nothing else there), then the scope ratios. Exits non-zero if any engine disagreed
  * with the reference or failed.
  *
- * Suites in files owned elsewhere (`parse.ts`, `sequence.ts`) are loaded only if they exist;
- * each exports `xxxBench(opts: { quick: boolean }): BenchRow[] | Promise<BenchRow[]>`.
+ * Suites in files owned elsewhere (`parse.ts`, `sequence.ts`) are loaded only if they exist.
+ * `sequenceBench(opts: { quick: boolean })` and `parseBench()` return rows, `{ rows }` or one
+ * result object (see `normalise`). A suite that throws is reported as a failed row.
  */
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -16,20 +17,36 @@ import { describeMismatches, scopeBench, scopeRatios, scopeTable, type ScopeRow 
 type Suite = (opts: BenchOptions) => readonly BenchRow[] | Promise<readonly BenchRow[]>;
 
 /** A suite from a sibling file, or null if the file is not there yet. */
-async function optionalSuite(file: string, exportName: string): Promise<Suite | null> {
+async function optionalSuite(file: string, exportName: string, passOptions = true): Promise<Suite | null> {
   const url = new URL(file, import.meta.url);
   if (!existsSync(fileURLToPath(url))) return null;
   const mod = (await import(url.href)) as Record<string, unknown>;
   const fn = mod[exportName];
   if (typeof fn !== "function") throw new Error(`bench/${file} does not export ${exportName}()`);
-  return fn as Suite;
+  return passOptions ? (fn as Suite) : () => (fn as () => readonly BenchRow[])();
 }
 
-/** Accepts `BenchRow[]` or `{ rows: BenchRow[] }`; fills in `suite` when a row lacks it. */
+/**
+ * Accepts `BenchRow[]`, `{ rows: BenchRow[] }` or one result object such as parseBench's
+ * `{ rules, ms, rulesPerSec }` (its first `*PerSec` field becomes `opsPerSec`). Fills in `suite`,
+ * and `engine: "leash"` when a row has no engine.
+ */
 function normalise(name: string, out: unknown): BenchRow[] {
-  const list = Array.isArray(out) ? out : Array.isArray((out as { rows?: unknown })?.rows) ? (out as { rows: unknown[] }).rows : null;
-  if (list === null) throw new Error(`suite ${name} returned ${typeof out}, expected an array of rows`);
-  return list.map((r) => ({ suite: name, ...(r as object) }) as BenchRow);
+  const list: unknown[] = Array.isArray(out)
+    ? out
+    : Array.isArray((out as { rows?: unknown })?.rows)
+      ? (out as { rows: unknown[] }).rows
+      : out !== null && typeof out === "object"
+        ? [out]
+        : [];
+  if (list.length === 0) throw new Error(`suite ${name} returned ${JSON.stringify(out)}, expected rows`);
+  return list.map((r) => {
+    const row = r as Record<string, unknown>;
+    const rate = Object.keys(row).find((k) => k.endsWith("PerSec"));
+    const opsPerSec = typeof row.opsPerSec === "number" ? row.opsPerSec : rate !== undefined ? row[rate] : undefined;
+    if (typeof opsPerSec !== "number") throw new Error(`suite ${name}: a row has no opsPerSec: ${JSON.stringify(row)}`);
+    return { suite: name, engine: "leash", ...row, opsPerSec } as BenchRow;
+  });
 }
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -42,7 +59,8 @@ async function main(argv: readonly string[]): Promise<number> {
 
   const suites: [string, Suite | null][] = [
     ["scope", (o) => scopeBench(o)],
-    ["parse", await optionalSuite("./parse.ts", "parseBench")],
+    // parseBench(rules = 10_000, runs = 5) takes no options; it is called with its defaults.
+    ["parse", await optionalSuite("./parse.ts", "parseBench", false)],
     ["sequence", await optionalSuite("./sequence.ts", "sequenceBench")],
   ];
   say(`leash bench — ${new Date().toISOString()} — node ${process.version}${opts.quick ? " — quick" : ""}`);
@@ -55,7 +73,14 @@ async function main(argv: readonly string[]): Promise<number> {
       say(`\n${name}: bench/${name}.ts not present, skipped`);
       continue;
     }
-    const got = normalise(name, await suite(opts));
+    let got: BenchRow[];
+    try {
+      got = normalise(name, await suite(opts));
+    } catch (err) {
+      // A suite that throws fails the run but does not hide the other suites' results.
+      const error = err instanceof Error ? err.message : String(err);
+      got = [{ suite: name, engine: "leash", opsPerSec: 0, agree: false, error }];
+    }
     rows.push(...got);
     if (json) {
       for (const r of got) console.log(JSON.stringify(r));
@@ -73,7 +98,9 @@ async function main(argv: readonly string[]): Promise<number> {
 
   const problems = [
     ...describeMismatches(rows.filter((r): r is ScopeRow => r.suite === "scope")),
-    ...rows.filter((r) => r.suite !== "scope" && r.agree === false).map((r) => `${r.suite} ${r.engine}: disagrees ${JSON.stringify(r)}`),
+    ...rows
+      .filter((r) => r.suite !== "scope" && r.agree === false)
+      .map((r) => `${r.suite} ${r.engine}: ${typeof r.error === "string" ? `error: ${r.error}` : `disagrees ${JSON.stringify(r)}`}`),
   ];
   if (problems.length > 0) {
     process.stderr.write(`\nDISAGREEMENT\n${problems.join("\n")}\n`);
