@@ -46,7 +46,10 @@ export interface ActionPattern {
   readonly segments: readonly string[];
 }
 
-/** An attribute path rooted at `principal`, `resource`, `context`, `action` or `signal`. */
+/**
+ * An attribute path rooted at `principal`, `resource`, `context` or `action`. A bare root used as a
+ * value (`action in [...]`) is a Path with no segments.
+ */
 export interface Path {
   readonly kind: "Path";
   readonly span: Span;
@@ -482,7 +485,7 @@ export interface TestRequest {
   readonly expect: { readonly effect: Effect; readonly span: Span; readonly rule: Name | null } | null;
 }
 
-/** `[at 5s] signal login.fail [session "s1"] [context {...}] [principal agent "x"]` */
+/** `[at 5s] signal login.fail [by agent "x"] [session "s1"] [context {...}]` */
 export interface TestSignal {
   readonly kind: "TestSignal";
   readonly span: Span;

@@ -47,16 +47,21 @@ export function globMatch(g: Glob, s: string): boolean {
 }
 
 /** Dotted action pattern (`ticket.*`, `*`, `a.*.c`): `*` matches exactly one segment, except that a
- * trailing `*` matches one or more segments, and a lone `*` matches every action. */
+ * trailing `*` matches one or more segments, and a lone `*` matches every action. Allocates nothing:
+ * it runs on every decision. */
 export function actionPatternMatches(segments: readonly string[], action: string): boolean {
-  if (segments.length === 1 && segments[0] === "*") return true;
-  const parts = action.split(".");
   const n = segments.length;
+  if (n === 1 && segments[0] === "*") return true;
+  const len = action.length;
+  let pos = 0;
   for (let i = 0; i < n; i++) {
+    if (pos > len) return false; // the action has fewer segments than the pattern
     const seg = segments[i]!;
-    if (i === n - 1 && seg === "*") return parts.length >= n;
-    if (i >= parts.length) return false;
-    if (seg !== "*" && seg !== parts[i]) return false;
+    if (seg === "*" && i === n - 1) return true;
+    let end = action.indexOf(".", pos);
+    if (end < 0) end = len;
+    if (seg !== "*" && (end - pos !== seg.length || !action.startsWith(seg, pos))) return false;
+    pos = end + 1;
   }
-  return parts.length === n;
+  return pos === len + 1;
 }

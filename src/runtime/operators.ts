@@ -47,13 +47,18 @@ export function filterAccepts(filter: EventFilter, cat: Category): boolean {
 }
 
 export function selectorMatches(sel: EventSelIR, name: string, cat: Category): boolean {
-  return filterAccepts(sel.filter, cat) && sel.patterns.some((p) => actionPatternMatches(p, name));
+  return filterAccepts(sel.filter, cat) && anyPatternMatches(sel.patterns, name);
+}
+
+function anyPatternMatches(patterns: readonly (readonly string[])[], name: string): boolean {
+  for (let i = 0; i < patterns.length; i++) if (actionPatternMatches(patterns[i]!, name)) return true;
+  return false;
 }
 
 /** Whether the request being decided is an X for gap and regularity (its category is not known yet). */
 export function namesMatch(sel: EventSelIR, name: string, isSignal: boolean): boolean {
   if (isSignal ? sel.filter === "allowed" || sel.filter === "attempted" || sel.filter === "denied" : sel.filter === "signal") return false;
-  return sel.patterns.some((p) => actionPatternMatches(p, name));
+  return anyPatternMatches(sel.patterns, name);
 }
 
 /** Receives the times at which a value read now would change. */
@@ -212,7 +217,8 @@ export function coefficientOfVariation(ts: readonly number[], samples: number): 
 }
 
 export function inAlphabet(w: WorkflowIR, name: string): boolean {
-  return w.positions.some((ps) => ps.some((p) => actionPatternMatches(p, name)));
+  for (const ps of w.positions) if (anyPatternMatches(ps, name)) return true;
+  return false;
 }
 
 /** The positions after `name` from position set `state` (0 = not started); 0 when it deviates. */
@@ -225,7 +231,7 @@ export function workflowStep(w: WorkflowIR, state: number, name: string): number
   }
   let next = 0;
   for (let i = 0; i < w.positions.length; i++) {
-    if (candidates & (1 << i) && w.positions[i]!.some((p) => actionPatternMatches(p, name))) next |= 1 << i;
+    if (candidates & (1 << i) && anyPatternMatches(w.positions[i]!, name)) next |= 1 << i;
   }
   return next;
 }
