@@ -43,7 +43,7 @@ function vocab(source: VocabularySource): Vocabulary {
 }
 
 /** An object holding some of the pooled attributes of one root (each left out now and then). */
-function arbAttributes(pools: readonly AttributePool[], missingFreq = 5): fc.Arbitrary<Record<string, unknown>> {
+function arbAttributes(pools: readonly AttributePool[], missingFreq = 8): fc.Arbitrary<Record<string, unknown>> {
   if (pools.length === 0) return fc.constant({});
   const parts = pools.map((p) => fc.option(fc.constantFrom(...p.values), { nil: MISSING, freq: missingFreq }));
   return fc.tuple(...parts).map((values) => {
@@ -199,7 +199,7 @@ export function arbTrace(source: VocabularySource, options: TraceOptions = {}): 
   if (withSignals) kinds.push({ weight: 2, arbitrary: arbSignal(v) });
   const event: fc.Arbitrary<Request | Signal> = kinds.length === 1 ? kinds[0]!.arbitrary : fc.oneof(...kinds);
   const bursts = (options.bursts ?? true) && v.repeats.some((r) => r > 1);
-  const repeat = bursts ? fc.oneof({ weight: 5, arbitrary: fc.constant(1) }, { weight: 1, arbitrary: fc.constantFrom(...v.repeats) }) : fc.constant(1);
+  const repeat = bursts ? fc.oneof({ weight: 3, arbitrary: fc.constant(1) }, { weight: 1, arbitrary: fc.constantFrom(...v.repeats.filter((r) => r > 1)) }) : fc.constant(1);
   const group: fc.Arbitrary<Group> = fc.record({ gap: fc.constantFrom(...v.gaps), event, repeat });
   const start = options.start ?? 0;
   return fc

@@ -3,7 +3,7 @@ import type { Effect, PolicyFile, PrincipalSelector } from "../ast/nodes.js";
 import type { Span } from "../ast/span.js";
 import type { Policy } from "../runtime/engine.js";
 import { actionPatternMatches, compileGlob, globMatch } from "../runtime/glob.js";
-import type { Decision } from "../runtime/types.js";
+import type { Decision, DecisionError } from "../runtime/types.js";
 import { arbTrace, type TraceEntry, type TraceOptions } from "./arbitraries.js";
 import type { Outcome } from "./coverage.js";
 import { instrument, isProbe, type ClaimProbe, type Instrumented } from "./probes.js";
@@ -82,9 +82,18 @@ interface Violation {
 }
 
 /**
+ * Whether a claim is about this event: its probe matched, and matched without an evaluation error
+ * (a claim over `context.risk` says nothing about a request without one; a flag rule would match
+ * it fail-closed).
+ */
+function applies(claim: ClaimProbe, flags: readonly string[], errors: readonly DecisionError[], e: TraceEntry): boolean {
+  if (claim.matches) return "action" in e && claim.matches(e);
+  return flags.includes(claim.probe) && !errors.some((x) => x.rule === claim.probe);
+}
+
+/**
  * Replays a trace through the instrumented policy and returns the first request the claim applies
- * to (its probe is among the flags) whose decision breaks the claim. `applied` counts requests the
- * claim applied to.
+ * to whose decision breaks the claim. `applied` counts requests the claim applied to.
  */
 function findViolation(policy: Policy, claim: ClaimProbe, trace: readonly TraceEntry[], counter: { applied: number }, onOutcome?: (o: Outcome) => void): Violation | null {
   let state = policy.initialState();
@@ -94,7 +103,7 @@ function findViolation(policy: Policy, claim: ClaimProbe, trace: readonly TraceE
       const r = policy.observe(state, e);
       state = r.state;
       onOutcome?.({ rules: r.revoked.map((x) => x.rule), flags: r.flags, errors: r.errors });
-      if (claim.matches ? false : r.flags.includes(claim.probe)) {
+      if (applies(claim, r.flags, r.errors, e)) {
         counter.applied++;
         const effect = r.revoked.length > 0 ? "revoke" : "none";
         if (breaksClaim(claim.claim.quantifier, claim.claim.effect, { effect, flags: r.flags })) {
@@ -106,11 +115,34 @@ function findViolation(policy: Policy, claim: ClaimProbe, trace: readonly TraceE
     const r = policy.decide(state, e);
     state = r.state;
     onOutcome?.({ rules: r.decision.rules, flags: r.decision.flags, errors: r.decision.errors });
-    if (!(claim.matches ? claim.matches(e) : r.decision.flags.includes(claim.probe))) continue;
+    if (!applies(claim, r.decision.flags, r.decision.errors, e)) continue;
     counter.applied++;
     if (breaksClaim(claim.claim.quantifier, claim.claim.effect, r.decision)) return { index: i, decision: r.decision };
   }
   return null;
+}
+
+/**
+ * Removes events from a failing trace while it still fails, keeping every other event's time,
+ * then moves the trace to start at 0. fast-check shrinks gaps between events, so an event whose
+ * gap holds the next one on a window boundary survives its shrinking; this pass drops it.
+ */
+export function minimizeTrace(trace: readonly TraceEntry[], fails: (t: readonly TraceEntry[]) => boolean): TraceEntry[] {
+  let cur = [...trace];
+  let changed = true;
+  while (changed) {
+    changed = false;
+    for (let i = cur.length - 1; i >= 0 && cur.length > 1; i--) {
+      const candidate = [...cur.slice(0, i), ...cur.slice(i + 1)];
+      if (fails(candidate)) {
+        cur = candidate;
+        changed = true;
+      }
+    }
+  }
+  const t0 = cur[0]?.time ?? 0;
+  const shifted = cur.map((e) => ({ ...e, time: e.time - t0 }) as TraceEntry);
+  return fails(shifted) ? shifted : cur;
 }
 
 function signalDecision(name: string, time: number, effect: string, rules: string[], flags: readonly string[]): Decision {
@@ -161,7 +193,8 @@ export function checkClaim(policy: Policy, claim: ClaimProbe, v: Vocabulary, see
   });
   const base = { property: claim.property, claim: claim.text, span: claim.span, seed, runs: details.numRuns, shrinks: details.numShrinks, timedOut: details.interrupted, applied: counter.applied };
   if (details.failed && details.counterexample !== null) {
-    const trace = details.counterexample[0];
+    const fails = (t: readonly TraceEntry[]) => findViolation(policy, claim, t, { applied: 0 }) !== null;
+    const trace = minimizeTrace(details.counterexample[0], fails);
     const found = findViolation(policy, claim, trace, { applied: 0 });
     if (found === null) return { ...base, ok: false, error: "the counterexample did not reproduce (the policy is not deterministic?)" };
     const cut = trace.slice(0, found.index + 1);

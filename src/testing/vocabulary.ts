@@ -127,10 +127,8 @@ class Builder {
     if (root === "principal" && segments.length === 1 && (segments[0] === "id" || segments[0] === "kind")) return;
     if (root === "resource" && segments.length === 1 && segments[0] === "path") return;
     const pool = this.pool(root as "principal" | "resource" | "context", segments);
-    if (pool.values.size < 2) {
-      this.value(pool.root, segments, "k1");
-      this.value(pool.root, segments, "k2");
-    }
+    // Two values are enough for a key: events of one key meet, events of two keys stay apart.
+    if (pool.values.size < 2) for (const k of ["k1", "k2"]) pool.values.set(JSON.stringify(k), k);
   }
 
   pool(root: "principal" | "resource" | "context", segments: readonly string[]) {
@@ -165,8 +163,11 @@ class Builder {
     const pool = this.pool(root as "principal" | "resource" | "context", segments);
     const add = (x: VocabularyValue) => pool.values.set(JSON.stringify(x), x);
     add(v);
+    // Values on both sides of every comparison: neighbours of numbers, the other boolean, a string
+    // no literal names (a missing attribute is not "another value": it fails closed).
     if (typeof v === "number" && !exact) for (const n of neighbours(v)) add(n);
-    if (typeof v === "string" && exact) add(OTHER);
+    if (typeof v === "boolean") add(!v);
+    if (typeof v === "string") add(OTHER);
   }
 
   /** Walks a condition: literals compared with paths, globs, sets, history operators. */
