@@ -226,8 +226,8 @@ class Generator {
 
   path(p: PathIR): Evaluator {
     if (p.root === "action") {
-      const seg = p.segments[0];
-      return seg === "name" ? (c) => c.ev.name : (c) => domainOf(c.ev.name);
+      // `action` alone is the action name, as is `action.name`.
+      return p.segments[0] === "domain" ? (c) => domainOf(c.ev.name) : (c) => c.ev.name;
     }
     const { segments, text, span } = p;
     switch (p.root) {
