@@ -165,3 +165,23 @@ const KNOWN_MISSING: ReadonlyMap<string, string> = new Map([
   ["docs/railroad.html", "railroad diagrams of grammar/rules.ebnf (npm run railroad; grammar/railroad.ts is not written yet)"],
   ["docs/testing.md", "the testing guide, written with leash test"],
 ]);
+
+describe("guides quote their example as it is", () => {
+  for (const file of docs.filter((f) => f.includes(`${join("docs", "guides")}`))) {
+    const example = join(root, "examples", file.split(/[\\/]/).pop()!.replace(/\.md$/, ".rules"));
+    it(relative(root, file), () => {
+      expect(existsSync(example), `${relative(root, example)} exists`).toBe(true);
+      const source = readFileSync(example, "utf8").split("\n");
+      const headers = new Map(source.filter((l) => /^(rule|workflow) [\w-]+/.test(l)).map((l) => [/^(?:rule|workflow) ([\w-]+)/.exec(l)![1]!, l.trimEnd()]));
+      const drift: string[] = [];
+      for (const b of blocksOf(file)) {
+        for (const line of b.text.split("\n")) {
+          const m = /^(?:rule|workflow) ([\w-]+)/.exec(line);
+          const original = m ? headers.get(m[1]!) : undefined;
+          if (original !== undefined && original !== line.trimEnd()) drift.push(`${where(b)}: "${line.trimEnd()}" is "${original}" in the example`);
+        }
+      }
+      expect(drift).toEqual([]);
+    });
+  }
+});
