@@ -76,7 +76,14 @@ export const errorMessages: IParserErrorMessageProvider = {
  * A chevrotain error as a diagnostic with a stable code. `next` gives the token after a given one
  * (to recognise `foo.bar` as a path with an unknown root).
  */
-export function parseErrorDiagnostic(e: IRecognitionException, file: string, endOfInput: Span, next: (t: IToken) => IToken | undefined): Diagnostic {
+export function parseErrorDiagnostic(
+  e: IRecognitionException,
+  file: string,
+  endOfInput: Span,
+  next: (t: IToken) => IToken | undefined,
+  /** The kind of the item the error is tied to (`"rule"`, `"workflow"`...). */
+  itemKind?: string,
+): Diagnostic {
   const token = e.token;
   // Set on all but NotAllInputParsedException.
   const previous = (e as IRecognitionException & { previousToken?: IToken }).previousToken;
@@ -92,6 +99,8 @@ export function parseErrorDiagnostic(e: IRecognitionException, file: string, end
     message = `missing rule name: ${message}`;
   } else if (rule === "effect") {
     code = "P105";
+    const suggestion = closestEffect(token.image);
+    if (suggestion !== undefined) help = `did you mean "${suggestion}"? ${CODES.P105.help}`;
   } else if (rule === "path" || rule === "root" || (rule === "key" && tokenMatcher(token, NameTok))) {
     code = "P107";
   } else if ((rule === "operand" || rule === "unary") && tokenMatcher(token, NameTok)) {
@@ -101,7 +110,12 @@ export function parseErrorDiagnostic(e: IRecognitionException, file: string, end
       message = `unknown attribute root "${token.image}": expected principal, resource, context or action`;
     }
   }
-  if (code !== "P101") help = CODES[code].help;
+  if (code === "P101" && (rule === "policy" || rule === "") && (itemKind === "rule" || itemKind === "workflow")) {
+    // Between items, right after a rule or a workflow: it may also have continued.
+    const more = itemKind === "rule" ? "a clause (when, unless, reason, limit, valid, label, require, target)" : '"->", on deviation';
+    message = `expected ${more} or a new item, found ${describeFound(token)}`;
+  }
+  if (code !== "P101" && help === CODES.P101.help) help = CODES[code].help;
   const span = atEof ? (previous && !Number.isNaN(previous.startOffset) ? afterToken(file, previous) : endOfInput) : tokenSpan(file, token);
   return diagnostic(code, span, message, help);
 }
@@ -110,4 +124,35 @@ export function parseErrorDiagnostic(e: IRecognitionException, file: string, end
 export function depthDiagnostic(token: IToken, file: string, maxDepth: number): Diagnostic {
   const span = Number.isNaN(token.startOffset) ? lineSpan(file, 0, 1, 1, 0) : tokenSpan(file, token);
   return diagnostic("P103", span, `nesting too deep: more than ${maxDepth} levels of parentheses, not and set<...>`, CODES.P103.help);
+}
+
+const EFFECTS = ["allow", "challenge", "deny", "revoke", "flag"] as const;
+
+/** The effect a misspelling most likely means (edit distance at most 2), if any. */
+export function closestEffect(word: string): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 3;
+  const w = word.toLowerCase();
+  for (const e of EFFECTS) {
+    const d = editDistance(w, e, bestDistance);
+    if (d < bestDistance) {
+      best = e;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+/** Levenshtein distance, or `cap` when it is at least `cap`. */
+function editDistance(a: string, b: string, cap: number): number {
+  if (Math.abs(a.length - b.length) >= cap || a.length > 32) return cap;
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length]!;
 }

@@ -6,7 +6,7 @@ import { CODES } from "../diagnostics/codes.js";
 import { lex } from "./lexer.js";
 import { resolveOptions, type ParseOptions, type ResolvedOptions } from "./options.js";
 import { depthDiagnostic, parseErrorDiagnostic } from "./parse-errors.js";
-import { parser, TooManyParseErrors, type ParseError } from "./parser.js";
+import { runParser } from "./run-parser.js";
 import { afterToken, lineSpan, spanAtOffset } from "./position.js";
 import { DiagnosticSink } from "./sink.js";
 import { AstBuilder, ItemError, TooManyNodes } from "./to-ast.js";
@@ -46,33 +46,25 @@ function parsePhases(source: string, opts: ResolvedOptions, sink: DiagnosticSink
     sink.add(diagnostic("P104", lineSpan(opts.file, 0, 1, 1, 0), `policy too large: ${tokens.length.toLocaleString("en")} tokens (at most ${opts.maxTokens.toLocaleString("en")})`, CODES.P104.help));
     return empty;
   }
-  const parsed = runParser(tokens, source, opts, sink);
+  const lexing = [...sink.snapshot()];
+  const parsed = parseTokens(tokens, source, opts, sink);
   if (parsed === null) return empty;
-  return buildAst(parsed, comments, opts, sink);
+  return buildAst(parsed, lexing, comments, opts, sink);
 }
 
 interface Parsed {
-  readonly cst: CstNode;
+  readonly items: readonly CstNode[];
   readonly itemStarts: readonly number[];
   /** Items (by index) that had a parse error. */
   readonly badItems: ReadonlySet<number>;
 }
 
 /** chevrotain's parse with recovery; errors become P1xx diagnostics tied to the item they hit. */
-function runParser(tokens: IToken[], source: string, opts: ResolvedOptions, sink: DiagnosticSink): Parsed | null {
-  parser.input = tokens;
-  parser.maxDepth = opts.maxDepth;
-  parser.errorLimit = opts.maxErrors - sink.count + 1;
-  let cst: CstNode | null = null;
-  try {
-    cst = parser.policy();
-  } catch (e) {
-    if (!(e instanceof TooManyParseErrors)) throw e;
-  }
-  const errors = parser.errors as ParseError[];
-  const last = tokens[tokens.length - 1]!;
-  const endOfInput = afterToken(opts.file, last);
+function parseTokens(tokens: IToken[], source: string, opts: ResolvedOptions, sink: DiagnosticSink): Parsed | null {
+  const out = runParser(tokens, opts.maxDepth, opts.maxErrors - sink.count + 1);
+  const endOfInput = afterToken(opts.file, tokens[tokens.length - 1]!);
   const next = nextTokenFinder(tokens);
+  const itemKind = (i: number) => out.items[i]?.children && Object.keys(out.items[i]!.children)[0];
   const badItems = new Set<number>();
   // A token the lexer already reported (an unterminated string, say) needs no second error; nor does
   // the end of a file whose rest an unterminated comment swallowed.
@@ -82,32 +74,30 @@ function runParser(tokens: IToken[], source: string, opts: ResolvedOptions, sink
     lexed.add(d.span.offset);
     if (d.code === "L002") swallowed = true;
   }
-  for (const e of errors) {
+  for (const e of out.errors) {
     badItems.add(e.itemIndex);
-    const d = parseErrorDiagnostic(e, opts.file, endOfInput, next);
+    const d = parseErrorDiagnostic(e, opts.file, endOfInput, next, itemKind(e.itemIndex));
     if (lexed.has(d.span.offset) || (swallowed && d.code === "P106")) continue;
     sink.add(d);
   }
-  for (const d of parser.depthErrors) {
+  for (const d of out.depthErrors) {
     badItems.add(d.itemIndex);
     sink.add(depthDiagnostic(d.token, opts.file, opts.maxDepth));
   }
-  const itemStarts = parser.itemStarts;
-  parser.input = []; // let the tokens go
-  if (cst === null) {
+  if (out.stopped) {
     sink.overflow(spanAtOffset(opts.file, source, 0));
     return null;
   }
-  return { cst, itemStarts, badItems };
+  return { items: out.items, itemStarts: out.itemStarts, badItems };
 }
 
 /** CST -> AST for the items without errors; lexing errors are tied to items by offset. */
-function buildAst(parsed: Parsed, commentTokens: IToken[], opts: ResolvedOptions, sink: DiagnosticSink): { items: Item[]; comments: Comment[] } {
+function buildAst(parsed: Parsed, lexing: readonly Diagnostic[], commentTokens: IToken[], opts: ResolvedOptions, sink: DiagnosticSink): { items: Item[]; comments: Comment[] } {
   const builder = new AstBuilder(opts.file, opts.maxNodes, opts.maxDepth * 16);
-  const itemCsts = (parsed.cst.children.item ?? []) as CstNode[];
+  const itemCsts = parsed.items;
   const bad = new Set(parsed.badItems);
-  // Diagnostics so far (lexing, parsing) mark the item whose source range holds them.
-  for (const d of sink.snapshot()) {
+  // A lexing diagnostic marks the item whose source range holds it.
+  for (const d of lexing) {
     const i = itemAt(parsed.itemStarts, d.span.offset);
     if (i >= 0) bad.add(i);
   }

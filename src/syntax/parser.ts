@@ -1,5 +1,5 @@
-import { CstParser, EOF, tokenMatcher, type CstNode, type IRecognitionException, type IToken, type TokenType } from "chevrotain";
-import { errorMessages } from "./parse-errors.js";
+import { CstParser, EOF, MismatchedTokenException, tokenMatcher, type CstNode, type IRecognitionException, type IToken, type TokenType } from "chevrotain";
+import { describeFound, errorMessages } from "./parse-errors.js";
 import {
   ALL_TOKENS,
   Arrow,
@@ -45,6 +45,11 @@ export interface DepthError {
   readonly itemIndex: number;
 }
 
+const EFFECT = "an effect (allow, challenge, deny, revoke, flag)";
+
+/** How far ahead error recovery looks for a token to resume at. */
+const RESYNC_SCAN = 20_000;
+
 const nameOrStar = (t: IToken) => tokenMatcher(t, NameTok) || tokenMatcher(t, Star);
 
 /** Tokens that end a `not` operand (at its own parenthesis level) when skipping an over-deep one. */
@@ -60,8 +65,8 @@ const UNARY_END: ReadonlySet<TokenType> = new Set([
  *
  * Beyond the grammar it carries: a nesting guard (`nest`) so that deep `(`, `not` and `set<` never
  * recurse past `maxDepth`; the start offset of each item, to tie errors to items; and an error
- * production in `effect` (a misspelt effect is consumed and reported as P105, so the rule still
- * parses and reports nothing else).
+ * production for a misspelt effect (consumed and reported as P105, so the item still parses and
+ * reports nothing else).
  */
 export class LeashParser extends CstParser {
   maxDepth = 64;
@@ -98,6 +103,23 @@ export class LeashParser extends CstParser {
     this.savedErrors++;
     (error as ParseError).itemIndex = this.itemStarts.length - 1;
     return (CstParser.prototype as unknown as { SAVE_ERROR(e: IRecognitionException): IRecognitionException }).SAVE_ERROR.call(this, error);
+  }
+
+  /**
+   * chevrotain's search for the token to resynchronise on after an error (not in its typings), as a
+   * plain loop: the first token ahead that may follow a rule on the stack. When only the end of input
+   * may follow (between items) the answer is EOF without scanning to it, so a file of errors does not
+   * cost a scan of the rest of the file per error; other scans stop after RESYNC_SCAN tokens.
+   */
+  findReSyncTokenType(): TokenType {
+    const follows = (this as unknown as { flattenFollowSet(): TokenType[] }).flattenFollowSet();
+    if (follows.every((f) => f === EOF)) return EOF;
+    for (let k = 1; k <= RESYNC_SCAN; k++) {
+      const t = this.LA(k);
+      if (t.tokenType === EOF) return EOF;
+      for (const f of follows) if (tokenMatcher(t, f)) return f;
+    }
+    return EOF;
   }
 
   /**
@@ -138,6 +160,18 @@ export class LeashParser extends CstParser {
       else if (level > 0 && (t.tokenType === RParen || t.tokenType === RBracket)) level--;
       else if (level === 0 && UNARY_END.has(t.tokenType)) return;
     }
+  }
+
+  /**
+   * Error production: a name where a keyword is expected (`alow`) is consumed so the rest of the item
+   * still parses, and reported as an ordinary recognition error. (Only where the name cannot leak into
+   * a follow set chevrotain resynchronises on: before `effect` come only tokens, never a subrule.)
+   */
+  private consumeMisspelt(label: string, expected: string): void {
+    const t = this.CONSUME(Identifier, { LABEL: label });
+    this.ACTION(() => {
+      this.SAVE_ERROR(new MismatchedTokenException(`expected ${expected}, found ${describeFound(t)}`, t, this.LA(-1)));
+    });
   }
 
   // policy = { item } ;
@@ -282,10 +316,10 @@ export class LeashParser extends CstParser {
         { ALT: () => this.CONSUME(Kw.deny, { LABEL: "effect" }) },
         { ALT: () => this.CONSUME(Kw.revoke, { LABEL: "effect" }) },
         { ALT: () => this.CONSUME(Kw.flag, { LABEL: "effect" }) },
-        // Error production: `alow x.y` reads as a misspelt effect (P105 from the AST builder).
-        { GATE: () => nameOrStar(this.LA(2)), ALT: () => this.CONSUME(Identifier, { LABEL: "unknownEffect" }) },
+        // `alow x.y`: a misspelt effect (P105); `x.y` with no effect is left to the targets.
+        { GATE: () => this.LA(2).tokenType !== Dot, ALT: () => this.consumeMisspelt("unknownEffect", EFFECT) },
       ],
-      ERR_MSG: "an effect (allow, challenge, deny, revoke, flag)",
+      ERR_MSG: EFFECT,
     }));
   });
 

@@ -24,8 +24,6 @@ export class TooManyNodes extends Error {
   }
 }
 
-const EFFECTS: ReadonlySet<string> = new Set(["allow", "challenge", "deny", "revoke", "flag"]);
-
 export class AstBuilder {
   /** AST nodes built so far (every object with a `kind`). */
   nodes = 0;
@@ -47,8 +45,8 @@ export class AstBuilder {
     return node;
   }
 
-  private fail(code: "P105" | "P107" | "P103", span: Span, message: string, help: string = CODES[code].help): never {
-    this.diagnostics.push(diagnostic(code, span, message, help));
+  private fail(code: "P107" | "P103", span: Span, message: string): never {
+    this.diagnostics.push(diagnostic(code, span, message, CODES[code].help));
     throw new ItemError(message);
   }
 
@@ -160,19 +158,8 @@ export class AstBuilder {
   }
 
   private effect(cst: CstNode): [A.Effect, Span] {
-    const c = cst.children;
-    if (c.effect) {
-      const t = tok(c.effect);
-      return [t.image as A.Effect, this.tokSpan(t)];
-    }
-    const bad = tok(c.unknownEffect);
-    const suggestion = closestEffect(bad.image);
-    this.fail(
-      "P105",
-      this.tokSpan(bad),
-      `expected an effect (allow, challenge, deny, revoke, flag), found "${bad.image}"`,
-      suggestion ? `did you mean "${suggestion}"? ${CODES.P105.help}` : CODES.P105.help,
-    );
+    const t = tok(cst.children.effect);
+    return [t.image as A.Effect, this.tokSpan(t)];
   }
 
   private targets(cst: CstNode): A.Target[] {
@@ -343,7 +330,11 @@ export class AstBuilder {
     if (c.literal) return this.literal(node(c.literal));
     if (c.path) return this.path(node(c.path));
     if (c.temporal) return this.temporal(node(c.temporal));
-    if (c.expr) return this.expr(node(c.expr));
+    if (c.expr) {
+      // A condition in parentheses keeps its node; its span takes in the parentheses.
+      const inner = this.expr(node(c.expr));
+      return { ...inner, span: this.span(tok(c.LParen), tok(c.RParen)) };
+    }
     if (c.set) return this.set(node(c.set));
     if (c.root) {
       // A bare root (`action in [...]`) is the path with no segments.
@@ -603,32 +594,4 @@ function node(elements: CstElement[] | undefined): CstNode {
 }
 function nodes(elements: CstElement[] | undefined): CstNode[] {
   return (elements ?? []) as CstNode[];
-}
-
-/** The effect a misspelling most likely means (edit distance at most 2), if any. */
-function closestEffect(word: string): string | undefined {
-  let best: string | undefined;
-  let bestDistance = 3;
-  const w = word.toLowerCase();
-  for (const e of EFFECTS) {
-    const d = editDistance(w, e, bestDistance);
-    if (d < bestDistance) {
-      best = e;
-      bestDistance = d;
-    }
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string, cap: number): number {
-  if (Math.abs(a.length - b.length) >= cap || a.length > 32) return cap;
-  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[b.length]!;
 }
