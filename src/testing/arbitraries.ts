@@ -24,10 +24,11 @@ export interface TraceOptions {
   /** Whether a group may repeat its event (bursts that reach counts, limits and rates). Default true. */
   readonly bursts?: boolean;
   /**
-   * Requests to draw often (about half of them): the actions, principals and resource paths a
-   * property is about. The rest of the trace still draws from the whole vocabulary.
+   * Events to draw often (about half of them): the actions, principals and resource paths a
+   * property is about, the signals its history operators read, and burst sizes around its count
+   * thresholds. The rest of the trace still draws from the whole vocabulary.
    */
-  readonly focus?: Partial<Pick<Vocabulary, "actions" | "principals" | "resourcePaths">>;
+  readonly focus?: Partial<Pick<Vocabulary, "actions" | "principals" | "resourcePaths" | "signals" | "repeats">>;
 }
 
 /** Options for `arbRequest` and `arbSignal`. */
@@ -73,7 +74,9 @@ function pools(v: Vocabulary, root: AttributePool["root"]): AttributePool[] {
 /** A principal: a kind and id from the policy's selectors, with pooled attributes. */
 export function arbPrincipal(source: VocabularySource): fc.Arbitrary<Principal> {
   const v = vocab(source);
-  return fc.tuple(fc.constantFrom(...v.principals), arbAttributes(pools(v, "principal"))).map(([p, attrs]) => ({ ...attrs, kind: p.kind, id: p.id }));
+  const named = v.principals.slice(0, v.namedPrincipals);
+  const who = named.length > 0 && named.length < v.principals.length ? fc.oneof({ weight: 2, arbitrary: fc.constantFrom(...named) }, { weight: 1, arbitrary: fc.constantFrom(...v.principals) }) : fc.constantFrom(...v.principals);
+  return fc.tuple(who, arbAttributes(pools(v, "principal"))).map(([p, attrs]) => ({ ...attrs, kind: p.kind, id: p.id }));
 }
 
 /** A resource with a path matching (or missing) the policy's globs, and pooled attributes. */
@@ -173,10 +176,25 @@ export function arbSignal(source: VocabularySource, options: EventOptions = {}):
     .map((s) => clean({ signal: s.signal, principal: s.principal, resource: s.resource, context: emptyToUndefined(s.context), session: s.session, time }));
 }
 
+/** Who acts in a trace: most events of a trace come from one of its few actors, so histories meet. */
+interface Actor {
+  readonly principal: Principal;
+  readonly session: string | undefined;
+  readonly context: Record<string, unknown>;
+}
+
+/** An event before it is placed: `focus` events keep their principal (the claim's). */
+interface Draft {
+  readonly event: Request | Signal;
+  readonly focus: boolean;
+  /** Index of the actor whose principal, session and context the event takes; null: its own. */
+  readonly actor: number | null;
+}
+
 /** A group of a trace before times are assigned: an event, the gap before it, how often it repeats. */
 interface Group {
   readonly gap: number;
-  readonly event: Request | Signal;
+  readonly draft: Draft;
   readonly repeat: number;
 }
 
@@ -184,37 +202,68 @@ interface Group {
  * A random trace: requests and signals with increasing times. Gaps between events are 0, w-1, w
  * and w+1 ms for every window and duration w in the policy (and one second), so every window
  * boundary is straddled; an event may repeat in a burst as often as the policy's counts, limits
- * and rates need. Shrinks towards fewer, non-repeated events one second apart.
+ * and rates need; most events come from one to three actors (a principal with a session and a
+ * context), so that what one does is seen by the histories of the next. Shrinks towards fewer,
+ * non-repeated events one second apart.
  */
 export function arbTrace(source: VocabularySource, options: TraceOptions = {}): fc.Arbitrary<TraceEntry[]> {
   const v = vocab(source);
   const withSignals = (options.signals ?? true) && v.signals.length > 0;
-  const kinds: fc.WeightedArbitrary<Request | Signal>[] = [{ weight: 3, arbitrary: arbRequest(v) }];
+  const actorIndex = fc.oneof({ weight: 3, arbitrary: fc.nat(2) }, { weight: 1, arbitrary: fc.constant(null) });
+  const draft = (event: fc.Arbitrary<Request | Signal>, focus: boolean): fc.Arbitrary<Draft> => fc.record({ event, actor: actorIndex }).map(({ event, actor }) => ({ event, actor, focus }));
+  const bursts = (options.bursts ?? true) && v.repeats.some((r) => r > 1);
+  const repeatFrom = (sizes: readonly number[], weight: number): fc.Arbitrary<number> => {
+    const more = sizes.filter((r) => r > 1);
+    return bursts && more.length > 0 ? fc.oneof({ weight, arbitrary: fc.constant(1) }, { weight: 1, arbitrary: fc.constantFrom(...more) }) : fc.constant(1);
+  };
+  // Half the gaps are short (one second or none), so histories meet; half sit on window edges.
+  const short = v.gaps.filter((g) => g <= 1000);
+  const edges = v.gaps.filter((g) => g > 1000);
+  const gap = short.length > 0 && edges.length > 0 ? fc.oneof(fc.constantFrom(...short), fc.constantFrom(...edges)) : fc.constantFrom(...v.gaps);
+  const groupOf = (d: fc.Arbitrary<Draft>, repeat: fc.Arbitrary<number>): fc.Arbitrary<Group> => fc.record({ gap, draft: d, repeat });
+
+  const generalRepeat = repeatFrom(v.repeats, 2);
+  const kinds: fc.WeightedArbitrary<Group>[] = [{ weight: 3, arbitrary: groupOf(draft(arbRequest(v), false), generalRepeat) }];
+  if (withSignals) kinds.push({ weight: 2, arbitrary: groupOf(draft(arbSignal(v), false), generalRepeat) });
   const focus = options.focus;
   if (focus) {
     const pick = <T>(xs: readonly T[] | undefined, all: readonly T[]) => (xs !== undefined && xs.length > 0 ? xs : all);
     const focused: Vocabulary = { ...v, actions: pick(focus.actions, v.actions), principals: pick(focus.principals, v.principals), resourcePaths: pick(focus.resourcePaths, v.resourcePaths) };
-    kinds.push({ weight: 3, arbitrary: arbRequest(focused) });
+    // Focused bursts repeat as often as the thresholds the focus names (a claim's counts).
+    const focusRepeat = focus.repeats && focus.repeats.length > 0 ? repeatFrom(focus.repeats, 1) : generalRepeat;
+    kinds.push({ weight: 3, arbitrary: groupOf(draft(arbRequest(focused), (focus.principals?.length ?? 0) > 0), focusRepeat) });
+    if (focus.signals && focus.signals.length > 0) kinds.push({ weight: 2, arbitrary: groupOf(draft(arbSignal({ ...v, signals: focus.signals }), false), focusRepeat) });
   }
-  if (withSignals) kinds.push({ weight: 2, arbitrary: arbSignal(v) });
-  const event: fc.Arbitrary<Request | Signal> = kinds.length === 1 ? kinds[0]!.arbitrary : fc.oneof(...kinds);
-  const bursts = (options.bursts ?? true) && v.repeats.some((r) => r > 1);
-  const repeat = bursts ? fc.oneof({ weight: 3, arbitrary: fc.constant(1) }, { weight: 1, arbitrary: fc.constantFrom(...v.repeats.filter((r) => r > 1)) }) : fc.constant(1);
-  const group: fc.Arbitrary<Group> = fc.record({ gap: fc.constantFrom(...v.gaps), event, repeat });
+  const group: fc.Arbitrary<Group> = kinds.length === 1 ? kinds[0]!.arbitrary : fc.oneof(...kinds);
+  const actor: fc.Arbitrary<Actor> = fc.record({
+    principal: arbPrincipal(v),
+    session: fc.option(fc.constantFrom(...v.sessions), { nil: MISSING, freq: 8 }),
+    context: arbContext(v),
+  });
   const start = options.start ?? 0;
   return fc
-    .array(group, { minLength: options.minGroups ?? 1, maxLength: options.maxGroups ?? 12 })
-    .map((groups) => expandGroups(groups, start));
+    .tuple(fc.array(actor, { minLength: 1, maxLength: 3 }), fc.array(group, { minLength: options.minGroups ?? 1, maxLength: options.maxGroups ?? 12 }))
+    .map(([actors, groups]) => expandGroups(groups, actors, start));
+}
+
+/** The event as its actor does it: the actor's session and context, and its principal unless the event keeps its own. */
+function place(d: Draft, actors: readonly Actor[]): Request | Signal {
+  if (d.actor === null) return d.event;
+  const a = actors[d.actor % actors.length]!;
+  const e = d.event as unknown as Record<string, unknown>;
+  const principal = d.focus || ("signal" in d.event && e.principal === undefined) ? e.principal : a.principal;
+  return clean({ ...e, principal, session: a.session, context: emptyToUndefined(a.context) }) as unknown as Request | Signal;
 }
 
 /** Lays groups out in time: each event `gap` ms after the previous one (the first at `start`). */
-function expandGroups(groups: readonly Group[], start: number): TraceEntry[] {
+function expandGroups(groups: readonly Group[], actors: readonly Actor[], start: number): TraceEntry[] {
   const out: TraceEntry[] = [];
   let t = start;
   for (const g of groups) {
+    const event = place(g.draft, actors);
     for (let i = 0; i < g.repeat; i++) {
       if (out.length > 0) t += g.gap;
-      out.push({ ...g.event, time: t } as TraceEntry);
+      out.push({ ...event, time: t } as TraceEntry);
     }
   }
   return out;

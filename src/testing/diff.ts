@@ -66,7 +66,8 @@ export function mergeVocabularies(a: Vocabulary, b: Vocabulary): Vocabulary {
   return {
     actions: union(a.actions, b.actions),
     signals: union(a.signals, b.signals),
-    principals: union(a.principals, b.principals),
+    principals: union([...a.principals.slice(0, a.namedPrincipals), ...b.principals.slice(0, b.namedPrincipals)], [...a.principals, ...b.principals]),
+    namedPrincipals: union(a.principals.slice(0, a.namedPrincipals), b.principals.slice(0, b.namedPrincipals)).length,
     resourcePaths: union(a.resourcePaths, b.resourcePaths),
     attributes: [...attrs.values()],
     sessions: union(a.sessions, b.sessions),

@@ -1,5 +1,6 @@
 import fc from "fast-check";
-import type { Effect, PolicyFile, PrincipalSelector } from "../ast/nodes.js";
+import type { Effect, EventSelector, PolicyFile, PrincipalSelector } from "../ast/nodes.js";
+import { isTemporal, walkExpr } from "../ast/walk.js";
 import type { Span } from "../ast/span.js";
 import type { Policy } from "../runtime/engine.js";
 import { actionPatternMatches, compileGlob, globMatch } from "../runtime/glob.js";
@@ -154,13 +155,44 @@ export function claimFocus(claim: ClaimProbe["claim"], v: Vocabulary): NonNullab
   const targets = claim.targets.filter((t) => t.kind === "ActionTarget").map((t) => t.pattern.segments);
   let actions = v.actions.filter((a) => targets.some((t) => actionPatternMatches(t, a)));
   if (actions.length === 0) actions = targets.map((t) => t.map((s) => (s === "*" ? "x" : s)).join("."));
+  // The events the claim's history operators look for come often in the claim's own traces too,
+  // in bursts around the thresholds the claim compares counts with.
+  const history = historyOf(claim);
+  actions = [...new Set([...actions, ...v.actions.filter((a) => history.actions.some((t) => actionPatternMatches(t, a)))])];
+  const signals = v.signals.filter((s) => history.signals.some((t) => actionPatternMatches(t, s)));
+  const repeats = [...new Set(history.thresholds.flatMap((n) => [n - 1, n, n + 1]).filter((n) => n >= 1 && n <= 64))];
   let principals = claim.principals.length === 0 ? [] : v.principals.filter((p) => claim.principals.some((s) => selectorMatches(s, p)));
   if (principals.length === 0)
     principals = claim.principals.flatMap((s) => (s.principalKind === null ? [] : [{ kind: s.principalKind.value, id: s.id === null ? "p1" : s.id.value.replaceAll("*", "x") }]));
   const globs = claim.resources.map((r) => compileGlob(r.glob));
   let resourcePaths = globs.length === 0 ? [] : v.resourcePaths.filter((p) => globs.some((g) => globMatch(g, p)));
   if (resourcePaths.length === 0) resourcePaths = claim.resources.map((r) => r.glob.replaceAll("*", "x"));
-  return { actions, principals, resourcePaths };
+  return { actions, principals, resourcePaths, signals, repeats };
+}
+
+/** The actions and signals the claim's history operators read, and the constants counts are compared with. */
+function historyOf(claim: ClaimProbe["claim"]): { actions: (readonly string[])[]; signals: (readonly string[])[]; thresholds: number[] } {
+  const actions: (readonly string[])[] = [];
+  const signals: (readonly string[])[] = [];
+  const thresholds: number[] = [];
+  const add = (sel: EventSelector | null) => {
+    if (sel === null) return;
+    for (const p of sel.patterns) {
+      if (p.segments.length === 1 && p.segments[0] === "*") continue;
+      if (sel.filter === "signal" || sel.filter === "happened") signals.push(p.segments);
+      if (sel.filter !== "signal") actions.push(p.segments);
+    }
+  };
+  for (const c of claim.conditions)
+    walkExpr(c.condition, (e) => {
+      if (e.kind === "SequenceCall") for (const st of e.stages) add(st);
+      else if (e.kind === "DistinctCall") add(e.events);
+      else if (e.kind !== "DeviatesCall" && isTemporal(e)) add(e.events);
+      if (e.kind === "AfterCall" || e.kind === "SequenceCall") add(e.until);
+      if (e.kind === "CompareExpr")
+        for (const [a, b] of [[e.left, e.right], [e.right, e.left]] as const) if ((a.kind === "CountCall" || a.kind === "DistinctCall") && b.kind === "NumberLit" && Number.isInteger(b.value)) thresholds.push(b.value);
+    });
+  return { actions, signals, thresholds };
 }
 
 function selectorMatches(s: PrincipalSelector, p: { kind: string; id: string }): boolean {

@@ -22,8 +22,10 @@ export interface Vocabulary {
   readonly actions: readonly string[];
   /** Signal names: `signal` targets, operator events that may be signals, `satisfied by` names. */
   readonly signals: readonly string[];
-  /** Principal kind and id pairs, from selectors (id globs turned into matching ids) and literals. */
+  /** Principal kind and id pairs, from selectors (id globs turned into matching ids) and literals; then other combinations. */
   readonly principals: readonly { readonly kind: string; readonly id: string }[];
+  /** How many of `principals`, at the front, are ones the policy's selectors name (drawn more often). */
+  readonly namedPrincipals: number;
   /** Resource paths matching (and missing) every resource glob and `like` pattern. */
   readonly resourcePaths: readonly string[];
   /** Attributes read by conditions, selectors and history keys, with values worth trying. */
@@ -50,9 +52,9 @@ const OTHER = "other";
 export function vocabularyOf(policy: Policy | PolicyIR): Vocabulary {
   const ir: PolicyIR = "ir" in policy ? policy.ir : policy;
   const b = new Builder(ir);
-  for (const a of ir.actions) b.actionPattern(a.segments);
+  for (const a of ir.actions) b.declare(a.segments);
   for (const r of ir.rules) {
-    for (const p of r.actions) b.actionPattern(p);
+    for (const p of r.actions) b.declare(p);
     for (const p of r.signals) b.signalPattern(p);
     for (const s of r.principals) {
       b.principalSelector(s.kind, s.id);
@@ -65,7 +67,7 @@ export function vocabularyOf(policy: Policy | PolicyIR): Vocabulary {
   }
   for (const op of ir.ops) b.op(op);
   for (const g of ir.keyGroups) if (g.key.kind === "path") b.keyPath(g.key.root, g.key.segments);
-  for (const w of ir.workflows) for (const pos of w.positions) for (const p of pos) b.actionPattern(p);
+  for (const w of ir.workflows) for (const pos of w.positions) for (const p of pos) b.declare(p);
   return b.finish();
 }
 
@@ -93,6 +95,12 @@ class Builder {
     this.domains.add(p[0] === "*" ? "x" : p[0]!);
   }
 
+  /** An action named by the actions block, a rule target or a workflow step. */
+  declare(p: readonly string[]): void {
+    this.actionPattern(p);
+    if (!(p.length === 1 && p[0] === "*")) this.declared.add(instantiate(p));
+  }
+
   signalPattern(p: readonly string[]): void {
     this.signals.add(p.length === 1 && p[0] === "*" ? "event.observed" : instantiate(p));
   }
@@ -104,10 +112,18 @@ class Builder {
   events(sel: EventSelIR | null): void {
     if (sel === null) return;
     for (const p of sel.patterns) {
-      if (sel.filter === "signal" || sel.filter === "happened") this.signalPattern(p);
-      if (sel.filter !== "signal") this.actionPattern(p);
+      if (sel.filter === "signal") this.signalPattern(p);
+      else {
+        this.actionPattern(p);
+        // An event that "happened" may be an allowed request or a signal; it is generated as a
+        // signal only when no rule or declaration makes it an action (decided in finish).
+        if (sel.filter === "happened") this.happened.push(p);
+      }
     }
   }
+
+  readonly happened: (readonly string[])[] = [];
+  readonly declared = new Set<string>();
 
   principalSelector(kind: string | null, id: string | null): void {
     if (kind !== null) this.kinds.add(kind);
@@ -115,7 +131,7 @@ class Builder {
       const concrete = id.includes("*") ? id.replaceAll("*", "x") : id;
       this.ids.add(concrete);
       for (const k of kind !== null ? [kind] : DEFAULT_KINDS) this.pairs.set(`${k}/${concrete}`, { kind: k, id: concrete });
-    }
+    } else if (kind !== null) this.pairs.set(`${kind}/${GENERIC_ID}`, { kind, id: GENERIC_ID });
   }
 
   resourceGlob(g: string): void {
@@ -305,6 +321,10 @@ class Builder {
   }
 
   finish(): Vocabulary {
+    for (const p of this.happened) {
+      const name = instantiate(p);
+      if (!this.declared.has(name)) this.signalPattern(p);
+    }
     const actions = new Set(this.actions);
     const domains = ["crm", "billing", "hr", "payroll", "ops", "audit", "misc", "infra"];
     const extra = Math.min(Math.max(this.wildcardDomains, this.domains.size === 0 ? 1 : 0), 64);
@@ -313,6 +333,7 @@ class Builder {
     const kinds = new Set([...this.kinds, ...DEFAULT_KINDS]);
     const ids = new Set([...this.ids, GENERIC_ID]);
     const pairs = new Map(this.pairs);
+    const namedPrincipals = pairs.size;
     for (const k of kinds) for (const id of ids) if (pairs.size < 64) pairs.set(`${k}/${id}`, { kind: k, id });
     const paths = new Set([...this.paths, "other/x"]);
     const durations = [...this.durations].filter((d) => d > 0).sort((a, b) => a - b);
@@ -323,6 +344,7 @@ class Builder {
       actions: [...actions],
       signals: [...this.signals],
       principals: [...pairs.values()],
+      namedPrincipals,
       resourcePaths: [...paths],
       attributes: [...this.attrs.values()].map((p) => ({
         root: p.root,
