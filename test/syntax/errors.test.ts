@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Diagnostic } from "../../src/diagnostics/diagnostic.js";
 import { parsePolicy } from "../../src/syntax/index.js";
+import { THREE_ERRORS } from "./fixtures.js";
 import { where } from "./helpers.js";
 
 const parse = (source: string) => parsePolicy(source, { file: "t.rules" });
@@ -11,14 +12,6 @@ const one = (source: string): Diagnostic => {
   expect(ds).toHaveLength(1);
   return ds[0]!;
 };
-
-/** Three mistakes on three lines, between valid rules (also used by test/cli-check.test.ts). */
-export const THREE_ERRORS = `rule ok-1: allow ticket.read for agent *
-rule typo: alow ticket.draft
-rule : deny secret.rotate
-rule bad-key: deny x when count(x by ip within 1m) > 3
-rule ok-2: deny y
-`;
 
 describe("syntax errors", () => {
   it("reports three errors on three lines with their line:column, and keeps the valid rules", () => {

@@ -1,0 +1,100 @@
+import { resolve } from "node:path";
+import type { PolicyFile } from "../../ast/nodes.js";
+import { hasErrors, sortDiagnostics, type Diagnostic } from "../../diagnostics/diagnostic.js";
+import { renderDiagnostic } from "../../diagnostics/render.js";
+import { parsePolicy } from "../../syntax/index.js";
+import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError, readText, type CliIO } from "../io.js";
+
+export const CHECK_HELP = `Usage: leash check [--json] FILE...
+
+Parse and check .rules files. Each problem is printed on stderr as
+  FILE:LINE:COLUMN: error[CODE]: message
+with the source line and a caret under the problem (codes are listed in docs/errors.md).
+
+Options:
+  --json      print the diagnostics as JSON lines on stdout instead
+  -h, --help  print this help
+
+Exit codes: 0 no errors, 1 errors found, 2 usage error (unknown option, missing file).
+`;
+
+/** A stage after parsing: the AST of a file that parsed cleanly in, its diagnostics out. */
+export type CheckStage = (ast: PolicyFile, source: string) => readonly Diagnostic[];
+
+/**
+ * The stages run on each file after parsing, in order; a stage runs only when the ones before found
+ * no error. Adding a stage is one line here.
+ */
+export const STAGES: readonly CheckStage[] = [];
+
+interface CheckOptions {
+  readonly json: boolean;
+  readonly help: boolean;
+  readonly files: readonly string[];
+}
+
+function parseArgs(argv: readonly string[]): CheckOptions {
+  let json = false;
+  let help = false;
+  let flagsDone = false;
+  const files: string[] = [];
+  for (const arg of argv) {
+    if (flagsDone || !arg.startsWith("-") || arg === "-") files.push(arg);
+    else if (arg === "--") flagsDone = true;
+    else if (arg === "--json") json = true;
+    else if (arg === "--help" || arg === "-h") help = true;
+    else throw new UsageError(`unknown option ${arg} (see leash check --help)`);
+  }
+  if (!help && files.length === 0) throw new UsageError("no files given (usage: leash check [--json] FILE...)");
+  return { json, help, files };
+}
+
+/** The diagnostics of one file: parsing, then each stage while there are no errors. */
+export function checkSource(source: string, file: string): Diagnostic[] {
+  const { ast, diagnostics } = parsePolicy(source, { file });
+  const all = [...diagnostics];
+  for (const stage of STAGES) {
+    if (hasErrors(all)) break;
+    all.push(...stage(ast, source));
+  }
+  return sortDiagnostics(all);
+}
+
+/** `leash check [--json] FILE...` */
+export async function run(argv: string[], io: CliIO): Promise<number> {
+  let options: CheckOptions;
+  let sources: { file: string; source: string }[];
+  try {
+    options = parseArgs(argv);
+    if (options.help) {
+      io.stdout(CHECK_HELP);
+      return EXIT_OK;
+    }
+    // Read every file first: a missing one is a usage error before any output.
+    const fromCwd: CliIO = { ...io, readFile: (path) => io.readFile(resolve(io.cwd, path)) };
+    sources = options.files.map((file) => ({ file, source: readText(fromCwd, file) }));
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    io.stderr(`leash: ${e.message}\n`);
+    return EXIT_USAGE;
+  }
+
+  let errors = 0;
+  let warnings = 0;
+  let filesWithProblems = 0;
+  for (const { file, source } of sources) {
+    const diagnostics = checkSource(source, file);
+    if (diagnostics.length > 0) filesWithProblems++;
+    for (const d of diagnostics) {
+      if (d.severity === "error") errors++;
+      else if (d.severity === "warning") warnings++;
+      if (options.json) io.stdout(JSON.stringify(d) + "\n");
+      else io.stderr(renderDiagnostic(d, source, { color: io.color }) + "\n\n");
+    }
+  }
+  if (!options.json && errors + warnings > 0) {
+    const count = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
+    io.stderr(`${count(errors, "error")}, ${count(warnings, "warning")} in ${filesWithProblems} of ${count(sources.length, "file")}\n`);
+  }
+  return errors > 0 ? EXIT_FAIL : EXIT_OK;
+}
