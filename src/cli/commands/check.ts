@@ -3,6 +3,8 @@ import type { PolicyFile } from "../../ast/nodes.js";
 import { hasErrors, sortDiagnostics, type Diagnostic } from "../../diagnostics/diagnostic.js";
 import { renderDiagnostic } from "../../diagnostics/render.js";
 import { parsePolicy } from "../../syntax/index.js";
+import { checkPolicy } from "../../check/check.js";
+import { lintPolicy } from "../../check/lints.js";
 import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError, readText, type CliIO } from "../io.js";
 
 export const CHECK_HELP = `Usage: leash check [--json] FILE...
@@ -12,10 +14,11 @@ Parse and check .rules files. Each problem is printed on stderr as
 with the source line and a caret under the problem (codes are listed in docs/errors.md).
 
 Options:
-  --json      print the diagnostics as JSON lines on stdout instead
-  -h, --help  print this help
+  --json           print the diagnostics as JSON lines on stdout instead
+  --deny-warnings  fail (exit 1) on warnings too (the lints W401-W409)
+  -h, --help       print this help
 
-Exit codes: 0 no errors, 1 errors found, 2 usage error (unknown option, missing file).
+Exit codes: 0 no errors, 1 errors found (or warnings, with --deny-warnings), 2 usage error (unknown option, missing file).
 `;
 
 /** A stage after parsing: the AST of a file that parsed cleanly in, its diagnostics out. */
@@ -25,16 +28,24 @@ export type CheckStage = (ast: PolicyFile, source: string) => readonly Diagnosti
  * The stages run on each file after parsing, in order; a stage runs only when the ones before found
  * no error. Adding a stage is one line here.
  */
-export const STAGES: readonly CheckStage[] = [];
+export const STAGES: readonly CheckStage[] = [checkAndLint];
+
+/** Names, types and bounds (C2xx); when they hold, the lints (W4xx), which assume names resolve. */
+function checkAndLint(ast: PolicyFile): Diagnostic[] {
+  const checked = checkPolicy(ast);
+  return hasErrors(checked.diagnostics) ? checked.diagnostics : [...checked.diagnostics, ...lintPolicy(ast, checked.schema)];
+}
 
 interface CheckOptions {
   readonly json: boolean;
+  readonly denyWarnings: boolean;
   readonly help: boolean;
   readonly files: readonly string[];
 }
 
 function parseArgs(argv: readonly string[]): CheckOptions {
   let json = false;
+  let denyWarnings = false;
   let help = false;
   let flagsDone = false;
   const files: string[] = [];
@@ -42,11 +53,12 @@ function parseArgs(argv: readonly string[]): CheckOptions {
     if (flagsDone || !arg.startsWith("-") || arg === "-") files.push(arg);
     else if (arg === "--") flagsDone = true;
     else if (arg === "--json") json = true;
+    else if (arg === "--deny-warnings") denyWarnings = true;
     else if (arg === "--help" || arg === "-h") help = true;
     else throw new UsageError(`unknown option ${arg} (see leash check --help)`);
   }
   if (!help && files.length === 0) throw new UsageError("no files given (usage: leash check [--json] FILE...)");
-  return { json, help, files };
+  return { json, denyWarnings, help, files };
 }
 
 /** The diagnostics of one file: parsing, then each stage while there are no errors. */
@@ -96,5 +108,5 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     const count = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
     io.stderr(`${count(errors, "error")}, ${count(warnings, "warning")} in ${filesWithProblems} of ${count(sources.length, "file")}\n`);
   }
-  return errors > 0 ? EXIT_FAIL : EXIT_OK;
+  return errors > 0 || (options.denyWarnings && warnings > 0) ? EXIT_FAIL : EXIT_OK;
 }
