@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { run as evalRun } from "../src/cli/commands/eval.js";
 import { run as testRun } from "../src/cli/commands/test.js";
 import { UsageError } from "../src/cli/io.js";
+import { main } from "../src/cli/main.js";
 import { EXAMPLES, memoryIO, ROOT } from "./testing/helpers.js";
 
 describe("leash test", () => {
@@ -17,6 +18,23 @@ describe("leash test", () => {
     expect(io.out).toContain('✓ property "the bot never pushes": never allow release.push for agent "deploy-bot" (200 traces');
     expect(io.out).toContain('✓ test "the agent drafts but never approves" (4 steps)');
     expect(io.out).toMatch(/\nok: 12 files; tests 3 passed; properties 2 held \(seed 1, [\d.]+ s\)\n$/);
+  });
+
+  it("is registered: `leash test` and `leash diff` through main, usage errors exit 2", async () => {
+    const io = memoryIO();
+    expect(await main(["test", "examples", "--seed", "2", "--runs", "50"], io)).toBe(0);
+    expect(io.out).toMatch(/\nok: 12 files;/);
+    const broken = memoryIO();
+    expect(await main(["test", "examples/broken", "--seed", "2"], broken)).toBe(1);
+    const usage = memoryIO();
+    expect(await main(["test", "--runs", "many"], usage)).toBe(2);
+    expect(usage.err).toBe('leash test: --runs takes an integer of at least 1, got "many"\n');
+    const diff = memoryIO();
+    expect(await main(["diff", "examples/deploy-bot.rules", "examples/deploy-bot.rules", "--seed", "1", "--runs", "50"], diff)).toBe(0);
+    const help = memoryIO();
+    await main(["--help"], help);
+    expect(help.out).toMatch(/ {2}test {5}run test blocks/);
+    expect(help.out).toMatch(/ {2}diff {5}find requests/);
   });
 
   it("fails on the broken deploy-bot with a short counterexample that `leash eval` reproduces", async () => {
