@@ -145,7 +145,7 @@ export function failureMessage(r: ClaimResult): string {
   if (r.error) lines.push(r.error);
   const c = r.counterexample;
   if (c) {
-    lines.push(c.message, `counterexample (${c.trace.length} events, seed ${r.seed}${r.path ? `, path ${JSON.stringify(r.path)}` : ""}):`);
+    lines.push(c.message, `counterexample (${c.trace.length} event${c.trace.length === 1 ? "" : "s"}, seed ${r.seed}${r.path ? `, path ${JSON.stringify(r.path)}` : ""}):`);
     lines.push(...traceLines(c.trace, new Map([[c.index, `${c.decision.effect}${c.decision.rules.length ? ` by ${c.decision.rules.join(", ")}` : ""}`]])));
     const asTest = traceAsTest(`counterexample: ${r.claim}`, c.trace, new Map([[c.index, c.decision.effect]]));
     if (asTest) lines.push("as a test block:", asTest);
