@@ -163,7 +163,6 @@ describe("relative links in docs/ resolve", () => {
  */
 const KNOWN_MISSING: ReadonlyMap<string, string> = new Map([
   ["docs/railroad.html", "railroad diagrams of grammar/rules.ebnf (npm run railroad; grammar/railroad.ts is not written yet)"],
-  ["docs/testing.md", "the testing guide, written with leash test"],
 ]);
 
 describe("guides quote their example as it is", () => {
