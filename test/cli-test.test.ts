@@ -105,6 +105,14 @@ describe("leash test", () => {
     expect(io.out).toContain("1 file with errors");
   });
 
+  it("a claim that does not compile fails on its own line; the other claims are still checked", async () => {
+    const src = 'actions { build.validate }\nrule a: allow build.validate\nproperty "p" {\n  never allow release.push\n  never deny build.validate for human *\n}\n';
+    const io = memoryIO({ [join(ROOT, "c.rules")]: src });
+    expect(await testRun(["c.rules", "--seed", "1"], io)).toBe(1);
+    expect(io.out).toContain("at c.rules:4:3\n      the claim does not compile: C203: action `release.push` is not declared");
+    expect(io.out).toContain('✓ property "p": never deny build.validate for human *');
+  });
+
   it("a failing test step shows where it is and what was decided", async () => {
     const src = 'rule a: allow x.read\ntest "t" {\n  human "h" x.read => deny\n}\n';
     const io = memoryIO({ [join(ROOT, "t.rules")]: src });

@@ -1,7 +1,7 @@
 import { compilePolicy } from "../compile/compile.js";
 import type { Diagnostic } from "../diagnostics/diagnostic.js";
 import { CoverageRecorder, type CoverageReport } from "./coverage.js";
-import { instrument, type Instrumented } from "./probes.js";
+import { claimsOf, instrument, type Instrumented } from "./probes.js";
 import { checkClaims, randomSeed, type ClaimResult } from "./properties.js";
 import { runTests, type TestResult } from "./runner.js";
 
@@ -46,18 +46,33 @@ export function testPolicySource(source: string, options: SuiteOptions = {}): Su
   const errors = compiled.diagnostics.filter((d) => d.severity === "error");
   if (compiled.policy === null) return done({ ok: false, diagnostics: errors, tests: [], properties: [] });
 
-  const hasClaims = compiled.ast.items.some((i) => i.kind === "PropertyDecl");
+  const claims = claimsOf(compiled.ast, source);
   let inst: Instrumented | null = null;
   let diagnostics: readonly Diagnostic[] = [];
-  if (hasClaims || options.coverage) {
-    const r = instrument(source, compiled.ast, { file, coverage: options.coverage });
+  // Claims that do not compile as rules (an undeclared action, say) fail on their own; the rest are checked.
+  const broken = new Map<number, string>();
+  if (claims.length > 0 || options.coverage) {
+    let r = instrument(source, compiled.ast, { file, coverage: options.coverage, claims });
+    if (r.policy === null) {
+      for (const c of claims) {
+        const one = instrument(source, compiled.ast, { file, claims: [c] });
+        if (one.policy === null) broken.set(c.index, one.diagnostics.filter((d) => d.severity === "error").map((d) => `${d.code}: ${d.message}`).join("; "));
+      }
+      r = instrument(source, compiled.ast, { file, coverage: options.coverage, claims: claims.filter((c) => !broken.has(c.index)) });
+    }
     if (r.policy === null) diagnostics = r.diagnostics.filter((d) => d.severity === "error");
     else inst = r as Instrumented;
   }
   const recorder = options.coverage && inst ? new CoverageRecorder(inst.rules, compiled.policy.ir.rules.filter((r) => r.workflow !== null).map((r) => ({ rule: r.id, span: r.span }))) : null;
   const onOutcome = recorder ? recorder.outcome.bind(recorder) : undefined;
   const tests = runTests(recorder && inst ? inst.policy : compiled.policy, compiled.ast, { onOutcome });
-  const properties = inst ? checkClaims(inst, { runs: options.runs, seed, timeout: options.timeout, onOutcome }) : [];
+  const checked = inst ? checkClaims(inst, { runs: options.runs, seed, timeout: options.timeout, onOutcome }) : [];
+  const properties = claims.flatMap((c): ClaimResult[] => {
+    const error = broken.get(c.index);
+    if (error !== undefined) return [{ property: c.property, claim: c.text, span: c.span, ok: false, runs: 0, seed, shrinks: 0, timedOut: false, applied: 0, error: `the claim does not compile: ${error}` }];
+    const r = checked.find((x) => x.span === c.span);
+    return r ? [r] : [];
+  });
   const ok = diagnostics.length === 0 && tests.every((t) => t.ok) && properties.every((p) => p.ok);
   return done({ ok, diagnostics, tests, properties, ...(recorder ? { coverage: recorder.report() } : {}) });
 }
