@@ -18,7 +18,7 @@ function mdTable(header: readonly string[], body: readonly (readonly string[])[]
   return [header, sep, ...body].map((r) => `| ${r.join(" | ")} |`).join("\n");
 }
 
-function scopeTables(rows: readonly BenchRow[]): string {
+function scopeTable(rows: readonly BenchRow[], field: "opsPerSec" | "opsPerCpuSec"): string {
   const cols = [...new Set(rows.map((r) => `${r.shape}|${r.rules}`))];
   const engines = [...new Set(rows.map((r) => r.engine))];
   const header = ["engine", ...cols.map((c) => c.replace("|", " "))];
@@ -27,10 +27,15 @@ function scopeTables(rows: readonly BenchRow[]): string {
     ...cols.map((c) => {
       const r = rows.find((x) => x.engine === e && `${x.shape}|${x.rules}` === c);
       if (!r) return "—";
-      return `${formatOps(r.opsPerSec)}${r.agree === false ? " ✗" : ""}`;
+      return `${formatOps(Number(r[field]))}${r.agree === false ? " ✗" : ""}`;
     }),
   ]);
   return mdTable(header, body, (i) => i > 0);
+}
+
+function cpuShareRange(rows: readonly BenchRow[]): string {
+  const shares = rows.map((r) => Number(r.cpuShare)).filter((x) => Number.isFinite(x) && x > 0);
+  return shares.length === 0 ? "?" : `${Math.min(...shares).toFixed(2)}–${Math.max(...shares).toFixed(2)}`;
 }
 
 const lines = (await new Promise<string>((resolve) => {
@@ -46,11 +51,18 @@ const ratios = lines.filter((l) => l.ratio !== undefined) as unknown as RatioRow
 
 const scope = rows.filter((r) => r.suite === "scope");
 if (scope.length > 0) {
-  console.log(`Scope decisions/s (median; ✗ = disagrees with the reference):\n\n${scopeTables(scope)}\n`);
+  console.log(`Scope decisions per second of wall-clock time (median; ✗ = disagrees with the reference):\n\n${scopeTable(scope, "opsPerSec")}\n`);
+  console.log(`Scope decisions per second of process CPU time (median; CPU/wall share while timing: ${cpuShareRange(scope)}):\n\n${scopeTable(scope, "opsPerCpuSec")}\n`);
 }
 if (ratios.length > 0) {
-  const body = ratios.map((r) => [r.ratio, r.shape ?? "", r.rules === undefined ? "" : String(r.rules), r.value.toFixed(2)]);
-  console.log(`${mdTable(["ratio", "shape", "rules", "value"], body, (i) => i === 3)}\n`);
+  const body = ratios.map((r) => [
+    r.ratio,
+    r.shape ?? "",
+    r.rules === undefined ? "" : String(r.rules),
+    r.value.toFixed(2),
+    r.cpuValue === undefined ? "" : r.cpuValue.toFixed(2),
+  ]);
+  console.log(`${mdTable(["ratio", "shape", "rules", "wall clock", "CPU time"], body, (i) => i >= 3)}\n`);
 }
 for (const suite of [...new Set(rows.map((r) => r.suite))].filter((s) => s !== "scope")) {
   const own = rows.filter((r) => r.suite === suite);

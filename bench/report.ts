@@ -29,6 +29,7 @@ export interface RatioRow {
   readonly shape?: string;
   readonly rules?: number;
   readonly value: number;
+  readonly cpuValue?: number;
 }
 
 export function formatOps(x: number): string {

@@ -59,6 +59,10 @@ export interface ScopeRow extends BenchRow {
   readonly requests: number;
   readonly mismatches: number;
   readonly batch: number;
+  /** Median decisions per second of process CPU time (see measure.ts). */
+  readonly opsPerCpuSec: number;
+  /** CPU time / wall time while timing: well under 1 means other load on the machine. */
+  readonly cpuShare: number;
   /** First few disagreements with the reference, when there are any. */
   readonly firstMismatches?: readonly Mismatch[];
   /** Set when the engine could not be built or threw. */
@@ -132,12 +136,14 @@ export async function runScopeCase(shape: ScopeShape, rules: number, opts: Bench
         requests: requests.length,
         mismatches: count,
         batch: m.batchSize,
+        opsPerCpuSec: Math.round(m.opsPerCpuSec),
+        cpuShare: Math.round(m.cpuShare * 100) / 100,
         ...(count > 0 ? { firstMismatches: mismatches } : {}),
       });
       log(`scope ${shape} ${rules} ${name}: ${Math.round(m.opsPerSec)} ops/s${count ? `, ${count} mismatches` : ""}`);
     } catch (err) {
       const error = err instanceof Error ? err.message : String(err);
-      rows.push({ ...base, opsPerSec: 0, agree: false, requests: requests.length, mismatches: requests.length, batch: 0, error });
+      rows.push({ ...base, opsPerSec: 0, agree: false, requests: requests.length, mismatches: requests.length, batch: 0, opsPerCpuSec: 0, cpuShare: 0, error });
       log(`scope ${shape} ${rules} ${name}: ERROR ${error}`);
     }
   }
@@ -182,27 +188,30 @@ export async function scopeBench(opts: ScopeBenchOptions): Promise<ScopeRow[]> {
   return rows;
 }
 
-/** leash vs CASL and vs the ceiling per case; leash (and CASL) at the largest size vs the smallest. */
+/**
+ * leash vs CASL and vs the ceiling per case; leash (and CASL) at the largest size vs the smallest.
+ * `value` compares wall-clock rates, `cpuValue` CPU-time rates (steadier on a busy machine).
+ */
 export function scopeRatios(rows: readonly ScopeRow[]): RatioRow[] {
-  const ops = (shape: string, engine: string, rules: number) =>
-    rows.find((r) => r.shape === shape && r.engine === engine && r.rules === rules && !r.error)?.opsPerSec;
+  const find = (shape: string, engine: string, rules: number) =>
+    rows.find((r) => r.shape === shape && r.engine === engine && r.rules === rules && !r.error && r.opsPerSec > 0);
+  const ratio = (a: ScopeRow | undefined, b: ScopeRow | undefined) =>
+    a && b ? { value: round(a.opsPerSec / b.opsPerSec), cpuValue: round(a.opsPerCpuSec / b.opsPerCpuSec) } : null;
   const out: RatioRow[] = [];
   const shapes = [...new Set(rows.map((r) => r.shape))];
   const sizes = [...new Set(rows.map((r) => r.rules))].sort((a, b) => a - b);
   for (const shape of shapes) {
     for (const rules of sizes) {
-      const leash = ops(shape, "leash", rules);
       for (const peer of ["casl", "ceiling"]) {
-        const other = ops(shape, peer, rules);
-        if (leash && other) out.push({ suite: "scope", ratio: `leash/${peer}`, shape, rules, value: round(leash / other) });
+        const r = ratio(find(shape, "leash", rules), find(shape, peer, rules));
+        if (r) out.push({ suite: "scope", ratio: `leash/${peer}`, shape, rules, ...r });
       }
     }
     const [lo, hi] = [sizes[0], sizes[sizes.length - 1]];
     if (lo === undefined || hi === undefined || lo === hi) continue;
     for (const engine of ["leash", "casl"]) {
-      const a = ops(shape, engine, hi);
-      const b = ops(shape, engine, lo);
-      if (a && b) out.push({ suite: "scope", ratio: `${engine}@${hi}/${engine}@${lo}`, shape, value: round(a / b) });
+      const r = ratio(find(shape, engine, hi), find(shape, engine, lo));
+      if (r) out.push({ suite: "scope", ratio: `${engine}@${hi}/${engine}@${lo}`, shape, ...r });
     }
   }
   return out;
