@@ -6,7 +6,7 @@ import { CODES } from "../diagnostics/codes.js";
 import { lex } from "./lexer.js";
 import { resolveOptions, type ParseOptions, type ResolvedOptions } from "./options.js";
 import { depthDiagnostic, parseErrorDiagnostic } from "./parse-errors.js";
-import { runParser } from "./run-parser.js";
+import { runParser, type ItemSink, type ParserOutput } from "./run-parser.js";
 import { afterToken, lineSpan, spanAtOffset } from "./position.js";
 import { DiagnosticSink } from "./sink.js";
 import { AstBuilder, ItemError, TooManyNodes } from "./to-ast.js";
@@ -40,6 +40,7 @@ export function parsePolicy(source: string, options?: ParseOptions): ParseResult
 /** The named phases, in order; each reports into the sink and the next runs unless it is full. */
 function parsePhases(source: string, opts: ResolvedOptions, sink: DiagnosticSink): { items: Item[]; comments: Comment[] } {
   const empty = { items: [], comments: [] };
+  // Phase 1: lexing (L0xx).
   const { tokens, comments } = lex(source, opts, sink);
   if (sink.full || tokens.length === 0) return { items: [], comments: buildComments(comments, opts) };
   if (tokens.length > opts.maxTokens) {
@@ -47,25 +48,79 @@ function parsePhases(source: string, opts: ResolvedOptions, sink: DiagnosticSink
     return empty;
   }
   const lexing = [...sink.snapshot()];
-  const parsed = parseTokens(tokens, source, opts, sink);
-  if (parsed === null) return empty;
-  return buildAst(parsed, lexing, comments, opts, sink);
+  // Phase 2: parsing (P1xx), with each clean item's AST built as soon as it is parsed.
+  const collector = new ItemCollector(opts);
+  const parsed = runParser(tokens, opts.maxDepth, opts.maxErrors - sink.count + 1, collector);
+  const bad = reportParseErrors(parsed, tokens, collector, opts, sink);
+  if (parsed.stopped) {
+    sink.overflow(spanAtOffset(opts.file, source, 0));
+    return empty;
+  }
+  // Phase 3: keep the items without errors; a lexing error marks the item whose range holds it.
+  for (const d of lexing) bad.add(itemAt(parsed.itemStarts, d.span.offset));
+  for (const [i, ds] of collector.diagnostics) {
+    bad.add(i);
+    for (const d of ds) sink.add(d);
+  }
+  if (collector.tooLarge !== null) sink.add(collector.tooLarge);
+  const items: Item[] = [];
+  collector.items.forEach((item, i) => {
+    if (!bad.has(i)) items.push(item);
+  });
+  return { items, comments: collector.tooLarge ? [] : comments.map((t) => collector.builder.comment(t)) };
 }
 
-interface Parsed {
-  readonly items: readonly CstNode[];
-  readonly itemStarts: readonly number[];
-  /** Items (by index) that had a parse error. */
-  readonly badItems: ReadonlySet<number>;
+/** Builds the AST of each clean item as the parser hands it over (see `LeashParser.onItem`). */
+class ItemCollector implements ItemSink {
+  builder: AstBuilder;
+  /** Built items by index (sparse: items with errors are not built). */
+  items: Item[] = [];
+  /** The kind of each item (`"rule"`, `"workflow"`...), for error messages. */
+  kinds: string[] = [];
+  /** Diagnostics found while building, by item. */
+  diagnostics = new Map<number, Diagnostic[]>();
+  /** P104, once the node limit is reached; nothing more is built then. */
+  tooLarge: Diagnostic | null = null;
+
+  constructor(private readonly opts: ResolvedOptions) {
+    this.builder = this.newBuilder();
+  }
+
+  private newBuilder(): AstBuilder {
+    return new AstBuilder(this.opts.file, this.opts.maxNodes, this.opts.maxDepth * 16);
+  }
+
+  item(cst: CstNode, index: number, clean: boolean): void {
+    this.kinds[index] = Object.keys(cst.children)[0] ?? "";
+    if (!clean || this.tooLarge !== null) return;
+    const before = this.builder.diagnostics.length;
+    try {
+      this.items[index] = this.builder.item(cst);
+    } catch (e) {
+      if (e instanceof TooManyNodes) {
+        this.tooLarge = diagnostic("P104", e.span, `policy too large: more than ${this.opts.maxNodes.toLocaleString("en")} syntax nodes`, CODES.P104.help);
+      } else if (!(e instanceof ItemError)) {
+        const message = `internal parser error: ${e instanceof Error ? e.message : String(e)}`;
+        this.builder.diagnostics.push(diagnostic("P109", lineSpan(this.opts.file, 0, 1, 1, 0), message, CODES.P109.help));
+      }
+    }
+    if (this.builder.diagnostics.length > before) this.diagnostics.set(index, this.builder.diagnostics.slice(before));
+  }
+
+  restart(): void {
+    this.builder = this.newBuilder();
+    this.items = [];
+    this.kinds = [];
+    this.diagnostics = new Map();
+    this.tooLarge = null;
+  }
 }
 
-/** chevrotain's parse with recovery; errors become P1xx diagnostics tied to the item they hit. */
-function parseTokens(tokens: IToken[], source: string, opts: ResolvedOptions, sink: DiagnosticSink): Parsed | null {
-  const out = runParser(tokens, opts.maxDepth, opts.maxErrors - sink.count + 1);
+/** chevrotain's errors as P1xx diagnostics; returns the items they hit. */
+function reportParseErrors(out: ParserOutput, tokens: IToken[], collector: ItemCollector, opts: ResolvedOptions, sink: DiagnosticSink): Set<number> {
   const endOfInput = afterToken(opts.file, tokens[tokens.length - 1]!);
   const next = nextTokenFinder(tokens);
-  const itemKind = (i: number) => out.items[i]?.children && Object.keys(out.items[i]!.children)[0];
-  const badItems = new Set<number>();
+  const bad = new Set<number>();
   // A token the lexer already reported (an unterminated string, say) needs no second error; nor does
   // the end of a file whose rest an unterminated comment swallowed.
   const lexed = new Set<number>();
@@ -75,50 +130,16 @@ function parseTokens(tokens: IToken[], source: string, opts: ResolvedOptions, si
     if (d.code === "L002") swallowed = true;
   }
   for (const e of out.errors) {
-    badItems.add(e.itemIndex);
-    const d = parseErrorDiagnostic(e, opts.file, endOfInput, next, itemKind(e.itemIndex));
+    bad.add(e.itemIndex);
+    const d = parseErrorDiagnostic(e, opts.file, endOfInput, next, collector.kinds[e.itemIndex]);
     if (lexed.has(d.span.offset) || (swallowed && d.code === "P106")) continue;
     sink.add(d);
   }
   for (const d of out.depthErrors) {
-    badItems.add(d.itemIndex);
+    bad.add(d.itemIndex);
     sink.add(depthDiagnostic(d.token, opts.file, opts.maxDepth));
   }
-  if (out.stopped) {
-    sink.overflow(spanAtOffset(opts.file, source, 0));
-    return null;
-  }
-  return { items: out.items, itemStarts: out.itemStarts, badItems };
-}
-
-/** CST -> AST for the items without errors; lexing errors are tied to items by offset. */
-function buildAst(parsed: Parsed, lexing: readonly Diagnostic[], commentTokens: IToken[], opts: ResolvedOptions, sink: DiagnosticSink): { items: Item[]; comments: Comment[] } {
-  const builder = new AstBuilder(opts.file, opts.maxNodes, opts.maxDepth * 16);
-  const itemCsts = parsed.items;
-  const bad = new Set(parsed.badItems);
-  // A lexing diagnostic marks the item whose source range holds it.
-  for (const d of lexing) {
-    const i = itemAt(parsed.itemStarts, d.span.offset);
-    if (i >= 0) bad.add(i);
-  }
-  const items: Item[] = [];
-  try {
-    for (let i = 0; i < itemCsts.length; i++) {
-      if (bad.has(i)) continue;
-      try {
-        items.push(builder.item(itemCsts[i]!));
-      } catch (e) {
-        if (!(e instanceof ItemError)) throw e;
-      }
-    }
-    for (const d of builder.diagnostics) sink.add(d);
-    return { items, comments: commentTokens.map((t) => builder.comment(t)) };
-  } catch (e) {
-    if (!(e instanceof TooManyNodes)) throw e;
-    for (const d of builder.diagnostics) sink.add(d);
-    sink.add(diagnostic("P104", e.span, `policy too large: more than ${opts.maxNodes.toLocaleString("en")} syntax nodes`, CODES.P104.help));
-    return { items, comments: [] };
-  }
+  return bad;
 }
 
 function buildComments(tokens: IToken[], opts: ResolvedOptions): Comment[] {

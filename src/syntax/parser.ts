@@ -75,6 +75,12 @@ export class LeashParser extends CstParser {
   /** Start offset of each item's first token, in order. */
   itemStarts: number[] = [];
   depthErrors: DepthError[] = [];
+  /**
+   * Called with each item's CST as soon as the item is parsed (`clean`: no error so far); the CST is
+   * dropped right after, so that it dies young instead of being copied around by the GC.
+   */
+  onItem: ((cst: CstNode, index: number, clean: boolean) => void) | null = null;
+  private erroredItems = new Set<number>();
   private depth = 0;
   private savedErrors = 0;
   /**
@@ -93,6 +99,7 @@ export class LeashParser extends CstParser {
     super.reset();
     this.itemStarts = [];
     this.depthErrors = [];
+    this.erroredItems = new Set();
     this.depth = 0;
     this.savedErrors = 0;
   }
@@ -102,6 +109,7 @@ export class LeashParser extends CstParser {
     if (this.savedErrors >= this.errorLimit) throw new TooManyParseErrors();
     this.savedErrors++;
     (error as ParseError).itemIndex = this.itemStarts.length - 1;
+    this.erroredItems.add(this.itemStarts.length - 1);
     return (CstParser.prototype as unknown as { SAVE_ERROR(e: IRecognitionException): IRecognitionException }).SAVE_ERROR.call(this, error);
   }
 
@@ -131,6 +139,7 @@ export class LeashParser extends CstParser {
     if (this.ACTION(() => this.depth >= this.maxDepth) === true) {
       this.ACTION(() => {
         this.depthErrors.push({ token: this.LA(0), itemIndex: this.itemStarts.length - 1 });
+        this.erroredItems.add(this.itemStarts.length - 1);
         skip();
       });
       return;
@@ -176,8 +185,17 @@ export class LeashParser extends CstParser {
 
   // policy = { item } ;
   policy = this.RULE("policy", () => {
-    this.MANY(() => this.SUBRULE(this.item));
+    this.MANY(() => {
+      const item = this.SUBRULE(this.item);
+      this.ACTION(() => this.itemDone(item));
+    });
   });
+
+  private itemDone(item: CstNode): void {
+    const index = this.itemStarts.length - 1;
+    this.onItem?.(item, index, !this.erroredItems.has(index));
+    (item as { children: CstNode["children"] }).children = {};
+  }
 
   // item = schema | actions | rule | workflow | test | property ;
   item = this.RULE("item", () => {

@@ -1,14 +1,20 @@
-import type { CstNode, IToken } from "chevrotain";
+import { tokenMatcher, type CstNode, type IToken } from "chevrotain";
 import { Colon, Kw, LCurly, NameTok, StringLiteral } from "./tokens.js";
 import { parser, TooManyParseErrors, type DepthError, type ParseError } from "./parser.js";
-import { tokenMatcher } from "chevrotain";
 
-/** What the parser made of a token stream, items numbered in source order. */
+/** Receives the items as they are parsed (see `LeashParser.onItem`). */
+export interface ItemSink {
+  /** Item `index` (in source order) was parsed; `clean` when it had no parse error so far. */
+  item(cst: CstNode, index: number, clean: boolean): void;
+  /** Forget every item: the tokens are parsed again from the start. */
+  restart(): void;
+}
+
+/** What the parser found, items numbered in source order. */
 export interface ParserOutput {
-  readonly items: CstNode[];
   /** Start offset of each item. */
   readonly itemStarts: number[];
-  /** chevrotain's errors, each tagged with its item (index in `items`, -1 before the first). */
+  /** chevrotain's errors, each tagged with its item (index, -1 before the first). */
   readonly errors: ParseError[];
   readonly depthErrors: DepthError[];
   /** The error limit was reached: the parse stopped early. */
@@ -25,18 +31,19 @@ export interface ParserOutput {
  * and the next item survives. Splitting only removes readings, so it never accepts what the first
  * pass rejected.
  */
-export function runParser(tokens: IToken[], maxDepth: number, errorBudget: number): ParserOutput {
-  const whole = parseRange(tokens, 0, tokens.length, maxDepth, errorBudget);
+export function runParser(tokens: IToken[], maxDepth: number, errorBudget: number, items: ItemSink): ParserOutput {
+  const whole = parseRange(tokens, 0, tokens.length, maxDepth, errorBudget, items, 0);
   if (whole.stopped || (whole.errors.length === 0 && whole.depthErrors.length === 0)) return whole;
   const heads = swallowedHeads(tokens, whole);
   if (heads.length === 0) return whole;
-  const out: ParserOutput = { items: [], itemStarts: [], errors: [], depthErrors: [], stopped: false };
+  items.restart();
+  const out: ParserOutput = { itemStarts: [], errors: [], depthErrors: [], stopped: false };
   const bounds = [0, ...heads, tokens.length];
   for (let s = 0; s + 1 < bounds.length; s++) {
     const from = bounds[s]!;
     const to = bounds[s + 1]!;
-    const part = parseRange(tokens, from, to, maxDepth, errorBudget - out.errors.length);
-    const base = out.items.length;
+    const base = out.itemStarts.length;
+    const part = parseRange(tokens, from, to, maxDepth, errorBudget - out.errors.length, items, base);
     const head = to < tokens.length ? tokens[to]! : undefined;
     for (const e of part.errors) {
       e.itemIndex = e.itemIndex < 0 ? base - 1 : e.itemIndex + base;
@@ -48,30 +55,27 @@ export function runParser(tokens: IToken[], maxDepth: number, errorBudget: numbe
       out.errors.push(e);
     }
     for (const d of part.depthErrors) out.depthErrors.push({ token: d.token, itemIndex: d.itemIndex < 0 ? base - 1 : d.itemIndex + base });
-    out.items.push(...part.items);
     out.itemStarts.push(...part.itemStarts);
     if (part.stopped) return { ...out, stopped: true };
   }
   return out;
 }
 
-function parseRange(tokens: IToken[], from: number, to: number, maxDepth: number, errorBudget: number): ParserOutput {
+function parseRange(tokens: IToken[], from: number, to: number, maxDepth: number, errorBudget: number, items: ItemSink, base: number): ParserOutput {
   parser.input = from === 0 && to === tokens.length ? tokens : tokens.slice(from, to);
   parser.maxDepth = maxDepth;
   parser.errorLimit = errorBudget;
-  let cst: CstNode | undefined;
+  parser.onItem = (cst, index, clean) => items.item(cst, index + base, clean);
+  let stopped = false;
   try {
-    cst = parser.policy();
+    parser.policy();
   } catch (e) {
     if (!(e instanceof TooManyParseErrors)) throw e;
+    stopped = true;
+  } finally {
+    parser.onItem = null;
   }
-  const out: ParserOutput = {
-    items: (cst?.children.item ?? []) as CstNode[],
-    itemStarts: parser.itemStarts,
-    errors: parser.errors as ParseError[],
-    depthErrors: parser.depthErrors,
-    stopped: cst === undefined,
-  };
+  const out: ParserOutput = { itemStarts: parser.itemStarts, errors: parser.errors as ParseError[], depthErrors: parser.depthErrors, stopped };
   parser.input = []; // let the tokens go
   return out;
 }
