@@ -2,7 +2,7 @@
  * The leash the benchmarks time is the one users get: src/ bundled by tsup (esbuild, target
  * node20, no `keepNames`), as `npm run build` does. Importing src/ through tsx instead would time
  * tsx's transform, which sets esbuild's `keepNames` and so adds a `__name(fn, "...")` call for
- * every closure leash creates per decision (about 2x slower on the scope suite).
+ * every closure leash creates per decision (1.0–2.5x slower on the scope suite).
  *
  * `buildLeash()` writes the bundle to node_modules/.cache/leash-bench/ (inside the repo, so that
  * `chevrotain` and other dependencies still resolve) and returns its file URL; pass that URL to
