@@ -256,9 +256,8 @@ export class Policy {
     let next = state;
     if (record) next = this.record(state, c, ev, bucket, effect, winners, flags);
 
-    const flagList: readonly string[] = flags === null ? EMPTY : sortByRank(flags).map((f) => f.id);
-    const watchKeys = c.keys.length === 0 ? null : c.keys.filter((k): k is string => typeof k === "string");
-    const watch = watchKeys === null || watchKeys.length === 0 ? bucket.watch : [...bucket.watch, ...watchKeys];
+    const flagList: readonly string[] = flags === null ? EMPTY : flags.length === 1 ? flags[0]!.idList : sortByRank(flags).map((f) => f.id);
+    const watch = watchOf(bucket.watch, c.keys);
     const decision: Decision = {
       effect,
       rules,
@@ -267,8 +266,8 @@ export class Policy {
       flags: flagList,
       errors: errors ?? EMPTY,
       warnings: c.warnings ?? EMPTY,
-      validUntil: c.validUntil === Infinity ? null : c.validUntil,
-      nextDeadline: c.nextDeadline === Infinity ? null : c.nextDeadline,
+      validUntil: finiteOrNull(c.validUntil),
+      nextDeadline: finiteOrNull(c.nextDeadline),
       watch,
       policyHash: this.hash,
       time: ev.time,
@@ -370,7 +369,7 @@ export class Policy {
     const ops = bucket.updates[cat];
     const usesScopes = effect === "allow" && bucket.hasLimits;
     if (ops.length === 0 && !usesScopes && effect !== "revoke") return state;
-    const writes = new Map<number, unknown[]>();
+    const writes: (unknown[] | undefined)[] = new Array(this.layout.groups.length);
     const regs = (g: number) => this.registersFor(g, c, writes);
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i]!;
@@ -407,8 +406,10 @@ export class Policy {
     let keys = state.keys;
     let size = state.size;
     let evictions = state.evictions;
-    {
-      for (const [g, r] of writes) {
+    for (let g = 0; g < writes.length; g++) {
+      const r = writes[g];
+      if (r === undefined) continue;
+      {
         const group = this.layout.groups[g]!;
         const key = c.keys[g]!;
         const now = c.nows[g]!;
@@ -432,13 +433,13 @@ export class Policy {
   }
 
   /** The registers of group `g` being written by this event, copied from the stored partition once. */
-  private registersFor(g: number, c: EvalContext, writes: Map<number, unknown[]>): unknown[] | null {
-    let r = writes.get(g);
+  private registersFor(g: number, c: EvalContext, writes: (unknown[] | undefined)[]): unknown[] | null {
+    let r = writes[g];
     if (r !== undefined) return r;
     const p = c.partition(g);
     if (p instanceof Failure) return null;
     r = p === null ? new Array<unknown>(this.layout.groups[g]!.slots).fill(null) : p.r.slice();
-    writes.set(g, r);
+    writes[g] = r;
     return r;
   }
 
@@ -465,6 +466,21 @@ export class Policy {
     if (e instanceof CorruptState) return this.errorDecision("R303", `state_corrupt: ${e.message}`, null, ev.time, ev.name);
     return this.errorDecision("R304", `the request could not be evaluated: ${describeError(e)}`, null, ev.time, ev.name);
   }
+}
+
+/** `null` for "never" (Infinity), else the time; a function so the decision's shape stays stable for the optimiser. */
+function finiteOrNull(t: number): number | null {
+  return t === Infinity ? null : t;
+}
+
+/** The bucket's attribute paths plus the state keys this decision read (no copy when it read none). */
+function watchOf(paths: readonly string[], keys: readonly (string | null | undefined)[]): readonly string[] {
+  let out: string[] | null = null;
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i];
+    if (typeof k === "string") (out ??= paths.slice()).push(k);
+  }
+  return out ?? paths;
 }
 
 function sortByRank(rs: CompiledRule[]): CompiledRule[] {

@@ -82,10 +82,22 @@ function arr(r: Reg): readonly unknown[] {
 
 const EMPTY: readonly unknown[] = Object.freeze([]);
 
+/** A register of timestamps, every element checked. */
 function times(r: Reg): readonly number[] {
   const a = arr(r);
-  for (const x of a) if (typeof x !== "number") throw new CorruptState("register: expected times");
+  for (let i = 0; i < a.length; i++) if (typeof a[i] !== "number") throw new CorruptState("register: expected times");
   return a as readonly number[];
+}
+
+/** A register of timestamps whose elements the caller checks one by one with `timeAt` (hot paths). */
+function uncheckedTimes(r: Reg): readonly number[] {
+  return arr(r) as readonly number[];
+}
+
+function timeAt(ts: readonly number[], i: number): number {
+  const t = ts[i];
+  if (typeof t !== "number") throw new CorruptState("register: expected times");
+  return t;
 }
 
 /* ----------------------------------------------------------------------------------------------
@@ -118,10 +130,11 @@ export function readOp(op: OpIR, reg: Reg, now: number, ev: Event, sink: ChangeS
       return prev === null || last === null ? Infinity : last - prev;
     }
     case "count": {
-      const ts = times(reg);
+      const ts = uncheckedTimes(reg);
       let n = 0;
       let oldest = Infinity;
-      for (const t of ts) {
+      for (let i = 0; i < ts.length; i++) {
+        const t = timeAt(ts, i);
         if (now - t < op.window) {
           n++;
           if (t < oldest) oldest = t;
@@ -304,10 +317,13 @@ export function updateOp(op: OpIR, reg: Reg, now: number, ev: Event, cat: Catego
       return [last, now];
     }
     case "count": {
-      const ts = times(reg);
+      const ts = uncheckedTimes(reg);
       const out: number[] = [];
       const keepFrom = Math.max(0, ts.length + 1 - op.capacity);
-      for (let i = keepFrom; i < ts.length; i++) if (now - ts[i]! < op.window) out.push(ts[i]!);
+      for (let i = keepFrom; i < ts.length; i++) {
+        const t = timeAt(ts, i);
+        if (now - t < op.window) out.push(t);
+      }
       out.push(now);
       return out;
     }
