@@ -30,6 +30,18 @@ const ALLOWED_MIXES: readonly (readonly string[])[] = [
 ];
 
 const scriptCache = new Map<number, string | null>();
+const oneScriptCache = new Map<string, RegExp>();
+
+/** Matches a name whose letters are all of `script` (or Common/Inherited). */
+function oneScript(script: string): RegExp {
+  let re = oneScriptCache.get(script);
+  if (re === undefined) {
+    // One character class (no alternation), so the match is linear.
+    re = new RegExp(`^[\\P{L}\\p{Script=${script}}\\p{Script=Common}\\p{Script=Inherited}]*$`, "u");
+    oneScriptCache.set(script, re);
+  }
+  return re;
+}
 
 /** The script of a letter, `null` for Common/Inherited letters, `"Other"` for a script not listed. */
 function scriptOf(codePoint: number): string | null {
@@ -62,6 +74,10 @@ const isAsciiLetter = (cp: number) => (cp | 0x20) >= 0x61 && (cp | 0x20) <= 0x7a
 /** Where `name` mixes scripts, or `null` when it is written in one script (or an allowed mix). */
 export function findMixedScript(name: string): MixedScript | null {
   if (!NON_ASCII.test(name)) return null; // ASCII letters are all Latin
+  // The common case in one pass: every letter in the script of the first one.
+  const first = /\p{L}/u.exec(name);
+  const firstScript = first === null ? null : scriptOf(first[0].codePointAt(0)!);
+  if (first === null || (firstScript !== null && firstScript !== "Other" && oneScript(firstScript).test(name))) return null;
   const seen: string[] = [];
   let firstOther = -1;
   let firstOtherLength = 1;

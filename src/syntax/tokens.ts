@@ -193,7 +193,8 @@ export const UnknownChar = createToken({
   name: "UnknownChar",
   pattern: (text, offset, _tokens, groups) => {
     const c = text.charCodeAt(offset);
-    const width = c >= 0xd800 && c <= 0xdbff && offset + 1 < text.length ? 2 : 1;
+    const next = text.charCodeAt(offset + 1); // NaN at the end
+    const width = c >= 0xd800 && c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff ? 2 : 1;
     const state = unknownCharCounter;
     if (offset !== state.lastEnd && ++state.runs > state.limit) {
       state.seen = groups["unknown"] ?? [];
