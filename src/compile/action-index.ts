@@ -9,6 +9,8 @@ export interface Bucket {
   readonly name: string;
   /** Rules whose principal selectors all name exact ids, by id: narrows many-principal policies. */
   readonly byId: ReadonlyMap<string, readonly CompiledRule[]> | null;
+  /** Every rule in `byId`, once (for events without a principal, which must fail closed). */
+  readonly byIdRules: readonly CompiledRule[];
   readonly general: readonly CompiledRule[];
   readonly high: boolean;
   /** Wildcard allow rules that a `[high]` action keeps out (for the explanation of a deny). */
@@ -154,7 +156,9 @@ export class ActionIndex {
       denyReasons.push(Object.freeze({ rule: null, effect: "deny" as const, code: "R312", message: `${name} is a [high] action: ${ids} allow${highExcluded.length === 1 ? "s" : ""} it only through a wildcard; a rule must name it` }));
     }
     denyReasons.push(Object.freeze({ rule: null, effect: "deny" as const, code: "R313", message: `no allow rule matched ${name}` }));
+    const byIdRules = byId === null ? [] : [...new Set([...byId.values()].flat())];
     return Object.freeze({
+      byIdRules,
       denyReasons: Object.freeze(denyReasons),
       name,
       byId,

@@ -3,7 +3,7 @@ import type { Span } from "../ast/span.js";
 import { Failure, readOwn, typeName, type Value } from "../runtime/attributes.js";
 import type { EvalContext } from "../runtime/context.js";
 import { compileGlob, globMatch } from "../runtime/glob.js";
-import { domainOf, readOp } from "../runtime/operators.js";
+import { domainOf, inAlphabet, readOp } from "../runtime/operators.js";
 import type { Obligation, Reason } from "../runtime/types.js";
 import type { ExprIR, OpIR, PathIR, PolicyIR, PrincipalSelIR, RuleIR } from "./ir.js";
 
@@ -186,7 +186,10 @@ class Generator {
           if (s instanceof Failure) return s;
           if (!Array.isArray(s)) return new Failure("R302", `\`in\` needs a set, got ${typeName(s)}`, span);
           if (x === null || Array.isArray(x)) return new Failure("R302", `\`in\` needs a single value on the left, got ${typeName(x)}`, span);
-          return s.includes(x as string | number | boolean);
+          if (s.includes(x as string | number | boolean)) return true;
+          // A value of a type no element has cannot be compared with the set: fail closed, as == does.
+          if (s.length > 0 && !s.some((e) => typeof e === typeof x)) return new Failure("R302", `cannot look for a ${typeName(x)} in a set of ${typeName(s[0] as Value)}`, span);
+          return false;
         };
       }
       case "like": {
@@ -243,9 +246,13 @@ class Generator {
   op(op: OpIR): Evaluator {
     const { group, slot } = op;
     const workflows = this.ir.workflows;
+    // deviates(W) is false for an action outside W's alphabet, whether or not the key is there.
+    const wf = op.op === "workflow" ? workflows[op.workflow]! : null;
     return (c) => {
+      if (wf !== null && !inAlphabet(wf, c.ev.name)) return false;
       const p = c.partition(group);
       if (p instanceof Failure) return p;
+      if (p !== null) c.change(p.x);
       return readOp(op, p === null ? null : p.r[slot], c.nows[group]!, c.ev, c, workflows);
     };
   }
@@ -257,6 +264,7 @@ class Generator {
       const p = c.partition(group);
       if (p instanceof Failure) return p;
       if (p === null) return false;
+      c.change(p.x);
       const a = p.r[slot];
       if (a === null || a === undefined) return false;
       if (!Array.isArray(a)) return new Failure("R303", "labels register is not a list", undefined);

@@ -86,7 +86,10 @@ export class EvalContext {
     return k === null ? this.keyFailures![g]! : k;
   }
 
-  /** The live partition of group `g` (null when none), loading it once. Throws CorruptState. */
+  /**
+   * The live partition of group `g` (null when none), loading it once. Throws CorruptState. Readers
+   * call `change(p.x)` themselves, so the expiry counts for every rule that reads the partition.
+   */
   partition(g: number): Partition | null | Failure {
     let p = this.parts[g];
     if (p !== undefined) return p;
@@ -95,7 +98,6 @@ export class EvalContext {
     p = pmapGet<Partition>(this.state.keys, this.layout.shape, k, this.ev.time) ?? null;
     if (p !== null) {
       if (!Array.isArray(p.r) || p.r.length !== this.layout.groups[g]!.slots) throw new CorruptState("partition registers");
-      this.change(p.x);
       if (p.t > this.ev.time) {
         this.nows[g] = p.t;
         (this.warnings ??= []).push({

@@ -87,14 +87,16 @@ export class Policy {
    * request (R304) or state (R303) gives a deny that says why.
    */
   decide(state: PolicyState, request: unknown): DecideResult {
-    const ev = normalizeRequest(request, this.known);
-    if (typeof ev === "string") return { decision: this.errorDecision("R304", `malformed request: ${ev}`, request), state };
+    let ev: Event | string | undefined;
     try {
+      ev = normalizeRequest(request, this.known);
+      if (typeof ev === "string") return { decision: this.errorDecision("R304", `malformed request: ${ev}`, request), state };
       const bad = this.checkState(state);
       if (bad !== null) return { decision: this.errorDecision("R303", bad, request, ev.time, ev.name), state };
       return this.run(state, ev, true, false);
     } catch (e) {
-      return { decision: this.internalError(e, ev), state };
+      // Throwing getters, proxies and the like: the request cannot be read, so it is denied.
+      return { decision: typeof ev === "object" ? this.internalError(e, ev) : this.errorDecision("R304", `malformed request: it cannot be read (${describeError(e)})`, null), state };
     }
   }
 
@@ -103,9 +105,9 @@ export class Policy {
    * operators that count signals see it, and `revoke signal X` / `flag signal X` rules run on it.
    */
   observe(state: PolicyState, signal: unknown): ObserveResult {
-    const ev = normalizeSignal(signal);
-    if (typeof ev === "string") return { state, revoked: EMPTY, flags: EMPTY, errors: [{ rule: null, code: "R304", message: `malformed signal: ${ev}` }] };
     try {
+      const ev = normalizeSignal(signal);
+      if (typeof ev === "string") return { state, revoked: EMPTY, flags: EMPTY, errors: [{ rule: null, code: "R304", message: `malformed signal: ${ev}` }] };
       const bad = this.checkState(state);
       if (bad !== null) return { state, revoked: EMPTY, flags: EMPTY, errors: [{ rule: null, code: "R303", message: bad }] };
       const { decision, state: next } = this.run(state, ev, true, false);
@@ -123,6 +125,15 @@ export class Policy {
    * context, without recording anything. The quantity a `limit` granted is not charged again.
    */
   recheck(state: PolicyState, previous: Decision, request: unknown): RecheckResult {
+    try {
+      return this.recheckUnsafe(state, previous, request);
+    } catch (e) {
+      const decision = this.errorDecision("R304", `malformed request: it cannot be read (${describeError(e)})`, null);
+      return { stands: false, decision, reason: decision.reasons[0]!.message };
+    }
+  }
+
+  private recheckUnsafe(state: PolicyState, previous: Decision, request: unknown): RecheckResult {
     if (previous === null || typeof previous !== "object" || previous.policyHash !== this.hash) {
       const got = previous && typeof previous === "object" ? String(previous.policyHash) : String(previous);
       const decision = this.errorDecision("R308", `the decision was made by policy ${got}, this is policy ${this.hash}`, request);
@@ -211,14 +222,19 @@ export class Policy {
     const revokedBy = ev.isSignal ? null : this.revokedKey(state, ev);
 
     if (revokedBy === null) {
-      if (bucket.byId !== null && ev.principalId !== undefined) {
-        const list = bucket.byId.get(ev.principalId);
-        if (list !== undefined) for (let i = 0; i < list.length; i++) this.consider(list[i]!, c, held);
+      if (bucket.byId !== null) {
+        if (ev.principalId !== undefined) {
+          const list = bucket.byId.get(ev.principalId);
+          if (list !== undefined) for (let i = 0; i < list.length; i++) this.consider(list[i]!, c, held);
+        } else {
+          // A signal without a principal: id-selecting rules cannot be evaluated, so they fail closed.
+          for (const r of bucket.byIdRules) this.consider(r, c, held);
+        }
       }
       const general = bucket.general;
       for (let i = 0; i < general.length; i++) this.consider(general[i]!, c, held);
     }
-    const { anyAllow, errors, notes, flags } = c;
+    const { anyAllow, notes, flags } = c;
     let { best, matched, single } = c;
 
     // No matching allow means deny: a challenge steps up only what an allow rule grants.
@@ -250,10 +266,17 @@ export class Policy {
       if (effect === "challenge") obligations = winners.flatMap((w) => w.obligationList);
     }
     if (effect === "revoke") {
-      obligations = winners.map((w) => ({ kind: "revoke" as const, rule: w.id, key: this.revokeKeyOf(w, ev) ?? "(no key)" }));
+      const revokes: Obligation[] = [];
+      for (const w of winners) {
+        const key = this.revokeKeyOf(w, ev);
+        if (key !== null) revokes.push({ kind: "revoke", rule: w.id, key });
+        else (c.errors ??= []).push({ rule: w.id, code: "R305", message: "nothing to revoke: the event has no session, principal or target attribute", span: w.ir.span });
+      }
+      obligations = revokes;
     }
 
     let next = state;
+    c.effectRelevant = false;
     if (record) next = this.record(state, c, ev, bucket, effect, winners, flags);
 
     const flagList: readonly string[] = flags === null ? EMPTY : flags.length === 1 ? flags[0]!.idList : sortByRank(flags).map((f) => f.id);
@@ -264,7 +287,7 @@ export class Policy {
       reasons,
       obligations,
       flags: flagList,
-      errors: errors ?? EMPTY,
+      errors: c.errors ?? EMPTY,
       warnings: c.warnings ?? EMPTY,
       validUntil: finiteOrNull(c.validUntil),
       nextDeadline: finiteOrNull(c.nextDeadline),
@@ -308,6 +331,7 @@ export class Policy {
       const op = this.ir.ops[ir.limit] as Extract<OpIR, { op: "limit" }>;
       const p = c.partition(op.group);
       if (p instanceof Failure) return p;
+      if (p !== null) c.change(p.x);
       const uses = limitUses(op, p === null ? null : p.r[op.slot], c.nows[op.group]!, c);
       if (uses >= op.count) {
         (c.notes ??= []).push({ rule: r.id, effect: "allow", code: "R310", message: `${r.id}: limit of ${op.count} per ${this.layout.groups[op.group]!.text}${op.window ? " within the window" : ""} reached`, span: ir.span });
@@ -318,6 +342,7 @@ export class Policy {
       const op = this.ir.ops[ir.grant] as Extract<OpIR, { op: "grant" }>;
       const p = c.partition(op.group);
       if (p instanceof Failure) return p;
+      if (p !== null) c.change(p.x);
       if (!grantHolds(op, p === null ? null : p.r[op.slot], c.nows[op.group]!, c)) {
         (c.notes ??= []).push({ rule: r.id, effect: "allow", code: "R311", message: `${r.id}: the grant of ${op.duration} ms for this ${this.layout.groups[op.group]!.text} has expired`, span: ir.span });
         return false;
@@ -508,11 +533,27 @@ function describeError(e: unknown): string {
 }
 
 function timeOf(r: unknown): number {
+  try {
+    return unsafeTimeOf(r);
+  } catch {
+    return 0;
+  }
+}
+
+function unsafeTimeOf(r: unknown): number {
   if (r && typeof r === "object" && typeof (r as { time?: unknown }).time === "number" && Number.isFinite((r as { time: number }).time)) return (r as { time: number }).time;
   return 0;
 }
 
 function actionOf(r: unknown): string {
+  try {
+    return unsafeActionOf(r);
+  } catch {
+    return "";
+  }
+}
+
+function unsafeActionOf(r: unknown): string {
   if (r && typeof r === "object" && typeof (r as { action?: unknown }).action === "string") return String((r as { action: string }).action).slice(0, 256);
   return "";
 }

@@ -249,6 +249,13 @@ export function workflowStep(w: WorkflowIR, state: number, name: string): number
   return next;
 }
 
+/** Every position whose step names `name`. */
+function positionsOf(w: WorkflowIR, name: string): number {
+  let mask = 0;
+  for (let i = 0; i < w.positions.length; i++) if (anyPatternMatches(w.positions[i]!, name)) mask |= 1 << i;
+  return mask;
+}
+
 /* ----------------------------------------------------------------------------------------------
  * Quantity scopes and grants, read by their rules
  * -------------------------------------------------------------------------------------------- */
@@ -374,8 +381,8 @@ export function updateOp(op: OpIR, reg: Reg, now: number, ev: Event, cat: Catego
       const w = wf[op.workflow]!;
       const state = num(reg) ?? 0;
       const next = workflowStep(w, state, ev.name);
-      // A deviation that happened anyway restarts the workflow from this event.
-      return next !== 0 ? next : workflowStep(w, 0, ev.name);
+      // A deviation that happened anyway: the workflow continues from the step(s) this action names.
+      return next !== 0 ? next : positionsOf(w, ev.name);
     }
     case "limit":
     case "grant":

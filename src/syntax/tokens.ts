@@ -85,10 +85,32 @@ export const UnterminatedString = createToken({
 });
 
 const PATH_START = [...LETTER_STARTS, ...DIGITS, 0x5f /* _ */, 0x2d /* - */, 0x2e /* . */, 0x2a /* * */];
+const RESOURCE_PATH = /[\p{L}\d_.*-]+\/[\p{L}\d_.*\/-]*/uy;
+const PATH_CHARS = /[\p{L}\d_.*-]*/uy;
+/**
+ * Where the last failed attempt's run of path characters ended, for the lexer run `groups` belongs to.
+ * Every start inside a run that has no `/` after it fails too; remembering that keeps the lexer linear
+ * on `a.b.c.d...` (each token would otherwise rescan the rest of the run).
+ */
+const pathMiss = { groups: null as unknown, from: 0, to: -1 };
+
 /** `repo/*`, `secret/billing/*`: unquoted, made of letters, digits, `_ - . *`, containing a `/`. */
 export const ResourcePath = createToken({
   name: "ResourcePath",
-  pattern: sticky(/[\p{L}\d_.*-]+\/[\p{L}\d_.*\/-]*/uy),
+  pattern: (text, offset, _tokens, groups) => {
+    if (groups === pathMiss.groups && offset >= pathMiss.from && offset < pathMiss.to) return null;
+    PATH_CHARS.lastIndex = offset;
+    PATH_CHARS.exec(text);
+    const end = PATH_CHARS.lastIndex;
+    if (end === offset || text.charCodeAt(end) !== 0x2f /* / */) {
+      pathMiss.groups = groups;
+      pathMiss.from = offset;
+      pathMiss.to = end;
+      return null;
+    }
+    RESOURCE_PATH.lastIndex = offset;
+    return RESOURCE_PATH.exec(text);
+  },
   start_chars_hint: PATH_START,
   line_breaks: false,
   label: "resource path",
