@@ -4,14 +4,31 @@ import type { CompiledRule } from "./generate.js";
 import type { OpIR, PolicyIR } from "./ir.js";
 import type { Reason } from "../runtime/types.js";
 
+/**
+ * A list of candidate rules split by the first segment of the resource they name: allow rules
+ * whose every resource glob starts with a literal segment (`tenant-7/*`) are found by that segment;
+ * all other rules are in `rest` and always evaluated (deny-like rules must be, to fail closed).
+ */
+export interface ResourceSplit {
+  readonly bySegment: ReadonlyMap<string, readonly CompiledRule[]>;
+  readonly rest: readonly CompiledRule[];
+  /** Every rule of `bySegment`, once (for requests without a readable resource). */
+  readonly indexed: readonly CompiledRule[];
+}
+
+export type CandidateList = readonly CompiledRule[] | ResourceSplit;
+
+/** Lists shorter than this are scanned; longer ones are split by resource segment. */
+const SPLIT_THRESHOLD = 8;
+
 /** Everything a decision on one action (or one observed signal) needs, found by one map lookup. */
 export interface Bucket {
   readonly name: string;
   /** Rules whose principal selectors all name exact ids, by id: narrows many-principal policies. */
-  readonly byId: ReadonlyMap<string, readonly CompiledRule[]> | null;
+  readonly byId: ReadonlyMap<string, CandidateList> | null;
   /** Every rule in `byId`, once (for events without a principal, which must fail closed). */
   readonly byIdRules: readonly CompiledRule[];
-  readonly general: readonly CompiledRule[];
+  readonly general: CandidateList;
   readonly high: boolean;
   /** Wildcard allow rules that a `[high]` action keeps out (for the explanation of a deny). */
   readonly highExcluded: readonly CompiledRule[];
@@ -157,12 +174,17 @@ export class ActionIndex {
     }
     denyReasons.push(Object.freeze({ rule: null, effect: "deny" as const, code: "R313", message: `no allow rule matched ${name}` }));
     const byIdRules = byId === null ? [] : [...new Set([...byId.values()].flat())];
+    let splitById: Map<string, CandidateList> | null = null;
+    if (byId !== null) {
+      splitById = new Map();
+      for (const [id, list] of byId) splitById.set(id, splitByResource(list));
+    }
     return Object.freeze({
+      byId: splitById,
+      general: splitByResource(general),
       byIdRules,
       denyReasons: Object.freeze(denyReasons),
       name,
-      byId,
-      general,
       high,
       highExcluded,
       watch: Object.freeze([...watch].sort()),
@@ -170,6 +192,40 @@ export class ActionIndex {
       hasLimits: candidates.some((r) => r.ir.limit !== null || r.ir.grant !== null || r.ir.labels.length > 0),
     });
   }
+}
+
+/** The literal first path segment every resource glob of an allow rule starts with, if any. */
+function literalSegment(r: CompiledRule): string | null {
+  if (r.effect !== "allow" || r.ir.resources.length === 0) return null;
+  let seg: string | null = null;
+  for (const g of r.ir.resources) {
+    const slash = g.indexOf("/");
+    const star = g.indexOf("*");
+    if (slash <= 0 || (star >= 0 && star < slash)) return null;
+    const s = g.slice(0, slash);
+    if (seg !== null && s !== seg) return null;
+    seg = s;
+  }
+  return seg;
+}
+
+export function splitByResource(list: readonly CompiledRule[]): CandidateList {
+  if (list.length < SPLIT_THRESHOLD) return list;
+  const bySegment = new Map<string, CompiledRule[]>();
+  const rest: CompiledRule[] = [];
+  const indexed: CompiledRule[] = [];
+  for (const r of list) {
+    const seg = literalSegment(r);
+    if (seg === null) rest.push(r);
+    else {
+      indexed.push(r);
+      const l = bySegment.get(seg);
+      if (l) l.push(r);
+      else bySegment.set(seg, [r]);
+    }
+  }
+  if (bySegment.size === 0) return list;
+  return { bySegment, rest, indexed };
 }
 
 /** Whether an event of this name and category feeds the operator. */

@@ -1,4 +1,4 @@
-import type { Bucket } from "../compile/action-index.js";
+import type { Bucket, CandidateList } from "../compile/action-index.js";
 import { ActionIndex } from "../compile/action-index.js";
 import type { CompiledRule } from "../compile/generate.js";
 import type { KeyIR, OpIR, PolicyIR } from "../compile/ir.js";
@@ -225,14 +225,13 @@ export class Policy {
       if (bucket.byId !== null) {
         if (ev.principalId !== undefined) {
           const list = bucket.byId.get(ev.principalId);
-          if (list !== undefined) for (let i = 0; i < list.length; i++) this.consider(list[i]!, c, held);
+          if (list !== undefined) this.considerList(list, c, held);
         } else {
           // A signal without a principal: id-selecting rules cannot be evaluated, so they fail closed.
           for (const r of bucket.byIdRules) this.consider(r, c, held);
         }
       }
-      const general = bucket.general;
-      for (let i = 0; i < general.length; i++) this.consider(general[i]!, c, held);
+      this.considerList(bucket.general, c, held);
     }
     const { anyAllow, notes, flags } = c;
     let { best, matched, single } = c;
@@ -297,6 +296,19 @@ export class Policy {
       action: ev.name,
     };
     return { decision, state: next };
+  }
+
+  /** Considers a candidate list; a resource-split list only where the request's resource can match. */
+  private considerList(list: CandidateList, c: EvalContext, held: boolean): void {
+    if (isRuleArray(list)) {
+      for (let i = 0; i < list.length; i++) this.consider(list[i]!, c, held);
+      return;
+    }
+    const rest = list.rest;
+    for (let i = 0; i < rest.length; i++) this.consider(rest[i]!, c, held);
+    const seg = firstSegment(c.ev.resource);
+    const indexed = seg === null ? list.indexed : list.bySegment.get(seg);
+    if (indexed !== undefined) for (let i = 0; i < indexed.length; i++) this.consider(indexed[i]!, c, held);
   }
 
   /** Evaluates one candidate rule and folds its outcome into the context's running decision. */
@@ -491,6 +503,23 @@ export class Policy {
     if (e instanceof CorruptState) return this.errorDecision("R303", `state_corrupt: ${e.message}`, null, ev.time, ev.name);
     return this.errorDecision("R304", `the request could not be evaluated: ${describeError(e)}`, null, ev.time, ev.name);
   }
+}
+
+function isRuleArray(list: CandidateList): list is readonly CompiledRule[] {
+  return Array.isArray(list);
+}
+
+/**
+ * The first path segment of the resource the globs match (`path`, else `id`), or null when there
+ * is none to read (then every indexed rule is evaluated, and fails as it must).
+ */
+function firstSegment(resource: Readonly<Record<string, unknown>> | undefined): string | null {
+  if (resource === undefined) return null;
+  let subject = Object.prototype.hasOwnProperty.call(resource, "path") ? resource.path : undefined;
+  if (subject === undefined && Object.prototype.hasOwnProperty.call(resource, "id")) subject = resource.id;
+  if (typeof subject !== "string") return null;
+  const slash = subject.indexOf("/");
+  return slash < 0 ? "" : subject.slice(0, slash);
 }
 
 /** `null` for "never" (Infinity), else the time; a function so the decision's shape stays stable for the optimiser. */
