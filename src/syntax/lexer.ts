@@ -1,7 +1,7 @@
 import type { IToken } from "chevrotain";
 import { diagnostic, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { CODES } from "../diagnostics/codes.js";
-import { lineSpan, tokenSpan } from "./position.js";
+import { lineSpan, spanAtOffset, tokenSpan } from "./position.js";
 import { DiagnosticSink } from "./sink.js";
 import { findMixedScript } from "./scripts.js";
 import { decodeString } from "./strings.js";
@@ -12,11 +12,11 @@ import {
   FORBIDDEN_CHARS,
   Identifier,
   leashLexer,
+  LexAbort,
+  lexLimits,
   NumberLiteral,
   ResourcePath,
   StringLiteral,
-  TooManyUnknownChars,
-  unknownCharCounter,
   UnterminatedBlockComment,
   UnterminatedString,
 } from "./tokens.js";
@@ -58,22 +58,27 @@ export function lex(source: string, opts: ResolvedOptions, sink: DiagnosticSink)
   scanForbiddenChars(source, opts.file, sink);
   if (sink.full) return none;
 
-  const counter = unknownCharCounter;
-  counter.runs = 0;
-  counter.lastEnd = -1;
-  counter.limit = opts.maxErrors - sink.count;
+  const limits = lexLimits;
+  limits.maxTokens = opts.maxTokens;
+  limits.maxUnknownRuns = opts.maxErrors - sink.count;
+  limits.maxUnknownChars = MAX_UNKNOWN_CHARS;
+  limits.unknownRuns = 0;
+  limits.unknownChars = 0;
+  limits.lastUnknownEnd = -1;
   let result;
   try {
     result = leashLexer.tokenize(source);
   } catch (e) {
-    if (!(e instanceof TooManyUnknownChars)) throw e;
-    // Garbage: report the unknown characters seen so far and stop.
-    reportUnknownChars(counter.seen, opts.file, sink);
-    counter.seen = [];
-    sink.overflow(lineSpan(opts.file, counter.lastEnd, 1, 1, 0));
+    if (!(e instanceof LexAbort)) throw e;
+    // Garbage, or too much of it: report what was seen so far and stop.
+    reportUnknownChars(e.groups["unknown"] ?? [], opts.file, sink);
+    const at = spanAtOffset(opts.file, source, e.offset);
+    if (e.reason === "tokens") {
+      sink.add(diagnostic("P104", at, `policy too large: more than ${opts.maxTokens.toLocaleString("en")} tokens`, CODES.P104.help));
+    } else sink.overflow(at);
     return none;
   } finally {
-    counter.limit = Infinity;
+    limits.maxTokens = limits.maxUnknownRuns = limits.maxUnknownChars = Infinity;
   }
   const comments = result.groups.comments ?? [];
   reportUnknownChars(result.groups.unknown ?? [], opts.file, sink);
@@ -146,6 +151,8 @@ function reportUnknownChars(unknown: readonly IToken[], file: string, sink: Diag
 }
 
 const NON_ASCII = /[^\x00-\x7f]/;
+/** More unknown characters than this (in any number of runs) stop the lexer: the file is not a policy. */
+const MAX_UNKNOWN_CHARS = 65_536;
 const EXPONENT = /^-?\d+(?:\.\d+)?[eE][+-]?\d*$/;
 
 /** The checks on single tokens: strings, durations, numbers, mixed scripts. */

@@ -43,10 +43,6 @@ function parsePhases(source: string, opts: ResolvedOptions, sink: DiagnosticSink
   // Phase 1: lexing (L0xx).
   const { tokens, comments } = lex(source, opts, sink);
   if (sink.full || tokens.length === 0) return { items: [], comments: buildComments(comments, opts) };
-  if (tokens.length > opts.maxTokens) {
-    sink.add(diagnostic("P104", lineSpan(opts.file, 0, 1, 1, 0), `policy too large: ${tokens.length.toLocaleString("en")} tokens (at most ${opts.maxTokens.toLocaleString("en")})`, CODES.P104.help));
-    return empty;
-  }
   const lexing = [...sink.snapshot()];
   // Phase 2: parsing (P1xx), with each clean item's AST built as soon as it is parsed.
   const collector = new ItemCollector(opts);

@@ -206,23 +206,63 @@ export const Gt = punct("Gt", ">");
 export const Plus = punct("Plus", "+");
 
 /**
+ * Limits checked while lexing, so that a hostile file stops early instead of filling memory with
+ * tokens: set by `lex` before each run (src/syntax/lexer.ts).
+ */
+export const lexLimits = {
+  /** Most tokens (comments and unknown characters included). */
+  maxTokens: Infinity,
+  /** Most runs of unknown characters (each one L003), and most unknown characters in all. */
+  maxUnknownRuns: Infinity,
+  maxUnknownChars: Infinity,
+  unknownRuns: 0,
+  unknownChars: 0,
+  lastUnknownEnd: -1,
+};
+
+/** Thrown from a pattern to stop the lexer; `groups` holds what was lexed so far. */
+export class LexAbort extends Error {
+  constructor(
+    readonly reason: "tokens" | "unknown",
+    readonly offset: number,
+    readonly groups: { readonly [group: string]: IToken[] },
+  ) {
+    super(reason);
+  }
+}
+
+/**
+ * Never matches: tried first at every token start, it stops the lexer once `lexLimits.maxTokens` is
+ * passed (chevrotain has no such limit; a 16 MB file of `(` would be 16 million token objects).
+ */
+export const TokenBudget = createToken({
+  name: "TokenBudget",
+  pattern: (_text, offset, tokens, groups) => {
+    if (tokens.length + (groups["comments"]?.length ?? 0) + (groups["unknown"]?.length ?? 0) > lexLimits.maxTokens) {
+      throw new LexAbort("tokens", offset, groups);
+    }
+    return null;
+  },
+  start_chars_hint: [...range(0, 255), ...ALL_HIGH_BLOCKS],
+  line_breaks: false,
+  group: Lexer.SKIPPED,
+});
+
+/**
  * Any other character (one code point). The lexer never fails: these become L003 diagnostics, adjacent
  * ones merged. Counted while lexing so that a file of garbage stops at the error limit.
  */
-export const unknownCharCounter = { runs: 0, lastEnd: -1, limit: Infinity, seen: [] as IToken[] };
-export class TooManyUnknownChars extends Error {}
 export const UnknownChar = createToken({
   name: "UnknownChar",
   pattern: (text, offset, _tokens, groups) => {
     const c = text.charCodeAt(offset);
     const next = text.charCodeAt(offset + 1); // NaN at the end
     const width = c >= 0xd800 && c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff ? 2 : 1;
-    const state = unknownCharCounter;
-    if (offset !== state.lastEnd && ++state.runs > state.limit) {
-      state.seen = groups["unknown"] ?? [];
-      throw new TooManyUnknownChars();
+    const limits = lexLimits;
+    if ((offset !== limits.lastUnknownEnd && ++limits.unknownRuns > limits.maxUnknownRuns) || ++limits.unknownChars > limits.maxUnknownChars) {
+      throw new LexAbort("unknown", offset, groups);
     }
-    state.lastEnd = offset + width;
+    limits.lastUnknownEnd = offset + width;
     return [text.slice(offset, offset + width)] as unknown as RegExpExecArray;
   },
   start_chars_hint: [...range(0, 255), ...ALL_HIGH_BLOCKS],
@@ -238,6 +278,7 @@ const KEYWORD_TOKENS = [...KEYWORDS].sort((a, b) => b.length - a.length).map((k)
 /** All tokens in match order (chevrotain takes the first pattern that matches, then `longer_alt`). */
 export const ALL_TOKENS: TokenType[] = [
   NameTok,
+  TokenBudget,
   Whitespace,
   ForbiddenChars,
   BlockComment,

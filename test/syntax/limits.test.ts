@@ -69,8 +69,23 @@ describe("size limits (P104, L008)", () => {
     expect(ast.items).toHaveLength(25);
   });
 
-  it("more tokens than maxTokens: P104 before parsing", () => {
-    expect(where(parsePolicy("rule r: allow a.b.c.d.e", { maxTokens: 5 }).diagnostics)).toEqual(["1:1 P104"]);
+  it("more tokens than maxTokens: P104 where the lexer stopped, nothing parsed", () => {
+    const { ast, diagnostics } = parsePolicy("rule r: allow a.b.c.d.e\nrule s: deny y", { maxTokens: 5 });
+    expect(where(diagnostics)).toEqual(["1:17 P104"]);
+    expect(diagnostics[0]!.message).toBe("policy too large: more than 5 tokens");
+    expect(ast.items).toEqual([]);
+  });
+
+  it("a 16 MB file of one token repeated stops at the token limit, quickly", () => {
+    const start = performance.now();
+    const { diagnostics } = parsePolicy("(".repeat(16 * 1024 * 1024 - 1), { maxTokens: 1_000_000 });
+    expect(performance.now() - start).toBeLessThan(5000);
+    expect(where(diagnostics)).toEqual(["1:1000002 P104"]);
+  });
+
+  it("a flood of one unknown character is one L003, and stops the lexer", () => {
+    const { diagnostics } = parsePolicy("rule r: allow x\n" + "%".repeat(1_000_000) + "\nrule s: deny y");
+    expect(where(diagnostics)).toEqual(["2:1 L003", "2:65537 P108"]);
   });
 
   it("a source just under the size limit is parsed; over it, L008", () => {
