@@ -55,9 +55,12 @@ function anyPatternMatches(patterns: readonly (readonly string[])[], name: strin
   return false;
 }
 
-/** Whether the request being decided is an X for gap and regularity (its category is not known yet). */
+/**
+ * Whether the request being decided is an X for gap and regularity (its category is not known yet).
+ * Only a decided request counts: an observed signal is recorded, never part of its own reading.
+ */
 export function namesMatch(sel: EventSelIR, name: string, isSignal: boolean): boolean {
-  if (isSignal ? sel.filter === "allowed" || sel.filter === "attempted" || sel.filter === "denied" : sel.filter === "signal") return false;
+  if (isSignal || sel.filter === "signal") return false;
   return anyPatternMatches(sel.patterns, name);
 }
 
