@@ -29,8 +29,8 @@ export function renderDiagnostic(d: Diagnostic, source?: string, options: Render
   const head = `${file}:${line}:${column}: ${paint(sevColor, `${d.severity}[${d.code}]`)}: ${paint(BOLD, d.message)}`;
   const out = [head];
   if (source !== undefined) out.push(...caretFrame(source, d, paint, sevColor));
-  if (d.help) out.push(`${" ".repeat(gutterWidth(d))} = help: ${d.help}`);
-  for (const r of d.related ?? []) out.push(`${" ".repeat(gutterWidth(d))} = note: ${r.message} (${r.span.file}:${r.span.line}:${r.span.column})`);
+  if (d.help) out.push(`${" ".repeat(gutterWidth(d))}= help: ${d.help}`);
+  for (const r of d.related ?? []) out.push(`${" ".repeat(gutterWidth(d))}= note: ${r.message} (${r.span.file}:${r.span.line}:${r.span.column})`);
   return out.join("\n");
 }
 
