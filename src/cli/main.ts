@@ -4,6 +4,8 @@ import * as fmt from "./commands/fmt.js";
 import * as evalCommand from "./commands/eval.js";
 import * as demo from "./commands/demo.js";
 import * as explain from "./commands/explain.js";
+import * as testCommand from "./commands/test.js";
+import * as diff from "./commands/diff.js";
 
 interface Command {
   readonly run: (argv: string[], io: CliIO) => Promise<number>;
@@ -16,8 +18,8 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   eval: { run: evalCommand.run, summary: "replay a JSONL trace through a policy, one decision per line" },
   explain: { run: explain.run, summary: "decide one request and show which rules matched, each clause's value and why" },
   demo: { run: demo.run, summary: "run every example scenario and check its expectations" },
-  test: { run: (argv, io) => import("./commands/test.js").then((m) => m.run(argv, io)), summary: "run test blocks and check properties of .rules files (--coverage)" },
-  diff: { run: (argv, io) => import("./commands/diff.js").then((m) => m.run(argv, io)), summary: "find requests two versions of a policy decide differently" },
+  test: { run: testCommand.run, summary: "run test blocks and check properties of .rules files (--coverage)" },
+  diff: { run: diff.run, summary: "find requests two versions of a policy decide differently" },
 };
 
 export const HELP = `leash — policy-as-code for the action layer
