@@ -3,7 +3,7 @@ import type { Span } from "../ast/span.js";
 import { Failure, readOwn, typeName, type Value } from "../runtime/attributes.js";
 import type { EvalContext } from "../runtime/context.js";
 import { compileGlob, globMatch } from "../runtime/glob.js";
-import { domainOf, inAlphabet, readOp } from "../runtime/operators.js";
+import { domainOf, inAlphabet, readOp, regularityCrossing } from "../runtime/operators.js";
 import type { Obligation, Reason } from "../runtime/types.js";
 import type { ExprIR, OpIR, PathIR, PolicyIR, PrincipalSelIR, RuleIR } from "./ir.js";
 
@@ -282,32 +282,56 @@ class Generator {
     const l = this.expr(left);
     const r = this.expr(right);
     const test = COMPARE[op];
-    // since() and gap() grow with time: the comparison flips when the value crosses the constant.
-    const growing = (x: ExprIR) => x.t === "op" && (this.ir.ops[x.op]!.op === "since" || this.ir.ops[x.op]!.op === "gap");
-    const lg = growing(left);
-    const rg = growing(right);
     const ordered = op !== "==" && op !== "!=";
+    const timed = this.timedSide(left, right);
     return (c) => {
       const a = l(c);
       if (a instanceof Failure) return a;
       const b = r(c);
       if (b instanceof Failure) return b;
+      if (timed !== null) timed(c, a, b);
       if (a === null || b === null) return false;
-      if (lg || rg) {
-        const value = (lg ? a : b) as number;
-        const other = (lg ? b : a) as number;
-        if (Number.isFinite(value) && typeof other === "number") {
-          const base = c.ev.time - value;
-          if ((lg ? left : right).t === "op" && isConstant(lg ? right : left)) c.change(base + other);
-          else c.change(c.ev.time);
-        }
-      }
       if (ordered) {
         if (typeof a !== "number" || typeof b !== "number") return new Failure("R302", `\`${op}\` compares numbers, got ${typeName(a)} and ${typeName(b)}`, span);
         return test(a, b);
       }
       if (typeof a !== typeof b || Array.isArray(a) || Array.isArray(b)) return new Failure("R302", `cannot compare ${typeName(a)} with ${typeName(b)}`, span);
       return test(a as number, b as number);
+    };
+  }
+
+  /**
+   * For a comparison whose side is `since`, `gap` or `regularity` (values that move with the
+   * request's own time), a function that records when the comparison can flip: the time the value
+   * crosses the constant on the other side. Against anything but a constant it flips at any time.
+   */
+  private timedSide(left: ExprIR, right: ExprIR): ((c: EvalContext, a: Value, b: Value) => void) | null {
+    const kind = (x: ExprIR) => (x.t === "op" ? this.ir.ops[x.op]!.op : null);
+    const lk = kind(left);
+    const rk = kind(right);
+    const moving = (k: string | null) => k === "since" || k === "gap" || k === "regularity";
+    if (!moving(lk) && !moving(rk)) return null;
+    const onLeft = moving(lk);
+    const side = onLeft ? left : right;
+    const other = onLeft ? right : left;
+    const op = this.ir.ops[(side as Extract<ExprIR, { t: "op" }>).op]!;
+    const constant = other.t === "lit" && typeof other.value === "number" ? other.value : null;
+    if (constant === null) return (c) => c.change(c.ev.time);
+    if (op.op === "regularity") {
+      const { group, slot } = op;
+      return (c) => {
+        const p = c.partition(group);
+        if (p instanceof Failure) return;
+        const t = regularityCrossing(op, p === null ? null : p.r[slot], c.nows[group]!, c.ev, constant);
+        if (t !== null) c.change(t);
+      };
+    }
+    return (c, a, b) => {
+      // since(X) = now - t(X) grows with now; so does gap(X) when the current request is an X.
+      const value = (onLeft ? a : b) as number;
+      if (typeof value !== "number" || !Number.isFinite(value)) return;
+      const crossing = c.ev.time - value + constant;
+      if (crossing > c.ev.time) c.change(crossing);
     };
   }
 }

@@ -172,11 +172,9 @@ export function readOp(op: OpIR, reg: Reg, now: number, ev: Event, sink: ChangeS
       return false;
     }
     case "regularity": {
+      // When it changes with time is worked out by the comparison (regularityCrossing).
       const ts = times(reg).slice();
-      if (namesMatch(op.events, ev.name, ev.isSignal)) {
-        ts.push(now);
-        sink.change(now);
-      }
+      if (namesMatch(op.events, ev.name, ev.isSignal)) ts.push(now);
       return coefficientOfVariation(ts, op.samples);
     }
     case "sequence": {
@@ -230,6 +228,47 @@ export function coefficientOfVariation(ts: readonly number[], samples: number): 
   }
   if (mean === 0) return 0;
   return Math.sqrt(sq / samples) / mean;
+}
+
+/**
+ * When `regularity` crosses `threshold` as the request's time moves on, or null if it never does.
+ * Only the newest gap grows with time (when the current request is an X): with the other N-1 gaps
+ * fixed (sum S, sum of squares Q) and the newest x, CV(x) = c solves the quadratic
+ * (N - k) x^2 - 2 k S x + (N Q - k S^2) = 0 with k = 1 + c^2; the earliest root after the current x
+ * is when the comparison can flip.
+ */
+export function regularityCrossing(op: Extract<OpIR, { op: "regularity" }>, reg: Reg, now: number, ev: Event, threshold: number): number | null {
+  if (!namesMatch(op.events, ev.name, ev.isSignal)) return null;
+  const ts = times(reg);
+  const n = op.samples;
+  if (ts.length < n) return null; // too few gaps even with the current request: absent at any time
+  const last = ts[ts.length - 1]!;
+  let sum = 0;
+  let squares = 0;
+  for (let i = ts.length - n + 1; i < ts.length; i++) {
+    const g = ts[i]! - ts[i - 1]!;
+    sum += g;
+    squares += g * g;
+  }
+  const x0 = now - last;
+  const k = 1 + threshold * threshold;
+  const a = n - k;
+  const b = -2 * k * sum;
+  const c = n * squares - k * sum * sum;
+  const roots: number[] = [];
+  if (a === 0) {
+    if (b !== 0) roots.push(-c / b);
+  } else {
+    const disc = b * b - 4 * a * c;
+    if (disc >= 0) {
+      const r = Math.sqrt(disc);
+      roots.push((-b - r) / (2 * a), (-b + r) / (2 * a));
+    }
+  }
+  let best: number | null = null;
+  for (const x of roots) if (x > x0 && (best === null || x < best)) best = x;
+  // A microsecond early: the root carries rounding error, and a validUntil must never be late.
+  return best === null ? null : last + best - 0.001;
 }
 
 export function inAlphabet(w: WorkflowIR, name: string): boolean {
