@@ -11,7 +11,8 @@ export interface ParsedArgs {
  * Parses `--flag`, `--name value` / `--name=value` and positionals. An unknown option is a
  * UsageError (one line, exit 2) that names the command's --help.
  */
-export function parseArgs(argv: readonly string[], spec: { flags?: readonly string[]; values?: readonly string[]; help?: string }): ParsedArgs {
+export function parseArgs(argv: readonly string[], spec: { command?: string; flags?: readonly string[]; values?: readonly string[]; help?: string }): ParsedArgs {
+  const seeHelp = spec.command ? ` (see leash ${spec.command} --help)` : "";
   const flags: Record<string, boolean> = {};
   const values: Record<string, string> = {};
   const positional: string[] = [];
@@ -34,10 +35,10 @@ export function parseArgs(argv: readonly string[], spec: { flags?: readonly stri
         const v = eq >= 0 ? a.slice(eq + 1) : argv[++i];
         if (v === undefined) throw new UsageError(`--${name} needs a value`);
         values[name] = v;
-      } else throw new UsageError(`unknown option ${a}`);
+      } else throw new UsageError(`unknown option ${a}${seeHelp}`);
       continue;
     }
-    if (a.startsWith("-") && a !== "-") throw new UsageError(`unknown option ${a}`);
+    if (a.startsWith("-") && a !== "-") throw new UsageError(`unknown option ${a}${seeHelp}`);
     positional.push(a);
   }
   return { positional, flags, values, help };

@@ -1,3 +1,4 @@
+import { parseArgs } from "../args.js";
 import { resolve } from "node:path";
 import type { PolicyFile } from "../../ast/nodes.js";
 import { hasErrors, sortDiagnostics, type Diagnostic } from "../../diagnostics/diagnostic.js";
@@ -43,22 +44,11 @@ interface CheckOptions {
   readonly files: readonly string[];
 }
 
-function parseArgs(argv: readonly string[]): CheckOptions {
-  let json = false;
-  let denyWarnings = false;
-  let help = false;
-  let flagsDone = false;
-  const files: string[] = [];
-  for (const arg of argv) {
-    if (flagsDone || !arg.startsWith("-") || arg === "-") files.push(arg);
-    else if (arg === "--") flagsDone = true;
-    else if (arg === "--json") json = true;
-    else if (arg === "--deny-warnings") denyWarnings = true;
-    else if (arg === "--help" || arg === "-h") help = true;
-    else throw new UsageError(`unknown option ${arg} (see leash check --help)`);
-  }
-  if (!help && files.length === 0) throw new UsageError("no files given (usage: leash check [--json] FILE...)");
-  return { json, denyWarnings, help, files };
+function parseCheckArgs(argv: readonly string[]): CheckOptions {
+  const args = parseArgs(argv, { command: "check", flags: ["json", "deny-warnings"] });
+  const files = args.positional;
+  if (!args.help && files.length === 0) throw new UsageError("no files given (usage: leash check [--json] FILE...)");
+  return { json: Boolean(args.flags.json), denyWarnings: Boolean(args.flags["deny-warnings"]), help: args.help, files };
 }
 
 /** The diagnostics of one file: parsing, then each stage while there are no errors. */
@@ -77,7 +67,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   let options: CheckOptions;
   let sources: { file: string; source: string }[];
   try {
-    options = parseArgs(argv);
+    options = parseCheckArgs(argv);
     if (options.help) {
       io.stdout(CHECK_HELP);
       return EXIT_OK;

@@ -16,7 +16,7 @@ it and checks every expectation in the trace. Prints a summary per scenario; exi
   --help      this text`;
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
-  const args = parseArgs(argv, { flags: ["verbose"], help });
+  const args = parseArgs(argv, { command: "demo", flags: ["verbose"], help });
   if (args.help) {
     io.stdout(help + "\n");
     return EXIT_OK;

@@ -26,7 +26,7 @@ Exit codes: 0 no difference found, 1 a difference found (or a policy does not co
 
 /** `leash diff OLD.rules NEW.rules` */
 export async function run(argv: string[], io: CliIO): Promise<number> {
-  const args = parseArgs(argv, { flags: ["json"], values: ["runs", "seed", "examples"], help });
+  const args = parseArgs(argv, { command: "diff", flags: ["json"], values: ["runs", "seed", "examples"], help });
   if (args.help) {
     io.stdout(help + "\n");
     return EXIT_OK;

@@ -21,7 +21,7 @@ Trace lines: a request {"principal":{...},"action":"a.b","time":0,...}, a signal
 {"reinstate":{"session":"s1"}}. Exit codes: 0 ok, 1 policy errors or a failed --check, 2 usage.`;
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
-  const args = parseArgs(argv, { flags: ["json", "check"], help });
+  const args = parseArgs(argv, { command: "eval", flags: ["json", "check"], help });
   if (args.help) {
     io.stdout(help + "\n");
     return EXIT_OK;

@@ -89,7 +89,7 @@ export interface Explanation {
 }
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
-  const args = parseArgs(argv, { flags: ["json"], values: ["state"], help });
+  const args = parseArgs(argv, { command: "explain", flags: ["json"], values: ["state"], help });
   if (args.help) {
     io.stdout(help + "\n");
     return EXIT_OK;

@@ -1,3 +1,4 @@
+import { parseArgs } from "../args.js";
 import { resolve } from "node:path";
 import { renderDiagnostic } from "../../diagnostics/render.js";
 import { formatSource } from "../../format/print.js";
@@ -23,29 +24,20 @@ interface FmtOptions {
   readonly files: readonly string[];
 }
 
-function parseArgs(argv: readonly string[]): FmtOptions {
-  let check = false;
-  let stdout = false;
-  let help = false;
-  let flagsDone = false;
-  const files: string[] = [];
-  for (const arg of argv) {
-    if (flagsDone || !arg.startsWith("-") || arg === "-") files.push(arg);
-    else if (arg === "--") flagsDone = true;
-    else if (arg === "--check") check = true;
-    else if (arg === "--stdout") stdout = true;
-    else if (arg === "--help" || arg === "-h") help = true;
-    else throw new UsageError(`fmt: unknown option ${arg} (see leash fmt --help)`);
-  }
-  if (help) return { check, stdout, help, files };
+function parseFmtArgs(argv: readonly string[]): FmtOptions {
+  const args = parseArgs(argv, { command: "fmt", flags: ["check", "stdout"] });
+  const check = Boolean(args.flags.check);
+  const stdout = Boolean(args.flags.stdout);
+  const files = args.positional;
+  if (args.help) return { check, stdout, help: true, files };
   if (check && stdout) throw new UsageError("fmt: --check and --stdout cannot be used together");
   if (files.length === 0) throw new UsageError("fmt: no files given (usage: leash fmt [--check | --stdout] FILE...)");
-  return { check, stdout, help, files };
+  return { check, stdout, help: false, files };
 }
 
 /** `leash fmt [--check | --stdout] FILE...` */
 export async function run(argv: string[], io: CliIO): Promise<number> {
-  const options = parseArgs(argv);
+  const options = parseFmtArgs(argv);
   if (options.help) {
     io.stdout(FMT_HELP);
     return EXIT_OK;

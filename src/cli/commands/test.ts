@@ -32,7 +32,7 @@ Exit codes: 0 everything passed, 1 a test, property or policy failed, 2 usage.`;
 
 /** `leash test [FILES|DIRS...]` */
 export async function run(argv: string[], io: CliIO): Promise<number> {
-  const args = parseArgs(argv, { flags: ["json", "coverage", "recursive"], values: ["runs", "seed", "timeout"], help });
+  const args = parseArgs(argv, { command: "test", flags: ["json", "coverage", "recursive"], values: ["runs", "seed", "timeout"], help });
   if (args.help) {
     io.stdout(help + "\n");
     return EXIT_OK;
