@@ -1,3 +1,4 @@
+import { editDistance } from "../diagnostics/suggest.js";
 import { EOF, tokenMatcher, type IParserErrorMessageProvider, type IRecognitionException, type IToken, type TokenType } from "chevrotain";
 import type { Span } from "../ast/span.js";
 import { diagnostic, type Diagnostic } from "../diagnostics/diagnostic.js";
@@ -133,6 +134,7 @@ export function closestEffect(word: string): string | undefined {
   let best: string | undefined;
   let bestDistance = 3;
   const w = word.toLowerCase();
+  if (w.length > 32) return undefined;
   for (const e of EFFECTS) {
     const d = editDistance(w, e, bestDistance);
     if (d < bestDistance) {
@@ -143,16 +145,3 @@ export function closestEffect(word: string): string | undefined {
   return best;
 }
 
-/** Levenshtein distance, or `cap` when it is at least `cap`. */
-function editDistance(a: string, b: string, cap: number): number {
-  if (Math.abs(a.length - b.length) >= cap || a.length > 32) return cap;
-  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[b.length]!;
-}
