@@ -278,7 +278,7 @@ export class Policy {
     c.effectRelevant = false;
     if (record) next = this.record(state, c, ev, bucket, effect, winners, flags);
 
-    const flagList: readonly string[] = flags === null ? EMPTY : flags.length === 1 ? flags[0]!.idList : sortByRank(flags).map((f) => f.id);
+    const flagList: readonly string[] = flags === null ? EMPTY : flags.length === 1 ? flags[0]!.idList : idsOf(sortByRank(flags));
     const watch = watchOf(bucket.watch, c.keys);
     const decision: Decision = {
       effect,
@@ -529,16 +529,37 @@ function finiteOrNull(t: number): number | null {
 
 /** The bucket's attribute paths plus the state keys this decision read (no copy when it read none). */
 function watchOf(paths: readonly string[], keys: readonly (string | null | undefined)[]): readonly string[] {
-  let out: string[] | null = null;
+  let count = 0;
+  for (let i = 0; i < keys.length; i++) if (typeof keys[i] === "string") count++;
+  if (count === 0) return paths;
+  const out = new Array<string>(paths.length + count);
+  let j = 0;
+  for (; j < paths.length; j++) out[j] = paths[j]!;
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i];
-    if (typeof k === "string") (out ??= paths.slice()).push(k);
+    if (typeof k === "string") out[j++] = k;
   }
-  return out ?? paths;
+  return out;
 }
 
+function idsOf(rs: readonly CompiledRule[]): string[] {
+  const out = new Array<string>(rs.length);
+  for (let i = 0; i < rs.length; i++) out[i] = rs[i]!.id;
+  return out;
+}
+
+/** Sorts rules by rank (id order) in place: insertion sort, as the lists are short. */
 function sortByRank(rs: CompiledRule[]): CompiledRule[] {
-  return rs.sort((a, b) => a.rank - b.rank);
+  for (let i = 1; i < rs.length; i++) {
+    const r = rs[i]!;
+    let j = i - 1;
+    while (j >= 0 && rs[j]!.rank > r.rank) {
+      rs[j + 1] = rs[j]!;
+      j--;
+    }
+    rs[j + 1] = r;
+  }
+  return rs;
 }
 
 function pathKey(k: Extract<KeyIR, { kind: "path" }>, ev: Event): string | null {
