@@ -37,16 +37,24 @@ export type {
   Signal,
 } from "./runtime/types.js";
 export { toMillis } from "./runtime/request.js";
+export { replayTrace, parseJsonLines } from "./runtime/trace.js";
+export type { TraceEvent, TraceStep, Expectation } from "./runtime/trace.js";
 
 // Syntax, checking, formatting
 export { parsePolicy } from "./syntax/index.js";
+export type { ParseResult, ParseOptions } from "./syntax/index.js";
 export { checkPolicy } from "./check/check.js";
+export type { CheckResult } from "./check/check.js";
+export { lintPolicy } from "./check/lints.js";
+export type { LintOptions } from "./check/lints.js";
 export { printPolicy, formatSource } from "./format/index.js";
+export type { FormatResult } from "./format/index.js";
 export type * from "./ast/nodes.js";
 export type { Span } from "./ast/span.js";
 
 // Diagnostics
 export type { Diagnostic, Severity } from "./diagnostics/diagnostic.js";
 export { renderDiagnostic, renderDiagnostics } from "./diagnostics/render.js";
+export type { RenderOptions } from "./diagnostics/render.js";
 export { CODES } from "./diagnostics/codes.js";
 export type { Code, CodeInfo } from "./diagnostics/codes.js";
