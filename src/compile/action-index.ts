@@ -107,9 +107,9 @@ export class ActionIndex {
     for (const n of signalNames) this.signals.set(n, this.build(n, true));
   }
 
-  /** Whether `name` has a bucket already (built at compile time or memoised). */
-  has(name: string): boolean {
-    return this.actions.has(name);
+  /** The bucket of `name` if it is built already (at compile time or memoised). */
+  find(name: string): Bucket | undefined {
+    return this.actions.get(name);
   }
 
   action(name: string): Bucket {

@@ -6,7 +6,7 @@ import { Failure, readOwn } from "./attributes.js";
 import { EvalContext, REVOKED_SHAPE, type Layout, type Partition } from "./context.js";
 import { addLabel, grantHolds, limitUses, updateOp, useGrant, useLimit, type Category } from "./operators.js";
 import { CorruptState, NEVER, pmapDelete, pmapEntries, pmapGet, pmapSet, type MapShape } from "./pmap.js";
-import { normalizeRequest, normalizeSignal, type Event } from "./request.js";
+import { isActionName, normalizeRequest, normalizeSignal, type Event } from "./request.js";
 import type {
   Decision,
   DecisionEffect,
@@ -55,8 +55,6 @@ export class Policy {
   private readonly rules: readonly CompiledRule[];
   private readonly revokePaths: readonly KeyIR[];
   private readonly initial: PolicyState;
-  /** Whether an action name is already indexed (and so known to be well-formed). */
-  private readonly known: (name: string) => boolean;
 
   /** @internal use `compilePolicy` */
   constructor(ir: PolicyIR, rules: readonly CompiledRule[], hash: string, layoutHash: string, shape: MapShape, options: EngineOptions) {
@@ -66,9 +64,7 @@ export class Policy {
     this.rules = rules;
     this.ruleIds = Object.freeze(rules.map((r) => r.id));
     this.actions = Object.freeze(ir.actions.map((a) => Object.freeze({ name: a.name, high: a.high })));
-    const index = new ActionIndex(ir, rules);
-    this.index = index;
-    this.known = (name) => index.has(name);
+    this.index = new ActionIndex(ir, rules);
     this.layout = { groups: ir.keyGroups, workflows: ir.workflows, shape };
     this.layoutHash = layoutHash;
     this.revokePaths = ir.revokeTargets;
@@ -89,11 +85,13 @@ export class Policy {
   decide(state: PolicyState, request: unknown): DecideResult {
     let ev: Event | string | undefined;
     try {
-      ev = normalizeRequest(request, this.known);
+      ev = normalizeRequest(request);
       if (typeof ev === "string") return { decision: this.errorDecision("R304", `malformed request: ${ev}`, request), state };
       const bad = this.checkState(state);
       if (bad !== null) return { decision: this.errorDecision("R303", bad, request, ev.time, ev.name), state };
-      return this.run(state, ev, true, false);
+      const bucket = this.bucketFor(ev.name);
+      if (bucket === undefined) return { decision: this.errorDecision("R304", `malformed request: action must be a dotted name such as "secret.read", got ${JSON.stringify(ev.name.slice(0, 40))}`, request, ev.time), state };
+      return this.run(state, ev, bucket, true, false);
     } catch (e) {
       // Throwing getters, proxies and the like: the request cannot be read, so it is denied.
       return { decision: typeof ev === "object" ? this.internalError(e, ev) : this.errorDecision("R304", `malformed request: it cannot be read (${describeError(e)})`, null), state };
@@ -110,7 +108,7 @@ export class Policy {
       if (typeof ev === "string") return { state, revoked: EMPTY, flags: EMPTY, errors: [{ rule: null, code: "R304", message: `malformed signal: ${ev}` }] };
       const bad = this.checkState(state);
       if (bad !== null) return { state, revoked: EMPTY, flags: EMPTY, errors: [{ rule: null, code: "R303", message: bad }] };
-      const { decision, state: next } = this.run(state, ev, true, false);
+      const { decision, state: next } = this.run(state, ev, this.index.signal(ev.name), true, false);
       const revoked = decision.obligations.flatMap((o) =>
         o.kind === "revoke" ? [{ key: o.key, rule: o.rule, reason: decision.reasons.find((r) => r.rule === o.rule)?.message ?? "" }] : [],
       );
@@ -139,14 +137,20 @@ export class Policy {
       const decision = this.errorDecision("R308", `the decision was made by policy ${got}, this is policy ${this.hash}`, request);
       return { stands: false, decision, reason: decision.reasons[0]!.message };
     }
-    const ev = normalizeRequest(request, this.known);
+    const ev = normalizeRequest(request);
     if (typeof ev === "string") {
       const decision = this.errorDecision("R304", `malformed request: ${ev}`, request);
       return { stands: false, decision, reason: decision.reasons[0]!.message };
     }
     try {
       const bad = this.checkState(state);
-      const decision = bad !== null ? this.errorDecision("R303", bad, request, ev.time, ev.name) : this.run(state, ev, false, true).decision;
+      const bucket = this.bucketFor(ev.name);
+      const decision =
+        bad !== null
+          ? this.errorDecision("R303", bad, request, ev.time, ev.name)
+          : bucket === undefined
+            ? this.errorDecision("R304", "malformed request: the action is not a dotted name", request, ev.time)
+            : this.run(state, ev, bucket, false, true).decision;
       const stands = decision.effect === previous.effect;
       const reason = stands
         ? `still ${decision.effect}`
@@ -215,9 +219,13 @@ export class Policy {
   }
 
   /** Evaluates the event against the state; with `record`, also returns the state after it. */
-  private run(state: PolicyState, ev: Event, record: boolean, held: boolean): DecideResult {
+  /** The bucket of an action: one map lookup for known names; others are validated, then built. */
+  private bucketFor(name: string): Bucket | undefined {
+    return this.index.find(name) ?? (isActionName(name) ? this.index.action(name) : undefined);
+  }
+
+  private run(state: PolicyState, ev: Event, bucket: Bucket, record: boolean, held: boolean): DecideResult {
     const c = new EvalContext(ev, state, this.layout);
-    const bucket = ev.isSignal ? this.index.signal(ev.name) : this.index.action(ev.name);
 
     const revokedBy = ev.isSignal ? null : this.revokedKey(state, ev);
 

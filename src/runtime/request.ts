@@ -21,10 +21,10 @@ export const MAX_NAME = 1024;
 export type Normalized = Event | string;
 
 /**
- * Validates a request for `decide`; never throws. `known` short-cuts the action-name check for
- * names the policy already indexes (the common case on the decision path).
+ * Validates a request for `decide`; never throws. The action must be a string here; whether it is
+ * a well-formed dotted name is checked by the engine only for names the policy does not index.
  */
-export function normalizeRequest(r: unknown, known?: (name: string) => boolean): Normalized {
+export function normalizeRequest(r: unknown): Normalized {
   if (!isRecord(r)) return `a request is an object, got ${describe(r)}`;
   // Named loads with literal keys (not a shared helper): the optimiser turns each own-property
   // check into a map check, which keeps request validation cheap on the decision path.
@@ -35,7 +35,7 @@ export function normalizeRequest(r: unknown, known?: (name: string) => boolean):
   if (!isName(kind)) return `principal.kind must be a non-empty string, got ${describe(kind)}`;
   if (!isName(id)) return `principal.id must be a non-empty string, got ${describe(id)}`;
   const action = hasOwn.call(r, "action") ? r.action : undefined;
-  if (typeof action !== "string" || !(known?.(action) || isActionName(action))) {
+  if (typeof action !== "string" || action.length === 0 || action.length > MAX_NAME) {
     return action === undefined ? "the request has no action" : `action must be a dotted name such as "secret.read", got ${describe(action)}`;
   }
   return finish(r, action, false, p, kind, id);
@@ -88,7 +88,8 @@ function isName(v: unknown): v is string {
 }
 
 const ACTION = /^[^\s.*][^\s*]*$/;
-function isActionName(v: unknown): v is string {
+/** A dotted action or signal name: no spaces, no `*`, no empty segment. */
+export function isActionName(v: unknown): v is string {
   return typeof v === "string" && v.length > 0 && v.length <= MAX_NAME && ACTION.test(v) && !v.endsWith(".") && !v.includes("..");
 }
 
