@@ -81,7 +81,7 @@ export function compilePolicy(source: string, options: CompileOptions = {}): Com
     const ir = lowerStage.run(ast, diagnostics);
     const rules = generateRules(ir);
     const layoutHash = contentHash(ir.keyGroups.map((g) => `${g.text}/${g.slots}`).join(";") + "#" + ir.ops.map((o) => o.signature).join(";"));
-    const policy = new Policy(ir, rules, contentHash(source), layoutHash, mapShape(maxKeys), { maxKeys });
+    const policy = new Policy(ir, rules, contentHash(source), layoutHash, mapShape(maxKeys));
     return finish(policy, ast);
   } catch (e) {
     // A compiler bug must still come out as a diagnostic, never as an exception.

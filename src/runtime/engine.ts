@@ -31,11 +31,6 @@ interface Revocation {
   readonly reason: string;
 }
 
-export interface EngineOptions {
-  /** Most key partitions a state holds; beyond it the stalest in the new key's bucket is evicted. */
-  readonly maxKeys: number;
-}
-
 /**
  * A compiled policy: pure decision functions over an immutable state. Build one with
  * `compilePolicy`; it is frozen and safe to share.
@@ -52,16 +47,13 @@ export class Policy {
   private readonly index: ActionIndex;
   private readonly layout: Layout;
   private readonly layoutHash: string;
-  private readonly rules: readonly CompiledRule[];
   private readonly revokePaths: readonly KeyIR[];
   private readonly initial: PolicyState;
 
   /** @internal use `compilePolicy` */
-  constructor(ir: PolicyIR, rules: readonly CompiledRule[], hash: string, layoutHash: string, shape: MapShape, options: EngineOptions) {
-    void options;
+  constructor(ir: PolicyIR, rules: readonly CompiledRule[], hash: string, layoutHash: string, shape: MapShape) {
     this.ir = ir;
     this.hash = hash;
-    this.rules = rules;
     this.ruleIds = Object.freeze(rules.map((r) => r.id));
     this.actions = Object.freeze(ir.actions.map((a) => Object.freeze({ name: a.name, high: a.high })));
     this.index = new ActionIndex(ir, rules);
