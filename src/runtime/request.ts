@@ -26,19 +26,40 @@ export type Normalized = Event | string;
  */
 export function normalizeRequest(r: unknown): Normalized {
   if (!isRecord(r)) return `a request is an object, got ${describe(r)}`;
-  // Named loads with literal keys (not a shared helper): the optimiser turns each own-property
-  // check into a map check, which keeps request validation cheap on the decision path.
-  const p = hasOwn.call(r, "principal") ? r.principal : undefined;
+  // Own properties only. For a plain object while Object.prototype carries none of the field names
+  // (nothing polluted it), a named load can only find an own property, so the per-field
+  // hasOwnProperty calls are needed only for other objects.
+  const fast = plainRequest(r);
+  const p = fast || hasOwn.call(r, "principal") ? r.principal : undefined;
   if (!isRecord(p)) return p === undefined ? "the request has no principal" : `principal must be an object, got ${describe(p)}`;
-  const kind = hasOwn.call(p, "kind") ? p.kind : undefined;
-  const id = hasOwn.call(p, "id") ? p.id : undefined;
+  const fastP = plainPrincipal(p);
+  const kind = fastP || hasOwn.call(p, "kind") ? p.kind : undefined;
+  const id = fastP || hasOwn.call(p, "id") ? p.id : undefined;
   if (!isName(kind)) return `principal.kind must be a non-empty string, got ${describe(kind)}`;
   if (!isName(id)) return `principal.id must be a non-empty string, got ${describe(id)}`;
-  const action = hasOwn.call(r, "action") ? r.action : undefined;
+  const action = fast || hasOwn.call(r, "action") ? r.action : undefined;
   if (typeof action !== "string" || action.length === 0 || action.length > MAX_NAME) {
     return action === undefined ? "the request has no action" : `action must be a dotted name such as "secret.read", got ${describe(action)}`;
   }
-  return finish(r, action, false, p, kind, id);
+  return finish(r, action, false, p, kind, id, fast);
+}
+
+const OBJECT_PROTO = Object.prototype as unknown as Record<string, unknown>;
+
+function plainRequest(o: Record<string, unknown>): boolean {
+  return (
+    Object.getPrototypeOf(o) === OBJECT_PROTO &&
+    OBJECT_PROTO.principal === undefined &&
+    OBJECT_PROTO.action === undefined &&
+    OBJECT_PROTO.resource === undefined &&
+    OBJECT_PROTO.context === undefined &&
+    OBJECT_PROTO.session === undefined &&
+    OBJECT_PROTO.time === undefined
+  );
+}
+
+function plainPrincipal(o: Record<string, unknown>): boolean {
+  return Object.getPrototypeOf(o) === OBJECT_PROTO && OBJECT_PROTO.kind === undefined && OBJECT_PROTO.id === undefined;
 }
 
 /** Validates a signal for `observe`; never throws. */
@@ -51,17 +72,17 @@ export function normalizeSignal(s: unknown): Normalized {
   const kind = p ? own(p, "kind") : undefined;
   const id = p ? own(p, "id") : undefined;
   if (p && (!isName(kind) || !isName(id))) return "a signal's principal needs a kind and an id";
-  return finish(s, name, true, p, kind as string | undefined, id as string | undefined);
+  return finish(s, name, true, p, kind as string | undefined, id as string | undefined, false);
 }
 
-function finish(r: Record<string, unknown>, name: string, isSignal: boolean, p: Record<string, unknown> | undefined, kind: string | undefined, id: string | undefined): Normalized {
-  const resource = hasOwn.call(r, "resource") ? r.resource : undefined;
+function finish(r: Record<string, unknown>, name: string, isSignal: boolean, p: Record<string, unknown> | undefined, kind: string | undefined, id: string | undefined, fast: boolean): Normalized {
+  const resource = fast || hasOwn.call(r, "resource") ? r.resource : undefined;
   if (resource !== undefined && !isRecord(resource)) return `resource must be an object, got ${describe(resource)}`;
-  const context = hasOwn.call(r, "context") ? r.context : undefined;
+  const context = fast || hasOwn.call(r, "context") ? r.context : undefined;
   if (context !== undefined && !isRecord(context)) return `context must be an object, got ${describe(context)}`;
-  const session = hasOwn.call(r, "session") ? r.session : undefined;
+  const session = fast || hasOwn.call(r, "session") ? r.session : undefined;
   if (session !== undefined && !isName(session)) return `session must be a non-empty string, got ${describe(session)}`;
-  const t = hasOwn.call(r, "time") ? r.time : undefined;
+  const t = fast || hasOwn.call(r, "time") ? r.time : undefined;
   const time = typeof t === "number" && t === t && Math.abs(t) <= 8.64e15 ? t : toMillis(t);
   if (time === undefined) return `time must be finite milliseconds since the epoch or an ISO 8601 string, got ${describe(t)}`;
   return { name, isSignal, principal: p, principalKind: kind, principalId: id, resource, context, session: session as string | undefined, time };

@@ -60,6 +60,24 @@ describe("decide on malformed requests: a deny with a reason, never an exception
     inherited.risk = 0;
     denyWith({ ...ok, context: inherited }, "R301");
   });
+  it("a polluted Object.prototype never supplies a request field", () => {
+    const proto = Object.prototype as Record<string, unknown>;
+    try {
+      proto.principal = { kind: "agent", id: "a" };
+      proto.kind = "agent";
+      proto.time = 0;
+      const { principal: _p, ...noPrincipal } = ok;
+      expect(denyWith(noPrincipal, "R304").reasons[0]!.message).toContain("no principal");
+      const { time: _t, ...noTime } = ok;
+      denyWith(noTime, "R304");
+      denyWith({ ...ok, principal: { id: "a" } }, "R304");
+    } finally {
+      delete proto.principal;
+      delete proto.kind;
+      delete proto.time;
+    }
+    expect(p.decide(p.initialState(), ok).decision.effect).toBe("allow");
+  });
   it("code-like strings are data", () => {
     const r = p.decide(p.initialState(), { ...ok, principal: agent("'); process.exit(1); //"), resource: { path: "d/1", owner: "${require('fs')}" } });
     expect(r.decision.effect).toBe("deny");
