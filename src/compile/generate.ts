@@ -27,6 +27,21 @@ export interface CompiledRule {
   readonly reasonList: readonly Reason[];
   readonly obligation: Obligation | null;
   readonly obligationList: readonly Obligation[];
+  /**
+   * For the commonest rule shape — one principal selector by kind and exact id (or any), at most
+   * one resource glob that is exact or a literal prefix followed by one `*`, no attributes and no
+   * condition — the same test as `match`, read straight off the request. `undefined` from it means
+   * "ask `match`" (a missing or odd value, where `match` reports the failure).
+   */
+  readonly simple: SimpleMatch | null;
+}
+
+export interface SimpleMatch {
+  readonly kind: string | null;
+  readonly id: string | null;
+  /** Exact resource path, or the literal prefix of `prefix*`; null when the rule names no resource. */
+  readonly resource: string | null;
+  readonly resourceIsPrefix: boolean;
 }
 
 /** Stage: IR -> closures for every rule. */
@@ -73,6 +88,7 @@ class Generator {
       effect: r.effect,
       rank: 0,
       match,
+      simple: simpleMatchOf(r),
       idList: Object.freeze([r.id]),
       reason,
       reasonList: Object.freeze([reason]),
@@ -334,6 +350,23 @@ class Generator {
       if (crossing > c.ev.time) c.change(crossing);
     };
   }
+}
+
+function simpleMatchOf(r: RuleIR): SimpleMatch | null {
+  if (r.condition !== null || r.principals.length > 1 || r.resources.length > 1) return null;
+  const p = r.principals[0];
+  if (p !== undefined && (p.attributes.length > 0 || (p.id !== null && p.id.includes("*")))) return null;
+  const g = r.resources[0];
+  if (g !== undefined) {
+    const star = g.indexOf("*");
+    if (star >= 0 && star !== g.length - 1) return null;
+  }
+  return {
+    kind: p?.kind ?? null,
+    id: p?.id ?? null,
+    resource: g === undefined ? null : g.endsWith("*") ? g.slice(0, -1) : g,
+    resourceIsPrefix: g !== undefined && g.endsWith("*"),
+  };
 }
 
 function isConstant(e: ExprIR): boolean {

@@ -1,8 +1,8 @@
 import type { Bucket, CandidateList } from "../compile/action-index.js";
 import { ActionIndex } from "../compile/action-index.js";
-import type { CompiledRule } from "../compile/generate.js";
+import type { CompiledRule, SimpleMatch } from "../compile/generate.js";
 import type { KeyIR, OpIR, PolicyIR } from "../compile/ir.js";
-import { Failure, readOwn } from "./attributes.js";
+import { Failure, MAX_STRING, readOwn } from "./attributes.js";
 import { EvalContext, REVOKED_SHAPE, type Layout, type Partition } from "./context.js";
 import { addLabel, grantHolds, limitUses, updateOp, useGrant, useLimit, type Category } from "./operators.js";
 import { CorruptState, NEVER, pmapDelete, pmapEntries, pmapGet, pmapSet, type MapShape } from "./pmap.js";
@@ -314,7 +314,8 @@ export class Policy {
   /** Evaluates one candidate rule and folds its outcome into the context's running decision. */
   private consider(r: CompiledRule, c: EvalContext, held: boolean): void {
     c.effectRelevant = r.effect !== "flag";
-    let o = r.match(c);
+    const quick = r.simple === null ? undefined : simpleMatch(r.simple, c.ev);
+    let o = quick === undefined ? r.match(c) : quick;
     if (o === true && r.effect === "allow" && (r.ir.limit !== null || r.ir.grant !== null)) o = this.scopeHolds(r, c, held);
     if (o instanceof Failure) {
       (c.errors ??= []).push({ rule: r.id, code: o.code, message: o.message, span: o.span ?? r.ir.span });
@@ -503,6 +504,19 @@ export class Policy {
     if (e instanceof CorruptState) return this.errorDecision("R303", `state_corrupt: ${e.message}`, null, ev.time, ev.name);
     return this.errorDecision("R304", `the request could not be evaluated: ${describeError(e)}`, null, ev.time, ev.name);
   }
+}
+
+/** `match` for the simple rule shape (see CompiledRule.simple); undefined where `match` must decide. */
+function simpleMatch(m: SimpleMatch, ev: Event): boolean | undefined {
+  if (ev.principalKind === undefined) return undefined;
+  if (m.kind !== null && ev.principalKind !== m.kind) return false;
+  if (m.id !== null && ev.principalId !== m.id) return false;
+  if (m.resource === null) return true;
+  const res = ev.resource;
+  if (res === undefined || !Object.prototype.hasOwnProperty.call(res, "path")) return undefined;
+  const path = res.path;
+  if (typeof path !== "string" || path.length > MAX_STRING) return undefined;
+  return m.resourceIsPrefix ? path.startsWith(m.resource) : path === m.resource;
 }
 
 function isRuleArray(list: CandidateList): list is readonly CompiledRule[] {
