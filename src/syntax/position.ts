@@ -4,15 +4,7 @@ import type { Span } from "../ast/span.js";
 /** Spans from chevrotain tokens (whose end offset and end column are inclusive; ours are exclusive). */
 
 export function tokenSpan(file: string, t: IToken): Span {
-  return {
-    file,
-    offset: t.startOffset,
-    endOffset: t.endOffset! + 1,
-    line: t.startLine!,
-    column: t.startColumn!,
-    endLine: t.endLine!,
-    endColumn: t.endColumn! + 1,
-  };
+  return tokensSpan(file, t, t);
 }
 
 /** From the start of `first` to the end of `last`. */
