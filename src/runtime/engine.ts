@@ -596,28 +596,21 @@ function describeError(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-function timeOf(r: unknown): number {
+/** A field of a request that may be anything (a proxy, a throwing getter): read once, never throwing. */
+function fieldOf(r: unknown, name: "time" | "action"): unknown {
   try {
-    return unsafeTimeOf(r);
+    return r !== null && typeof r === "object" ? (r as Record<string, unknown>)[name] : undefined;
   } catch {
-    return 0;
+    return undefined;
   }
 }
 
-function unsafeTimeOf(r: unknown): number {
-  if (r && typeof r === "object" && typeof (r as { time?: unknown }).time === "number" && Number.isFinite((r as { time: number }).time)) return (r as { time: number }).time;
-  return 0;
+function timeOf(r: unknown): number {
+  const t = fieldOf(r, "time");
+  return typeof t === "number" && Number.isFinite(t) ? t : 0;
 }
 
 function actionOf(r: unknown): string {
-  try {
-    return unsafeActionOf(r);
-  } catch {
-    return "";
-  }
-}
-
-function unsafeActionOf(r: unknown): string {
-  if (r && typeof r === "object" && typeof (r as { action?: unknown }).action === "string") return String((r as { action: string }).action).slice(0, 256);
-  return "";
+  const a = fieldOf(r, "action");
+  return typeof a === "string" ? a.slice(0, 256) : "";
 }
