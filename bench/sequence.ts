@@ -2,8 +2,17 @@
  * Sequence suite: 50 sequence rules over 1,000 session keys, decisions per second including the
  * state update, and JSON bytes of state per key. The ceiling is a hand-written, mutable JS monitor
  * of the same 50 rules; both must return the same effect and flags for every request.
+ *
+ * leash is the tsup bundle users get (see leash-build.ts), as in the scope suite.
  */
-import { compilePolicy, type PolicyState } from "../src/index.js";
+import type { PolicyState } from "../src/index.js";
+import { leashModuleUrl } from "./leash-build.js";
+
+type LeashApi = Pick<typeof import("../src/index.js"), "compilePolicy">;
+
+async function loadLeash(): Promise<LeashApi> {
+  return (await import(await leashModuleUrl())) as LeashApi;
+}
 
 export interface SequenceRow {
   suite: "sequence";
@@ -21,6 +30,8 @@ const RULES = 50;
 interface RuleSpec {
   kind: "count" | "after" | "gap" | "sequence";
   id: string;
+  /** Position in the policy (the number in the id). */
+  index: number;
   target: number;
   a: number;
   b: number;
@@ -34,16 +45,16 @@ function specs(): RuleSpec[] {
     const target = i % ACTIONS;
     switch (i % 4) {
       case 0:
-        out.push({ kind: "count", id: `s${i}`, target, a: (i + 1) % ACTIONS, b: 0, window: (5 + (i % 5)) * 1000, threshold: 3 + (i % 4) });
+        out.push({ kind: "count", id: `s${i}`, index: i, target, a: (i + 1) % ACTIONS, b: 0, window: (5 + (i % 5)) * 1000, threshold: 3 + (i % 4) });
         break;
       case 1:
-        out.push({ kind: "after", id: `s${i}`, target, a: (i + 3) % ACTIONS, b: 0, window: (10 + i) * 1000, threshold: 0 });
+        out.push({ kind: "after", id: `s${i}`, index: i, target, a: (i + 3) % ACTIONS, b: 0, window: (10 + i) * 1000, threshold: 0 });
         break;
       case 2:
-        out.push({ kind: "gap", id: `s${i}`, target, a: target, b: 0, window: 100 + i, threshold: 0 });
+        out.push({ kind: "gap", id: `s${i}`, index: i, target, a: target, b: 0, window: 100 + i, threshold: 0 });
         break;
       default:
-        out.push({ kind: "sequence", id: `s${i}`, target, a: (i + 1) % ACTIONS, b: (i + 2) % ACTIONS, window: 20_000, threshold: 0 });
+        out.push({ kind: "sequence", id: `s${i}`, index: i, target, a: (i + 1) % ACTIONS, b: (i + 2) % ACTIONS, window: 20_000, threshold: 0 });
     }
   }
   return out;
@@ -91,7 +102,7 @@ class HandWrittenMonitor {
         const l = s.last[r.a]!;
         if (l === l && now - l < r.window) flags.push(r.id);
       } else {
-        const b = s.best1[Number(r.id.slice(1))]!;
+        const b = s.best1[r.index]!;
         if (b === b && now - b < r.window) challenge = true;
       }
     }
@@ -102,7 +113,7 @@ class HandWrittenMonitor {
       ring.push(now);
       if (ring.length > 8) ring.shift();
       for (const r of this.seqRules) {
-        const i = Number(r.id.slice(1));
+        const i = r.index;
         if (action === r.b) {
           const b0 = s.best0[i]!;
           if (b0 === b0 && now - b0 < r.window) s.best1[i] = s.best1[i]! === s.best1[i]! ? Math.max(s.best1[i]!, b0) : b0;
@@ -110,7 +121,7 @@ class HandWrittenMonitor {
         if (action === r.a) s.best0[i] = now;
       }
     }
-    flags.sort((x, y) => Number(x.slice(1)) - Number(y.slice(1)));
+    // Rules are visited in policy order per target, so the flags are already in id order.
     return { effect, flags };
   }
 }
@@ -132,7 +143,8 @@ function sortIds(ids: readonly string[]): string[] {
 }
 
 /** Runs the suite; `quick` shortens the timed run. */
-export function sequenceBench(quick = false): SequenceRow[] {
+export async function sequenceBench(quick = false): Promise<SequenceRow[]> {
+  const { compilePolicy } = await loadLeash();
   const keys = 1000;
   const { policy, diagnostics } = compilePolicy(sequencePolicySource(), { file: "bench-sequence.rules" });
   if (!policy) throw new Error(`sequence bench policy does not compile: ${diagnostics.map((d) => d.message).join("; ")}`);
@@ -185,7 +197,8 @@ export function sequenceBench(quick = false): SequenceRow[] {
  * turned into flags so every event is recorded and every register fills to its bound; timestamps
  * keep the same number of digits throughout.
  */
-export function stateBytesAfter(events: number): number {
+export async function stateBytesAfter(events: number): Promise<number> {
+  const { compilePolicy } = await loadLeash();
   const { policy } = compilePolicy(sequencePolicySource().replace(/: (deny|challenge) /g, ": flag "));
   let s = policy!.initialState();
   for (let i = 0; i < events; i++) s = policy!.decide(s, { principal: { kind: "agent", id: "bench" }, action: `op${i % ACTIONS}.run`, session: "only", time: 1_000_000_000_000 + i * 7 }).state;
@@ -193,7 +206,7 @@ export function stateBytesAfter(events: number): number {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  for (const row of sequenceBench(process.argv.includes("--quick"))) console.log(JSON.stringify(row));
-  console.log(JSON.stringify({ suite: "sequence-state", events: 1000, bytes: stateBytesAfter(1000) }));
-  console.log(JSON.stringify({ suite: "sequence-state", events: 1_000_000, bytes: stateBytesAfter(1_000_000) }));
+  for (const row of await sequenceBench(process.argv.includes("--quick"))) console.log(JSON.stringify(row));
+  console.log(JSON.stringify({ suite: "sequence-state", events: 1000, bytes: await stateBytesAfter(1000) }));
+  console.log(JSON.stringify({ suite: "sequence-state", events: 1_000_000, bytes: await stateBytesAfter(1_000_000) }));
 }
