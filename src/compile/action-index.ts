@@ -1,5 +1,5 @@
 import { actionPatternMatches } from "../runtime/glob.js";
-import { inAlphabet, selectorMatches, type Category } from "../runtime/operators.js";
+import { opUpdate, type Category, type OpUpdate } from "../runtime/operators.js";
 import type { CompiledRule } from "./generate.js";
 import type { OpIR, PolicyIR } from "./ir.js";
 import type { Reason } from "../runtime/types.js";
@@ -34,7 +34,8 @@ export interface Bucket {
   readonly highExcluded: readonly CompiledRule[];
   /** Attribute paths the bucket's rules read. */
   readonly watch: readonly string[];
-  readonly updates: Readonly<Record<Category, readonly OpIR[]>>;
+  /** The operators an event of this name feeds, per category, in op order. */
+  readonly updates: Readonly<Record<Category, readonly OpUpdate[]>>;
   readonly hasLimits: boolean;
   /** The reasons of a default deny on this name (R312 for a [high] action reached only by wildcards, R313). */
   readonly denyReasons: readonly Reason[];
@@ -160,10 +161,10 @@ export class ActionIndex {
     }
     const watch = new Set<string>();
     for (const r of candidates) for (const p of r.ir.reads) watch.add(p);
-    const updates = {} as Record<Category, OpIR[]>;
+    const updates = {} as Record<Category, OpUpdate[]>;
     for (const cat of signal ? (["signal"] as const) : (["allowed", "denied"] as const)) {
       const ops = [...(this.exactOps.get(name) ?? []), ...this.wildOps].sort((a, b) => a.index - b.index);
-      updates[cat] = ops.filter((op) => opSees(op, name, cat, this.ir));
+      updates[cat] = ops.flatMap((op) => opUpdate(op, name, cat, this.ir.workflows) ?? []);
     }
     if (signal) updates.allowed = updates.denied = [];
     else updates.signal = [];
@@ -226,28 +227,6 @@ export function splitByResource(list: readonly CompiledRule[]): CandidateList {
   }
   if (bySegment.size === 0) return list;
   return { bySegment, rest, indexed };
-}
-
-/** Whether an event of this name and category feeds the operator. */
-function opSees(op: OpIR, name: string, cat: Category, ir: PolicyIR): boolean {
-  switch (op.op) {
-    case "after":
-      return selectorMatches(op.events, name, cat) || (op.until !== null && selectorMatches(op.until, name, cat));
-    case "since":
-    case "gap":
-    case "count":
-    case "rate":
-    case "regularity":
-      return selectorMatches(op.events, name, cat);
-    case "distinct":
-      return op.events === null ? cat !== "denied" : selectorMatches(op.events, name, cat);
-    case "sequence":
-      return op.stages.some((s) => selectorMatches(s, name, cat)) || (op.until !== null && selectorMatches(op.until, name, cat));
-    case "workflow":
-      return cat !== "denied" && inAlphabet(ir.workflows[op.workflow]!, name);
-    default:
-      return false;
-  }
 }
 
 function selectorPatterns(op: OpIR): readonly (readonly string[])[] {

@@ -20,6 +20,10 @@ export interface CompiledRule {
   readonly effect: Effect;
   /** Rank by id, so multi-rule decisions list rules in an order that never depends on source order. */
   rank: number;
+  /** The effect's place in combining: allow 1, challenge 2, deny 3, revoke 4 (flag 0: never combined). */
+  readonly effectRank: number;
+  /** A list of just this rule (the winners of a decision this rule alone decides). */
+  readonly selfList: readonly CompiledRule[];
   /** Principal and resource selectors and conditions (not limit/grant, which need the rule's own state). */
   readonly match: (c: EvalContext) => RuleOutcome;
   readonly idList: readonly string[];
@@ -43,6 +47,8 @@ export interface SimpleMatch {
   readonly resource: string | null;
   readonly resourceIsPrefix: boolean;
 }
+
+const EFFECT_RANK: Readonly<Record<Effect, number>> = { flag: 0, allow: 1, challenge: 2, deny: 3, revoke: 4 };
 
 /** Stage: IR -> closures for every rule. */
 export function generateRules(ir: PolicyIR): CompiledRule[] {
@@ -82,11 +88,13 @@ class Generator {
     const obligation: Obligation | null = r.obligation
       ? Object.freeze({ kind: "challenge", rule: r.id, challenge: r.obligation.kind, satisfiedBy: Object.freeze([...r.obligation.satisfiedBy]) })
       : null;
-    return {
+    const rule: CompiledRule = {
       ir: r,
       id: r.id,
       effect: r.effect,
       rank: 0,
+      effectRank: EFFECT_RANK[r.effect],
+      selfList: EMPTY,
       match,
       simple: simpleMatchOf(r),
       idList: Object.freeze([r.id]),
@@ -95,6 +103,8 @@ class Generator {
       obligation,
       obligationList: obligation ? Object.freeze([obligation]) : EMPTY,
     };
+    (rule as { selfList: readonly CompiledRule[] }).selfList = Object.freeze([rule]);
+    return rule;
   }
 
   principals(sels: readonly PrincipalSelIR[], span: Span): ((c: EvalContext) => RuleOutcome) | null {

@@ -1,6 +1,6 @@
 import type { KeyGroupIR, WorkflowIR } from "../compile/ir.js";
 import { Failure, readOwn } from "./attributes.js";
-import { CorruptState, mapShape, pmapGet, type MapShape, type PNode } from "./pmap.js";
+import { CorruptState, hashKey, mapShape, pmapGet, type MapShape, type PNode } from "./pmap.js";
 import type { Event } from "./request.js";
 import type { CompiledRule } from "../compile/generate.js";
 import type { DecisionError, PolicyState, Reason } from "./types.js";
@@ -24,9 +24,12 @@ export const REVOKED_SHAPE: MapShape = mapShape(1 << 20);
 /**
  * Per-decision evaluation context: the event, the state being read, the partitions loaded so far
  * (each key is resolved and loaded at most once per decision), and the change times collected for
- * `validUntil` and `nextDeadline`.
+ * `validUntil` and `nextDeadline`. A policy reuses one context from decision to decision (`reset`),
+ * so the per-decision path allocates none of this.
  */
 export class EvalContext {
+  ev: Event;
+  state: PolicyState;
   /** Earliest time the effect may change (only non-flag rules feed it). */
   validUntil = Infinity;
   /** Earliest time anything read may change. */
@@ -35,9 +38,13 @@ export class EvalContext {
   effectRelevant = true;
   /** Per group: key string, null when the key attribute is missing, undefined when not resolved yet. */
   readonly keys: (string | null | undefined)[];
+  /** Per group: the hash of the key string (valid once the key is resolved). */
+  readonly hashes: number[];
   readonly parts: (Partition | null | undefined)[];
   /** Per group: the time operators of that key see (the event time, clamped forward per key). */
   readonly nows: number[];
+  /** Per group: the registers this event writes, copied from the stored partition on first write. */
+  readonly writes: (unknown[] | undefined)[];
   warnings: DecisionError[] | null = null;
   /* What the rules decided so far (kept here so the decision loop allocates nothing per rule). */
   best = 0;
@@ -50,14 +57,43 @@ export class EvalContext {
   keyFailures: (Failure | undefined)[] | null = null;
 
   constructor(
-    readonly ev: Event,
-    readonly state: PolicyState,
+    ev: Event,
+    state: PolicyState,
     readonly layout: Layout,
   ) {
+    this.ev = ev;
+    this.state = state;
     const n = layout.groups.length;
-    this.keys = n === 0 ? EMPTY_KEYS : new Array(n).fill(undefined);
-    this.parts = n === 0 ? EMPTY_PARTS : new Array(n).fill(undefined);
-    this.nows = n === 0 ? EMPTY_NOWS : new Array(n).fill(ev.time);
+    this.keys = new Array(n).fill(undefined);
+    this.hashes = new Array(n).fill(0);
+    this.parts = new Array(n).fill(undefined);
+    this.nows = new Array(n).fill(ev.time);
+    this.writes = new Array(n).fill(undefined);
+  }
+
+  /** Makes this context the fresh context of another decision. */
+  reset(ev: Event, state: PolicyState): void {
+    this.ev = ev;
+    this.state = state;
+    this.validUntil = Infinity;
+    this.nextDeadline = Infinity;
+    this.effectRelevant = true;
+    const n = this.keys.length;
+    for (let g = 0; g < n; g++) {
+      this.keys[g] = undefined;
+      this.parts[g] = undefined;
+      this.nows[g] = ev.time;
+      this.writes[g] = undefined;
+    }
+    this.warnings = null;
+    this.best = 0;
+    this.anyAllow = false;
+    this.single = null;
+    this.matched = null;
+    this.errors = null;
+    this.notes = null;
+    this.flags = null;
+    this.keyFailures = null;
   }
 
   /**
@@ -80,7 +116,10 @@ export class EvalContext {
       if (resolved instanceof Failure) {
         (this.keyFailures ??= [])[g] = resolved;
         this.keys[g] = null;
-      } else this.keys[g] = resolved;
+      } else {
+        this.keys[g] = resolved;
+        this.hashes[g] = hashKey(resolved);
+      }
       return resolved;
     }
     return k === null ? this.keyFailures![g]! : k;
@@ -95,7 +134,7 @@ export class EvalContext {
     if (p !== undefined) return p;
     const k = this.key(g);
     if (k instanceof Failure) return k;
-    p = pmapGet<Partition>(this.state.keys, this.layout.shape, k, this.ev.time) ?? null;
+    p = pmapGet<Partition>(this.state.keys, this.layout.shape, k, this.ev.time, this.hashes[g]) ?? null;
     if (p !== null) {
       if (!Array.isArray(p.r) || p.r.length !== this.layout.groups[g]!.slots) throw new CorruptState("partition registers");
       if (p.t > this.ev.time) {
@@ -112,10 +151,6 @@ export class EvalContext {
   }
 }
 
-
-const EMPTY_KEYS: (string | null | undefined)[] = [];
-const EMPTY_PARTS: (Partition | null | undefined)[] = [];
-const EMPTY_NOWS: number[] = [];
 
 /** `session:s-1`, `principal:agent/bot`, `context.ip:10.0.0.1` — or a Failure when the attribute is absent. */
 export function keyOf(g: KeyGroupIR, ev: Event): string | Failure {

@@ -22,6 +22,20 @@ import type {
 
 const EMPTY: readonly never[] = Object.freeze([]);
 const RANK: Readonly<Record<string, number>> = { allow: 1, challenge: 2, deny: 3, revoke: 4 };
+/** The effect of a combined rank (0: nothing matched). */
+const EFFECT_OF_RANK: readonly DecisionEffect[] = ["deny", "allow", "challenge", "deny", "revoke"];
+/** What the spare context holds between decisions (so it keeps no request alive). */
+const NO_EVENT: Event = Object.freeze({
+  name: "",
+  isSignal: false,
+  principal: undefined,
+  principalKind: undefined,
+  principalId: undefined,
+  resource: undefined,
+  context: undefined,
+  session: undefined,
+  time: 0,
+});
 
 /** A revocation as stored in state. */
 interface Revocation {
@@ -49,6 +63,12 @@ export class Policy {
   private readonly layoutHash: string;
   private readonly revokePaths: readonly KeyIR[];
   private readonly initial: PolicyState;
+  /**
+   * The evaluation context of the last finished decision, reused by the next one. A decision takes
+   * it out (leaving null) and puts it back when done, so a decision started while another is
+   * running (a getter on a request calling `decide`) builds its own.
+   */
+  private readonly spare: { ctx: EvalContext | null } = { ctx: null };
 
   /** @internal use `compilePolicy` */
   constructor(ir: PolicyIR, rules: readonly CompiledRule[], hash: string, layoutHash: string, shape: MapShape) {
@@ -217,7 +237,19 @@ export class Policy {
   }
 
   private run(state: PolicyState, ev: Event, bucket: Bucket, record: boolean, held: boolean): DecideResult {
-    const c = new EvalContext(ev, state, this.layout);
+    let c = this.spare.ctx;
+    if (c === null) c = new EvalContext(ev, state, this.layout);
+    else {
+      this.spare.ctx = null;
+      c.reset(ev, state);
+    }
+    const result = this.decideIn(c, state, ev, bucket, record, held);
+    c.reset(NO_EVENT, state);
+    this.spare.ctx = c;
+    return result;
+  }
+
+  private decideIn(c: EvalContext, state: PolicyState, ev: Event, bucket: Bucket, record: boolean, held: boolean): DecideResult {
 
     const revokedBy = ev.isSignal ? null : this.revokedKey(state, ev);
 
@@ -242,11 +274,11 @@ export class Policy {
       matched = null;
       single = null;
     }
-    const effect: DecisionEffect = best === 0 ? "deny" : (["deny", "allow", "challenge", "deny", "revoke"] as const)[best]!;
+    const effect = EFFECT_OF_RANK[best]!;
     let rules: readonly string[];
     let reasons: readonly Reason[];
     let obligations: readonly Obligation[] = EMPTY;
-    const winners: CompiledRule[] = best === 0 ? [] : matched !== null ? sortByRank(matched) : [single!];
+    const winners: readonly CompiledRule[] = best === 0 ? EMPTY : matched !== null ? sortByRank(matched) : single!.selfList;
 
     if (revokedBy !== null) {
       rules = EMPTY;
@@ -326,7 +358,7 @@ export class Policy {
       return;
     }
     if (r.effect === "allow") c.anyAllow = true;
-    const rank = RANK[r.effect]!;
+    const rank = r.effectRank;
     if (rank > c.best) {
       c.best = rank;
       c.single = r;
@@ -407,13 +439,14 @@ export class Policy {
     const ops = bucket.updates[cat];
     const usesScopes = effect === "allow" && bucket.hasLimits;
     if (ops.length === 0 && !usesScopes && effect !== "revoke") return state;
-    const writes: (unknown[] | undefined)[] = new Array(this.layout.groups.length);
-    const regs = (g: number) => this.registersFor(g, c, writes);
+    const writes = c.writes;
+    const regs = (g: number) => this.registersFor(g, c);
     for (let i = 0; i < ops.length; i++) {
-      const op = ops[i]!;
+      const u = ops[i]!;
+      const op = u.op;
       const r = regs(op.group);
       if (r === null) continue;
-      r[op.slot] = updateOp(op, r[op.slot], c.nows[op.group]!, ev, cat, this.layout.workflows);
+      r[op.slot] = updateOp(u, r[op.slot], c.nows[op.group]!, ev, this.layout.workflows);
     }
     if (usesScopes) {
       for (const w of winners) {
@@ -451,7 +484,7 @@ export class Policy {
         const group = this.layout.groups[g]!;
         const key = c.keys[g]!;
         const now = c.nows[g]!;
-        const res = pmapSet(keys, this.layout.shape, key, { t: now, x: now + group.ttl, r } as Partition, ev.time);
+        const res = pmapSet(keys, this.layout.shape, key, { t: now, x: now + group.ttl, r } as Partition, ev.time, c.hashes[g]);
         keys = res.root;
         size += res.sizeDelta;
         evictions += res.evicted;
@@ -471,7 +504,8 @@ export class Policy {
   }
 
   /** The registers of group `g` being written by this event, copied from the stored partition once. */
-  private registersFor(g: number, c: EvalContext, writes: (unknown[] | undefined)[]): unknown[] | null {
+  private registersFor(g: number, c: EvalContext): unknown[] | null {
+    const writes = c.writes;
     let r = writes[g];
     if (r !== undefined) return r;
     const p = c.partition(g);

@@ -128,7 +128,10 @@ export function readOp(op: OpIR, reg: Reg, now: number, ev: Event, sink: ChangeS
       return last === null ? Infinity : now - last;
     }
     case "gap": {
-      const [prev, last] = gapRegs(reg);
+      const a = arr(reg);
+      const prev = a.length > 0 ? a[0] : null;
+      const last = a.length > 1 ? a[1] : null;
+      if ((prev !== null && typeof prev !== "number") || (last !== null && typeof last !== "number")) throw new CorruptState("register: gap");
       if (namesMatch(op.events, ev.name, ev.isSignal)) return last === null ? Infinity : now - last;
       return prev === null || last === null ? Infinity : last - prev;
     }
@@ -198,14 +201,6 @@ export function readOp(op: OpIR, reg: Reg, now: number, ev: Event, sink: ChangeS
     case "labels":
       throw new Error(`${op.op} is read through its rule`);
   }
-}
-
-function gapRegs(reg: Reg): [number | null, number | null] {
-  const a = arr(reg);
-  const prev = a[0] ?? null;
-  const last = a[1] ?? null;
-  if ((prev !== null && typeof prev !== "number") || (last !== null && typeof last !== "number")) throw new CorruptState("register: gap");
-  return [prev as number | null, last as number | null];
 }
 
 /** GCRA with burst `limit`: emission interval T = per / limit, tolerance = per - T. */
@@ -278,17 +273,18 @@ export function inAlphabet(w: WorkflowIR, name: string): boolean {
 
 /** The positions after `name` from position set `state` (0 = not started); 0 when it deviates. */
 export function workflowStep(w: WorkflowIR, state: number, name: string): number {
+  return workflowStepTo(w, state, positionsOf(w, name));
+}
+
+/** The positions after a step to one of `positions` (a bit set) from position set `state`. */
+function workflowStepTo(w: WorkflowIR, state: number, positions: number): number {
   let candidates: number;
   if (state === 0) candidates = w.first;
   else {
     candidates = state & w.accepting ? w.first : 0;
     for (let i = 0; i < w.positions.length; i++) if (state & (1 << i)) candidates |= w.follow[i]!;
   }
-  let next = 0;
-  for (let i = 0; i < w.positions.length; i++) {
-    if (candidates & (1 << i) && anyPatternMatches(w.positions[i]!, name)) next |= 1 << i;
-  }
-  return next;
+  return candidates & positions;
 }
 
 /** Every position whose step names `name`. */
@@ -347,33 +343,87 @@ export function hasLabel(reg: Reg, label: number, now: number, sink: ChangeSink)
  * -------------------------------------------------------------------------------------------- */
 
 /**
- * The register after an event the operator counts (the caller has matched name and category
- * against the operator's selectors). Pure: returns a new value, never mutates `reg`.
+ * One operator an event of a given name and category feeds, with everything the name and category
+ * decide worked out when the action index is built: the update does no pattern matching.
  */
-export function updateOp(op: OpIR, reg: Reg, now: number, ev: Event, cat: Category, wf: readonly WorkflowIR[]): Reg {
+export interface OpUpdate {
+  readonly op: OpIR;
+  /** The event is an X of the operator (`events`); for a sequence, bit i: the event is stage i. */
+  readonly stages: number;
+  /** The event is a Z of the operator's `until`. */
+  readonly cancels: boolean;
+  /** For a workflow: the positions whose step names the event. */
+  readonly positions: number;
+}
+
+/** What an event of `name` and category `cat` does to `op` (null when it does not feed it). */
+export function opUpdate(op: OpIR, name: string, cat: Category, wf: readonly WorkflowIR[]): OpUpdate | null {
+  let stages = 0;
+  let cancels = false;
+  let positions = 0;
+  switch (op.op) {
+    case "after":
+      stages = selectorMatches(op.events, name, cat) ? 1 : 0;
+      cancels = op.until !== null && selectorMatches(op.until, name, cat);
+      break;
+    case "since":
+    case "gap":
+    case "count":
+    case "rate":
+    case "regularity":
+      stages = selectorMatches(op.events, name, cat) ? 1 : 0;
+      break;
+    case "distinct":
+      stages = (op.events === null ? cat !== "denied" : selectorMatches(op.events, name, cat)) ? 1 : 0;
+      break;
+    case "sequence":
+      op.stages.forEach((s, i) => (stages |= selectorMatches(s, name, cat) ? 1 << i : 0));
+      cancels = op.until !== null && selectorMatches(op.until, name, cat);
+      break;
+    case "workflow": {
+      const w = wf[op.workflow]!;
+      positions = positionsOf(w, name);
+      stages = cat !== "denied" && positions !== 0 ? 1 : 0;
+      break;
+    }
+    default:
+      return null;
+  }
+  return stages === 0 && !cancels ? null : { op, stages, cancels, positions };
+}
+
+/**
+ * The register after an event the operator counts (`u` says how: see `opUpdate`). Pure: returns a
+ * new value, never mutates `reg`.
+ */
+export function updateOp(u: OpUpdate, reg: Reg, now: number, ev: Event, wf: readonly WorkflowIR[]): Reg {
+  const op = u.op;
   switch (op.op) {
     case "after": {
-      let last = num(reg);
       // An event that is both a Z and an X counts as an X: cancel first, then record.
-      if (op.until && selectorMatches(op.until, ev.name, cat)) last = null;
-      if (selectorMatches(op.events, ev.name, cat)) last = now;
-      return last;
+      if (u.stages !== 0) return now;
+      return u.cancels ? null : num(reg);
     }
     case "since":
       return now;
     case "gap": {
-      const [, last] = gapRegs(reg);
+      const a = arr(reg);
+      const last = a.length > 1 ? a[1] : null;
+      if (last !== null && typeof last !== "number") throw new CorruptState("register: gap");
       return [last, now];
     }
     case "count": {
       const ts = uncheckedTimes(reg);
-      const out: number[] = [];
       const keepFrom = Math.max(0, ts.length + 1 - op.capacity);
+      let kept = 0;
+      for (let i = keepFrom; i < ts.length; i++) if (now - timeAt(ts, i) < op.window) kept++;
+      const out = new Array<number>(kept + 1);
+      let j = 0;
       for (let i = keepFrom; i < ts.length; i++) {
-        const t = timeAt(ts, i);
-        if (now - t < op.window) out.push(t);
+        const t = ts[i]!;
+        if (now - t < op.window) out[j++] = t;
       }
-      out.push(now);
+      out[j] = now;
       return out;
     }
     case "distinct": {
@@ -392,8 +442,8 @@ export function updateOp(op: OpIR, reg: Reg, now: number, ev: Event, cat: Catego
     }
     case "rate": {
       const tat = num(reg);
-      const { interval, tolerance } = gcra(op.limit, op.per);
-      if (tat !== null && now < tat - tolerance) return tat; // non-conforming: GCRA leaves TAT as is
+      const interval = op.per / op.limit;
+      if (tat !== null && now < tat - (op.per - interval)) return tat; // non-conforming: GCRA leaves TAT as is
       return Math.max(tat ?? now, now) + interval;
     }
     case "regularity": {
@@ -405,26 +455,27 @@ export function updateOp(op: OpIR, reg: Reg, now: number, ev: Event, cat: Catego
     case "sequence": {
       const n = op.stages.length;
       const old = arr(reg);
-      const best: (number | null)[] = [];
+      const best = new Array<number | null>(n);
       for (let i = 0; i < n; i++) {
         const b = old[i];
-        best.push(typeof b === "number" && now - b < op.window ? b : null);
+        best[i] = !u.cancels && typeof b === "number" && now - b < op.window ? b : null;
       }
-      if (op.until && selectorMatches(op.until, ev.name, cat)) best.fill(null);
       // Highest stage first, so one event never advances two stages.
       for (let i = n - 1; i >= 1; i--) {
-        const prev = best[i - 1];
-        if (prev !== null && prev !== undefined && selectorMatches(op.stages[i]!, ev.name, cat)) best[i] = Math.max(best[i] ?? -Infinity, prev);
+        const prev = best[i - 1]!;
+        if (prev !== null && u.stages & (1 << i)) {
+          const cur = best[i]!;
+          best[i] = cur === null || prev > cur ? prev : cur;
+        }
       }
-      if (selectorMatches(op.stages[0]!, ev.name, cat)) best[0] = now;
+      if (u.stages & 1) best[0] = now;
       return best;
     }
     case "workflow": {
       const w = wf[op.workflow]!;
-      const state = num(reg) ?? 0;
-      const next = workflowStep(w, state, ev.name);
+      const next = workflowStepTo(w, num(reg) ?? 0, u.positions);
       // A deviation that happened anyway: the workflow continues from the step(s) this action names.
-      return next !== 0 ? next : positionsOf(w, ev.name);
+      return next !== 0 ? next : u.positions;
     }
     case "limit":
     case "grant":

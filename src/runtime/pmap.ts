@@ -60,9 +60,9 @@ function leafOf(root: PNode | null, shape: MapShape, h: number): readonly unknow
   return node as readonly unknown[] | null;
 }
 
-/** The live entry for `key` at `now`, or `undefined` (absent or expired). */
-export function pmapGet<E extends Timed>(root: PNode | null, shape: MapShape, key: string, now: number): E | undefined {
-  const leaf = leafOf(root, shape, hashKey(key));
+/** The live entry for `key` at `now`, or `undefined` (absent or expired). `h` is `hashKey(key)`. */
+export function pmapGet<E extends Timed>(root: PNode | null, shape: MapShape, key: string, now: number, h = hashKey(key)): E | undefined {
+  const leaf = leafOf(root, shape, h);
   if (leaf === null) return undefined;
   for (let i = 0; i < leaf.length; i += 2) {
     if (leaf[i] === key) {
@@ -82,9 +82,8 @@ export interface SetResult {
   readonly evicted: number;
 }
 
-/** A new map with `key` set to `entry`. Entries with `x >= NEVER` are never evicted. */
-export function pmapSet(root: PNode | null, shape: MapShape, key: string, entry: Timed, now: number): SetResult {
-  const h = hashKey(key);
+/** A new map with `key` set to `entry`. Entries with `x >= NEVER` are never evicted. `h` is `hashKey(key)`. */
+export function pmapSet(root: PNode | null, shape: MapShape, key: string, entry: Timed, now: number, h = hashKey(key)): SetResult {
   const path: (readonly (PNode | null)[])[] = [];
   let node: PNode | null = root;
   for (let level = 0; level < shape.depth; level++) {
