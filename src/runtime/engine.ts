@@ -32,6 +32,8 @@ const NO_EVENT: Event = Object.freeze({
   principalKind: undefined,
   principalId: undefined,
   resource: undefined,
+  resourcePath: undefined,
+  resourceId: undefined,
   context: undefined,
   session: undefined,
   time: 0,
@@ -338,7 +340,7 @@ export class Policy {
     }
     const rest = list.rest;
     for (let i = 0; i < rest.length; i++) this.consider(rest[i]!, c, held);
-    const seg = firstSegment(c.ev.resource);
+    const seg = firstSegment(c.ev);
     const indexed = seg === null ? list.indexed : list.bySegment.get(seg);
     if (indexed !== undefined) for (let i = 0; i < indexed.length; i++) this.consider(indexed[i]!, c, held);
   }
@@ -546,9 +548,7 @@ function simpleMatch(m: SimpleMatch, ev: Event): boolean | undefined {
   if (m.kind !== null && ev.principalKind !== m.kind) return false;
   if (m.id !== null && ev.principalId !== m.id) return false;
   if (m.resource === null) return true;
-  const res = ev.resource;
-  if (res === undefined || !Object.prototype.hasOwnProperty.call(res, "path")) return undefined;
-  const path = res.path;
+  const path = ev.resourcePath;
   if (typeof path !== "string" || path.length > MAX_STRING) return undefined;
   return m.resourceIsPrefix ? path.startsWith(m.resource) : path === m.resource;
 }
@@ -561,10 +561,8 @@ function isRuleArray(list: CandidateList): list is readonly CompiledRule[] {
  * The first path segment of the resource the globs match (`path`, else `id`), or null when there
  * is none to read (then every indexed rule is evaluated, and fails as it must).
  */
-function firstSegment(resource: Readonly<Record<string, unknown>> | undefined): string | null {
-  if (resource === undefined) return null;
-  let subject = Object.prototype.hasOwnProperty.call(resource, "path") ? resource.path : undefined;
-  if (subject === undefined && Object.prototype.hasOwnProperty.call(resource, "id")) subject = resource.id;
+function firstSegment(ev: Event): string | null {
+  const subject = ev.resourcePath !== undefined ? ev.resourcePath : ev.resourceId;
   if (typeof subject !== "string") return null;
   const slash = subject.indexOf("/");
   return slash < 0 ? "" : subject.slice(0, slash);

@@ -9,6 +9,10 @@ export interface Event {
   readonly principalKind: string | undefined;
   readonly principalId: string | undefined;
   readonly resource: Readonly<Record<string, unknown>> | undefined;
+  /** `resource.path` when the resource has it as an own property (any type), else undefined. */
+  readonly resourcePath: unknown;
+  /** `resource.id` when the resource has it as an own property (any type), else undefined. */
+  readonly resourceId: unknown;
   readonly context: Readonly<Record<string, unknown>> | undefined;
   readonly session: string | undefined;
   readonly time: number;
@@ -62,6 +66,10 @@ function plainPrincipal(o: Record<string, unknown>): boolean {
   return Object.getPrototypeOf(o) === OBJECT_PROTO && OBJECT_PROTO.kind === undefined && OBJECT_PROTO.id === undefined;
 }
 
+function plainResource(o: Record<string, unknown>): boolean {
+  return Object.getPrototypeOf(o) === OBJECT_PROTO && OBJECT_PROTO.path === undefined && OBJECT_PROTO.id === undefined;
+}
+
 /** Validates a signal for `observe`; never throws. */
 export function normalizeSignal(s: unknown): Normalized {
   if (!isRecord(s)) return `a signal is an object, got ${describe(s)}`;
@@ -77,7 +85,14 @@ export function normalizeSignal(s: unknown): Normalized {
 
 function finish(r: Record<string, unknown>, name: string, isSignal: boolean, p: Record<string, unknown> | undefined, kind: string | undefined, id: string | undefined, fast: boolean): Normalized {
   const resource = fast || hasOwn.call(r, "resource") ? r.resource : undefined;
-  if (resource !== undefined && !isRecord(resource)) return `resource must be an object, got ${describe(resource)}`;
+  let resourcePath: unknown;
+  let resourceId: unknown;
+  if (resource !== undefined) {
+    if (!isRecord(resource)) return `resource must be an object, got ${describe(resource)}`;
+    const fastR = plainResource(resource);
+    resourcePath = fastR || hasOwn.call(resource, "path") ? resource.path : undefined;
+    resourceId = fastR || hasOwn.call(resource, "id") ? resource.id : undefined;
+  }
   const context = fast || hasOwn.call(r, "context") ? r.context : undefined;
   if (context !== undefined && !isRecord(context)) return `context must be an object, got ${describe(context)}`;
   const session = fast || hasOwn.call(r, "session") ? r.session : undefined;
@@ -85,7 +100,7 @@ function finish(r: Record<string, unknown>, name: string, isSignal: boolean, p: 
   const t = fast || hasOwn.call(r, "time") ? r.time : undefined;
   const time = typeof t === "number" && t === t && Math.abs(t) <= 8.64e15 ? t : toMillis(t);
   if (time === undefined) return `time must be finite milliseconds since the epoch or an ISO 8601 string, got ${describe(t)}`;
-  return { name, isSignal, principal: p, principalKind: kind, principalId: id, resource, context, session: session as string | undefined, time };
+  return { name, isSignal, principal: p, principalKind: kind, principalId: id, resource, resourcePath, resourceId, context, session: session as string | undefined, time };
 }
 
 const ISO = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
