@@ -6,6 +6,7 @@ import { Failure, MAX_STRING, readOwn } from "./attributes.js";
 import { EvalContext, REVOKED_SHAPE, type Layout, type Partition } from "./context.js";
 import { addLabel, grantHolds, limitUses, updateOp, useGrant, useLimit, type Category } from "./operators.js";
 import { CorruptState, NEVER, pmapDelete, pmapEntries, pmapGet, pmapSet, type MapShape } from "./pmap.js";
+import { hasPrefix } from "./glob.js";
 import { isActionName, normalizeRequest, normalizeSignal, type Event } from "./request.js";
 import type {
   Decision,
@@ -550,7 +551,7 @@ function simpleMatch(m: SimpleMatch, ev: Event): boolean | undefined {
   if (m.resource === null) return true;
   const path = ev.resourcePath;
   if (typeof path !== "string" || path.length > MAX_STRING) return undefined;
-  return m.resourceIsPrefix ? path.startsWith(m.resource) : path === m.resource;
+  return m.resourceIsPrefix ? hasPrefix(path, m.resource) : path === m.resource;
 }
 
 function isRuleArray(list: CandidateList): list is readonly CompiledRule[] {

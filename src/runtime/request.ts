@@ -49,25 +49,32 @@ export function normalizeRequest(r: unknown): Normalized {
 }
 
 const OBJECT_PROTO = Object.prototype as unknown as Record<string, unknown>;
+/**
+ * An empty object that inherits from Object.prototype: `PROBE.x === undefined` says that nothing
+ * put an `x` on Object.prototype. V8 answers such a read from its inline cache (a property the
+ * receiver's map lacks, guarded by the prototype chain's validity cell, which a write to
+ * Object.prototype invalidates), where reading `Object.prototype.x` itself is a dictionary lookup.
+ */
+const PROBE: Readonly<Record<string, unknown>> = Object.freeze({});
 
 function plainRequest(o: Record<string, unknown>): boolean {
   return (
     Object.getPrototypeOf(o) === OBJECT_PROTO &&
-    OBJECT_PROTO.principal === undefined &&
-    OBJECT_PROTO.action === undefined &&
-    OBJECT_PROTO.resource === undefined &&
-    OBJECT_PROTO.context === undefined &&
-    OBJECT_PROTO.session === undefined &&
-    OBJECT_PROTO.time === undefined
+    PROBE.principal === undefined &&
+    PROBE.action === undefined &&
+    PROBE.resource === undefined &&
+    PROBE.context === undefined &&
+    PROBE.session === undefined &&
+    PROBE.time === undefined
   );
 }
 
 function plainPrincipal(o: Record<string, unknown>): boolean {
-  return Object.getPrototypeOf(o) === OBJECT_PROTO && OBJECT_PROTO.kind === undefined && OBJECT_PROTO.id === undefined;
+  return Object.getPrototypeOf(o) === OBJECT_PROTO && PROBE.kind === undefined && PROBE.id === undefined;
 }
 
 function plainResource(o: Record<string, unknown>): boolean {
-  return Object.getPrototypeOf(o) === OBJECT_PROTO && OBJECT_PROTO.path === undefined && OBJECT_PROTO.id === undefined;
+  return Object.getPrototypeOf(o) === OBJECT_PROTO && PROBE.path === undefined && PROBE.id === undefined;
 }
 
 /** Validates a signal for `observe`; never throws. */

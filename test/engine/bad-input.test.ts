@@ -78,6 +78,25 @@ describe("decide on malformed requests: a deny with a reason, never an exception
     }
     expect(p.decide(p.initialState(), ok).decision.effect).toBe("allow");
   });
+  it("a polluted Object.prototype never supplies a resource path, after many decisions warmed the fast path", () => {
+    const simple = policyOf(`rule read-docs: allow doc.read for agent "a" on d/*`);
+    const withPath = { principal: agent("a"), action: "doc.read", resource: { path: "d/1" }, time: 0 };
+    const noPath = { principal: agent("a"), action: "doc.read", resource: { type: "doc" }, time: 0 };
+    for (let i = 0; i < 20_000; i++) simple.decide(simple.initialState(), i % 2 ? withPath : noPath);
+    expect(simple.decide(simple.initialState(), noPath).decision.effect).toBe("deny");
+    const proto = Object.prototype as Record<string, unknown>;
+    try {
+      proto.path = "d/1";
+      proto.id = "d/1";
+      const d = simple.decide(simple.initialState(), noPath).decision;
+      expect(d.effect).toBe("deny");
+      expect(d.errors.map((e) => e.code)).toContain("R301");
+    } finally {
+      delete proto.path;
+      delete proto.id;
+    }
+    expect(simple.decide(simple.initialState(), withPath).decision.effect).toBe("allow");
+  });
   it("code-like strings are data", () => {
     const r = p.decide(p.initialState(), { ...ok, principal: agent("'); process.exit(1); //"), resource: { path: "d/1", owner: "${require('fs')}" } });
     expect(r.decision.effect).toBe("deny");
