@@ -31,6 +31,18 @@ describe("scope rules", () => {
     expect(d.reasons[0]!.span!.line).toBe(6);
   });
 
+  it("a decision that records nothing returns the state it was given (nothing to persist)", () => {
+    const state = p.initialState();
+    const out = p.decide(state, { principal: agent("deploy-bot"), action: "build.validate", resource: { path: "repo/app" }, time: 5 });
+    expect(out.decision.effect).toBe("allow");
+    expect(out.state).toBe(state);
+    const history = policyOf("rule r: allow doc.read when count(doc.read by session within 1m) < 3");
+    const s0 = history.initialState();
+    const recorded = history.decide(s0, { principal: agent("a1"), action: "doc.read", session: "s", time: 5 });
+    expect(recorded.state).not.toBe(s0);
+    expect(recorded.state.size).toBe(1);
+  });
+
   it("denies by default with R313 when nothing allows", () => {
     const d = decide(p, { principal: agent("other"), action: "build.validate", resource: { path: "repo/app" } });
     expect(d.effect).toBe("deny");
