@@ -3,7 +3,7 @@ import type { Span } from "../ast/span.js";
 import { Failure, readOwn, typeName, type Value } from "../runtime/attributes.js";
 import type { EvalContext } from "../runtime/context.js";
 import { compileGlob, globMatch } from "../runtime/glob.js";
-import { domainOf, inAlphabet, readOp, regularityCrossing } from "../runtime/operators.js";
+import { domainOf, hasLabel, inAlphabet, readOp, regularityCrossing } from "../runtime/operators.js";
 import type { Obligation, Reason } from "../runtime/types.js";
 import type { ExprIR, OpIR, PathIR, PolicyIR, PrincipalSelIR, RuleIR } from "./ir.js";
 
@@ -279,7 +279,7 @@ class Generator {
       const p = c.partition(group);
       if (p instanceof Failure) return p;
       if (p !== null) c.change(p.x);
-      return readOp(op, p === null ? null : p.r[slot], c.nows[group]!, c.ev, c, workflows);
+      return readOp(op, p === null ? null : p.r, c.nows[group]!, c.ev, c, workflows);
     };
   }
 
@@ -291,16 +291,7 @@ class Generator {
       if (p instanceof Failure) return p;
       if (p === null) return false;
       c.change(p.x);
-      const a = p.r[slot];
-      if (a === null || a === undefined) return false;
-      if (!Array.isArray(a)) return new Failure("R303", "labels register is not a list", undefined);
-      const v = a[label];
-      if (v === true) return true;
-      if (typeof v === "number" && c.nows[group]! < v) {
-        c.change(v);
-        return true;
-      }
-      return false;
+      return hasLabel(p.r, slot, label, c.nows[group]!, c);
     };
   }
 
@@ -348,7 +339,7 @@ class Generator {
       return (c) => {
         const p = c.partition(group);
         if (p instanceof Failure) return;
-        const t = regularityCrossing(op, p === null ? null : p.r[slot], c.nows[group]!, c.ev, constant);
+        const t = regularityCrossing(op, p === null ? null : p.r, c.nows[group]!, c.ev, constant);
         if (t !== null) c.change(t);
       };
     }

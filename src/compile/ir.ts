@@ -32,7 +32,7 @@ export interface KeyGroupIR {
   readonly text: string;
   /** How long a partition of this group lives after its last write (ms). */
   readonly ttl: number;
-  /** Number of register slots in one partition. */
+  /** Number of register slots in one partition (the operators' `registerWidth`s added up). */
   readonly slots: number;
 }
 

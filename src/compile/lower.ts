@@ -1,5 +1,6 @@
 import type { EventSelector, Expr, KeyRef, Literal, Path, PolicyFile, RuleDecl, SetLit, WorkflowDecl } from "../ast/nodes.js";
 import { walkExpr } from "../ast/walk.js";
+import { registerWidth } from "../runtime/operators.js";
 import type { EventSelIR, ExprIR, KeyGroupIR, KeyIR, OpIR, PathIR, PolicyIR, PrincipalSelIR, RuleIR, WorkflowIR } from "./ir.js";
 
 export interface LowerOptions {
@@ -19,6 +20,12 @@ export function lower(file: PolicyFile, options: LowerOptions): PolicyIR {
   const groupIndex = new Map<string, number>();
   const ops: MutableOp[] = [];
   const opIndex = new Map<string, number>();
+
+  const labels: string[] = [];
+  for (const r of file.items) {
+    if (r.kind !== "RuleDecl") continue;
+    for (const c of r.clauses) if (c.kind === "LabelClause" && !labels.includes(c.label.value)) labels.push(c.label.value);
+  }
 
   const groupOf = (key: KeyIR): number => {
     const text = keyText(key);
@@ -40,7 +47,7 @@ export function lower(file: PolicyFile, options: LowerOptions): PolicyIR {
     g.ttl = Math.max(g.ttl, window ?? options.keyTtlMs);
     if (existing !== undefined) return existing;
     const index = ops.length;
-    const op = { ...make(index, group), signature: sig, slot: g.slots++ } as MutableOp;
+    const op = { ...make(index, group), signature: sig } as MutableOp;
     ops.push(op);
     opIndex.set(sig, index);
     return index;
@@ -56,11 +63,6 @@ export function lower(file: PolicyFile, options: LowerOptions): PolicyIR {
     workflowIndex.set(w.name.value, index);
   }
 
-  const labels: string[] = [];
-  for (const r of file.items) {
-    if (r.kind !== "RuleDecl") continue;
-    for (const c of r.clauses) if (c.kind === "LabelClause" && !labels.includes(c.label.value)) labels.push(c.label.value);
-  }
   const labelsOp = (): number => addOp({ kind: "session" }, "labels", null, (i, group) => ({ op: "labels", index: i, group, slot: 0, signature: "" }));
 
   /** Capacity a count/distinct window needs for the constant it is compared with. */
@@ -283,6 +285,13 @@ export function lower(file: PolicyFile, options: LowerOptions): PolicyIR {
     }
   }
 
+  // Register layout, now that every capacity is final: each operator's slots follow the previous
+  // operator's of its group.
+  for (const op of ops) {
+    const g = groups[op.group]!;
+    op.slot = g.slots;
+    g.slots += registerWidth(op, labels.length);
+  }
   const keyGroups: KeyGroupIR[] = groups.map((g, index) => ({ index, key: g.key, text: g.text, ttl: g.ttl, slots: g.slots }));
   return { rules, ops, keyGroups, workflows, labels, actions, hasActionsBlock, revokeTargets };
 }

@@ -4,7 +4,7 @@ import type { CompiledRule, SimpleMatch } from "../compile/generate.js";
 import type { KeyIR, OpIR, PolicyIR } from "../compile/ir.js";
 import { Failure, MAX_STRING, readOwn } from "./attributes.js";
 import { EvalContext, REVOKED_SHAPE, type Layout, type Partition } from "./context.js";
-import { addLabel, grantHolds, limitUses, updateOp, useGrant, useLimit, type Category } from "./operators.js";
+import { addLabel, emptyRegisters, grantHolds, limitUses, updateOp, useGrant, useLimit, type Category } from "./operators.js";
 import { CorruptState, NEVER, pmapDelete, pmapEntries, pmapGet, pmapSet, type MapShape } from "./pmap.js";
 import { hasPrefix } from "./glob.js";
 import { isActionName, normalizeRequest, normalizeSignal, type Event } from "./request.js";
@@ -387,7 +387,7 @@ export class Policy {
       const p = c.partition(op.group);
       if (p instanceof Failure) return p;
       if (p !== null) c.change(p.x);
-      const uses = limitUses(op, p === null ? null : p.r[op.slot], c.nows[op.group]!, c);
+      const uses = limitUses(op, p === null ? null : p.r, c.nows[op.group]!, c);
       if (uses >= op.count) {
         (c.notes ??= []).push({ rule: r.id, effect: "allow", code: "R310", message: `${r.id}: limit of ${op.count} per ${this.layout.groups[op.group]!.text}${op.window ? " within the window" : ""} reached`, span: ir.span });
         return false;
@@ -398,7 +398,7 @@ export class Policy {
       const p = c.partition(op.group);
       if (p instanceof Failure) return p;
       if (p !== null) c.change(p.x);
-      if (!grantHolds(op, p === null ? null : p.r[op.slot], c.nows[op.group]!, c)) {
+      if (!grantHolds(op, p === null ? null : p.r, c.nows[op.group]!, c)) {
         (c.notes ??= []).push({ rule: r.id, effect: "allow", code: "R311", message: `${r.id}: the grant of ${op.duration} ms for this ${this.layout.groups[op.group]!.text} has expired`, span: ir.span });
         return false;
       }
@@ -456,7 +456,7 @@ export class Policy {
       const op = u.op;
       const r = regs(op.group);
       if (r === null) continue;
-      r[op.slot] = updateOp(u, r[op.slot], c.nows[op.group]!, ev, this.layout.workflows);
+      updateOp(u, r, c.nows[op.group]!, ev, this.layout.workflows);
     }
     if (usesScopes) {
       for (const w of winners) {
@@ -464,12 +464,12 @@ export class Policy {
         if (ir.limit !== null) {
           const op = this.ir.ops[ir.limit] as Extract<OpIR, { op: "limit" }>;
           const r = regs(op.group);
-          if (r) r[op.slot] = useLimit(op, r[op.slot], c.nows[op.group]!);
+          if (r) useLimit(op, r, c.nows[op.group]!);
         }
         if (ir.grant !== null) {
-          const op = this.ir.ops[ir.grant]!;
+          const op = this.ir.ops[ir.grant] as Extract<OpIR, { op: "grant" }>;
           const r = regs(op.group);
-          if (r) r[op.slot] = useGrant(r[op.slot], c.nows[op.group]!);
+          if (r) useGrant(op, r, c.nows[op.group]!);
         }
       }
     }
@@ -481,7 +481,7 @@ export class Policy {
         const r = regs(op.group);
         if (!r) continue;
         const now = c.nows[op.group]!;
-        for (const l of w.ir.labels) r[op.slot] = addLabel(r[op.slot], l.label, this.ir.labels.length, l.duration === null ? true : now + l.duration);
+        for (const l of w.ir.labels) addLabel(r, op.slot, l.label, l.duration === null ? true : now + l.duration);
       }
     }
     let keys = state.keys;
@@ -520,7 +520,7 @@ export class Policy {
     if (r !== undefined) return r;
     const p = c.partition(g);
     if (p instanceof Failure) return null;
-    r = p === null ? new Array<unknown>(this.layout.groups[g]!.slots).fill(null) : p.r.slice();
+    r = p === null ? emptyRegisters(this.layout.groups[g]!.slots) : p.r.slice();
     writes[g] = r;
     return r;
   }

@@ -6,24 +6,26 @@ import { CorruptState } from "./pmap.js";
 import type { Event } from "./request.js";
 
 /**
- * The register machines behind the history operators. Each operator owns one slot of a key
- * partition; its register is a small JSON value whose size is fixed by the policy, never by the
- * history length:
+ * The register machines behind the history operators. A key's partition holds one flat array of
+ * registers; each operator owns `registerWidth(op)` consecutive slots of it from its `slot`. Slots
+ * hold numbers (`NONE` when empty), so the array is one block of unboxed numbers that an update
+ * copies once; only `distinct` keeps its pairs in a nested array. Sizes are fixed by the policy,
+ * never by the history length:
  *
- * | operator   | register                                  | bound               |
- * |------------|-------------------------------------------|---------------------|
- * | after      | time of the latest X not cancelled by Z   | 1 number            |
- * | since      | time of the latest X                      | 1 number            |
- * | gap        | times of the two latest X                 | 2 numbers           |
- * | count      | times of the latest X, ascending          | capacity = N + 1    |
- * | distinct   | [value, last seen] of the latest values   | capacity = N + 1    |
- * | rate       | GCRA theoretical arrival time             | 1 number            |
- * | regularity | times of the latest X                     | samples + 1         |
- * | sequence   | per stage, start of the newest partial    | stages              |
- * | workflow   | bit set of current positions              | 1 number            |
- * | limit      | uses (count, or times when windowed)      | 1 number, or N      |
- * | grant      | time of first use                         | 1 number            |
- * | labels     | per label: expiry time or true            | labels              |
+ * | operator   | slots hold                                             | slots            |
+ * |------------|--------------------------------------------------------|------------------|
+ * | after      | time of the latest X not cancelled by Z                | 1                |
+ * | since      | time of the latest X                                   | 1                |
+ * | gap        | times of the two latest X                              | 2                |
+ * | count      | times of the latest X, oldest first, then NONE         | capacity = N + 1 |
+ * | distinct   | [value, last seen, ...] of the latest values (nested)  | 1 (≤ N + 1 pairs)|
+ * | rate       | GCRA theoretical arrival time                          | 1                |
+ * | regularity | times of the latest X, oldest first, then NONE         | samples + 1      |
+ * | sequence   | per stage, start of the newest partial match           | stages           |
+ * | workflow   | bit set of current positions                           | 1                |
+ * | limit      | uses, or (windowed) times of the uses, oldest first    | 1, or N          |
+ * | grant      | time of first use                                      | 1                |
+ * | labels     | per label: expiry time, or FOREVER                     | labels           |
  *
  * Windows are half-open: an event at time `ts` is within `D` of `now` when `now - ts < D`.
  */
@@ -69,52 +71,89 @@ export interface ChangeSink {
   change(t: number): void;
 }
 
-type Reg = unknown;
+/** A partition's registers: one flat array, each operator at its `slot` for `registerWidth` slots. */
+export type Regs = readonly unknown[];
 
-function num(r: Reg): number | null {
-  if (r === null || r === undefined) return null;
-  if (typeof r !== "number") throw new CorruptState("register: expected a number");
-  return r;
+/** An empty register slot. Times are validated to |t| <= 8.64e15, so no register value is this. */
+export const NONE = Number.MIN_SAFE_INTEGER;
+/** A label that holds for the rest of the session (JSON has no Infinity). */
+export const FOREVER = Number.MAX_SAFE_INTEGER;
+
+/** How many slots an operator's register takes in its partition (`labels`: the policy's label count). */
+export function registerWidth(op: OpIR, labels: number): number {
+  switch (op.op) {
+    case "gap":
+      return 2;
+    case "count":
+      return op.capacity;
+    case "regularity":
+      return op.samples + 1;
+    case "sequence":
+      return op.stages.length;
+    case "limit":
+      return op.window === null ? 1 : op.count;
+    case "labels":
+      return labels;
+    default:
+      return 1;
+  }
 }
 
-function arr(r: Reg): readonly unknown[] {
-  if (r === null || r === undefined) return EMPTY;
-  if (!Array.isArray(r)) throw new CorruptState("register: expected an array");
-  return r;
+/** The empty registers of a partition of `width` slots. */
+export function emptyRegisters(width: number): unknown[] {
+  return new Array<unknown>(width).fill(NONE);
+}
+
+/** Slot `i` as a number (NONE when empty); anything else is a corrupt state. */
+function at(r: Regs, i: number): number {
+  const v = r[i];
+  if (typeof v !== "number") throw new CorruptState("register: expected a number");
+  return v;
+}
+
+/** Slot `i`, or null when it is empty. */
+function opt(r: Regs | null, i: number): number | null {
+  if (r === null) return null;
+  const v = at(r, i);
+  return v === NONE ? null : v;
+}
+
+/** The filled prefix of a time list at `off` of `width` slots, as a new array (oldest first). */
+function timesAt(r: Regs | null, off: number, width: number): number[] {
+  const out: number[] = [];
+  if (r === null) return out;
+  for (let i = 0; i < width; i++) {
+    const t = at(r, off + i);
+    if (t === NONE) break;
+    out.push(t);
+  }
+  return out;
+}
+
+/** A `distinct` register: `[value, last seen, value, last seen, ...]`, empty when the slot is. */
+function pairsAt(r: Regs | null, i: number): readonly unknown[] {
+  if (r === null) return EMPTY;
+  const v = r[i];
+  if (v === NONE) return EMPTY;
+  if (!Array.isArray(v) || v.length % 2 !== 0) throw new CorruptState("register: distinct");
+  return v;
 }
 
 const EMPTY: readonly unknown[] = Object.freeze([]);
-
-/** A register of timestamps, every element checked. */
-function times(r: Reg): readonly number[] {
-  const a = arr(r);
-  for (let i = 0; i < a.length; i++) if (typeof a[i] !== "number") throw new CorruptState("register: expected times");
-  return a as readonly number[];
-}
-
-/** A register of timestamps whose elements the caller checks one by one with `timeAt` (hot paths). */
-function uncheckedTimes(r: Reg): readonly number[] {
-  return arr(r) as readonly number[];
-}
-
-function timeAt(ts: readonly number[], i: number): number {
-  const t = ts[i];
-  if (typeof t !== "number") throw new CorruptState("register: expected times");
-  return t;
-}
 
 /* ----------------------------------------------------------------------------------------------
  * Reads
  * -------------------------------------------------------------------------------------------- */
 
 /**
- * The operator's value at `now` for the event being decided. Records in `sink` when the value
- * changes by the passage of time alone.
+ * The operator's value at `now` for the event being decided, from the key's registers (null: the
+ * key has no partition). Records in `sink` when the value changes by the passage of time alone.
  */
-export function readOp(op: OpIR, reg: Reg, now: number, ev: Event, sink: ChangeSink, wf: readonly WorkflowIR[]): Value {
+export function readOp(op: OpIR, r: Regs | null, now: number, ev: Event, sink: ChangeSink, wf: readonly WorkflowIR[]): Value {
+  const s = op.slot;
   switch (op.op) {
     case "after": {
-      const last = num(reg);
+      const last = opt(r, s);
       if (last === null) return false;
       if (op.window === null) return true;
       if (now - last < op.window) {
@@ -124,23 +163,22 @@ export function readOp(op: OpIR, reg: Reg, now: number, ev: Event, sink: ChangeS
       return false;
     }
     case "since": {
-      const last = num(reg);
+      const last = opt(r, s);
       return last === null ? Infinity : now - last;
     }
     case "gap": {
-      const a = arr(reg);
-      const prev = a.length > 0 ? a[0] : null;
-      const last = a.length > 1 ? a[1] : null;
-      if ((prev !== null && typeof prev !== "number") || (last !== null && typeof last !== "number")) throw new CorruptState("register: gap");
+      const prev = opt(r, s);
+      const last = opt(r, s + 1);
       if (namesMatch(op.events, ev.name, ev.isSignal)) return last === null ? Infinity : now - last;
       return prev === null || last === null ? Infinity : last - prev;
     }
     case "count": {
-      const ts = uncheckedTimes(reg);
+      if (r === null) return 0;
       let n = 0;
       let oldest = Infinity;
-      for (let i = 0; i < ts.length; i++) {
-        const t = timeAt(ts, i);
+      for (let i = 0; i < op.capacity; i++) {
+        const t = at(r, s + i);
+        if (t === NONE) break;
         if (now - t < op.window) {
           n++;
           if (t < oldest) oldest = t;
@@ -150,7 +188,7 @@ export function readOp(op: OpIR, reg: Reg, now: number, ev: Event, sink: ChangeS
       return n;
     }
     case "distinct": {
-      const a = arr(reg);
+      const a = pairsAt(r, s);
       let n = 0;
       let oldest = Infinity;
       for (let i = 1; i < a.length; i += 2) {
@@ -165,9 +203,9 @@ export function readOp(op: OpIR, reg: Reg, now: number, ev: Event, sink: ChangeS
       return n;
     }
     case "rate": {
-      const tat = num(reg);
+      const tat = opt(r, s);
       if (tat === null) return false;
-      const { interval, tolerance } = gcra(op.limit, op.per);
+      const tolerance = op.per - op.per / op.limit;
       if (now < tat - tolerance) {
         sink.change(tat - tolerance);
         return true;
@@ -176,15 +214,13 @@ export function readOp(op: OpIR, reg: Reg, now: number, ev: Event, sink: ChangeS
     }
     case "regularity": {
       // When it changes with time is worked out by the comparison (regularityCrossing).
-      const ts = times(reg).slice();
+      const ts = timesAt(r, s, op.samples + 1);
       if (namesMatch(op.events, ev.name, ev.isSignal)) ts.push(now);
       return coefficientOfVariation(ts, op.samples);
     }
     case "sequence": {
-      const best = arr(reg);
-      const start = best[op.stages.length - 1];
-      if (start === null || start === undefined) return false;
-      if (typeof start !== "number") throw new CorruptState("register: sequence");
+      const start = opt(r, s + op.stages.length - 1);
+      if (start === null) return false;
       if (now - start < op.window) {
         sink.change(start + op.window);
         return true;
@@ -194,7 +230,7 @@ export function readOp(op: OpIR, reg: Reg, now: number, ev: Event, sink: ChangeS
     case "workflow": {
       const w = wf[op.workflow]!;
       if (!inAlphabet(w, ev.name)) return false;
-      return workflowStep(w, num(reg) ?? 0, ev.name) === 0;
+      return workflowStep(w, opt(r, s) ?? 0, ev.name) === 0;
     }
     case "limit":
     case "grant":
@@ -232,9 +268,9 @@ export function coefficientOfVariation(ts: readonly number[], samples: number): 
  * (N - k) x^2 - 2 k S x + (N Q - k S^2) = 0 with k = 1 + c^2; the earliest root after the current x
  * is when the comparison can flip.
  */
-export function regularityCrossing(op: Extract<OpIR, { op: "regularity" }>, reg: Reg, now: number, ev: Event, threshold: number): number | null {
+export function regularityCrossing(op: Extract<OpIR, { op: "regularity" }>, r: Regs | null, now: number, ev: Event, threshold: number): number | null {
   if (!namesMatch(op.events, ev.name, ev.isSignal)) return null;
-  const ts = times(reg);
+  const ts = timesAt(r, op.slot, op.samples + 1);
   const n = op.samples;
   if (ts.length < n) return null; // too few gaps even with the current request: absent at any time
   const last = ts[ts.length - 1]!;
@@ -299,9 +335,9 @@ function positionsOf(w: WorkflowIR, name: string): number {
  * -------------------------------------------------------------------------------------------- */
 
 /** Uses of a `limit` in force at `now`. */
-export function limitUses(op: Extract<OpIR, { op: "limit" }>, reg: Reg, now: number, sink: ChangeSink): number {
-  if (op.window === null) return num(reg) ?? 0;
-  const ts = times(reg);
+export function limitUses(op: Extract<OpIR, { op: "limit" }>, r: Regs | null, now: number, sink: ChangeSink): number {
+  if (op.window === null) return opt(r, op.slot) ?? 0;
+  const ts = timesAt(r, op.slot, op.count);
   let n = 0;
   let oldest = Infinity;
   for (const t of ts)
@@ -314,8 +350,8 @@ export function limitUses(op: Extract<OpIR, { op: "limit" }>, reg: Reg, now: num
 }
 
 /** Whether a `valid for` grant still holds at `now` (true when not used yet). */
-export function grantHolds(op: Extract<OpIR, { op: "grant" }>, reg: Reg, now: number, sink: ChangeSink): boolean {
-  const start = num(reg);
+export function grantHolds(op: Extract<OpIR, { op: "grant" }>, r: Regs | null, now: number, sink: ChangeSink): boolean {
+  const start = opt(r, op.slot);
   const end = (start ?? now) + op.duration;
   if (now < end) {
     sink.change(end);
@@ -324,13 +360,11 @@ export function grantHolds(op: Extract<OpIR, { op: "grant" }>, reg: Reg, now: nu
   return false;
 }
 
-/** Whether label `label` is on the session at `now`. */
-export function hasLabel(reg: Reg, label: number, now: number, sink: ChangeSink): boolean {
-  const a = arr(reg);
-  const v = a[label];
-  if (v === true) return true;
-  if (v === null || v === undefined) return false;
-  if (typeof v !== "number") throw new CorruptState("register: labels");
+/** Whether label `label` of the labels register at `slot` is on the session at `now`. */
+export function hasLabel(r: Regs | null, slot: number, label: number, now: number, sink: ChangeSink): boolean {
+  const v = opt(r, slot + label);
+  if (v === null) return false;
+  if (v === FOREVER) return true;
   if (now < v) {
     sink.change(v);
     return true;
@@ -393,43 +427,45 @@ export function opUpdate(op: OpIR, name: string, cat: Category, wf: readonly Wor
 }
 
 /**
- * The register after an event the operator counts (`u` says how: see `opUpdate`). Pure: returns a
- * new value, never mutates `reg`.
+ * Writes the operator's register after an event it counts (`u` says how: see `opUpdate`) into `r`,
+ * the partition's registers being built for the new state (a fresh copy, never a stored array).
  */
-export function updateOp(u: OpUpdate, reg: Reg, now: number, ev: Event, wf: readonly WorkflowIR[]): Reg {
+export function updateOp(u: OpUpdate, r: unknown[], now: number, ev: Event, wf: readonly WorkflowIR[]): void {
   const op = u.op;
+  const s = op.slot;
   switch (op.op) {
-    case "after": {
+    case "after":
       // An event that is both a Z and an X counts as an X: cancel first, then record.
-      if (u.stages !== 0) return now;
-      return u.cancels ? null : num(reg);
-    }
+      if (u.stages !== 0) r[s] = now;
+      else if (u.cancels) r[s] = NONE;
+      else at(r, s);
+      return;
     case "since":
-      return now;
-    case "gap": {
-      const a = arr(reg);
-      const last = a.length > 1 ? a[1] : null;
-      if (last !== null && typeof last !== "number") throw new CorruptState("register: gap");
-      return [last, now];
-    }
+      r[s] = now;
+      return;
+    case "gap":
+      at(r, s);
+      r[s] = at(r, s + 1);
+      r[s + 1] = now;
+      return;
     case "count": {
-      const ts = uncheckedTimes(reg);
-      const keepFrom = Math.max(0, ts.length + 1 - op.capacity);
-      let kept = 0;
-      for (let i = keepFrom; i < ts.length; i++) if (now - timeAt(ts, i) < op.window) kept++;
-      const out = new Array<number>(kept + 1);
+      // Keep the newest capacity - 1 times still in the window, oldest first, then add now.
+      const cap = op.capacity;
+      let filled = 0;
+      while (filled < cap && at(r, s + filled) !== NONE) filled++;
       let j = 0;
-      for (let i = keepFrom; i < ts.length; i++) {
-        const t = ts[i]!;
-        if (now - t < op.window) out[j++] = t;
+      for (let i = Math.max(0, filled + 1 - cap); i < filled; i++) {
+        const t = r[s + i] as number;
+        if (now - t < op.window) r[s + j++] = t;
       }
-      out[j] = now;
-      return out;
+      r[s + j++] = now;
+      for (; j < cap; j++) r[s + j] = NONE;
+      return;
     }
     case "distinct": {
       const v = readOwnAttribute(op.attribute, ev);
-      if (v === undefined) return reg ?? null;
-      const a = arr(reg);
+      const a = pairsAt(r, s);
+      if (v === undefined) return;
       const out: unknown[] = [];
       for (let i = 0; i < a.length; i += 2) {
         if (a[i] === v) continue;
@@ -438,44 +474,42 @@ export function updateOp(u: OpUpdate, reg: Reg, now: number, ev: Event, wf: read
       }
       out.push(v, now);
       while (out.length > op.capacity * 2) out.splice(0, 2);
-      return out;
+      r[s] = out;
+      return;
     }
     case "rate": {
-      const tat = num(reg);
+      const tat = opt(r, s);
       const interval = op.per / op.limit;
-      if (tat !== null && now < tat - (op.per - interval)) return tat; // non-conforming: GCRA leaves TAT as is
-      return Math.max(tat ?? now, now) + interval;
+      if (tat !== null && now < tat - (op.per - interval)) return; // non-conforming: GCRA leaves TAT as is
+      r[s] = Math.max(tat ?? now, now) + interval;
+      return;
     }
-    case "regularity": {
-      const ts = times(reg);
-      const out = ts.length >= op.samples + 1 ? ts.slice(ts.length - op.samples) : ts.slice();
-      out.push(now);
-      return out;
-    }
+    case "regularity":
+      pushTime(r, s, op.samples + 1, now);
+      return;
     case "sequence": {
       const n = op.stages.length;
-      const old = arr(reg);
-      const best = new Array<number | null>(n);
       for (let i = 0; i < n; i++) {
-        const b = old[i];
-        best[i] = !u.cancels && typeof b === "number" && now - b < op.window ? b : null;
+        const b = at(r, s + i);
+        if (u.cancels || (b !== NONE && !(now - b < op.window))) r[s + i] = NONE;
       }
       // Highest stage first, so one event never advances two stages.
       for (let i = n - 1; i >= 1; i--) {
-        const prev = best[i - 1]!;
-        if (prev !== null && u.stages & (1 << i)) {
-          const cur = best[i]!;
-          best[i] = cur === null || prev > cur ? prev : cur;
+        const prev = r[s + i - 1] as number;
+        if (prev !== NONE && u.stages & (1 << i)) {
+          const cur = r[s + i] as number;
+          if (cur === NONE || prev > cur) r[s + i] = prev;
         }
       }
-      if (u.stages & 1) best[0] = now;
-      return best;
+      if (u.stages & 1) r[s] = now;
+      return;
     }
     case "workflow": {
       const w = wf[op.workflow]!;
-      const next = workflowStepTo(w, num(reg) ?? 0, u.positions);
+      const next = workflowStepTo(w, opt(r, s) ?? 0, u.positions);
       // A deviation that happened anyway: the workflow continues from the step(s) this action names.
-      return next !== 0 ? next : u.positions;
+      r[s] = next !== 0 ? next : u.positions;
+      return;
     }
     case "limit":
     case "grant":
@@ -484,29 +518,46 @@ export function updateOp(u: OpUpdate, reg: Reg, now: number, ev: Event, wf: read
   }
 }
 
-/** The register of a `limit` after one more use at `now`. */
-export function useLimit(op: Extract<OpIR, { op: "limit" }>, reg: Reg, now: number): Reg {
-  if (op.window === null) return (num(reg) ?? 0) + 1;
-  const ts = times(reg).filter((t) => now - t < op.window!);
-  ts.push(now);
-  while (ts.length > op.count) ts.shift();
-  return ts;
+/** Appends `now` to the time list at `off` of `width` slots, dropping the oldest when it is full. */
+function pushTime(r: unknown[], off: number, width: number, now: number): void {
+  let filled = 0;
+  while (filled < width && at(r, off + filled) !== NONE) filled++;
+  if (filled === width) {
+    for (let i = 1; i < width; i++) r[off + i - 1] = r[off + i];
+    filled--;
+  }
+  r[off + filled] = now;
 }
 
-/** The register of a `valid for` grant after a use at `now` (the first use starts it). */
-export function useGrant(reg: Reg, now: number): Reg {
-  return num(reg) ?? now;
+/** Records one more use of a `limit` at `now` in `r`. */
+export function useLimit(op: Extract<OpIR, { op: "limit" }>, r: unknown[], now: number): void {
+  const s = op.slot;
+  if (op.window === null) {
+    r[s] = (opt(r, s) ?? 0) + 1;
+    return;
+  }
+  // Drop the uses that left the window, then append (the oldest goes when all `count` are in it).
+  let j = 0;
+  for (let i = 0; i < op.count; i++) {
+    const t = at(r, s + i);
+    if (t === NONE) break;
+    if (now - t < op.window) r[s + j++] = t;
+  }
+  for (let i = j; i < op.count; i++) r[s + i] = NONE;
+  pushTime(r, s, op.count, now);
 }
 
-/** The labels register with `label` set until `until` (`true`: for the rest of the session). */
-export function addLabel(reg: Reg, label: number, count: number, until: number | true): Reg {
-  const a = arr(reg);
-  const out: unknown[] = [];
-  for (let i = 0; i < count; i++) out.push(a[i] ?? null);
-  const cur = out[label];
-  if (cur === true) return out;
-  out[label] = until === true ? true : typeof cur === "number" ? Math.max(cur, until) : until;
-  return out;
+/** Starts a `valid for` grant at its first use. */
+export function useGrant(op: Extract<OpIR, { op: "grant" }>, r: unknown[], now: number): void {
+  if (opt(r, op.slot) === null) r[op.slot] = now;
+}
+
+/** Sets label `label` of the labels register at `slot` until `until` (`true`: the rest of the session). */
+export function addLabel(r: unknown[], slot: number, label: number, until: number | true): void {
+  const i = slot + label;
+  const cur = opt(r, i);
+  if (cur === FOREVER) return;
+  r[i] = until === true ? FOREVER : cur === null ? until : Math.max(cur, until);
 }
 
 function readOwnAttribute(path: { root: string; segments: readonly string[]; text: string }, ev: Event): string | number | undefined {

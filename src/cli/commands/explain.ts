@@ -331,10 +331,12 @@ class ProbeSet {
     if (e.kind !== "CompareExpr") return null;
     for (const [side, other] of [[e.left, e.right], [e.right, e.left]] as const) {
       if ((side.kind === "CountCall" || side.kind === "DistinctCall") && other.kind === "NumberLit") {
-        // The register keeps (constant + 1) timestamps, so `>= k` up to that is exact and reads the same state.
+        // The register keeps (constant + 1) timestamps, so counting up to that is exact. The probes
+        // say `> k` (k < constant + 1): a comparison with k needs k + 1 slots, so no probe widens the
+        // register, and the probe policy keeps the policy's register layout and reads the same state.
         const limit = Math.min(Math.max(Math.floor(other.value), 0) + 1, 64);
         const call = formatExpr(side);
-        const atLeast = Array.from({ length: limit }, (_, i) => this.add(`when ${call} >= ${i + 1}`));
+        const atLeast = Array.from({ length: limit }, (_, i) => this.add(`when ${call} > ${i}`));
         return () => {
           let n = 0;
           while (n < limit && atLeast[n]!() === true) n++;
