@@ -74,10 +74,13 @@ export interface ChangeSink {
 /** A partition's registers: one flat array, each operator at its `slot` for `registerWidth` slots. */
 export type Regs = readonly unknown[];
 
-/** An empty register slot. Times are validated to |t| <= 8.64e15, so no register value is this. */
-export const NONE = Number.MIN_SAFE_INTEGER;
-/** A label that holds for the rest of the session (JSON has no Infinity). */
-export const FOREVER = Number.MAX_SAFE_INTEGER;
+/**
+ * An empty register slot. Times are validated to |t| <= 8.64e15 and counts are never negative, so
+ * no register value is this; it is exact as a double and short in JSON (`-1e+21`).
+ */
+export const NONE = -1e21;
+/** A label that holds for the rest of the session (JSON has no Infinity; `1e+21` in JSON). */
+export const FOREVER = 1e21;
 
 /** How many slots an operator's register takes in its partition (`labels`: the policy's label count). */
 export function registerWidth(op: OpIR, labels: number): number {

@@ -139,10 +139,10 @@ describe("decide on malformed state", () => {
       { ...s1, layout: "other" },
       { ...s1, keys: "x" },
       { ...s1, keys: [1, 2, 3] },
-      JSON.parse(JSON.stringify(s1).replace(/\[-?\d+(?:,-?\d+)*\]/, '"oops"')),
-      // a register slot that is not a number, and registers of the wrong length
-      JSON.parse(JSON.stringify(s1).replace(/(\[-?\d+),-?\d+/, '$1,"x"')),
-      JSON.parse(JSON.stringify(s1).replace(/\[(-?\d+)(?:,-?\d+)*\]/, "[$1]")),
+      // registers that are not a list, a register slot that is not a number, registers of the wrong length
+      JSON.parse(JSON.stringify(s1).replace(/\[-?\d+(?:,-?[\de+]+)*\]/, '"oops"')),
+      JSON.parse(JSON.stringify(s1).replace(/(\[-?\d+),-?[\de+]+/, '$1,"x"')),
+      JSON.parse(JSON.stringify(s1).replace(/\[(-?\d+)(?:,-?[\de+]+)*\]/, "[$1]")),
       { ...s1, size: "many" },
     ];
     for (const bad of corruptions) {
