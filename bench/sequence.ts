@@ -7,8 +7,7 @@
  */
 import type { PolicyState } from "../src/index.js";
 import { leashModuleUrl } from "./leash-build.js";
-
-type LeashApi = Pick<typeof import("../src/index.js"), "compilePolicy">;
+import type { LeashApi } from "./scope-engines.js";
 
 async function loadLeash(): Promise<LeashApi> {
   return (await import(await leashModuleUrl())) as LeashApi;

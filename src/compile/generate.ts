@@ -48,7 +48,8 @@ export interface SimpleMatch {
   readonly resourceIsPrefix: boolean;
 }
 
-const EFFECT_RANK: Readonly<Record<Effect, number>> = { flag: 0, allow: 1, challenge: 2, deny: 3, revoke: 4 };
+/** An effect's place in combining (revoke > deny > challenge > allow; a flag never combines). */
+export const EFFECT_RANK: Readonly<Record<Effect, number>> = { flag: 0, allow: 1, challenge: 2, deny: 3, revoke: 4 };
 
 /** Stage: IR -> closures for every rule. */
 export function generateRules(ir: PolicyIR): CompiledRule[] {

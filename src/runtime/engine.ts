@@ -1,6 +1,6 @@
 import type { Bucket, CandidateList } from "../compile/action-index.js";
 import { ActionIndex } from "../compile/action-index.js";
-import type { CompiledRule, SimpleMatch } from "../compile/generate.js";
+import { EFFECT_RANK, type CompiledRule, type SimpleMatch } from "../compile/generate.js";
 import type { KeyIR, OpIR, PolicyIR } from "../compile/ir.js";
 import { Failure, MAX_STRING, readOwn } from "./attributes.js";
 import { EvalContext, REVOKED_SHAPE, type Layout, type Partition } from "./context.js";
@@ -22,7 +22,6 @@ import type {
 } from "./types.js";
 
 const EMPTY: readonly never[] = Object.freeze([]);
-const RANK: Readonly<Record<string, number>> = { allow: 1, challenge: 2, deny: 3, revoke: 4 };
 /** The effect of a combined rank (0: nothing matched). */
 const EFFECT_OF_RANK: readonly DecisionEffect[] = ["deny", "allow", "challenge", "deny", "revoke"];
 /** What the spare context holds between decisions (so it keeps no request alive). */
@@ -253,7 +252,6 @@ export class Policy {
   }
 
   private decideIn(c: EvalContext, state: PolicyState, ev: Event, bucket: Bucket, record: boolean, held: boolean): DecideResult {
-
     const revokedBy = ev.isSignal ? null : this.revokedKey(state, ev);
 
     if (revokedBy === null) {
@@ -272,7 +270,7 @@ export class Policy {
     let { best, matched, single } = c;
 
     // No matching allow means deny: a challenge steps up only what an allow rule grants.
-    if (best === RANK.challenge && !anyAllow) {
+    if (best === EFFECT_RANK.challenge && !anyAllow) {
       best = 0;
       matched = null;
       single = null;

@@ -208,7 +208,7 @@ export function readOp(op: OpIR, r: Regs | null, now: number, ev: Event, sink: C
     case "rate": {
       const tat = opt(r, s);
       if (tat === null) return false;
-      const tolerance = op.per - op.per / op.limit;
+      const { tolerance } = gcra(op.limit, op.per);
       if (now < tat - tolerance) {
         sink.change(tat - tolerance);
         return true;
@@ -438,10 +438,8 @@ export function updateOp(u: OpUpdate, r: unknown[], now: number, ev: Event, wf: 
   const s = op.slot;
   switch (op.op) {
     case "after":
-      // An event that is both a Z and an X counts as an X: cancel first, then record.
-      if (u.stages !== 0) r[s] = now;
-      else if (u.cancels) r[s] = NONE;
-      else at(r, s);
+      // An event that is both a Z and an X counts as an X (opUpdate: one of the two holds).
+      r[s] = u.stages !== 0 ? now : NONE;
       return;
     case "since":
       r[s] = now;
@@ -451,20 +449,9 @@ export function updateOp(u: OpUpdate, r: unknown[], now: number, ev: Event, wf: 
       r[s] = at(r, s + 1);
       r[s + 1] = now;
       return;
-    case "count": {
-      // Keep the newest capacity - 1 times still in the window, oldest first, then add now.
-      const cap = op.capacity;
-      let filled = 0;
-      while (filled < cap && at(r, s + filled) !== NONE) filled++;
-      let j = 0;
-      for (let i = Math.max(0, filled + 1 - cap); i < filled; i++) {
-        const t = r[s + i] as number;
-        if (now - t < op.window) r[s + j++] = t;
-      }
-      r[s + j++] = now;
-      for (; j < cap; j++) r[s + j] = NONE;
+    case "count":
+      appendTime(r, s, op.capacity, now, op.window);
       return;
-    }
     case "distinct": {
       const v = readOwnAttribute(op.attribute, ev);
       const a = pairsAt(r, s);
@@ -482,13 +469,13 @@ export function updateOp(u: OpUpdate, r: unknown[], now: number, ev: Event, wf: 
     }
     case "rate": {
       const tat = opt(r, s);
-      const interval = op.per / op.limit;
-      if (tat !== null && now < tat - (op.per - interval)) return; // non-conforming: GCRA leaves TAT as is
+      const { interval, tolerance } = gcra(op.limit, op.per);
+      if (tat !== null && now < tat - tolerance) return; // non-conforming: GCRA leaves TAT as is
       r[s] = Math.max(tat ?? now, now) + interval;
       return;
     }
     case "regularity":
-      pushTime(r, s, op.samples + 1, now);
+      appendTime(r, s, op.samples + 1, now, Infinity);
       return;
     case "sequence": {
       const n = op.stages.length;
@@ -521,15 +508,21 @@ export function updateOp(u: OpUpdate, r: unknown[], now: number, ev: Event, wf: 
   }
 }
 
-/** Appends `now` to the time list at `off` of `width` slots, dropping the oldest when it is full. */
-function pushTime(r: unknown[], off: number, width: number, now: number): void {
+/**
+ * Appends `now` to the time list at `off` of `width` slots (oldest first, then NONE): keeps the
+ * newest `width - 1` stored times still within `window` of `now`, then `now`. In place: a kept time
+ * only ever moves to a lower slot.
+ */
+function appendTime(r: unknown[], off: number, width: number, now: number, window: number): void {
   let filled = 0;
   while (filled < width && at(r, off + filled) !== NONE) filled++;
-  if (filled === width) {
-    for (let i = 1; i < width; i++) r[off + i - 1] = r[off + i];
-    filled--;
+  let j = 0;
+  for (let i = Math.max(0, filled + 1 - width); i < filled; i++) {
+    const t = r[off + i] as number;
+    if (now - t < window) r[off + j++] = t;
   }
-  r[off + filled] = now;
+  r[off + j++] = now;
+  for (; j < width; j++) r[off + j] = NONE;
 }
 
 /** Records one more use of a `limit` at `now` in `r`. */
@@ -539,15 +532,7 @@ export function useLimit(op: Extract<OpIR, { op: "limit" }>, r: unknown[], now: 
     r[s] = (opt(r, s) ?? 0) + 1;
     return;
   }
-  // Drop the uses that left the window, then append (the oldest goes when all `count` are in it).
-  let j = 0;
-  for (let i = 0; i < op.count; i++) {
-    const t = at(r, s + i);
-    if (t === NONE) break;
-    if (now - t < op.window) r[s + j++] = t;
-  }
-  for (let i = j; i < op.count; i++) r[s + i] = NONE;
-  pushTime(r, s, op.count, now);
+  appendTime(r, s, op.count, now, op.window);
 }
 
 /** Starts a `valid for` grant at its first use. */
