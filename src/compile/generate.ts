@@ -3,7 +3,7 @@ import type { Span } from "../ast/span.js";
 import { Failure, readOwn, typeName, type Value } from "../runtime/attributes.js";
 import type { EvalContext } from "../runtime/context.js";
 import { compileGlob, globMatch } from "../runtime/glob.js";
-import { domainOf, hasLabel, inAlphabet, readOp, regularityCrossing } from "../runtime/operators.js";
+import { domainOf, hasLabel, inAlphabet, opReader, regularityCrossing } from "../runtime/operators.js";
 import type { Obligation, Reason } from "../runtime/types.js";
 import type { ExprIR, OpIR, PathIR, PolicyIR, PrincipalSelIR, RuleIR } from "./ir.js";
 
@@ -271,16 +271,16 @@ class Generator {
   }
 
   op(op: OpIR): Evaluator {
-    const { group, slot } = op;
-    const workflows = this.ir.workflows;
+    const group = op.group;
+    const read = opReader(op, this.ir.workflows);
     // deviates(W) is false for an action outside W's alphabet, whether or not the key is there.
-    const wf = op.op === "workflow" ? workflows[op.workflow]! : null;
+    const wf = op.op === "workflow" ? this.ir.workflows[op.workflow]! : null;
     return (c) => {
       if (wf !== null && !inAlphabet(wf, c.ev.name)) return false;
       const p = c.partition(group);
       if (p instanceof Failure) return p;
       if (p !== null) c.change(p.x);
-      return readOp(op, p === null ? null : p.r, c.nows[group]!, c.ev, c, workflows);
+      return read(p === null ? null : p.r, c.nows[group]!, c.ev, c);
     };
   }
 

@@ -4,7 +4,7 @@ import { EFFECT_RANK, type CompiledRule, type SimpleMatch } from "../compile/gen
 import type { KeyIR, OpIR, PolicyIR } from "../compile/ir.js";
 import { Failure, MAX_STRING, readOwn } from "./attributes.js";
 import { EvalContext, REVOKED_SHAPE, type Layout, type Partition } from "./context.js";
-import { addLabel, emptyRegisters, grantHolds, limitUses, updateOp, useGrant, useLimit, type Category } from "./operators.js";
+import { addLabel, emptyRegisters, grantHolds, limitUses, useGrant, useLimit, type Category } from "./operators.js";
 import { CorruptState, NEVER, pmapDelete, pmapEntries, pmapGet, pmapSet, type MapShape } from "./pmap.js";
 import { hasPrefix } from "./glob.js";
 import { isActionName, normalizeRequest, normalizeSignal, type Event } from "./request.js";
@@ -454,7 +454,7 @@ export class Policy {
       const op = u.op;
       const r = regs(op.group);
       if (r === null) continue;
-      updateOp(u, r, c.nows[op.group]!, ev, this.layout.workflows);
+      u.write(r, c.nows[op.group]!, ev);
     }
     if (usesScopes) {
       for (const w of winners) {

@@ -148,98 +148,132 @@ const EMPTY: readonly unknown[] = Object.freeze([]);
  * Reads
  * -------------------------------------------------------------------------------------------- */
 
+/** Reads an operator's value from a key's registers (null: no partition); see `opReader`. */
+export type OpReader = (r: Regs | null, now: number, ev: Event, sink: ChangeSink) => Value;
+
 /**
- * The operator's value at `now` for the event being decided, from the key's registers (null: the
- * key has no partition). Records in `sink` when the value changes by the passage of time alone.
+ * The reader of `op`: its value at `now` for the event being decided, from the key's registers.
+ * Records in `sink` when the value changes by the passage of time alone. Built once per operator
+ * with its slot, window and capacity fixed, so a read does no dispatch on the operator's kind.
  */
-export function readOp(op: OpIR, r: Regs | null, now: number, ev: Event, sink: ChangeSink, wf: readonly WorkflowIR[]): Value {
+export function opReader(op: OpIR, wf: readonly WorkflowIR[]): OpReader {
   const s = op.slot;
   switch (op.op) {
     case "after": {
-      const last = opt(r, s);
-      if (last === null) return false;
-      if (op.window === null) return true;
-      if (now - last < op.window) {
-        sink.change(last + op.window);
+      const window = op.window;
+      if (window === null) return (r) => opt(r, s) !== null;
+      return (r, now, _ev, sink) => {
+        const last = opt(r, s);
+        if (last === null || !(now - last < window)) return false;
+        sink.change(last + window);
         return true;
-      }
-      return false;
+      };
     }
-    case "since": {
-      const last = opt(r, s);
-      return last === null ? Infinity : now - last;
-    }
+    case "since":
+      return (r, now) => {
+        const last = opt(r, s);
+        return last === null ? Infinity : now - last;
+      };
     case "gap": {
-      const prev = opt(r, s);
-      const last = opt(r, s + 1);
-      if (namesMatch(op.events, ev.name, ev.isSignal)) return last === null ? Infinity : now - last;
-      return prev === null || last === null ? Infinity : last - prev;
+      const isX = nameTest(op.events);
+      return (r, now, ev) => {
+        const last = opt(r, s + 1);
+        if (isX(ev)) return last === null ? Infinity : now - last;
+        const prev = opt(r, s);
+        return prev === null || last === null ? Infinity : last - prev;
+      };
     }
     case "count": {
-      if (r === null) return 0;
-      let n = 0;
-      let oldest = Infinity;
-      for (let i = 0; i < op.capacity; i++) {
-        const t = at(r, s + i);
-        if (t === NONE) break;
-        if (now - t < op.window) {
-          n++;
-          if (t < oldest) oldest = t;
+      const { capacity, window } = op;
+      return (r, now, _ev, sink) => {
+        if (r === null) return 0;
+        let n = 0;
+        let oldest = Infinity;
+        for (let i = 0; i < capacity; i++) {
+          const t = at(r, s + i);
+          if (t === NONE) break;
+          if (now - t < window) {
+            n++;
+            if (t < oldest) oldest = t;
+          }
         }
-      }
-      if (n > 0) sink.change(oldest + op.window);
-      return n;
+        if (n > 0) sink.change(oldest + window);
+        return n;
+      };
     }
     case "distinct": {
-      const a = pairsAt(r, s);
-      let n = 0;
-      let oldest = Infinity;
-      for (let i = 1; i < a.length; i += 2) {
-        const t = a[i];
-        if (typeof t !== "number") throw new CorruptState("register: distinct");
-        if (now - t < op.window) {
-          n++;
-          if (t < oldest) oldest = t;
+      const window = op.window;
+      return (r, now, _ev, sink) => {
+        const a = pairsAt(r, s);
+        let n = 0;
+        let oldest = Infinity;
+        for (let i = 1; i < a.length; i += 2) {
+          const t = a[i];
+          if (typeof t !== "number") throw new CorruptState("register: distinct");
+          if (now - t < window) {
+            n++;
+            if (t < oldest) oldest = t;
+          }
         }
-      }
-      if (n > 0) sink.change(oldest + op.window);
-      return n;
+        if (n > 0) sink.change(oldest + window);
+        return n;
+      };
     }
     case "rate": {
-      const tat = opt(r, s);
-      if (tat === null) return false;
       const { tolerance } = gcra(op.limit, op.per);
-      if (now < tat - tolerance) {
+      return (r, now, _ev, sink) => {
+        const tat = opt(r, s);
+        if (tat === null || !(now < tat - tolerance)) return false;
         sink.change(tat - tolerance);
         return true;
-      }
-      return false;
+      };
     }
     case "regularity": {
       // When it changes with time is worked out by the comparison (regularityCrossing).
-      const ts = timesAt(r, s, op.samples + 1);
-      if (namesMatch(op.events, ev.name, ev.isSignal)) ts.push(now);
-      return coefficientOfVariation(ts, op.samples);
+      const samples = op.samples;
+      const isX = nameTest(op.events);
+      return (r, now, ev) => {
+        const ts = timesAt(r, s, samples + 1);
+        if (isX(ev)) ts.push(now);
+        return coefficientOfVariation(ts, samples);
+      };
     }
     case "sequence": {
-      const start = opt(r, s + op.stages.length - 1);
-      if (start === null) return false;
-      if (now - start < op.window) {
-        sink.change(start + op.window);
+      const last = s + op.stages.length - 1;
+      const window = op.window;
+      return (r, now, _ev, sink) => {
+        const start = opt(r, last);
+        if (start === null || !(now - start < window)) return false;
+        sink.change(start + window);
         return true;
-      }
-      return false;
+      };
     }
     case "workflow": {
       const w = wf[op.workflow]!;
-      if (!inAlphabet(w, ev.name)) return false;
-      return workflowStep(w, opt(r, s) ?? 0, ev.name) === 0;
+      return (r, _now, ev) => inAlphabet(w, ev.name) && workflowStep(w, opt(r, s) ?? 0, ev.name) === 0;
     }
     case "limit":
     case "grant":
     case "labels":
       throw new Error(`${op.op} is read through its rule`);
   }
+}
+
+/**
+ * `namesMatch` for one selector, remembering the last action name it answered for: a rule is read
+ * by requests of the actions it names, so the answer is almost always the remembered one.
+ */
+function nameTest(sel: EventSelIR): (ev: Event) => boolean {
+  let name = "";
+  let answer = namesMatch(sel, name, false);
+  return (ev) => {
+    if (ev.isSignal) return false;
+    if (ev.name !== name) {
+      answer = namesMatch(sel, ev.name, false);
+      name = ev.name;
+    }
+    return answer;
+  };
 }
 
 /** GCRA with burst `limit`: emission interval T = per / limit, tolerance = per - T. */
@@ -380,131 +414,116 @@ export function hasLabel(r: Regs | null, slot: number, label: number, now: numbe
  * -------------------------------------------------------------------------------------------- */
 
 /**
+ * Writes an operator's register after an event it counts into `r`, the partition's registers being
+ * built for the new state (a fresh copy, never a stored array).
+ */
+export type OpWrite = (r: unknown[], now: number, ev: Event) => void;
+
+/**
  * One operator an event of a given name and category feeds, with everything the name and category
- * decide worked out when the action index is built: the update does no pattern matching.
+ * decide worked out when the action index is built: the update does no pattern matching and no
+ * dispatch on the operator's kind.
  */
 export interface OpUpdate {
   readonly op: OpIR;
-  /** The event is an X of the operator (`events`); for a sequence, bit i: the event is stage i. */
-  readonly stages: number;
-  /** The event is a Z of the operator's `until`. */
-  readonly cancels: boolean;
-  /** For a workflow: the positions whose step names the event. */
-  readonly positions: number;
+  readonly write: OpWrite;
 }
 
 /** What an event of `name` and category `cat` does to `op` (null when it does not feed it). */
 export function opUpdate(op: OpIR, name: string, cat: Category, wf: readonly WorkflowIR[]): OpUpdate | null {
-  let stages = 0;
-  let cancels = false;
-  let positions = 0;
+  const write = opWrite(op, name, cat, wf);
+  return write === null ? null : { op, write };
+}
+
+function opWrite(op: OpIR, name: string, cat: Category, wf: readonly WorkflowIR[]): OpWrite | null {
+  const s = op.slot;
   switch (op.op) {
-    case "after":
-      stages = selectorMatches(op.events, name, cat) ? 1 : 0;
-      cancels = op.until !== null && selectorMatches(op.until, name, cat);
-      break;
+    case "after": {
+      const isX = selectorMatches(op.events, name, cat);
+      // An event that is both a Z and an X counts as an X.
+      if (isX) return (r, now) => void (r[s] = now);
+      return op.until !== null && selectorMatches(op.until, name, cat) ? (r) => void (r[s] = NONE) : null;
+    }
     case "since":
+      return selectorMatches(op.events, name, cat) ? (r, now) => void (r[s] = now) : null;
     case "gap":
-    case "count":
-    case "rate":
-    case "regularity":
-      stages = selectorMatches(op.events, name, cat) ? 1 : 0;
-      break;
-    case "distinct":
-      stages = (op.events === null ? cat !== "denied" : selectorMatches(op.events, name, cat)) ? 1 : 0;
-      break;
-    case "sequence":
-      op.stages.forEach((s, i) => (stages |= selectorMatches(s, name, cat) ? 1 << i : 0));
-      cancels = op.until !== null && selectorMatches(op.until, name, cat);
-      break;
+      if (!selectorMatches(op.events, name, cat)) return null;
+      return (r, now) => {
+        r[s] = at(r, s + 1);
+        r[s + 1] = now;
+      };
+    case "count": {
+      if (!selectorMatches(op.events, name, cat)) return null;
+      const { capacity, window } = op;
+      return (r, now) => appendTime(r, s, capacity, now, window);
+    }
+    case "distinct": {
+      if (!(op.events === null ? cat !== "denied" : selectorMatches(op.events, name, cat))) return null;
+      const { attribute, window, capacity } = op;
+      return (r, now, ev) => {
+        const v = readOwnAttribute(attribute, ev);
+        const a = pairsAt(r, s);
+        if (v === undefined) return;
+        const out: unknown[] = [];
+        for (let i = 0; i < a.length; i += 2) {
+          if (a[i] === v) continue;
+          const t = a[i + 1] as number;
+          if (now - t < window) out.push(a[i], t);
+        }
+        out.push(v, now);
+        while (out.length > capacity * 2) out.splice(0, 2);
+        r[s] = out;
+      };
+    }
+    case "rate": {
+      if (!selectorMatches(op.events, name, cat)) return null;
+      const { interval, tolerance } = gcra(op.limit, op.per);
+      return (r, now) => {
+        const tat = opt(r, s);
+        if (tat !== null && now < tat - tolerance) return; // non-conforming: GCRA leaves TAT as is
+        r[s] = Math.max(tat ?? now, now) + interval;
+      };
+    }
+    case "regularity": {
+      if (!selectorMatches(op.events, name, cat)) return null;
+      const width = op.samples + 1;
+      return (r, now) => appendTime(r, s, width, now, Infinity);
+    }
+    case "sequence": {
+      let stages = 0;
+      op.stages.forEach((sel, i) => (stages |= selectorMatches(sel, name, cat) ? 1 << i : 0));
+      const cancels = op.until !== null && selectorMatches(op.until, name, cat);
+      if (stages === 0 && !cancels) return null;
+      const n = op.stages.length;
+      const window = op.window;
+      return (r, now) => {
+        for (let i = 0; i < n; i++) {
+          const b = at(r, s + i);
+          if (cancels || (b !== NONE && !(now - b < window))) r[s + i] = NONE;
+        }
+        // Highest stage first, so one event never advances two stages.
+        for (let i = n - 1; i >= 1; i--) {
+          const prev = r[s + i - 1] as number;
+          if (prev !== NONE && stages & (1 << i)) {
+            const cur = r[s + i] as number;
+            if (cur === NONE || prev > cur) r[s + i] = prev;
+          }
+        }
+        if (stages & 1) r[s] = now;
+      };
+    }
     case "workflow": {
       const w = wf[op.workflow]!;
-      positions = positionsOf(w, name);
-      stages = cat !== "denied" && positions !== 0 ? 1 : 0;
-      break;
+      const positions = positionsOf(w, name);
+      if (cat === "denied" || positions === 0) return null;
+      return (r) => {
+        const next = workflowStepTo(w, opt(r, s) ?? 0, positions);
+        // A deviation that happened anyway: the workflow continues from the step(s) this action names.
+        r[s] = next !== 0 ? next : positions;
+      };
     }
     default:
       return null;
-  }
-  return stages === 0 && !cancels ? null : { op, stages, cancels, positions };
-}
-
-/**
- * Writes the operator's register after an event it counts (`u` says how: see `opUpdate`) into `r`,
- * the partition's registers being built for the new state (a fresh copy, never a stored array).
- */
-export function updateOp(u: OpUpdate, r: unknown[], now: number, ev: Event, wf: readonly WorkflowIR[]): void {
-  const op = u.op;
-  const s = op.slot;
-  switch (op.op) {
-    case "after":
-      // An event that is both a Z and an X counts as an X (opUpdate: one of the two holds).
-      r[s] = u.stages !== 0 ? now : NONE;
-      return;
-    case "since":
-      r[s] = now;
-      return;
-    case "gap":
-      at(r, s);
-      r[s] = at(r, s + 1);
-      r[s + 1] = now;
-      return;
-    case "count":
-      appendTime(r, s, op.capacity, now, op.window);
-      return;
-    case "distinct": {
-      const v = readOwnAttribute(op.attribute, ev);
-      const a = pairsAt(r, s);
-      if (v === undefined) return;
-      const out: unknown[] = [];
-      for (let i = 0; i < a.length; i += 2) {
-        if (a[i] === v) continue;
-        const t = a[i + 1] as number;
-        if (now - t < op.window) out.push(a[i], t);
-      }
-      out.push(v, now);
-      while (out.length > op.capacity * 2) out.splice(0, 2);
-      r[s] = out;
-      return;
-    }
-    case "rate": {
-      const tat = opt(r, s);
-      const { interval, tolerance } = gcra(op.limit, op.per);
-      if (tat !== null && now < tat - tolerance) return; // non-conforming: GCRA leaves TAT as is
-      r[s] = Math.max(tat ?? now, now) + interval;
-      return;
-    }
-    case "regularity":
-      appendTime(r, s, op.samples + 1, now, Infinity);
-      return;
-    case "sequence": {
-      const n = op.stages.length;
-      for (let i = 0; i < n; i++) {
-        const b = at(r, s + i);
-        if (u.cancels || (b !== NONE && !(now - b < op.window))) r[s + i] = NONE;
-      }
-      // Highest stage first, so one event never advances two stages.
-      for (let i = n - 1; i >= 1; i--) {
-        const prev = r[s + i - 1] as number;
-        if (prev !== NONE && u.stages & (1 << i)) {
-          const cur = r[s + i] as number;
-          if (cur === NONE || prev > cur) r[s + i] = prev;
-        }
-      }
-      if (u.stages & 1) r[s] = now;
-      return;
-    }
-    case "workflow": {
-      const w = wf[op.workflow]!;
-      const next = workflowStepTo(w, opt(r, s) ?? 0, u.positions);
-      // A deviation that happened anyway: the workflow continues from the step(s) this action names.
-      r[s] = next !== 0 ? next : u.positions;
-      return;
-    }
-    case "limit":
-    case "grant":
-    case "labels":
-      throw new Error(`${op.op} is updated through its rule`);
   }
 }
 
