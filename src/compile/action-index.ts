@@ -161,13 +161,10 @@ export class ActionIndex {
     }
     const watch = new Set<string>();
     for (const r of candidates) for (const p of r.ir.reads) watch.add(p);
-    const updates = {} as Record<Category, OpUpdate[]>;
-    for (const cat of signal ? (["signal"] as const) : (["allowed", "denied"] as const)) {
-      const ops = [...(this.exactOps.get(name) ?? []), ...this.wildOps].sort((a, b) => a.index - b.index);
-      updates[cat] = ops.flatMap((op) => opUpdate(op, name, cat, this.ir.workflows) ?? []);
-    }
-    if (signal) updates.allowed = updates.denied = [];
-    else updates.signal = [];
+    const ops = [...(this.exactOps.get(name) ?? []), ...this.wildOps].sort((a, b) => a.index - b.index);
+    const fed = (cat: Category, applies: boolean) => (applies ? ops.flatMap((op) => opUpdate(op, name, cat, this.ir.workflows) ?? []) : []);
+    // One literal, so every bucket's `updates` has the same shape.
+    const updates: Record<Category, OpUpdate[]> = { allowed: fed("allowed", !signal), denied: fed("denied", !signal), signal: fed("signal", signal) };
     const denyReasons: Reason[] = [];
     if (high && highExcluded.length > 0) {
       const ids = highExcluded.map((r) => r.id).join(", ");

@@ -284,6 +284,23 @@ class Generator {
     };
   }
 
+  /**
+   * `count(...) >= 3`, `rate(...) < 10` and the like: an ordered comparison of a counting operator
+   * (never null, never moving with the request's own time) with a number, in one closure.
+   */
+  private countAgainst(op: OpIR, test: (a: number, b: number) => boolean, constant: number, opOnLeft: boolean, symbol: string, span: Span): Evaluator {
+    const group = op.group;
+    const read = opReader(op, this.ir.workflows);
+    return (c) => {
+      const p = c.partition(group);
+      if (p instanceof Failure) return p;
+      if (p !== null) c.change(p.x);
+      const v = read(p === null ? null : p.r, c.nows[group]!, c.ev, c);
+      if (typeof v !== "number") return new Failure("R302", `\`${symbol}\` compares numbers, got ${typeName(v)}`, span);
+      return opOnLeft ? test(v, constant) : test(constant, v);
+    };
+  }
+
   label(opIndex: number, label: number): Evaluator {
     const op = this.ir.ops[opIndex]!;
     const { group, slot } = op;
@@ -297,6 +314,12 @@ class Generator {
   }
 
   compare(op: CompareOp, left: ExprIR, right: ExprIR, span: Span): Evaluator {
+    const counted = (x: ExprIR) => x.t === "op" && (this.ir.ops[x.op]!.op === "count" || this.ir.ops[x.op]!.op === "distinct");
+    const numeric = (x: ExprIR) => x.t === "lit" && typeof x.value === "number";
+    if (op !== "==" && op !== "!=") {
+      if (counted(left) && numeric(right)) return this.countAgainst(this.ir.ops[(left as { op: number }).op]!, COMPARE[op], (right as { value: number }).value, true, op, span);
+      if (numeric(left) && counted(right)) return this.countAgainst(this.ir.ops[(right as { op: number }).op]!, COMPARE[op], (left as { value: number }).value, false, op, span);
+    }
     const l = this.expr(left);
     const r = this.expr(right);
     const test = COMPARE[op];

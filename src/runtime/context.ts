@@ -1,6 +1,6 @@
 import type { KeyGroupIR, WorkflowIR } from "../compile/ir.js";
 import { Failure, readOwn } from "./attributes.js";
-import { CorruptState, hashKey, mapShape, pmapGet, type MapShape, type PNode } from "./pmap.js";
+import { CorruptState, hashKey, mapShape, pmapGet, type MapShape, type PNode, type SetTally } from "./pmap.js";
 import type { Event } from "./request.js";
 import type { CompiledRule } from "../compile/generate.js";
 import type { DecisionError, PolicyState, Reason } from "./types.js";
@@ -46,6 +46,8 @@ export class EvalContext {
   /** Per group: the registers this event writes, copied from the stored partition on first write. */
   readonly writes: (unknown[] | undefined)[];
   warnings: DecisionError[] | null = null;
+  /** What the state writes of this decision did to the key count. */
+  readonly tally: SetTally = { sizeDelta: 0, evicted: 0 };
   /* What the rules decided so far (kept here so the decision loop allocates nothing per rule). */
   best = 0;
   anyAllow = false;

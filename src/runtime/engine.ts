@@ -5,7 +5,7 @@ import type { KeyIR, OpIR, PolicyIR } from "../compile/ir.js";
 import { Failure, MAX_STRING, readOwn } from "./attributes.js";
 import { EvalContext, REVOKED_SHAPE, type Layout, type Partition } from "./context.js";
 import { addLabel, emptyRegisters, grantHolds, limitUses, useGrant, useLimit, type Category } from "./operators.js";
-import { CorruptState, NEVER, pmapDelete, pmapEntries, pmapGet, pmapSet, type MapShape } from "./pmap.js";
+import { CorruptState, hashKey, NEVER, pmapDelete, pmapEntries, pmapGet, pmapSet, type MapShape } from "./pmap.js";
 import { hasPrefix } from "./glob.js";
 import { isActionName, normalizeRequest, normalizeSignal, type Event } from "./request.js";
 import type {
@@ -190,7 +190,7 @@ export class Policy {
     const bad = this.checkState(state);
     if (bad !== null) return { state, key: k, error: { rule: null, code: "R303", message: bad } };
     const entry: Revocation = { t: time, x: NEVER, rule: null, reason: String(reason) };
-    const { root } = pmapSet(state.revoked, REVOKED_SHAPE, k, entry, time);
+    const root = pmapSet(state.revoked, REVOKED_SHAPE, k, entry, time, hashKey(k), { sizeDelta: 0, evicted: 0 });
     return { state: { ...state, revoked: root }, key: k };
   }
 
@@ -444,29 +444,27 @@ export class Policy {
   /** The state after the event: histories that see it, quantity scopes used, labels, revocations. */
   private record(state: PolicyState, c: EvalContext, ev: Event, bucket: Bucket, effect: DecisionEffect, winners: readonly CompiledRule[], flags: readonly CompiledRule[] | null): PolicyState {
     const cat: Category = ev.isSignal ? "signal" : effect === "allow" ? "allowed" : "denied";
-    const ops = bucket.updates[cat];
+    const ops = cat === "allowed" ? bucket.updates.allowed : cat === "denied" ? bucket.updates.denied : bucket.updates.signal;
     const usesScopes = effect === "allow" && bucket.hasLimits;
     if (ops.length === 0 && !usesScopes && effect !== "revoke") return state;
     const writes = c.writes;
-    const regs = (g: number) => this.registersFor(g, c);
     for (let i = 0; i < ops.length; i++) {
       const u = ops[i]!;
-      const op = u.op;
-      const r = regs(op.group);
-      if (r === null) continue;
-      u.write(r, c.nows[op.group]!, ev);
+      const g = u.group;
+      const r = this.registersFor(g, c);
+      if (r !== null) u.write(r, c.nows[g]!, ev);
     }
     if (usesScopes) {
       for (const w of winners) {
         const ir = w.ir;
         if (ir.limit !== null) {
           const op = this.ir.ops[ir.limit] as Extract<OpIR, { op: "limit" }>;
-          const r = regs(op.group);
+          const r = this.registersFor(op.group, c);
           if (r) useLimit(op, r, c.nows[op.group]!);
         }
         if (ir.grant !== null) {
           const op = this.ir.ops[ir.grant] as Extract<OpIR, { op: "grant" }>;
-          const r = regs(op.group);
+          const r = this.registersFor(op.group, c);
           if (r) useGrant(op, r, c.nows[op.group]!);
         }
       }
@@ -476,35 +474,32 @@ export class Policy {
       for (const w of [...winners, ...(flags ?? [])]) {
         if (w.ir.labels.length === 0) continue;
         const op = this.ir.ops[w.ir.labelsOp!]!;
-        const r = regs(op.group);
+        const r = this.registersFor(op.group, c);
         if (!r) continue;
         const now = c.nows[op.group]!;
         for (const l of w.ir.labels) addLabel(r, op.slot, l.label, l.duration === null ? true : now + l.duration);
       }
     }
     let keys = state.keys;
-    let size = state.size;
-    let evictions = state.evictions;
+    const tally = c.tally;
+    tally.sizeDelta = 0;
+    tally.evicted = 0;
     for (let g = 0; g < writes.length; g++) {
       const r = writes[g];
       if (r === undefined) continue;
-      {
-        const group = this.layout.groups[g]!;
-        const key = c.keys[g]!;
-        const now = c.nows[g]!;
-        const res = pmapSet(keys, this.layout.shape, key, { t: now, x: now + group.ttl, r } as Partition, ev.time, c.hashes[g]);
-        keys = res.root;
-        size += res.sizeDelta;
-        evictions += res.evicted;
-      }
+      const now = c.nows[g]!;
+      const entry: Partition = { t: now, x: now + this.layout.groups[g]!.ttl, r };
+      keys = pmapSet(keys, this.layout.shape, c.keys[g]!, entry, ev.time, c.hashes[g]!, tally);
     }
+    const size = state.size + tally.sizeDelta;
+    const evictions = state.evictions + tally.evicted;
     let revoked = state.revoked;
     if (effect === "revoke") {
       for (const w of winners) {
         const key = this.revokeKeyOf(w, ev);
         if (key === null) continue;
         const entry: Revocation = { t: ev.time, x: NEVER, rule: w.id, reason: w.reason.message };
-        revoked = pmapSet(revoked, REVOKED_SHAPE, key, entry, ev.time).root;
+        revoked = pmapSet(revoked, REVOKED_SHAPE, key, entry, ev.time, hashKey(key), { sizeDelta: 0, evicted: 0 });
       }
     }
     if (keys === state.keys && revoked === state.revoked) return state;

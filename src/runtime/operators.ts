@@ -426,13 +426,15 @@ export type OpWrite = (r: unknown[], now: number, ev: Event) => void;
  */
 export interface OpUpdate {
   readonly op: OpIR;
+  /** The operator's key group (`op.group`, read here without a load on the operator). */
+  readonly group: number;
   readonly write: OpWrite;
 }
 
 /** What an event of `name` and category `cat` does to `op` (null when it does not feed it). */
 export function opUpdate(op: OpIR, name: string, cat: Category, wf: readonly WorkflowIR[]): OpUpdate | null {
   const write = opWrite(op, name, cat, wf);
-  return write === null ? null : { op, write };
+  return write === null ? null : { op, group: op.group, write };
 }
 
 function opWrite(op: OpIR, name: string, cat: Category, wf: readonly WorkflowIR[]): OpWrite | null {

@@ -74,64 +74,65 @@ export function pmapGet<E extends Timed>(root: PNode | null, shape: MapShape, ke
   return undefined;
 }
 
-export interface SetResult {
-  readonly root: PNode;
+/** What a set did to the number of stored entries; `pmapSet` adds to it. */
+export interface SetTally {
   /** Change in the number of stored entries (+1 new key, 0 replace, <= 0 when expired ones were dropped). */
-  readonly sizeDelta: number;
+  sizeDelta: number;
   /** Live entries evicted to make room. */
-  readonly evicted: number;
+  evicted: number;
 }
 
-/** A new map with `key` set to `entry`. Entries with `x >= NEVER` are never evicted. `h` is `hashKey(key)`. */
-export function pmapSet(root: PNode | null, shape: MapShape, key: string, entry: Timed, now: number, h = hashKey(key)): SetResult {
-  const path: (readonly (PNode | null)[])[] = [];
-  let node: PNode | null = root;
-  for (let level = 0; level < shape.depth; level++) {
-    const arr: readonly (PNode | null)[] = node === null ? EMPTY_NODE : (node as readonly (PNode | null)[]);
-    if (!Array.isArray(arr) || arr.length !== FANOUT) corrupt("trie node");
-    path.push(arr);
-    node = arr[(h >>> (level * BITS)) & (FANOUT - 1)] ?? null;
-  }
+/**
+ * A new map with `key` set to `entry`; counts go to `tally`. Entries with `x >= NEVER` are never
+ * evicted. `h` is `hashKey(key)`.
+ */
+export function pmapSet(root: PNode | null, shape: MapShape, key: string, entry: Timed, now: number, h: number, tally: SetTally): PNode {
+  return setAt(root, 0, shape, key, entry, now, h, tally);
+}
+
+/** The copy of `node` (at `level` of the path to `h`) with the entry set below it. */
+function setAt(node: PNode | null, level: number, shape: MapShape, key: string, entry: Timed, now: number, h: number, tally: SetTally): PNode {
+  if (level === shape.depth) return setInLeaf(node, shape.leafCap, key, entry, now, tally);
+  const arr = node === null ? EMPTY_NODE : (node as readonly (PNode | null)[]);
+  if (!Array.isArray(arr) || arr.length !== FANOUT) corrupt("trie node");
+  const i = (h >>> (level * BITS)) & (FANOUT - 1);
+  const copy = arr.slice();
+  copy[i] = setAt(arr[i] ?? null, level + 1, shape, key, entry, now, h, tally);
+  return copy;
+}
+
+function setInLeaf(node: PNode | null, leafCap: number, key: string, entry: Timed, now: number, tally: SetTally): unknown[] {
   const old = (node ?? EMPTY_LEAF) as readonly unknown[];
   if (!Array.isArray(old) || old.length % 2 !== 0) corrupt("trie leaf");
-  let sizeDelta = 0;
-  let evicted = 0;
-  let leaf: unknown[];
   const at = indexOfKey(old, key);
   if (at >= 0) {
-    leaf = old.slice();
+    const leaf = old.slice();
     leaf[at + 1] = entry;
-  } else {
-    leaf = [];
-    // Drop expired entries while copying; they would read as absent anyway.
-    for (let i = 0; i < old.length; i += 2) {
-      const e = old[i + 1] as Timed;
-      if (e.x > now) leaf.push(old[i], e);
-      else sizeDelta--;
-    }
-    if (leaf.length / 2 >= shape.leafCap) {
-      let stalest = -1;
-      for (let i = 0; i < leaf.length; i += 2) {
-        const e = leaf[i + 1] as Timed;
-        if (e.x >= NEVER) continue;
-        if (stalest < 0 || e.t < (leaf[stalest + 1] as Timed).t) stalest = i;
-      }
-      if (stalest >= 0) {
-        leaf.splice(stalest, 2);
-        evicted = 1;
-        sizeDelta--;
-      }
-    }
-    leaf.push(key, entry);
-    sizeDelta++;
+    return leaf;
   }
-  let child: PNode = leaf;
-  for (let level = shape.depth - 1; level >= 0; level--) {
-    const copy = path[level]!.slice();
-    copy[(h >>> (level * BITS)) & (FANOUT - 1)] = child;
-    child = copy;
+  const leaf: unknown[] = [];
+  // Drop expired entries while copying; they would read as absent anyway.
+  for (let i = 0; i < old.length; i += 2) {
+    const e = old[i + 1] as Timed;
+    if (e.x > now) leaf.push(old[i], e);
+    else tally.sizeDelta--;
   }
-  return { root: child, sizeDelta, evicted };
+  if (leaf.length / 2 >= leafCap) {
+    let stalest = -1;
+    for (let i = 0; i < leaf.length; i += 2) {
+      const e = leaf[i + 1] as Timed;
+      if (e.x >= NEVER) continue;
+      if (stalest < 0 || e.t < (leaf[stalest + 1] as Timed).t) stalest = i;
+    }
+    if (stalest >= 0) {
+      leaf.splice(stalest, 2);
+      tally.evicted++;
+      tally.sizeDelta--;
+    }
+  }
+  leaf.push(key, entry);
+  tally.sizeDelta++;
+  return leaf;
 }
 
 /** A new map without `key` (the same map when it is absent). */
