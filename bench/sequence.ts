@@ -15,7 +15,7 @@ async function loadLeash(): Promise<LeashApi> {
 
 export interface SequenceRow {
   suite: "sequence";
-  engine: "leash" | "hand-written";
+  engine: "leash" | "hand-written" | "hand-written, immutable state";
   rules: number;
   keys: number;
   opsPerSec: number;
@@ -24,6 +24,8 @@ export interface SequenceRow {
 }
 
 const ACTIONS = 10;
+/** An empty register slot of the hand-written monitors: no window reaches back to it. */
+const EMPTY = -1e21;
 const RULES = 50;
 
 interface RuleSpec {
@@ -71,58 +73,145 @@ export function sequencePolicySource(): string {
   return lines.join("\n");
 }
 
-/** The ceiling: the same rules written by hand over mutable per-session records. */
-class HandWrittenMonitor {
-  private readonly sessions = new Map<string, { last: Float64Array; ring: number[][]; best0: Float64Array; best1: Float64Array }>();
+/**
+ * The same rules written by hand over one flat register array per session: the latest time of each
+ * action, the last 8 times of each action (oldest first), and per sequence rule the start of its
+ * newest partial and complete match. An empty slot holds `EMPTY`, a time so far back that no window
+ * reaches it. `judge` reads, `write` records an allowed action.
+ */
+class HandWrittenRules {
+  static readonly RING = 8;
+  readonly width: number;
   private readonly byTarget: RuleSpec[][] = Array.from({ length: ACTIONS }, () => []);
   private readonly seqRules: RuleSpec[];
-  constructor(private readonly rules: RuleSpec[]) {
+  /** Register of sequence rule `index`: two slots from seqSlot[index]. */
+  private readonly seqSlot = new Int32Array(RULES);
+
+  constructor(rules: RuleSpec[]) {
     for (const r of rules) this.byTarget[r.target]!.push(r);
     this.seqRules = rules.filter((r) => r.kind === "sequence");
-  }
-  decide(session: string, action: number, now: number): { effect: string; flags: string[] } {
-    let s = this.sessions.get(session);
-    if (!s) {
-      s = { last: new Float64Array(ACTIONS).fill(NaN), ring: Array.from({ length: ACTIONS }, () => []), best0: new Float64Array(RULES).fill(NaN), best1: new Float64Array(RULES).fill(NaN) };
-      this.sessions.set(session, s);
+    let slot = ACTIONS * (1 + HandWrittenRules.RING);
+    for (const r of this.seqRules) {
+      this.seqSlot[r.index] = slot;
+      slot += 2;
     }
+    this.width = slot;
+  }
+
+  empty(): number[] {
+    return new Array<number>(this.width).fill(EMPTY);
+  }
+
+  judge(s: ArrayLike<number>, action: number, now: number): { effect: string; flags: string[] } {
     let deny = false;
     let challenge = false;
     const flags: string[] = [];
     for (const r of this.byTarget[action]!) {
       if (r.kind === "count") {
         let n = 0;
-        for (const t of s.ring[r.a]!) if (now - t < r.window) n++;
-        if (n >= r.threshold) deny = true;
-      } else if (r.kind === "after") {
-        const l = s.last[r.a]!;
-        if (l === l && now - l < r.window) flags.push(r.id);
-      } else if (r.kind === "gap") {
-        const l = s.last[r.a]!;
-        if (l === l && now - l < r.window) flags.push(r.id);
-      } else {
-        const b = s.best1[r.index]!;
-        if (b === b && now - b < r.window) challenge = true;
-      }
-    }
-    const effect = deny ? "deny" : challenge ? "challenge" : "allow";
-    if (effect === "allow") {
-      s.last[action] = now;
-      const ring = s.ring[action]!;
-      ring.push(now);
-      if (ring.length > 8) ring.shift();
-      for (const r of this.seqRules) {
-        const i = r.index;
-        if (action === r.b) {
-          const b0 = s.best0[i]!;
-          if (b0 === b0 && now - b0 < r.window) s.best1[i] = s.best1[i]! === s.best1[i]! ? Math.max(s.best1[i]!, b0) : b0;
+        const ring = ACTIONS + r.a * HandWrittenRules.RING;
+        for (let i = 0; i < HandWrittenRules.RING; i++) {
+          const t = s[ring + i]!;
+          if (t === EMPTY) break;
+          if (now - t < r.window) n++;
         }
-        if (action === r.a) s.best0[i] = now;
+        if (n >= r.threshold) deny = true;
+      } else if (r.kind === "after" || r.kind === "gap") {
+        if (now - s[r.a]! < r.window) flags.push(r.id);
+      } else {
+        if (now - s[this.seqSlot[r.index]! + 1]! < r.window) challenge = true;
       }
     }
     // Rules are visited in policy order per target, so the flags are already in id order.
-    return { effect, flags };
+    return { effect: deny ? "deny" : challenge ? "challenge" : "allow", flags };
   }
+
+  /** Records an allowed `action` at `now` in `s` (in place). */
+  write(s: number[] | Float64Array, action: number, now: number): void {
+    s[action] = now;
+    const ring = ACTIONS + action * HandWrittenRules.RING;
+    let filled = 0;
+    while (filled < HandWrittenRules.RING && s[ring + filled] !== EMPTY) filled++;
+    if (filled === HandWrittenRules.RING) {
+      for (let i = 1; i < filled; i++) s[ring + i - 1] = s[ring + i]!;
+      filled--;
+    }
+    s[ring + filled] = now;
+    for (const r of this.seqRules) {
+      const at = this.seqSlot[r.index]!;
+      if (action === r.b) {
+        const b0 = s[at]!;
+        if (now - b0 < r.window) s[at + 1] = Math.max(s[at + 1]!, b0);
+      }
+      if (action === r.a) s[at] = now;
+    }
+  }
+}
+
+/** The ceiling: the hand-written rules over mutable per-session registers, written in place. */
+class HandWrittenMonitor {
+  private readonly sessions = new Map<string, Float64Array>();
+  private readonly rules: HandWrittenRules;
+  constructor(specs: RuleSpec[]) {
+    this.rules = new HandWrittenRules(specs);
+  }
+  decide(session: string, action: number, now: number): { effect: string; flags: string[] } {
+    let s = this.sessions.get(session);
+    if (!s) {
+      s = new Float64Array(this.rules.width).fill(EMPTY);
+      this.sessions.set(session, s);
+    }
+    const d = this.rules.judge(s, action, now);
+    if (d.effect === "allow") this.rules.write(s, action, now);
+    return d;
+  }
+}
+
+/**
+ * The hand-written rules over immutable, JSON-serialisable state, as leash keeps it: a decision
+ * returns a new state and leaves the old one valid. Sessions sit in a path-copying trie of
+ * 32-slot arrays (two levels over a 32-bit FNV-1a hash, leaves `[key, registers, ...]`); a write
+ * copies the session's registers and the path to it. What it costs over the mutable ceiling is
+ * the price of immutable state alone.
+ */
+class ImmutableHandWrittenMonitor {
+  private readonly rules: HandWrittenRules;
+  private readonly none: number[];
+  constructor(specs: RuleSpec[]) {
+    this.rules = new HandWrittenRules(specs);
+    this.none = this.rules.empty();
+  }
+  decide(state: ImmutableState, session: string, action: number, now: number): { effect: string; flags: string[]; state: ImmutableState } {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < session.length; i++) h = Math.imul(h ^ session.charCodeAt(i), 0x01000193);
+    const top = h & 31;
+    const mid = (h >>> 5) & 31;
+    const node = state.root === null ? null : state.root[top];
+    const leaf = node == null ? null : node[mid];
+    let at = -1;
+    if (leaf != null) for (let i = 0; i < leaf.length; i += 2) if (leaf[i] === session) at = i;
+    const regs = at < 0 ? this.none : (leaf![at + 1] as number[]);
+    const d = this.rules.judge(regs, action, now);
+    if (d.effect !== "allow") return { effect: d.effect, flags: d.flags, state };
+    const next = regs.slice();
+    this.rules.write(next, action, now);
+    const newLeaf = leaf == null ? [session, next] : leaf.slice();
+    if (leaf != null) {
+      if (at < 0) newLeaf.push(session, next);
+      else newLeaf[at + 1] = next;
+    }
+    const newNode = node == null ? new Array<Leaf | null>(32).fill(null) : node.slice();
+    newNode[mid] = newLeaf;
+    const newRoot = state.root === null ? new Array<Leaf[] | null>(32).fill(null) : state.root.slice();
+    newRoot[top] = newNode;
+    return { effect: d.effect, flags: d.flags, state: { root: newRoot, size: state.size + (at < 0 ? 1 : 0) } };
+  }
+}
+
+type Leaf = (string | number[])[];
+interface ImmutableState {
+  readonly root: readonly ((Leaf | null)[] | null)[] | null;
+  readonly size: number;
 }
 
 function requests(n: number, keys: number): { session: string; action: number; time: number }[] {
@@ -152,16 +241,20 @@ export async function sequenceBench(quick = false): Promise<SequenceRow[]> {
 
   // Agreement on the whole trace first.
   const hand = new HandWrittenMonitor(specs());
+  const frozen = new ImmutableHandWrittenMonitor(specs());
   let state: PolicyState = policy.initialState();
+  let frozenState: ImmutableState = { root: null, size: 0 };
   let agree = true;
+  let frozenAgree = true;
   for (const r of reqs) {
     const d = policy.decide(state, { principal, action: `op${r.action}.run`, session: r.session, time: r.time });
     state = d.state;
     const h = hand.decide(r.session, r.action, r.time);
-    if (d.decision.effect !== h.effect || sortIds(d.decision.flags).join() !== h.flags.join()) {
-      agree = false;
-      break;
-    }
+    const f = frozen.decide(frozenState, r.session, r.action, r.time);
+    frozenState = f.state;
+    if (d.decision.effect !== h.effect || sortIds(d.decision.flags).join() !== h.flags.join()) agree = false;
+    if (f.effect !== h.effect || f.flags.join() !== h.flags.join()) frozenAgree = false;
+    if (!agree || !frozenAgree) break;
   }
   const bytesPerKey = Math.round(JSON.stringify(state).length / Math.max(1, state.size));
 
@@ -178,16 +271,26 @@ export async function sequenceBench(quick = false): Promise<SequenceRow[]> {
     for (const r of reqs) m.decide(r.session, r.action, r.time);
     return reqs.length / ((performance.now() - t0) / 1000);
   };
+  const timeFrozen = (): number => {
+    const m = new ImmutableHandWrittenMonitor(specs());
+    let s: ImmutableState = { root: null, size: 0 };
+    const t0 = performance.now();
+    for (const r of reqs) s = m.decide(s, r.session, r.action, r.time).state;
+    return reqs.length / ((performance.now() - t0) / 1000);
+  };
   const median = (f: () => number, runs: number) => {
     const xs = Array.from({ length: runs }, f).sort((a, b) => a - b);
     return Math.round(xs[Math.floor(runs / 2)]!);
   };
   timeLeash();
   timeHand();
+  timeFrozen();
   const runs = quick ? 3 : 5;
+  const frozenBytes = Math.round(JSON.stringify(frozenState).length / Math.max(1, frozenState.size));
   return [
     { suite: "sequence", engine: "leash", rules: RULES, keys, opsPerSec: median(timeLeash, runs), stateBytesPerKey: bytesPerKey, agree },
     { suite: "sequence", engine: "hand-written", rules: RULES, keys, opsPerSec: median(timeHand, runs), stateBytesPerKey: null, agree },
+    { suite: "sequence", engine: "hand-written, immutable state", rules: RULES, keys, opsPerSec: median(timeFrozen, runs), stateBytesPerKey: frozenBytes, agree: frozenAgree },
   ];
 }
 
