@@ -69,7 +69,13 @@ class Generator {
     const parts = [principal, resource].filter((x): x is (c: EvalContext) => RuleOutcome => x !== null);
     const condition = cond;
     const span = r.span;
-    const match = (c: EvalContext): RuleOutcome => {
+    // A rule with only a condition (most history rules) is its condition, checked for a boolean.
+    const checked = (c: EvalContext): RuleOutcome => {
+      const v = condition!(c);
+      if (v === true || v === false || v instanceof Failure) return v;
+      return new Failure("R302", `the condition gave ${typeName(v)}, not true or false`, span);
+    };
+    const general = (c: EvalContext): RuleOutcome => {
       let failure: Failure | null = null;
       for (const p of parts) {
         const o = p(c);
@@ -84,6 +90,7 @@ class Generator {
       }
       return failure ?? true;
     };
+    const match = parts.length === 0 && condition !== null ? checked : general;
     const message = r.reason ?? defaultMessage(r);
     const reason: Reason = Object.freeze({ rule: r.id, effect: r.effect, message, span: r.span });
     const obligation: Obligation | null = r.obligation
