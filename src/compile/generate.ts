@@ -321,11 +321,15 @@ class Generator {
   }
 
   compare(op: CompareOp, left: ExprIR, right: ExprIR, span: Span): Evaluator {
-    const counted = (x: ExprIR) => x.t === "op" && (this.ir.ops[x.op]!.op === "count" || this.ir.ops[x.op]!.op === "distinct");
-    const numeric = (x: ExprIR) => x.t === "lit" && typeof x.value === "number";
     if (op !== "==" && op !== "!=") {
-      if (counted(left) && numeric(right)) return this.countAgainst(this.ir.ops[(left as { op: number }).op]!, COMPARE[op], (right as { value: number }).value, true, op, span);
-      if (numeric(left) && counted(right)) return this.countAgainst(this.ir.ops[(right as { op: number }).op]!, COMPARE[op], (left as { value: number }).value, false, op, span);
+      const counted = (x: ExprIR): OpIR | null => {
+        const o = x.t === "op" ? this.ir.ops[x.op]! : null;
+        return o !== null && (o.op === "count" || o.op === "distinct") ? o : null;
+      };
+      const numeric = (x: ExprIR): number | null => (x.t === "lit" && typeof x.value === "number" ? x.value : null);
+      const [lo, ln, ro, rn] = [counted(left), numeric(left), counted(right), numeric(right)];
+      if (lo !== null && rn !== null) return this.countAgainst(lo, COMPARE[op], rn, true, op, span);
+      if (ln !== null && ro !== null) return this.countAgainst(ro, COMPARE[op], ln, false, op, span);
     }
     const l = this.expr(left);
     const r = this.expr(right);

@@ -5,7 +5,7 @@ import type { KeyIR, OpIR, PolicyIR } from "../compile/ir.js";
 import { Failure, MAX_STRING, readOwn } from "./attributes.js";
 import { EvalContext, REVOKED_SHAPE, type Layout, type Partition } from "./context.js";
 import { addLabel, emptyRegisters, grantHolds, limitUses, useGrant, useLimit, type Category } from "./operators.js";
-import { CorruptState, hashKey, NEVER, pmapDelete, pmapEntries, pmapGet, pmapSet, type MapShape } from "./pmap.js";
+import { CorruptState, NEVER, pmapDelete, pmapEntries, pmapGet, pmapSet, type MapShape } from "./pmap.js";
 import { hasPrefix } from "./glob.js";
 import { isActionName, normalizeRequest, normalizeSignal, type Event } from "./request.js";
 import type {
@@ -190,7 +190,7 @@ export class Policy {
     const bad = this.checkState(state);
     if (bad !== null) return { state, key: k, error: { rule: null, code: "R303", message: bad } };
     const entry: Revocation = { t: time, x: NEVER, rule: null, reason: String(reason) };
-    const root = pmapSet(state.revoked, REVOKED_SHAPE, k, entry, time, hashKey(k), { sizeDelta: 0, evicted: 0 });
+    const root = pmapSet(state.revoked, REVOKED_SHAPE, k, entry, time);
     return { state: { ...state, revoked: root }, key: k };
   }
 
@@ -499,7 +499,7 @@ export class Policy {
         const key = this.revokeKeyOf(w, ev);
         if (key === null) continue;
         const entry: Revocation = { t: ev.time, x: NEVER, rule: w.id, reason: w.reason.message };
-        revoked = pmapSet(revoked, REVOKED_SHAPE, key, entry, ev.time, hashKey(key), { sizeDelta: 0, evicted: 0 });
+        revoked = pmapSet(revoked, REVOKED_SHAPE, key, entry, ev.time);
       }
     }
     if (keys === state.keys && revoked === state.revoked) return state;

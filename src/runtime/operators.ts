@@ -249,8 +249,10 @@ export function opReader(op: OpIR, wf: readonly WorkflowIR[]): OpReader {
       };
     }
     case "workflow": {
+      // Read only for actions in the workflow's alphabet: outside it `deviates` is false, and the
+      // rule's closure answers that before it loads the key (see Generator.op).
       const w = wf[op.workflow]!;
-      return (r, _now, ev) => inAlphabet(w, ev.name) && workflowStep(w, opt(r, s) ?? 0, ev.name) === 0;
+      return (r, _now, ev) => workflowStep(w, opt(r, s) ?? 0, ev.name) === 0;
     }
     case "limit":
     case "grant":
@@ -425,8 +427,7 @@ export type OpWrite = (r: unknown[], now: number, ev: Event) => void;
  * dispatch on the operator's kind.
  */
 export interface OpUpdate {
-  readonly op: OpIR;
-  /** The operator's key group (`op.group`, read here without a load on the operator). */
+  /** The operator's key group: whose registers `write` changes. */
   readonly group: number;
   readonly write: OpWrite;
 }
@@ -434,7 +435,7 @@ export interface OpUpdate {
 /** What an event of `name` and category `cat` does to `op` (null when it does not feed it). */
 export function opUpdate(op: OpIR, name: string, cat: Category, wf: readonly WorkflowIR[]): OpUpdate | null {
   const write = opWrite(op, name, cat, wf);
-  return write === null ? null : { op, group: op.group, write };
+  return write === null ? null : { group: op.group, write };
 }
 
 function opWrite(op: OpIR, name: string, cat: Category, wf: readonly WorkflowIR[]): OpWrite | null {

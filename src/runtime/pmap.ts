@@ -83,10 +83,10 @@ export interface SetTally {
 }
 
 /**
- * A new map with `key` set to `entry`; counts go to `tally`. Entries with `x >= NEVER` are never
- * evicted. `h` is `hashKey(key)`.
+ * A new map with `key` set to `entry`; counts go to `tally` when the caller keeps them. Entries
+ * with `x >= NEVER` are never evicted. `h` is `hashKey(key)`.
  */
-export function pmapSet(root: PNode | null, shape: MapShape, key: string, entry: Timed, now: number, h: number, tally: SetTally): PNode {
+export function pmapSet(root: PNode | null, shape: MapShape, key: string, entry: Timed, now: number, h = hashKey(key), tally: SetTally = { sizeDelta: 0, evicted: 0 }): PNode {
   return setAt(root, 0, shape, key, entry, now, h, tally);
 }
 
