@@ -6,6 +6,7 @@ import { compileGlob, globMatch } from "../runtime/glob.js";
 import { domainOf, hasLabel, inAlphabet, opReader, regularityCrossing } from "../runtime/operators.js";
 import type { Obligation, Reason } from "../runtime/types.js";
 import type { ExprIR, OpIR, PathIR, PolicyIR, PrincipalSelIR, RuleIR } from "./ir.js";
+import { historyTerms, type Term } from "./terms.js";
 
 /** A compiled condition: a closure over the evaluation context. */
 export type Evaluator = (c: EvalContext) => Value;
@@ -38,6 +39,11 @@ export interface CompiledRule {
    * "ask `match`" (a missing or odd value, where `match` reports the failure).
    */
   readonly simple: SimpleMatch | null;
+  /**
+   * The condition as history terms (see terms.ts) when the rule has no principal or resource
+   * selector and its condition has that form: then `matchTerms(terms, c)` is the same test as `match`.
+   */
+  readonly terms: readonly Term[] | null;
 }
 
 export interface SimpleMatch {
@@ -105,6 +111,7 @@ class Generator {
       selfList: EMPTY,
       match,
       simple: simpleMatchOf(r),
+      terms: parts.length === 0 && r.condition !== null ? historyTerms(this.ir, r.condition) : null,
       idList: Object.freeze([r.id]),
       reason,
       reasonList: Object.freeze([reason]),

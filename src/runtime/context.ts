@@ -17,6 +17,51 @@ export interface Layout {
   readonly groups: readonly KeyGroupIR[];
   readonly workflows: readonly WorkflowIR[];
   readonly shape: MapShape;
+  readonly keyCache: KeyCache;
+}
+
+/** A state key string with its hash. */
+interface CachedKey {
+  readonly key: string;
+  readonly hash: number;
+  /** For a principal key: the kind it was built for (the cache is by id). */
+  readonly kind: string;
+}
+
+/** Entries a key cache holds before it starts again (so a flood of new keys cannot grow memory). */
+const KEY_CACHE_LIMIT = 4096;
+
+/**
+ * The state keys of recently seen sessions and principals, with their hashes. A busy key is decided
+ * on again and again: the cache saves building and hashing its string each time, and a stored
+ * partition's key is then the very string the lookup compares with. Holds derived strings only, so
+ * it never changes a decision.
+ */
+export class KeyCache {
+  private readonly sessions = new Map<string, CachedKey>();
+  private readonly principals = new Map<string, CachedKey>();
+
+  session(id: string): CachedKey {
+    let e = this.sessions.get(id);
+    if (e === undefined) {
+      if (this.sessions.size >= KEY_CACHE_LIMIT) this.sessions.clear();
+      const key = `session:${id}`;
+      e = { key, hash: hashKey(key), kind: "" };
+      this.sessions.set(id, e);
+    }
+    return e;
+  }
+
+  principal(kind: string, id: string): CachedKey {
+    let e = this.principals.get(id);
+    if (e === undefined || e.kind !== kind) {
+      if (this.principals.size >= KEY_CACHE_LIMIT) this.principals.clear();
+      const key = `principal:${kind}/${id}`;
+      e = { key, hash: hashKey(key), kind };
+      this.principals.set(id, e);
+    }
+    return e;
+  }
 }
 
 export const REVOKED_SHAPE: MapShape = mapShape(1 << 20);
@@ -114,7 +159,20 @@ export class EvalContext {
   key(g: number): string | Failure {
     const k = this.keys[g];
     if (k === undefined) {
-      const resolved = keyOf(this.layout.groups[g]!, this.ev);
+      const group = this.layout.groups[g]!;
+      const ev = this.ev;
+      const cached =
+        group.key.kind === "session" && ev.session !== undefined
+          ? this.layout.keyCache.session(ev.session)
+          : group.key.kind === "principal" && ev.principalKind !== undefined
+            ? this.layout.keyCache.principal(ev.principalKind, ev.principalId!)
+            : null;
+      if (cached !== null) {
+        this.keys[g] = cached.key;
+        this.hashes[g] = cached.hash;
+        return cached.key;
+      }
+      const resolved = keyOf(group, ev);
       if (resolved instanceof Failure) {
         (this.keyFailures ??= [])[g] = resolved;
         this.keys[g] = null;

@@ -1,10 +1,11 @@
 import type { Bucket, CandidateList } from "../compile/action-index.js";
 import { ActionIndex } from "../compile/action-index.js";
-import { EFFECT_RANK, type CompiledRule, type SimpleMatch } from "../compile/generate.js";
+import { EFFECT_RANK, type CompiledRule, type RuleOutcome, type SimpleMatch } from "../compile/generate.js";
+import { matchTerms } from "../compile/terms.js";
 import type { KeyIR, OpIR, PolicyIR } from "../compile/ir.js";
 import { Failure, MAX_STRING, readOwn } from "./attributes.js";
-import { EvalContext, REVOKED_SHAPE, type Layout, type Partition } from "./context.js";
-import { addLabel, emptyRegisters, grantHolds, limitUses, useGrant, useLimit, type Category } from "./operators.js";
+import { EvalContext, KeyCache, REVOKED_SHAPE, type Layout, type Partition } from "./context.js";
+import { addLabel, applyUpdate, emptyRegisters, grantHolds, limitUses, useGrant, useLimit, type Category } from "./operators.js";
 import { CorruptState, NEVER, pmapDelete, pmapEntries, pmapGet, pmapSet, type MapShape } from "./pmap.js";
 import { hasPrefix } from "./glob.js";
 import { isActionName, normalizeRequest, normalizeSignal, type Event } from "./request.js";
@@ -79,7 +80,7 @@ export class Policy {
     this.ruleIds = Object.freeze(rules.map((r) => r.id));
     this.actions = Object.freeze(ir.actions.map((a) => Object.freeze({ name: a.name, high: a.high })));
     this.index = new ActionIndex(ir, rules);
-    this.layout = { groups: ir.keyGroups, workflows: ir.workflows, shape };
+    this.layout = { groups: ir.keyGroups, workflows: ir.workflows, shape, keyCache: new KeyCache() };
     this.layoutHash = layoutHash;
     this.revokePaths = ir.revokeTargets;
     this.initial = Object.freeze({ v: 1, layout: layoutHash, size: 0, evictions: 0, keys: null, revoked: null });
@@ -354,8 +355,12 @@ export class Policy {
   /** Evaluates one candidate rule and folds its outcome into the context's running decision. */
   private consider(r: CompiledRule, c: EvalContext, held: boolean): void {
     c.effectRelevant = r.effect !== "flag";
-    const quick = r.simple === null ? undefined : simpleMatch(r.simple, c.ev);
-    let o = quick === undefined ? r.match(c) : quick;
+    let o: RuleOutcome;
+    if (r.terms !== null) o = matchTerms(r.terms, c);
+    else {
+      const quick = r.simple === null ? undefined : simpleMatch(r.simple, c.ev);
+      o = quick === undefined ? r.match(c) : quick;
+    }
     if (o === true && r.effect === "allow" && (r.ir.limit !== null || r.ir.grant !== null)) o = this.scopeHolds(r, c, held);
     if (o instanceof Failure) {
       (c.errors ??= []).push({ rule: r.id, code: o.code, message: o.message, span: o.span ?? r.ir.span });
@@ -452,7 +457,7 @@ export class Policy {
       const u = ops[i]!;
       const g = u.group;
       const r = this.registersFor(g, c);
-      if (r !== null) u.write(r, c.nows[g]!, ev);
+      if (r !== null) applyUpdate(u, r, c.nows[g]!, ev);
     }
     if (usesScopes) {
       for (const w of winners) {

@@ -421,49 +421,78 @@ export function hasLabel(r: Regs | null, slot: number, label: number, now: numbe
  */
 export type OpWrite = (r: unknown[], now: number, ev: Event) => void;
 
+/** What an update does to its slots; `applyUpdate` switches on it. */
+export const enum UpdateKind {
+  /** `r[slot] = now` (after, since). */
+  Stamp,
+  /** `r[slot] = NONE` (the `until` of an after). */
+  Clear,
+  /** The latest time moves down a slot, now goes in (gap). */
+  Shift,
+  /** Append to a time list of `width` slots, dropping times outside `window` (count, regularity). */
+  Append,
+  /** GCRA: `window` is the tolerance, `interval` the emission interval (rate). */
+  Rate,
+  /** Stage registers of a sequence: `stages` the stages this event is, `cancels` for its `until`. */
+  Sequence,
+  /** Anything else (distinct, workflow): `write`. */
+  Closure,
+}
+
 /**
  * One operator an event of a given name and category feeds, with everything the name and category
- * decide worked out when the action index is built: the update does no pattern matching and no
- * dispatch on the operator's kind.
+ * decide worked out when the action index is built: the update does no pattern matching, and
+ * `applyUpdate` reads it with one switch (one call per update, whatever the operator).
  */
-export interface OpUpdate {
-  /** The operator's key group: whose registers `write` changes. */
-  readonly group: number;
-  readonly write: OpWrite;
+export class OpUpdate {
+  constructor(
+    readonly kind: UpdateKind,
+    /** The operator's key group: whose registers the update changes. */
+    readonly group: number,
+    readonly slot: number,
+    readonly width: number,
+    readonly window: number,
+    readonly interval: number,
+    readonly stages: number,
+    readonly cancels: boolean,
+    readonly write: OpWrite | null,
+  ) {}
 }
 
 /** What an event of `name` and category `cat` does to `op` (null when it does not feed it). */
 export function opUpdate(op: OpIR, name: string, cat: Category, wf: readonly WorkflowIR[]): OpUpdate | null {
-  const write = opWrite(op, name, cat, wf);
-  return write === null ? null : { group: op.group, write };
-}
-
-function opWrite(op: OpIR, name: string, cat: Category, wf: readonly WorkflowIR[]): OpWrite | null {
   const s = op.slot;
+  const make = (kind: UpdateKind, width = 1, window = 0, interval = 0, stages = 0, cancels = false, write: OpWrite | null = null) =>
+    new OpUpdate(kind, op.group, s, width, window, interval, stages, cancels, write);
   switch (op.op) {
-    case "after": {
-      const isX = selectorMatches(op.events, name, cat);
+    case "after":
       // An event that is both a Z and an X counts as an X.
-      if (isX) return (r, now) => void (r[s] = now);
-      return op.until !== null && selectorMatches(op.until, name, cat) ? (r) => void (r[s] = NONE) : null;
-    }
+      if (selectorMatches(op.events, name, cat)) return make(UpdateKind.Stamp);
+      return op.until !== null && selectorMatches(op.until, name, cat) ? make(UpdateKind.Clear) : null;
     case "since":
-      return selectorMatches(op.events, name, cat) ? (r, now) => void (r[s] = now) : null;
+      return selectorMatches(op.events, name, cat) ? make(UpdateKind.Stamp) : null;
     case "gap":
+      return selectorMatches(op.events, name, cat) ? make(UpdateKind.Shift) : null;
+    case "count":
+      return selectorMatches(op.events, name, cat) ? make(UpdateKind.Append, op.capacity, op.window) : null;
+    case "regularity":
+      return selectorMatches(op.events, name, cat) ? make(UpdateKind.Append, op.samples + 1, Infinity) : null;
+    case "rate": {
       if (!selectorMatches(op.events, name, cat)) return null;
-      return (r, now) => {
-        r[s] = at(r, s + 1);
-        r[s + 1] = now;
-      };
-    case "count": {
-      if (!selectorMatches(op.events, name, cat)) return null;
-      const { capacity, window } = op;
-      return (r, now) => appendTime(r, s, capacity, now, window);
+      const { interval, tolerance } = gcra(op.limit, op.per);
+      return make(UpdateKind.Rate, 1, tolerance, interval);
+    }
+    case "sequence": {
+      let stages = 0;
+      op.stages.forEach((sel, i) => (stages |= selectorMatches(sel, name, cat) ? 1 << i : 0));
+      const cancels = op.until !== null && selectorMatches(op.until, name, cat);
+      if (stages === 0 && !cancels) return null;
+      return make(UpdateKind.Sequence, op.stages.length, op.window, 0, stages, cancels);
     }
     case "distinct": {
       if (!(op.events === null ? cat !== "denied" : selectorMatches(op.events, name, cat))) return null;
       const { attribute, window, capacity } = op;
-      return (r, now, ev) => {
+      return make(UpdateKind.Closure, 1, 0, 0, 0, false, (r, now, ev) => {
         const v = readOwnAttribute(attribute, ev);
         const a = pairsAt(r, s);
         if (v === undefined) return;
@@ -476,57 +505,67 @@ function opWrite(op: OpIR, name: string, cat: Category, wf: readonly WorkflowIR[
         out.push(v, now);
         while (out.length > capacity * 2) out.splice(0, 2);
         r[s] = out;
-      };
-    }
-    case "rate": {
-      if (!selectorMatches(op.events, name, cat)) return null;
-      const { interval, tolerance } = gcra(op.limit, op.per);
-      return (r, now) => {
-        const tat = opt(r, s);
-        if (tat !== null && now < tat - tolerance) return; // non-conforming: GCRA leaves TAT as is
-        r[s] = Math.max(tat ?? now, now) + interval;
-      };
-    }
-    case "regularity": {
-      if (!selectorMatches(op.events, name, cat)) return null;
-      const width = op.samples + 1;
-      return (r, now) => appendTime(r, s, width, now, Infinity);
-    }
-    case "sequence": {
-      let stages = 0;
-      op.stages.forEach((sel, i) => (stages |= selectorMatches(sel, name, cat) ? 1 << i : 0));
-      const cancels = op.until !== null && selectorMatches(op.until, name, cat);
-      if (stages === 0 && !cancels) return null;
-      const n = op.stages.length;
-      const window = op.window;
-      return (r, now) => {
-        for (let i = 0; i < n; i++) {
-          const b = at(r, s + i);
-          if (cancels || (b !== NONE && !(now - b < window))) r[s + i] = NONE;
-        }
-        // Highest stage first, so one event never advances two stages.
-        for (let i = n - 1; i >= 1; i--) {
-          const prev = r[s + i - 1] as number;
-          if (prev !== NONE && stages & (1 << i)) {
-            const cur = r[s + i] as number;
-            if (cur === NONE || prev > cur) r[s + i] = prev;
-          }
-        }
-        if (stages & 1) r[s] = now;
-      };
+      });
     }
     case "workflow": {
       const w = wf[op.workflow]!;
       const positions = positionsOf(w, name);
       if (cat === "denied" || positions === 0) return null;
-      return (r) => {
+      return make(UpdateKind.Closure, 1, 0, 0, 0, false, (r) => {
         const next = workflowStepTo(w, opt(r, s) ?? 0, positions);
         // A deviation that happened anyway: the workflow continues from the step(s) this action names.
         r[s] = next !== 0 ? next : positions;
-      };
+      });
     }
     default:
       return null;
+  }
+}
+
+/** Applies update `u` to `r`, the registers being built for the new state, at the key's time `now`. */
+export function applyUpdate(u: OpUpdate, r: unknown[], now: number, ev: Event): void {
+  const s = u.slot;
+  switch (u.kind) {
+    case UpdateKind.Stamp:
+      r[s] = now;
+      return;
+    case UpdateKind.Clear:
+      r[s] = NONE;
+      return;
+    case UpdateKind.Shift:
+      r[s] = at(r, s + 1);
+      r[s + 1] = now;
+      return;
+    case UpdateKind.Append:
+      appendTime(r, s, u.width, now, u.window);
+      return;
+    case UpdateKind.Rate: {
+      const tat = opt(r, s);
+      if (tat !== null && now < tat - u.window) return; // non-conforming: GCRA leaves TAT as is
+      r[s] = Math.max(tat ?? now, now) + u.interval;
+      return;
+    }
+    case UpdateKind.Sequence: {
+      const n = u.width;
+      const window = u.window;
+      const stages = u.stages;
+      for (let i = 0; i < n; i++) {
+        const b = at(r, s + i);
+        if (u.cancels || (b !== NONE && !(now - b < window))) r[s + i] = NONE;
+      }
+      // Highest stage first, so one event never advances two stages.
+      for (let i = n - 1; i >= 1; i--) {
+        const prev = r[s + i - 1] as number;
+        if (prev !== NONE && stages & (1 << i)) {
+          const cur = r[s + i] as number;
+          if (cur === NONE || prev > cur) r[s + i] = prev;
+        }
+      }
+      if (stages & 1) r[s] = now;
+      return;
+    }
+    default:
+      u.write!(r, now, ev);
   }
 }
 
