@@ -456,7 +456,7 @@ export class Policy {
     for (let i = 0; i < ops.length; i++) {
       const u = ops[i]!;
       const g = u.group;
-      const r = this.registersFor(g, c);
+      const r = writes[g] ?? this.registersFor(g, c);
       if (r !== null) applyUpdate(u, r, c.nows[g]!, ev);
     }
     if (usesScopes) {
