@@ -5,7 +5,7 @@
  * stdout and nothing else there), then the scope ratios. Exits non-zero if any engine disagreed
  * with the reference or failed.
  *
- * `sequenceBench(quick)` is imported statically; `parse.ts` is loaded only if it exists.
+ * `sequenceBenchInChild(quick)` is imported statically; `parse.ts` is loaded only if it exists.
  * Suites return rows, `{ rows }` or one result object (see `normalise`). A suite that throws is
  * reported as a failed row.
  */
@@ -13,7 +13,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { table, type BenchOptions, type BenchRow, type RatioRow } from "./report.js";
 import { describeMismatches, scopeBench, scopeRatios, scopeTable, type ScopeRow } from "./scope.js";
-import { sequenceBench } from "./sequence.js";
+import { sequenceBenchInChild } from "./sequence.js";
 
 /** What a suite returns is checked by `normalise`. */
 type Suite = (opts: BenchOptions) => unknown;
@@ -63,7 +63,7 @@ async function main(argv: readonly string[]): Promise<number> {
     ["scope", (o) => scopeBench(o)],
     // parseBench(rules = 10_000, runs = 5) takes no options; it is called with its defaults.
     ["parse", await optionalSuite("./parse.ts", "parseBench", false)],
-    ["sequence", (o) => sequenceBench(o.quick)],
+    ["sequence", (o) => sequenceBenchInChild(o.quick)],
   ];
   say(`leash bench — ${new Date().toISOString()} — node ${process.version}${opts.quick ? " — quick" : ""}`);
 

@@ -4,7 +4,7 @@ import { EFFECT_RANK, type CompiledRule, type RuleOutcome, type SimpleMatch } fr
 import { matchTerms } from "../compile/terms.js";
 import type { KeyIR, OpIR, PolicyIR } from "../compile/ir.js";
 import { Failure, MAX_STRING, readOwn } from "./attributes.js";
-import { EvalContext, KeyCache, REVOKED_SHAPE, type Layout, type Partition } from "./context.js";
+import { EvalContext, KeyCache, REVOKED_SHAPE, StoredPartition, type Layout, type Partition } from "./context.js";
 import { addLabel, applyUpdate, emptyRegisters, grantHolds, limitUses, useGrant, useLimit, type Category } from "./operators.js";
 import { CorruptState, NEVER, pmapDelete, pmapEntries, pmapGet, pmapSet, type MapShape } from "./pmap.js";
 import { hasPrefix } from "./glob.js";
@@ -493,7 +493,7 @@ export class Policy {
       const r = writes[g];
       if (r === undefined) continue;
       const now = c.nows[g]!;
-      const entry: Partition = { t: now, x: now + this.layout.groups[g]!.ttl, r };
+      const entry: Partition = new StoredPartition(now, now + this.layout.groups[g]!.ttl, r);
       keys = pmapSet(keys, this.layout.shape, c.keys[g]!, entry, ev.time, c.hashes[g]!, tally);
     }
     const size = state.size + tally.sizeDelta;
