@@ -110,7 +110,10 @@ function setInLeaf(node: PNode | null, leafCap: number, key: string, entry: Time
     leaf[at + 1] = entry;
     return leaf;
   }
-  const leaf: unknown[] = [];
+  // A copy, not a literal, as every node this module writes: V8 may allocate a literal's arrays
+  // straight into the old generation once many of them live long, and an old leaf would keep the
+  // entries it points to alive through young-generation collections after they were replaced.
+  const leaf = NO_ENTRIES.slice();
   // Drop expired entries while copying; they would read as absent anyway.
   for (let i = 0; i < old.length; i += 2) {
     const e = old[i + 1] as Timed;
@@ -183,6 +186,8 @@ function indexOfKey(leaf: readonly unknown[], key: string): number {
 
 const EMPTY_NODE: readonly (PNode | null)[] = Object.freeze(new Array<PNode | null>(FANOUT).fill(null));
 const EMPTY_LEAF: readonly unknown[] = Object.freeze([]);
+/** Never written: the source of new leaves. */
+const NO_ENTRIES: unknown[] = [];
 
 /** Expiry of entries that never expire (JSON has no Infinity). */
 export const NEVER = Number.MAX_SAFE_INTEGER;
