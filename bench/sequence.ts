@@ -22,6 +22,9 @@ export interface SequenceRow {
   keys: number;
   opsPerSec: number;
   stateBytesPerKey: number | null;
+  /** leash: JSON bytes of a one-key state after 1,000 and after 1,000,000 events on that key (equal: constant size). */
+  stateBytesAfter1k?: number;
+  stateBytesAfter1M?: number;
   agree: boolean;
 }
 
@@ -292,7 +295,17 @@ export async function sequenceBench(quick = false): Promise<SequenceRow[]> {
   const runs = quick ? 3 : 5;
   const frozenBytes = Math.round(JSON.stringify(frozenState).length / Math.max(1, frozenState.size));
   return [
-    { suite: "sequence", engine: "leash", rules: RULES, keys, opsPerSec: median(timeLeash, runs), stateBytesPerKey: bytesPerKey, agree },
+    {
+      suite: "sequence",
+      engine: "leash",
+      rules: RULES,
+      keys,
+      opsPerSec: median(timeLeash, runs),
+      stateBytesPerKey: bytesPerKey,
+      stateBytesAfter1k: await stateBytesAfter(1000),
+      stateBytesAfter1M: await stateBytesAfter(1_000_000),
+      agree,
+    },
     { suite: "sequence", engine: "hand-written", rules: RULES, keys, opsPerSec: median(timeHand, runs), stateBytesPerKey: null, agree },
     { suite: "sequence", engine: "hand-written, immutable state", rules: RULES, keys, opsPerSec: median(timeFrozen, runs), stateBytesPerKey: frozenBytes, agree: frozenAgree },
   ];
@@ -333,6 +346,4 @@ if (import.meta.url === `file://${process.argv[1]}` && process.argv.includes("--
   process.disconnect();
 } else if (import.meta.url === `file://${process.argv[1]}`) {
   for (const row of await sequenceBench(process.argv.includes("--quick"))) console.log(JSON.stringify(row));
-  console.log(JSON.stringify({ suite: "sequence-state", events: 1000, bytes: await stateBytesAfter(1000) }));
-  console.log(JSON.stringify({ suite: "sequence-state", events: 1_000_000, bytes: await stateBytesAfter(1_000_000) }));
 }

@@ -154,19 +154,24 @@ function readTerm(t: Term, c: EvalContext): boolean | Failure {
   }
   const now = c.nows[g]!;
   let r: Regs | null = null;
+  // Every term reads the register at its slot: `first` (NONE without a partition).
+  let first = NONE;
   if (p !== null) {
     c.change(p.x);
     r = p.r;
+    const x = r[t.slot];
+    if (typeof x !== "number") corrupt();
+    first = x;
   }
   let v: boolean;
   // An operator that can change with time alone reports when: `at` (NaN: never).
   let at = NaN;
   switch (t.kind) {
     case TermKind.Ever:
-      v = r !== null && slot(r, t.slot) !== NONE;
+      v = first !== NONE;
       break;
     case TermKind.Within: {
-      const last = r === null ? NONE : slot(r, t.slot);
+      const last = first;
       v = last !== NONE && now - last < t.window;
       if (v) at = last + t.window;
       break;
@@ -195,13 +200,12 @@ function readTerm(t: Term, c: EvalContext): boolean | Failure {
     case TermKind.Since: {
       let value: number;
       if (t.kind === TermKind.Since) {
-        const last = r === null ? NONE : slot(r, t.slot);
-        value = last === NONE ? Infinity : now - last;
+        value = first === NONE ? Infinity : now - first;
       } else {
         const last = r === null ? NONE : slot(r, t.slot + 1);
         if (isX(t, c)) value = last === NONE ? Infinity : now - last;
         else {
-          const prev = r === null ? NONE : slot(r, t.slot);
+          const prev = first;
           value = prev === NONE || last === NONE ? Infinity : last - prev;
         }
       }
@@ -215,14 +219,14 @@ function readTerm(t: Term, c: EvalContext): boolean | Failure {
       break;
     }
     case TermKind.Rate: {
-      const tat = r === null ? NONE : slot(r, t.slot);
+      const tat = first;
       v = tat !== NONE && now < tat - t.window;
       if (v) at = tat - t.window;
       break;
     }
     default: {
       // Label: its expiry, FOREVER for the rest of the session.
-      const until = r === null ? NONE : slot(r, t.slot);
+      const until = first;
       v = until === FOREVER || (until !== NONE && now < until);
       if (v && until !== FOREVER) at = until;
     }
