@@ -5,8 +5,8 @@ import { Policy } from "../../src/runtime/engine.js";
 import { mapShape } from "../../src/runtime/pmap.js";
 import type { PolicyState } from "../../src/runtime/types.js";
 import { arbSequencePolicy, arbTrace, DEFAULT_VOCABULARY } from "../../src/testing/arbitraries-policy.js";
-import { DEPTH, TIMEOUT } from "../property/harness.js";
-import { agent, policyOf } from "./helpers.js";
+import { DEPTH, TIMEOUT } from "./harness.js";
+import { agent, policyOf } from "../engine/helpers.js";
 
 /**
  * History terms (src/compile/terms.ts) are a second way to evaluate the commonest history
