@@ -45,6 +45,8 @@ interface CachedKey {
 
 /** Entries a key cache holds before it starts again (so a flood of new keys cannot grow memory). */
 const KEY_CACHE_LIMIT = 4096;
+/** Longest id the cache keeps (ids may be up to 1,024 characters; this bounds the cache to about 2 MB). */
+const KEY_CACHE_ID_LENGTH = 256;
 
 /**
  * The state keys of recently seen sessions and principals, with their hashes. A busy key is decided
@@ -59,10 +61,9 @@ export class KeyCache {
   session(id: string): CachedKey {
     let e = this.sessions.get(id);
     if (e === undefined) {
-      if (this.sessions.size >= KEY_CACHE_LIMIT) this.sessions.clear();
       const key = `session:${id}`;
       e = { key, hash: hashKey(key), kind: "" };
-      this.sessions.set(id, e);
+      remember(this.sessions, id, e);
     }
     return e;
   }
@@ -70,13 +71,18 @@ export class KeyCache {
   principal(kind: string, id: string): CachedKey {
     let e = this.principals.get(id);
     if (e === undefined || e.kind !== kind) {
-      if (this.principals.size >= KEY_CACHE_LIMIT) this.principals.clear();
       const key = `principal:${kind}/${id}`;
       e = { key, hash: hashKey(key), kind };
-      this.principals.set(id, e);
+      remember(this.principals, id, e);
     }
     return e;
   }
+}
+
+function remember(map: Map<string, CachedKey>, id: string, e: CachedKey): void {
+  if (id.length > KEY_CACHE_ID_LENGTH) return;
+  if (map.size >= KEY_CACHE_LIMIT) map.clear();
+  map.set(id, e);
 }
 
 export const REVOKED_SHAPE: MapShape = mapShape(1 << 20);

@@ -134,3 +134,32 @@ describe("keys, time and bounds", () => {
     expect(s.evictions).toBe(5000 - s.size);
   });
 });
+
+describe("state keys", () => {
+  const p = policyOf(`
+    rule all: allow *
+    rule by-principal: deny x.go when count(y.go by principal within 1m) >= 1
+    rule by-session: flag x.go when count(y.go by session within 1m) >= 2
+  `);
+  it("a principal's history is its own even when another kind has the same id", () => {
+    let s = p.decide(p.initialState(), { principal: { kind: "service", id: "x" }, action: "y.go", time: 0 }).state;
+    expect(p.decide(s, { principal: { kind: "agent", id: "x" }, action: "x.go", time: 1 }).decision.effect).toBe("allow");
+    expect(p.decide(s, { principal: { kind: "service", id: "x" }, action: "x.go", time: 1 }).decision.effect).toBe("deny");
+    s = p.decide(s, { principal: { kind: "agent", id: "x" }, action: "y.go", time: 2 }).state;
+    expect(p.partitions(s).map((k) => k.key).sort()).toEqual(["principal:agent/x", "principal:service/x"]);
+  });
+  it("keys stay right past the key-string cache's size and for long ids", () => {
+    let s = p.initialState();
+    const sessions = Array.from({ length: 5000 }, (_, i) => (i % 100 === 0 ? `long-${"s".repeat(300)}-${i}` : `s-${i}`));
+    for (const [i, session] of sessions.entries()) s = p.decide(s, { principal: agent(`a${i}`), action: "y.go", session, time: i }).state;
+    // A second y.go in one session makes the flag rule match; other sessions are untouched.
+    for (const session of [sessions[0]!, sessions[4321]!]) {
+      s = p.decide(s, { principal: agent("z"), action: "y.go", session, time: 6000 }).state;
+      expect(p.decide(s, { principal: agent("z"), action: "x.go", session, time: 6001 }).decision.flags).toEqual(["by-session"]);
+    }
+    expect(p.decide(s, { principal: agent("z"), action: "x.go", session: sessions[7]!, time: 6001 }).decision.flags).toEqual([]);
+    const keys = new Set(p.partitions(s).map((k) => k.key));
+    expect(keys.size).toBe(5000 + 5000 + 1);
+    expect(keys.has(`session:${sessions[100]}`)).toBe(true);
+  });
+});
