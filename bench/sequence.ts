@@ -78,6 +78,14 @@ export function sequencePolicySource(): string {
   return lines.join("\n");
 }
 
+/** What the hand-written rules decide (a class for the reason given at FrozenState). */
+class Judgement {
+  constructor(
+    readonly effect: string,
+    readonly flags: string[],
+  ) {}
+}
+
 /**
  * The same rules written by hand over one flat register array per session: the latest time of each
  * action, the last 8 times of each action (oldest first), and per sequence rule the start of its
@@ -107,7 +115,7 @@ class HandWrittenRules {
     return new Array<number>(this.width).fill(EMPTY);
   }
 
-  judge(s: ArrayLike<number>, action: number, now: number): { effect: string; flags: string[] } {
+  judge(s: ArrayLike<number>, action: number, now: number): Judgement {
     let deny = false;
     let challenge = false;
     const flags: string[] = [];
@@ -128,7 +136,7 @@ class HandWrittenRules {
       }
     }
     // Rules are visited in policy order per target, so the flags are already in id order.
-    return { effect: deny ? "deny" : challenge ? "challenge" : "allow", flags };
+    return new Judgement(deny ? "deny" : challenge ? "challenge" : "allow", flags);
   }
 
   /** Records an allowed `action` at `now` in `s` (in place). */
@@ -197,7 +205,7 @@ class ImmutableHandWrittenMonitor {
     if (leaf != null) for (let i = 0; i < leaf.length; i += 2) if (leaf[i] === session) at = i;
     const regs = at < 0 ? this.none : (leaf![at + 1] as number[]);
     const d = this.rules.judge(regs, action, now);
-    if (d.effect !== "allow") return { effect: d.effect, flags: d.flags, state };
+    if (d.effect !== "allow") return new FrozenResult(d.effect, d.flags, state);
     const next = regs.slice();
     this.rules.write(next, action, now);
     // Copied by slice, never built from a literal: V8 may allocate a literal's objects straight into
@@ -210,8 +218,28 @@ class ImmutableHandWrittenMonitor {
     newNode[mid] = newLeaf;
     const newRoot = state.root === null ? new Array<Leaf[] | null>(32).fill(null) : state.root.slice();
     newRoot[top] = newNode;
-    return { effect: d.effect, flags: d.flags, state: { root: newRoot, size: state.size + (at < 0 ? 1 : 0) } };
+    return new FrozenResult(d.effect, d.flags, new FrozenState(newRoot, state.size + (at < 0 ? 1 : 0)));
   }
+}
+
+/**
+ * State and result of the immutable monitor, built by constructors as leash builds its own (see
+ * src/runtime/values.ts: V8 may pretenure an object literal's allocation site, and an old state then
+ * keeps the young trie path it points to alive through young-generation collections).
+ */
+class FrozenState implements ImmutableState {
+  constructor(
+    readonly root: readonly ((Leaf | null)[] | null)[] | null,
+    readonly size: number,
+  ) {}
+}
+
+class FrozenResult {
+  constructor(
+    readonly effect: string,
+    readonly flags: string[],
+    readonly state: ImmutableState,
+  ) {}
 }
 
 type Leaf = (string | number[])[];
@@ -226,7 +254,7 @@ interface ImmutableState {
  * range, so every time a decision stores in an object is a heap number (a trace starting at 0 made
  * leash's figure 5–15% higher than this).
  */
-const START = Date.UTC(2026, 10, 1);
+const START = Number(process.env.SEQ_START ?? Date.UTC(2026, 10, 1));
 
 function requests(n: number, keys: number): { session: string; action: number; time: number }[] {
   let seed = 42;
@@ -257,7 +285,7 @@ export async function sequenceBench(quick = false): Promise<SequenceRow[]> {
   const hand = new HandWrittenMonitor(specs());
   const frozen = new ImmutableHandWrittenMonitor(specs());
   let state: PolicyState = policy.initialState();
-  let frozenState: ImmutableState = { root: null, size: 0 };
+  let frozenState: ImmutableState = new FrozenState(null, 0);
   let agree = true;
   let frozenAgree = true;
   for (const r of reqs) {
@@ -287,7 +315,7 @@ export async function sequenceBench(quick = false): Promise<SequenceRow[]> {
   };
   const timeFrozen = (): number => {
     const m = new ImmutableHandWrittenMonitor(specs());
-    let s: ImmutableState = { root: null, size: 0 };
+    let s: ImmutableState = new FrozenState(null, 0);
     const t0 = performance.now();
     for (const r of reqs) s = m.decide(s, r.session, r.action, r.time).state;
     return reqs.length / ((performance.now() - t0) / 1000);

@@ -6,6 +6,7 @@ import type { KeyIR, OpIR, PolicyIR } from "../compile/ir.js";
 import { Failure, MAX_STRING, readOwn } from "./attributes.js";
 import { EvalContext, KeyCache, REVOKED_SHAPE, StoredPartition, type Layout, type Partition } from "./context.js";
 import { addLabel, applyUpdate, emptyRegisters, grantHolds, limitUses, useGrant, useLimit, type Category } from "./operators.js";
+import { DecideResultValue, DecisionValue, StateValue } from "./values.js";
 import { CorruptState, NEVER, pmapDelete, pmapEntries, pmapGet, pmapSet, type MapShape } from "./pmap.js";
 import { hasPrefix } from "./glob.js";
 import { isActionName, normalizeRequest, normalizeSignal, type Event } from "./request.js";
@@ -101,15 +102,15 @@ export class Policy {
     let ev: Event | string | undefined;
     try {
       ev = normalizeRequest(request);
-      if (typeof ev === "string") return { decision: this.errorDecision("R304", `malformed request: ${ev}`, request), state };
+      if (typeof ev === "string") return new DecideResultValue(this.errorDecision("R304", `malformed request: ${ev}`, request), state);
       const bad = this.checkState(state);
-      if (bad !== null) return { decision: this.errorDecision("R303", bad, request, ev.time, ev.name), state };
+      if (bad !== null) return new DecideResultValue(this.errorDecision("R303", bad, request, ev.time, ev.name), state);
       const bucket = this.bucketFor(ev.name);
-      if (bucket === undefined) return { decision: this.errorDecision("R304", `malformed request: action must be a dotted name such as "secret.read", got ${JSON.stringify(ev.name.slice(0, 40))}`, request, ev.time), state };
+      if (bucket === undefined) return new DecideResultValue(this.errorDecision("R304", `malformed request: action must be a dotted name such as "secret.read", got ${JSON.stringify(ev.name.slice(0, 40))}`, request, ev.time), state);
       return this.run(state, ev, bucket, true, false);
     } catch (e) {
       // Throwing getters, proxies and the like: the request cannot be read, so it is denied.
-      return { decision: typeof ev === "object" ? this.internalError(e, ev) : this.errorDecision("R304", `malformed request: it cannot be read (${describeError(e)})`, null), state };
+      return new DecideResultValue(typeof ev === "object" ? this.internalError(e, ev) : this.errorDecision("R304", `malformed request: it cannot be read (${describeError(e)})`, null), state);
     }
   }
 
@@ -192,7 +193,7 @@ export class Policy {
     if (bad !== null) return { state, key: k, error: { rule: null, code: "R303", message: bad } };
     const entry: Revocation = { t: time, x: NEVER, rule: null, reason: String(reason) };
     const root = pmapSet(state.revoked, REVOKED_SHAPE, k, entry, time);
-    return { state: { ...state, revoked: root }, key: k };
+    return { state: new StateValue(state.layout, state.size, state.evictions, state.keys, root), key: k };
   }
 
   /** Lifts a revocation. Reinstating a key that is not revoked is answered with R309 and changes nothing. */
@@ -207,7 +208,7 @@ export class Policy {
     if (bad !== null) return { state, reinstated: false, error: { rule: null, code: "R303", message: bad } };
     const { root, removed } = pmapDelete(state.revoked, REVOKED_SHAPE, k);
     if (!removed) return { state, reinstated: false, error: { rule: null, code: "R309", message: `${k} is not revoked` } };
-    return { state: { ...state, revoked: root }, reinstated: true };
+    return { state: new StateValue(state.layout, state.size, state.evictions, state.keys, root), reinstated: true };
   }
 
   /** The revoked keys of a state, with who revoked them and why. */
@@ -321,22 +322,22 @@ export class Policy {
 
     const flagList: readonly string[] = flags === null ? EMPTY : flags.length === 1 ? flags[0]!.idList : idsOf(sortByRank(flags));
     const watch = watchOf(bucket.watch, c.keys);
-    const decision: Decision = {
+    const decision: Decision = new DecisionValue(
       effect,
       rules,
       reasons,
       obligations,
-      flags: flagList,
-      errors: c.errors ?? EMPTY,
-      warnings: c.warnings ?? EMPTY,
-      validUntil: finiteOrNull(c.validUntil),
-      nextDeadline: finiteOrNull(c.nextDeadline),
+      flagList,
+      c.errors ?? EMPTY,
+      c.warnings ?? EMPTY,
+      finiteOrNull(c.validUntil),
+      finiteOrNull(c.nextDeadline),
       watch,
-      policyHash: this.hash,
-      time: ev.time,
-      action: ev.name,
-    };
-    return { decision, state: next };
+      this.hash,
+      ev.time,
+      ev.name,
+    );
+    return new DecideResultValue(decision, next);
   }
 
   /** Considers a candidate list; a resource-split list only where the request's resource can match. */
@@ -508,7 +509,7 @@ export class Policy {
       }
     }
     if (keys === state.keys && revoked === state.revoked) return state;
-    return { v: 1, layout: state.layout, size, evictions, keys, revoked };
+    return new StateValue(state.layout, size, evictions, keys, revoked);
   }
 
   /** The registers of group `g` being written by this event, copied from the stored partition once. */
@@ -525,21 +526,8 @@ export class Policy {
 
   private errorDecision(code: string, message: string, request: unknown, time = 0, action = ""): Decision {
     const t = time || timeOf(request);
-    return {
-      effect: "deny",
-      rules: EMPTY,
-      reasons: [{ rule: null, effect: "deny", code, message }],
-      obligations: EMPTY,
-      flags: EMPTY,
-      errors: [{ rule: null, code, message }],
-      warnings: EMPTY,
-      validUntil: null,
-      nextDeadline: null,
-      watch: EMPTY,
-      policyHash: this.hash,
-      time: t,
-      action: action || actionOf(request),
-    };
+    const reasons: Reason[] = [{ rule: null, effect: "deny", code, message }];
+    return new DecisionValue("deny", EMPTY, reasons, EMPTY, EMPTY, [{ rule: null, code, message }], EMPTY, null, null, EMPTY, this.hash, t, action || actionOf(request));
   }
 
   private internalError(e: unknown, ev: Event): Decision {

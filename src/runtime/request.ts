@@ -107,7 +107,24 @@ function finish(r: Record<string, unknown>, name: string, isSignal: boolean, p: 
   const t = fast || hasOwn.call(r, "time") ? r.time : undefined;
   const time = typeof t === "number" && t === t && Math.abs(t) <= 8.64e15 ? t : toMillis(t);
   if (time === undefined) return `time must be finite milliseconds since the epoch or an ISO 8601 string, got ${describe(t)}`;
-  return { name, isSignal, principal: p, principalKind: kind, principalId: id, resource, resourcePath, resourceId, context, session: session as string | undefined, time };
+  return new EventValue(name, isSignal, p, kind, id, resource, resourcePath, resourceId, context, session as string | undefined, time);
+}
+
+/** An event as `finish` builds it: a constructor, not a literal, for the reason given in values.ts. */
+class EventValue implements Event {
+  constructor(
+    readonly name: string,
+    readonly isSignal: boolean,
+    readonly principal: Readonly<Record<string, unknown>> | undefined,
+    readonly principalKind: string | undefined,
+    readonly principalId: string | undefined,
+    readonly resource: Readonly<Record<string, unknown>> | undefined,
+    readonly resourcePath: unknown,
+    readonly resourceId: unknown,
+    readonly context: Readonly<Record<string, unknown>> | undefined,
+    readonly session: string | undefined,
+    readonly time: number,
+  ) {}
 }
 
 const ISO = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
