@@ -254,7 +254,7 @@ interface ImmutableState {
  * range, so every time a decision stores in an object is a heap number (a trace starting at 0 made
  * leash's figure 5–15% higher than this).
  */
-const START = Number(process.env.SEQ_START ?? Date.UTC(2026, 10, 1));
+const START = Date.UTC(2026, 10, 1);
 
 function requests(n: number, keys: number): { session: string; action: number; time: number }[] {
   let seed = 42;
