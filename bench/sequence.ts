@@ -78,6 +78,13 @@ export function sequencePolicySource(): string {
   return lines.join("\n");
 }
 
+/**
+ * Never written: new flag lists are copies of it, not literals (the reason is given at FrozenState).
+ * It once held a string, so its copies can take strings without an elements-kind transition.
+ */
+const NO_FLAGS: string[] = [""];
+NO_FLAGS.pop();
+
 /** What the hand-written rules decide (a class for the reason given at FrozenState). */
 class Judgement {
   constructor(
@@ -118,7 +125,7 @@ class HandWrittenRules {
   judge(s: ArrayLike<number>, action: number, now: number): Judgement {
     let deny = false;
     let challenge = false;
-    const flags: string[] = [];
+    const flags = NO_FLAGS.slice();
     for (const r of this.byTarget[action]!) {
       if (r.kind === "count") {
         let n = 0;
