@@ -61,7 +61,7 @@ export class KeyCache {
   session(id: string): CachedKey {
     let e = this.sessions.get(id);
     if (e === undefined) {
-      const key = `session:${id}`;
+      const key = sessionKey(id);
       e = { key, hash: hashKey(key), kind: "" };
       remember(this.sessions, id, e);
     }
@@ -71,7 +71,7 @@ export class KeyCache {
   principal(kind: string, id: string): CachedKey {
     let e = this.principals.get(id);
     if (e === undefined || e.kind !== kind) {
-      const key = `principal:${kind}/${id}`;
+      const key = principalKey(kind, id);
       e = { key, hash: hashKey(key), kind };
       remember(this.principals, id, e);
     }
@@ -233,12 +233,22 @@ export class EvalContext {
 }
 
 
+/** The state key of a session: `session:s-1`. */
+export function sessionKey(id: string): string {
+  return `session:${id}`;
+}
+
+/** The state key of a principal: `principal:agent/bot`. */
+export function principalKey(kind: string, id: string): string {
+  return `principal:${kind}/${id}`;
+}
+
 /** `session:s-1`, `principal:agent/bot`, `context.ip:10.0.0.1` — or a Failure when the attribute is absent. */
 export function keyOf(g: KeyGroupIR, ev: Event): string | Failure {
   const k = g.key;
-  if (k.kind === "session") return ev.session !== undefined ? `session:${ev.session}` : new Failure("R305", "the request has no session to key by", undefined);
+  if (k.kind === "session") return ev.session !== undefined ? sessionKey(ev.session) : new Failure("R305", "the request has no session to key by", undefined);
   if (k.kind === "principal") {
-    return ev.principalKind !== undefined ? `principal:${ev.principalKind}/${ev.principalId}` : new Failure("R305", "the event has no principal to key by", undefined);
+    return ev.principalKind !== undefined ? principalKey(ev.principalKind, ev.principalId!) : new Failure("R305", "the event has no principal to key by", undefined);
   }
   let v: unknown;
   if (k.root === "action") v = k.segments[0] === "name" ? ev.name : ev.name.split(".")[0];

@@ -4,7 +4,7 @@ import { EFFECT_RANK, type CompiledRule, type RuleOutcome, type SimpleMatch } fr
 import { matchTerms } from "../compile/terms.js";
 import type { KeyIR, OpIR, PolicyIR } from "../compile/ir.js";
 import { Failure, MAX_STRING, readOwn } from "./attributes.js";
-import { EvalContext, KeyCache, REVOKED_SHAPE, StoredPartition, type Layout, type Partition } from "./context.js";
+import { EvalContext, KeyCache, principalKey, REVOKED_SHAPE, sessionKey, StoredPartition, type Layout, type Partition } from "./context.js";
 import { addLabel, applyUpdate, emptyRegisters, grantHolds, limitUses, useGrant, useLimit, type Category } from "./operators.js";
 import { DecideResultValue, DecisionValue, StateValue } from "./values.js";
 import { CorruptState, NEVER, pmapDelete, pmapEntries, pmapGet, pmapSet, type MapShape } from "./pmap.js";
@@ -419,11 +419,11 @@ export class Policy {
       return { rule: r.rule, effect: "deny", code: "R307", message: `${k} was revoked${r.rule ? ` by rule ${r.rule}` : ""}: ${r.reason}` };
     };
     if (ev.session !== undefined) {
-      const r = check(`session:${ev.session}`);
+      const r = check(sessionKey(ev.session));
       if (r) return r;
     }
     if (ev.principalKind !== undefined) {
-      const r = check(`principal:${ev.principalKind}/${ev.principalId}`);
+      const r = check(principalKey(ev.principalKind, ev.principalId!));
       if (r) return r;
     }
     for (const k of this.revokePaths) {
@@ -439,12 +439,12 @@ export class Policy {
 
   private revokeKeyOf(r: CompiledRule, ev: Event): string | null {
     const t = r.ir.revokeTarget ?? { kind: "session" as const };
-    if (t.kind === "session" && ev.session !== undefined) return `session:${ev.session}`;
+    if (t.kind === "session" && ev.session !== undefined) return sessionKey(ev.session);
     if (t.kind === "path") {
       const k = pathKey(t, ev);
       if (k !== null) return k;
     }
-    return ev.principalKind !== undefined ? `principal:${ev.principalKind}/${ev.principalId}` : null;
+    return ev.principalKind !== undefined ? principalKey(ev.principalKind, ev.principalId!) : null;
   }
 
   /** The state after the event: histories that see it, quantity scopes used, labels, revocations. */
@@ -621,8 +621,8 @@ function pathKey(k: Extract<KeyIR, { kind: "path" }>, ev: Event): string | null 
 /** The state key a KeySpec names: `session:s1`, `principal:agent/bot`, `context.ip:10.0.0.1`. */
 export function keySpecText(key: KeySpec): string {
   if (key && typeof key === "object") {
-    if ("session" in key && typeof key.session === "string") return `session:${key.session}`;
-    if ("principal" in key && key.principal && typeof key.principal.kind === "string" && typeof key.principal.id === "string") return `principal:${key.principal.kind}/${key.principal.id}`;
+    if ("session" in key && typeof key.session === "string") return sessionKey(key.session);
+    if ("principal" in key && key.principal && typeof key.principal.kind === "string" && typeof key.principal.id === "string") return principalKey(key.principal.kind, key.principal.id);
     if ("attribute" in key && typeof key.attribute === "string" && (typeof key.value === "string" || typeof key.value === "number")) return `${key.attribute}:${key.value}`;
   }
   throw new TypeError("a key is {session}, {principal: {kind, id}} or {attribute, value}");
