@@ -265,7 +265,7 @@ export function opReader(op: OpIR, wf: readonly WorkflowIR[]): OpReader {
  * `namesMatch` for one selector, remembering the last action name it answered for: a rule is read
  * by requests of the actions it names, so the answer is almost always the remembered one.
  */
-function nameTest(sel: EventSelIR): (ev: Event) => boolean {
+export function nameTest(sel: EventSelIR): (ev: Event) => boolean {
   let name = "";
   let answer = namesMatch(sel, name, false);
   return (ev) => {
