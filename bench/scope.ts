@@ -14,8 +14,8 @@
  *
  * Run alone: `tsx bench/scope.ts [--quick] [--json] [--case spread 1000] [--in-process]`.
  */
-import { fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { resultOfChild } from "./child.js";
 import { leashModuleUrl, leashPresent } from "./leash-build.js";
 import { measure, type MeasureOptions } from "./measure.js";
 import { table, type BenchOptions, type BenchRow, type RatioRow } from "./report.js";
@@ -158,15 +158,7 @@ function leashOrThrow(leash: LeashApi | Error, policy: ScopePolicy, requests: re
 /** Runs one case in a child process (same loader flags as this one) and collects its rows. */
 function runCaseInChild(shape: ScopeShape, rules: number, opts: BenchOptions): Promise<ScopeRow[]> {
   const args = ["--case", shape, String(rules), ...(opts.quick ? ["--quick"] : []), "--child"];
-  return new Promise((resolve, reject) => {
-    const child = fork(fileURLToPath(import.meta.url), args, { stdio: ["ignore", "ignore", "inherit", "ipc"] });
-    let rows: ScopeRow[] | null = null;
-    child.on("message", (msg) => (rows = msg as ScopeRow[]));
-    child.on("error", reject);
-    child.on("exit", (code) =>
-      rows !== null ? resolve(rows) : reject(new Error(`scope case ${shape}/${rules} exited with ${code} and no result`)),
-    );
-  });
+  return resultOfChild<ScopeRow[]>(import.meta.url, args, `scope case ${shape}/${rules}`);
 }
 
 export interface ScopeBenchOptions extends BenchOptions {

@@ -5,8 +5,7 @@
  *
  * leash is the tsup bundle users get (see leash-build.ts), as in the scope suite.
  */
-import { fork } from "node:child_process";
-import { fileURLToPath } from "node:url";
+import { resultOfChild } from "./child.js";
 import type { PolicyState } from "../src/index.js";
 import { leashModuleUrl } from "./leash-build.js";
 import type { LeashApi } from "./scope-engines.js";
@@ -373,14 +372,7 @@ export async function stateBytesAfter(events: number): Promise<number> {
  * slower in the runs of 2026-11-28.)
  */
 export function sequenceBenchInChild(quick = false): Promise<SequenceRow[]> {
-  const args = ["--child", ...(quick ? ["--quick"] : [])];
-  return new Promise((resolve, reject) => {
-    const child = fork(fileURLToPath(import.meta.url), args, { stdio: ["ignore", "ignore", "inherit", "ipc"] });
-    let rows: SequenceRow[] | null = null;
-    child.on("message", (msg) => (rows = msg as SequenceRow[]));
-    child.on("error", reject);
-    child.on("exit", (code) => (rows !== null ? resolve(rows) : reject(new Error(`sequence suite exited with ${code} and no result`))));
-  });
+  return resultOfChild<SequenceRow[]>(import.meta.url, ["--child", ...(quick ? ["--quick"] : [])], "sequence suite");
 }
 
 if (import.meta.url === `file://${process.argv[1]}` && process.argv.includes("--child")) {
