@@ -1,3 +1,5 @@
+import { LOAD_CODES } from "./load-codes.js";
+
 /**
  * The catalog of diagnostic codes. Every code has an entry in `docs/errors.md` (a test checks both
  * directions). Codes are stable: a code is never reused for a different problem.
@@ -69,6 +71,9 @@ export const CODES = {
   R311: { title: "grant expired", help: "the rule's valid for period ended for this key" },
   R312: { title: "high-risk action", help: "a [high] action is allowed only by a rule that names it" },
   R313: { title: "no matching allow", help: "no allow rule matched; the default is deny" },
+  // Loading a compiled policy (loadCompiled, leash/runtime): in their own module, so that the
+  // runtime entry carries these entries and not the whole catalog.
+  ...LOAD_CODES,
 } as const satisfies Record<string, CodeInfo>;
 
 export type Code = keyof typeof CODES;
