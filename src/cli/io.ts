@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { escapeInvisible } from "../syntax/strings.js";
 
 /** What a CLI command may touch, so tests can run commands in-process and capture output. */
@@ -41,6 +42,7 @@ export function stderrColor(io: CliIO): boolean {
   return io.stderrColor ?? io.color;
 }
 
+/** The text of a file argument: `-` is standard input, a relative path is relative to `io.cwd`. */
 export function readText(io: CliIO, path: string): string {
   if (path === STDIN) {
     if (!io.readStdin) throw new UsageError("standard input is not available");
@@ -51,7 +53,7 @@ export function readText(io: CliIO, path: string): string {
     }
   }
   try {
-    return io.readFile(path);
+    return io.readFile(resolve(io.cwd, path));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const shown = displayName(path);

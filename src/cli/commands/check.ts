@@ -1,5 +1,4 @@
 import { parseArgs } from "../args.js";
-import { resolve } from "node:path";
 import { rulesFileArguments } from "../files.js";
 import type { PolicyFile } from "../../ast/nodes.js";
 import { hasErrors, sortDiagnostics, type Diagnostic } from "../../diagnostics/diagnostic.js";
@@ -80,9 +79,8 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       return EXIT_OK;
     }
     // Read every file first: a missing one is a usage error before any output.
-    const fromCwd: CliIO = { ...io, readFile: (path) => io.readFile(resolve(io.cwd, path)) };
     const files = rulesFileArguments(options.files, io, options.recursive);
-    sources = files.map((file) => ({ file: file === STDIN ? displayName(file) : file, source: readText(fromCwd, file) }));
+    sources = files.map((file) => ({ file: file === STDIN ? displayName(file) : file, source: readText(io, file) }));
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
     io.stderr(`leash check: ${e.message}\n`);

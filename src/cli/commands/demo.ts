@@ -33,7 +33,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   let decisions = 0;
   for (const f of files) {
     const path = join(dir, f);
-    const source = readText(io, join(io.cwd, path));
+    const source = readText(io, path);
     const compiled = compilePolicy(source, { file: path });
     if (compiled.policy === null) {
       io.stderr(renderDiagnostics(compiled.diagnostics, () => source, { color: stderrColor(io) }) + "\n");

@@ -1,5 +1,5 @@
 import { tmpdir } from "node:os";
-import { basename, join, resolve } from "node:path";
+import { basename, join } from "node:path";
 import { compilePolicy } from "../../compile/compile.js";
 import { renderDiagnostics } from "../../diagnostics/render.js";
 import { diffPolicies, type DiffReport } from "../../testing/diff.js";
@@ -35,10 +35,9 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const runs = intOption(args.values.runs, "--runs", RANGES.runs) ?? 300;
   const seed = intOption(args.values.seed, "--seed", RANGES.seed) ?? randomSeed();
   const examples = intOption(args.values.examples, "--examples", RANGES.examples) ?? 3;
-  const fromCwd: CliIO = { ...io, readFile: (p) => io.readFile(resolve(io.cwd, p)) };
   const [oldPath, newPath] = args.positional as [string, string];
   const policies = [oldPath, newPath].map((file) => {
-    const source = readText(fromCwd, file);
+    const source = readText(io, file);
     return { file, source, compiled: compilePolicy(source, { file }) };
   });
   let broken = false;

@@ -53,7 +53,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   let failed = 0;
   for (const step of steps) {
     if (args.flags.json) io.stdout(jsonLine(jsonOf(step, traceName, lines[step.index - 1] ?? step.index)));
-    else io.stdout(lineOf(step, at(step).padEnd(width), io.color) + "\n");
+    else io.stdout(lineOf(step, at(step).padEnd(width), io.color).trimEnd() + "\n");
     if (args.flags.check && step.mismatches.length > 0) {
       failed++;
       io.stderr(`${at(step)}: ${escapeInvisible(step.mismatches.join("; "))}\n`);

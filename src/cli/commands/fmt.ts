@@ -54,9 +54,8 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   }
   // Read every file before writing any, so a missing file changes nothing.
   // Paths are relative to io.cwd; messages name them as the user wrote them.
-  const fromCwd: CliIO = { ...io, readFile: (path) => io.readFile(resolve(io.cwd, path)) };
   const files = rulesFileArguments(options.files, io, options.recursive);
-  const sources = files.map((file) => ({ file, source: readText(fromCwd, file) }));
+  const sources = files.map((file) => ({ file, source: readText(io, file) }));
   const write = options.write || (!options.check && !options.stdout);
   let failed = false;
   for (const { file, source } of sources) {

@@ -1,5 +1,5 @@
 import { tmpdir } from "node:os";
-import { basename, join, resolve } from "node:path";
+import { basename, join } from "node:path";
 import { renderDiagnostics } from "../../diagnostics/render.js";
 import type { ClaimResult } from "../../testing/properties.js";
 import { randomSeed } from "../../testing/properties.js";
@@ -51,7 +51,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const started = Date.now();
   for (const file of files) {
     progress?.update(reports.length, file);
-    const source = readText({ ...io, readFile: (p) => io.readFile(resolve(io.cwd, p)) }, file);
+    const source = readText(io, file);
     reports.push({ report: testPolicySource(source, { file, runs, seed, timeout, coverage: args.flags.coverage === true }), source });
     // Let the terminal draw the progress bar between files.
     await new Promise((r) => setImmediate(r));
