@@ -54,6 +54,14 @@ export { explainRequest } from "./explain/explain.js";
 export type { AttributeRead, ClauseExplanation, Explanation, PartExplanation, ProbeValue, RuleExplanation, RuleStatus } from "./explain/explain.js";
 export { renderExplanation } from "./explain/render.js";
 
+// Holding state for a caller: the Guard and its stores
+export { createGuard } from "./guard/index.js";
+export type { Guard, GuardEvent, GuardOptions, GuardRequest, GuardSignal, ReinstateOutcome, RevokeOutcome, SignalOutcome } from "./guard/index.js";
+export { memoryStore } from "./stores/memory.js";
+export type { MemoryStoreOptions } from "./stores/memory.js";
+export { StoreError } from "./stores/store.js";
+export type { PartitionData, Step, StepResult, Store } from "./stores/store.js";
+
 // Syntax, checking, formatting
 export { parsePolicy } from "./syntax/index.js";
 export type { ParseResult, ParseOptions } from "./syntax/index.js";

@@ -1,1 +1,1 @@
-export { paint } from "../diagnostics/ansi.js";
+export { jsonLine, jsonText, jsonValue, paint, valueText } from "../diagnostics/terminal.js";

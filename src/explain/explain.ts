@@ -6,6 +6,7 @@
 import type { Expr, KeyRef, Path, PolicyFile, PrincipalSelector, RuleDecl, WhenClause, WorkflowDecl } from "../ast/nodes.js";
 import { isTemporal, rulesOf, workflowsOf } from "../ast/walk.js";
 import { compilePolicy } from "../compile/compile.js";
+import { valueText } from "../diagnostics/terminal.js";
 import { formatExpr } from "../format/expr.js";
 import { formatLiteral, formatResourceGlob, formatString } from "../format/lexical.js";
 import { isRecord } from "../runtime/attributes.js";
@@ -419,7 +420,7 @@ function actionValue(p: Path, request: Record<string, unknown>): unknown {
 
 export function principalText(request: Record<string, unknown>): string {
   const p = request.principal;
-  return isRecord(p) ? `${String(p.kind)}/${String(p.id)}` : "-";
+  return isRecord(p) ? `${valueText(p.kind)}/${valueText(p.id)}` : "-";
 }
 
 /* ---------------------------------------------------------------------------------------------- */

@@ -1,4 +1,5 @@
-import { paint } from "../diagnostics/ansi.js";
+import { jsonValue, paint } from "../diagnostics/terminal.js";
+import { escapeInvisible } from "../syntax/strings.js";
 import { principalText, type AttributeRead, type Explanation, type ProbeValue } from "./explain.js";
 
 const EFFECT_COLOR: Readonly<Record<string, string>> = { allow: "green", deny: "red", challenge: "yellow", revoke: "magenta", flag: "cyan" };
@@ -8,18 +9,19 @@ export function renderExplanation(x: Explanation, color: boolean): string {
   const d = x.decision;
   const c = (text: string, col: string) => paint(text, col, color);
   const out: string[] = [];
+  const e = escapeInvisible;
   const session = typeof x.request.session === "string" ? `  session ${x.request.session}` : "";
-  out.push(`${c("request", "bold")}   ${principalText(x.request)} ${d.action}  at ${d.time}${session}`);
+  out.push(`${c("request", "bold")}   ${principalText(x.request)} ${e(d.action)}  at ${d.time}${e(session)}`);
   out.push(`${c("decision", "bold")}  ${c(d.effect, EFFECT_COLOR[d.effect]!)}${d.rules.length ? ` by ${d.rules.join(", ")}` : ""}`);
-  for (const r of d.reasons) out.push(`          ${r.code ? `${r.code}: ` : ""}${r.message}`);
+  for (const r of d.reasons) out.push(`          ${r.code ? `${r.code}: ` : ""}${e(r.message)}`);
   out.push("");
-  out.push(c(`candidates (rules whose targets match ${d.action})`, "bold"));
+  out.push(c(`candidates (rules whose targets match ${e(d.action)})`, "bold"));
   if (x.candidates.length === 0) out.push("  none");
   for (const r of x.candidates) {
     const mark = r.deciding ? c("●", EFFECT_COLOR[r.effect] ?? "bold") : r.status === "matched" ? "◐" : "○";
     const status = r.status === "matched" ? c("matched", "green") : r.status === "not matched" ? c("not matched", "dim") : c(r.status, "yellow");
     out.push(`  ${mark} ${r.rule.padEnd(26)} ${c(r.effect.padEnd(9), EFFECT_COLOR[r.effect] ?? "bold")} line ${String(r.line).padEnd(4)} ${status}${r.deciding ? c(r.effect === "flag" ? "  ← flags" : "  ← decides", "bold") : ""}`);
-    if (r.note) out.push(`      ${c(r.note, "dim")}`);
+    if (r.note) out.push(`      ${c(e(r.note), "dim")}`);
     if (r.principals) out.push(line(r.principals.text, r.principals.value, r.principals.reads, c));
     if (r.resources) out.push(line(r.resources.text, r.resources.value, r.resources.reads, c));
     for (const cl of r.clauses) {
@@ -31,7 +33,7 @@ export function renderExplanation(x: Explanation, color: boolean): string {
   if (x.others.length > 0) out.push(c(`  not candidates: ${x.others.join(", ")}`, "dim"));
   out.push("");
   out.push(c("why", "bold"));
-  for (const w of x.why) out.push(`  ${w}`);
+  for (const w of x.why) out.push(`  ${e(w)}`);
   const when = (t: number | null) => (t === null ? "never" : String(t));
   out.push("");
   out.push(c(`validUntil ${when(d.validUntil)} · nextDeadline ${when(d.nextDeadline)} · watch ${d.watch.join(", ") || "-"}`, "dim"));
@@ -46,8 +48,8 @@ function measured(p: { readonly count?: { value: number; atLeast: boolean }; rea
 }
 
 function line(text: string, value: ProbeValue, reads: readonly AttributeRead[], c: (t: string, col: string) => string, extra = ""): string {
-  const v = value === true ? c("true", "green") : value === false ? c("false", "red") : c(`error ${value.error}: ${value.message}`, "yellow");
-  const r = reads.map((x) => `${x.path} = ${x.value === undefined ? "(missing)" : JSON.stringify(x.value)}`).join(", ");
+  const v = value === true ? c("true", "green") : value === false ? c("false", "red") : c(`error ${value.error}: ${escapeInvisible(value.message)}`, "yellow");
+  const r = reads.map((x) => `${x.path} = ${x.value === undefined ? "(missing)" : jsonValue(x.value)}`).join(", ");
   return `      ${text}  ${v}${extra ? `  ${c(extra, "cyan")}` : ""}${r ? `  ${c(r, "dim")}` : ""}`;
 }
 

@@ -2,9 +2,10 @@ import { resolve } from "node:path";
 import { buildCompiled } from "../../compile/build.js";
 import { renderDiagnostics } from "../../diagnostics/render.js";
 import { parseArgs } from "../args.js";
-import { EXIT_FAIL, EXIT_OK, readText, UsageError, type CliIO } from "../io.js";
+import { displayName, EXIT_FAIL, EXIT_OK, readText, STDIN, stderrColor, UsageError, type CliIO } from "../io.js";
+import { jsonText } from "../style.js";
 
-export const help = `leash build POLICY.rules [-o FILE]
+export const help = `leash build POLICY.rules|- [-o FILE]
 
 Compiles a policy into its compiled form: one JSON file with the checked IR, the format and leash
 versions, the policy hash, a manifest of the source and a SHA-256 digest. loadCompiled (leash/runtime)
@@ -13,6 +14,8 @@ after it was built is refused.
 
   -o, --output FILE   write the compiled policy to FILE (default: stdout)
   --help              this text
+
+POLICY.rules may be - to read the policy from standard input.
 
 A summary line (rules, policy hash, digest) goes to stderr. Exit codes: 0 built, 1 the policy has
 errors (nothing is written), 2 usage (unknown option, missing file).`;
@@ -28,19 +31,20 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     return EXIT_OK;
   }
   if (args.positional.length !== 1) throw new UsageError("build takes one policy file (see leash build --help)");
-  const file = args.positional[0]!;
-  const source = readText({ ...io, readFile: (p) => io.readFile(resolve(io.cwd, p)) }, file);
+  const path = args.positional[0]!;
+  const source = readText(io, path);
+  const file = path === STDIN ? displayName(path) : path;
   const built = buildCompiled(source, { file });
-  const problems = built.diagnostics.length > 0 ? renderDiagnostics(built.diagnostics, () => source, { color: io.color }) + "\n" : "";
+  const problems = built.diagnostics.length > 0 ? renderDiagnostics(built.diagnostics, () => source, { color: stderrColor(io) }) + "\n" : "";
   if (built.compiled === null) {
     io.stderr(problems);
     return EXIT_FAIL;
   }
-  const text = JSON.stringify(built.compiled) + "\n";
+  const text = jsonText(built.compiled) + "\n";
   const output = args.values.output;
   if (output === undefined) io.stdout(text);
   else io.writeFile(resolve(io.cwd, output), text);
   const rules = built.compiled.ir.rules.length;
-  io.stderr(`${problems}${output ?? "stdout"}: ${rules} rule${rules === 1 ? "" : "s"}, policy ${built.compiled.hash}, ${built.compiled.digest}\n`);
+  io.stderr(`${problems}${output === undefined ? "stdout" : displayName(output)}: ${rules} rule${rules === 1 ? "" : "s"}, policy ${built.compiled.hash}, ${built.compiled.digest}\n`);
   return EXIT_OK;
 }

@@ -3,9 +3,11 @@ import { renderDiagnostics } from "../../diagnostics/render.js";
 import { explainRequest } from "../../explain/explain.js";
 import { renderExplanation } from "../../explain/render.js";
 import { isRecord } from "../../runtime/attributes.js";
-import { parseJsonLines, replayTrace } from "../../runtime/trace.js";
+import { readTrace, replayTrace } from "../../runtime/trace.js";
+import { escapeInvisible } from "../../syntax/strings.js";
 import { parseArgs } from "../args.js";
-import { EXIT_FAIL, EXIT_OK, readText, UsageError, type CliIO } from "../io.js";
+import { displayName, EXIT_FAIL, EXIT_OK, readText, stderrColor, UsageError, type CliIO } from "../io.js";
+import { jsonText } from "../style.js";
 
 export const help = `leash explain POLICY.rules EVENT.json [--state TRACE.jsonl] [--json]
 
@@ -37,7 +39,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
 
   const compiled = compilePolicy(source, { file: policyPath });
   if (compiled.policy === null) {
-    io.stderr(renderDiagnostics(compiled.diagnostics, () => source, { color: io.color }) + "\n");
+    io.stderr(renderDiagnostics(compiled.diagnostics, () => source, { color: stderrColor(io) }) + "\n");
     return EXIT_FAIL;
   }
   let request: Record<string, unknown>;
@@ -47,19 +49,28 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     const { expect: _expect, ...rest } = v;
     request = rest;
   } catch (e) {
-    io.stderr(`${eventPath}: ${e instanceof Error ? e.message : String(e)}\n`);
+    io.stderr(`${displayName(eventPath)}: ${escapeInvisible(e instanceof Error ? e.message : String(e))}\n`);
     return EXIT_FAIL;
   }
   let state = compiled.policy.initialState();
   if (traceText !== null) {
-    const { events, errors } = parseJsonLines(traceText, args.values.state);
-    if (errors.length > 0) {
-      io.stderr(errors.join("\n") + "\n");
+    const { events, problems } = readTrace(traceText, displayName(args.values.state!));
+    if (problems.length > 0) {
+      io.stderr(problems.map(escapeInvisible).join("\n") + "\n");
       return EXIT_FAIL;
     }
     state = replayTrace(compiled.policy, events).state;
   }
   const explanation = explainRequest(compiled.policy, compiled.ast, source, state, request);
-  io.stdout(args.flags.json ? JSON.stringify(explanation, null, 2) + "\n" : renderExplanation(explanation, io.color) + "\n");
+  let text: string;
+  try {
+    text = args.flags.json ? jsonText(explanation, 2) : renderExplanation(explanation, io.color);
+  } catch (e) {
+    // JSON.stringify recurses: a request nested thousands of levels deep cannot be written out.
+    if (!(e instanceof RangeError)) throw e;
+    io.stderr(`${displayName(eventPath)}: the request is nested too deeply to be shown\n`);
+    return EXIT_FAIL;
+  }
+  io.stdout(text + "\n");
   return EXIT_OK;
 }
