@@ -69,6 +69,8 @@ export const CODES = {
   R311: { title: "grant expired", help: "the rule's valid for period ended for this key" },
   R312: { title: "high-risk action", help: "a [high] action is allowed only by a rule that names it" },
   R313: { title: "no matching allow", help: "no allow rule matched; the default is deny" },
+  R314: { title: "store unavailable", help: "the store holding the state failed or is closed; the guard denies (fail closed) until it answers again" },
+  R315: { title: "store timeout", help: "the store did not answer within the guard's timeoutMs; the guard denies (fail closed)" },
 } as const satisfies Record<string, CodeInfo>;
 
 export type Code = keyof typeof CODES;
