@@ -101,7 +101,7 @@ describe("IncrementalParser", () => {
         expectSameAsFullParse(parser, text);
         for (const e of edits) {
           const chunks = splitChunks(text);
-          const c = chunks[Math.floor(e.chunk * chunks.length)]!;
+          const c = chunks[Math.min(chunks.length - 1, Math.floor(e.chunk * chunks.length))]!;
           const item = e.item.endsWith("\n") ? e.item : `${e.item}\n`;
           if (e.op === "insert") text = text.slice(0, c.offset) + item + text.slice(c.offset);
           else if (e.op === "remove") text = text.slice(0, c.offset) + text.slice(c.end);
