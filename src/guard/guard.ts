@@ -18,7 +18,7 @@ const EMPTY: readonly never[] = Object.freeze([]);
 export function createGuard(options: GuardOptions): Guard {
   let policy = options.policy;
   const store: Store = options.store ?? memoryStore();
-  const now = options.now ?? Date.now;
+  const now = options.now ?? store.now ?? Date.now;
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const onDecision = options.onDecision;
   let closed = false;

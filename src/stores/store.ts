@@ -23,6 +23,12 @@ export interface StepResult<T> {
    * partition the core still counts as live. `Infinity` (or absent) keeps it until it is replaced.
    */
   readonly keepMs?: readonly number[];
+  /**
+   * Per key (same order as the keys): `true` to tell the other holders of a shared store that
+   * this write happened (a revocation, a signal's effect), through their `subscribe` listeners.
+   * Absent or `false`: nobody is told. A store whose partitions no one else holds ignores it.
+   */
+  readonly notify?: readonly boolean[];
   /** What the transaction returns to the caller. */
   readonly result: T;
 }
@@ -57,4 +63,17 @@ export interface Store {
   transact<T>(keys: readonly string[], step: Step<T>, deadline: number): T | Promise<T>;
   /** Releases connections and timers; later transactions reject with `StoreError`. */
   close(): Promise<void>;
+  /**
+   * The store's clock (ms since the epoch), for stores that keep one (`redisStore` with
+   * `clock: "server"` reads the Redis server's time). A Guard given no `now` uses it.
+   */
+  readonly now?: () => number;
+  /**
+   * Calls `listener` with the keys that other holders of this store wrote with `notify` (a shared
+   * store: Redis pub/sub). Delivery is at most once and may lag; a decision never depends on it
+   * (every transaction reads current partitions), it only lets a holder act sooner — e.g. end the
+   * open streams of a session revoked elsewhere. Returns the function that stops listening.
+   * Stores that no one else shares (memory) leave it out.
+   */
+  subscribe?(listener: (keys: readonly string[]) => void): () => void;
 }
