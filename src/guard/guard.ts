@@ -2,7 +2,7 @@ import { keySpecText, type Policy } from "../runtime/engine.js";
 import { DecisionValue } from "../runtime/values.js";
 import type { Decision, DecisionError, KeySpec, PolicyState, RecheckResult, Request, Signal } from "../runtime/types.js";
 import { memoryStore } from "../stores/memory.js";
-import { StoreError, type Store } from "../stores/store.js";
+import { isStoreError, StoreError, type Store } from "../stores/store.js";
 import type { Guard, GuardEvent, GuardOptions, GuardRequest, GuardSignal, ReinstateOutcome, RevokeOutcome, SignalOutcome } from "./types.js";
 
 const DEFAULT_TIMEOUT_MS = 1000;
@@ -182,7 +182,7 @@ function timed(r: unknown, t: number): Record<string, unknown> | string {
 }
 
 function storeFailure(e: unknown): DecisionError {
-  if (e instanceof StoreError) return { rule: null, code: e.code, message: e.message };
+  if (isStoreError(e)) return { rule: null, code: e.code, message: e.message };
   return { rule: null, code: "R314", message: `the store failed: ${e instanceof Error ? e.message : safeText(e)}` };
 }
 

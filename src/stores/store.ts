@@ -51,6 +51,14 @@ export class StoreError extends Error {
   }
 }
 
+/**
+ * Whether `e` is a StoreError — of this module or of another copy of it: the bundles of `leash`
+ * and `leash/redis` each carry the class, so `instanceof` alone would miss a store's error.
+ */
+export function isStoreError(e: unknown): e is StoreError {
+  return e instanceof Error && e.name === "StoreError" && typeof (e as { code?: unknown }).code === "string" && /^R3\d\d$/.test((e as { code: string }).code);
+}
+
 /** A place where partitions live: in process (`memoryStore`) or shared by a fleet (`redisStore`). */
 export interface Store {
   /** `memory`, `redis`, `redis-cluster`, ...: for decision logs and metrics. */

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from "ioredis";
-import { StoreError } from "../store.js";
+import { isStoreError, StoreError } from "../store.js";
 import type { Script } from "./scripts.js";
 
 /** A client the store talks through: an ioredis `Redis` (standalone) or `Cluster`. */
@@ -75,7 +75,7 @@ export function scriptRunner(client: RedisClient): (script: Script, keys: readon
 
 /** A store error for a failed command: a connection problem or an error reply from Redis. */
 export function storeErrorOf(e: unknown): StoreError {
-  if (e instanceof StoreError) return e;
+  if (isStoreError(e)) return e;
   const message = e instanceof Error ? e.message : String(e);
   return new StoreError("R314", `redis: ${message.slice(0, 500)}`);
 }
