@@ -56,7 +56,9 @@ export class StoreError extends Error {
  * and `leash/redis` each carry the class, so `instanceof` alone would miss a store's error.
  */
 export function isStoreError(e: unknown): e is StoreError {
-  return e instanceof Error && e.name === "StoreError" && typeof (e as { code?: unknown }).code === "string" && /^R3\d\d$/.test((e as { code: string }).code);
+  if (!(e instanceof Error) || e.name !== "StoreError") return false;
+  const code = (e as { code?: unknown }).code;
+  return typeof code === "string" && /^R3\d\d$/.test(code);
 }
 
 /** A place where partitions live: in process (`memoryStore`) or shared by a fleet (`redisStore`). */
