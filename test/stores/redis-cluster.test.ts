@@ -89,7 +89,8 @@ describe.runIf(hasRedis || process.env.CI === "true")("redisStore on a local 3-n
     const s = store({ prefix: "live:" });
     const [sec] = (await raw.time()) as unknown as [string];
     await raw.hset("live:{k}#l", { e: String(Number(sec) * 1000 + 60_000), t: "tx3", s: "live:{k}#t:tx3", o: "s", v: 'w3:"locked value"', p: "0" });
-    setTimeout(() => void raw.set("live:{k}#t:tx3", "c").then(() => raw.del("live:{k}#l")).then(() => raw.set("live:{k}", 'w3:"locked value"')), 50);
+    // The holder commits and applies its lock 50 ms later (as its roll-forward does: value, then lock gone).
+    setTimeout(() => void raw.set("live:{k}#t:tx3", "c").then(() => raw.set("live:{k}", 'w3:"locked value"')).then(() => raw.del("live:{k}#l")), 50);
     expect(await s.transact(["k"], (c) => ({ writes: [], result: c[0] }), later())).toBe("locked value");
     expect(s.stats.lockWaits).toBeGreaterThan(0);
   });
