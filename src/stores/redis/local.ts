@@ -30,43 +30,102 @@ export class PartitionCache {
   }
 }
 
-/** A place in the queues of a transaction's keys. */
-export interface Turn {
-  /** Resolves when every earlier transaction on one of these keys has finished; null: none. */
-  readonly wait: Promise<void> | null;
-  /** Ends this transaction's turn (its successors run once it and its predecessors are done). */
-  readonly leave: () => void;
+interface Slot {
+  /** A transaction in flight writes this partition (or, across slots, holds its lock). */
+  busy: boolean;
+  /** A waiter was woken and has not yet looked again. */
+  waking: boolean;
+  readonly queue: Waiter[];
+}
+
+interface Waiter {
+  readonly wake: () => void;
+  dead: boolean;
 }
 
 /**
- * Transactions of one process on a common partition run one after another, in arrival order, so
- * that they do not conflict with each other at the server: contention is left only between
- * processes. A transaction joins the queues of all its keys at once, so waits never form a cycle.
+ * Keeps a process's transactions from sending scripts that are bound to conflict with its own
+ * scripts in flight. A transaction is admitted when none of its partitions is being written by
+ * one of this process's transactions in flight; otherwise it waits, first come first served, on
+ * that partition. Partitions that are only read are never held, so any number of transactions
+ * that read a common partition (a principal's revocation entry) run concurrently; transactions
+ * that write a common partition (one session) run one after the other, a round trip each, with
+ * no conflict between them. Contention is left only between processes.
  */
-export class KeyQueue {
-  private readonly tails = new Map<string, Promise<void>>();
+export class WriteGate {
+  private readonly slots = new Map<string, Slot>();
 
-  enter(keys: readonly string[]): Turn {
-    let before: Promise<void>[] | null = null;
-    for (const k of keys) {
-      const t = this.tails.get(k);
-      if (t !== undefined) (before ??= []).push(t);
+  /**
+   * Resolves (or returns null at once) when no partition of `keys` is written by a transaction in
+   * flight. The caller must then run its step and call `hold` without awaiting anything between.
+   * `within` bounds the wait (the transaction's deadline).
+   */
+  admit(keys: readonly string[], within: <V>(p: Promise<V>) => Promise<V>): Promise<void> | null {
+    const k = this.blocked(keys, null);
+    return k === null ? null : this.wait(keys, k, within);
+  }
+
+  private async wait(keys: readonly string[], first: string, within: <V>(p: Promise<V>) => Promise<V>): Promise<void> {
+    let k: string | null = first;
+    while (k !== null) {
+      const slot = this.slots.get(k)!;
+      let waiter!: Waiter;
+      const woken = new Promise<void>((wake) => (waiter = { wake, dead: false }));
+      slot.queue.push(waiter);
+      try {
+        await within(woken);
+      } catch (e) {
+        waiter.dead = true;
+        throw e;
+      }
+      slot.waking = false;
+      const next = this.blocked(keys, k);
+      // Waiting elsewhere now: the next in line here may go.
+      if (next !== null && next !== k) this.pass(k);
+      k = next;
     }
-    let release!: () => void;
-    const mine = new Promise<void>((r) => (release = r));
-    for (const k of keys) this.tails.set(k, mine);
-    const wait = before === null ? null : before.length === 1 ? before[0]! : Promise.all(before).then(() => {});
-    void mine.then(() => {
-      for (const k of keys) if (this.tails.get(k) === mine) this.tails.delete(k);
-    });
-    return {
-      wait,
-      leave: () => {
-        // A transaction that gave up early (deadline) still lets its successors run only after
-        // its predecessors, so the order of the queue holds.
-        if (wait === null) release();
-        else void wait.then(release, release);
-      },
-    };
+  }
+
+  /** The first of `keys` another transaction holds or waits for (`mine` was handed to us). */
+  private blocked(keys: readonly string[], mine: string | null): string | null {
+    for (const k of keys) {
+      const s = this.slots.get(k);
+      if (s === undefined) continue;
+      if (k === mine ? s.busy : s.busy || s.waking || s.queue.length > 0) return k;
+    }
+    return null;
+  }
+
+  /** Marks `held` as written by the admitted transaction; the rest of `keys` go to their next waiter. */
+  hold(keys: readonly string[], held: readonly string[]): void {
+    for (const k of held) {
+      const s = this.slots.get(k);
+      if (s === undefined) this.slots.set(k, { busy: true, waking: false, queue: [] });
+      else s.busy = true;
+    }
+    for (const k of keys) if (!held.includes(k)) this.pass(k);
+  }
+
+  /** The transaction that held `held` is done. */
+  release(held: readonly string[]): void {
+    for (const k of held) {
+      const s = this.slots.get(k);
+      if (s === undefined) continue;
+      s.busy = false;
+      this.pass(k);
+    }
+  }
+
+  /** Wakes the next live waiter of a partition nobody holds, or forgets the partition. */
+  private pass(k: string): void {
+    const s = this.slots.get(k);
+    if (s === undefined || s.busy || s.waking) return;
+    for (let w = s.queue.shift(); w !== undefined; w = s.queue.shift()) {
+      if (w.dead) continue;
+      s.waking = true;
+      w.wake();
+      return;
+    }
+    this.slots.delete(k);
   }
 }

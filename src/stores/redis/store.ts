@@ -4,7 +4,7 @@ import { connect, scriptRunner, storeErrorOf, type RedisClient } from "./client.
 import { serverClock } from "./clock.js";
 import { ABSENT, decode, encode, versionSource, type Held } from "./codec.js";
 import { keyNames, keySlot } from "./names.js";
-import { KeyQueue, PartitionCache } from "./local.js";
+import { PartitionCache, WriteGate } from "./local.js";
 import { COMMIT, PREPARE, RESOLVE, SETTLE } from "./scripts.js";
 
 export interface RedisStoreOptions {
@@ -125,7 +125,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
   const fresh = versionSource();
   const writer = fresh();
   const cache = new PartitionCache(cacheSize);
-  const queue = new KeyQueue();
+  const gate = new WriteGate();
   /** Locks exist only where a request's partitions can sit in several slots. */
   const lockMode = cluster && !oneSlot ? "1" : "0";
   const stats = { commits: 0, conflicts: 0, crossSlot: 0, lockWaits: 0, resolved: 0 };
@@ -210,21 +210,43 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
     await within(sleep(Math.min(10, 1 + (attempt >> 2)) * (0.5 + Math.random())));
   };
 
+  /** Runs the step on the cached partitions; if it throws, the partitions go to their next waiters. */
+  const runStep = <T>(keys: readonly string[], step: Step<T>): { out: StepResult<T>; p: Plan } => {
+    try {
+      const held = keys.map((k) => cache.get(k));
+      const out = step(held.map((h) => h.value));
+      return { out, p: plan(keys, held, out) };
+    } catch (e) {
+      gate.hold(keys, []);
+      throw e;
+    }
+  };
+
+  /** The keys a plan writes. */
+  const written = (keys: readonly string[], p: Plan): string[] => keys.filter((_, i) => p.next[i] !== undefined);
+
   const single = async <T>(keys: readonly string[], step: Step<T>, deadline: number, within: Within): Promise<T> => {
     const idx = keys.map((_, i) => i);
     const redisKeys = slotKeys(keys, idx);
     for (let attempt = 0; ; attempt++) {
       checkBudget(attempt, maxAttempts, deadline);
-      const held = keys.map((k) => cache.get(k));
-      const out = step(held.map((h) => h.value));
-      const p = plan(keys, held, out);
-      const r = readReply(await within(run(COMMIT, redisKeys, [notAfter(deadline), lockMode, channel, writer, ...slotArgs(p, idx)])));
+      const admitted = gate.admit(keys, within);
+      if (admitted !== null) await admitted;
+      const { out, p } = runStep(keys, step);
+      const mine = written(keys, p);
+      gate.hold(keys, mine);
+      let r: Reply;
+      try {
+        r = readReply(await within(run(COMMIT, redisKeys, [notAfter(deadline), lockMode, channel, writer, ...slotArgs(p, idx)])));
+        if (r.code === 1) commitAll(keys, p);
+        else if (r.code === 0) learn(keys, idx, r);
+      } finally {
+        gate.release(mine);
+      }
       switch (r.code) {
         case 1:
-          commitAll(keys, p);
           return out.result;
         case 0:
-          learn(keys, idx, r);
           break;
         case 2:
           await onLocked(keys, idx, r, attempt, within);
@@ -267,9 +289,11 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
     const primary = slots[slots.length - 1]!;
     for (let attempt = 0; ; attempt++) {
       checkBudget(attempt, maxAttempts, deadline);
-      const held = keys.map((k) => cache.get(k));
-      const out = step(held.map((h) => h.value));
-      const p = plan(keys, held, out);
+      const admitted = gate.admit(keys, within);
+      if (admitted !== null) await admitted;
+      const { out, p } = runStep(keys, step);
+      // Locks stop readers too: every partition is held until the locks are applied or dropped.
+      gate.hold(keys, keys);
       const txid = fresh();
       const status = names.status(keys[primary[0]!]!, txid);
       const prepared: number[][] = [];
@@ -305,16 +329,20 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
         }
       })().catch((e: unknown) => {
         rollBack(keys, prepared, txid);
+        gate.release(keys);
         throw e;
       });
       if (outcome === RETRY) {
         rollBack(keys, prepared, txid);
+        gate.release(keys);
         continue;
       }
       commitAll(keys, p);
       stats.crossSlot++;
-      // Local transactions on these keys wait for the locks to be applied (the queue holds them).
-      const after = rollForward(keys, prepared, txid, status).catch(() => {});
+      // This process's transactions on these partitions wait until the locks are applied.
+      const after = rollForward(keys, prepared, txid, status)
+        .catch(() => {})
+        .finally(() => gate.release(keys));
       return { result: out.result, after };
     }
   };
@@ -323,23 +351,16 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
     if (closed) throw new StoreError("R314", "the redis store is closed");
     if (hasDuplicate(keys)) throw new StoreError("R314", "a transaction names a partition twice");
     const { within, stop } = deadlineOf(deadline);
-    const turn = queue.enter(keys);
-    let after: Promise<void> | null = null;
     try {
-      if (turn.wait !== null) await within(turn.wait);
       const slots = groupBySlot(keys);
       if (slots.length <= 1) return await single(keys, step, deadline, within);
-      const done = await crossSlot(keys, step, deadline, within, slots);
-      after = done.after;
-      return done.result;
+      return (await crossSlot(keys, step, deadline, within, slots)).result;
     } catch (e) {
       // What Redis holds for these partitions is unknown now: read them again next time.
       for (const k of keys) cache.delete(k);
       throw storeErrorOf(e);
     } finally {
       stop();
-      if (after === null) turn.leave();
-      else void after.then(turn.leave);
     }
   };
 
