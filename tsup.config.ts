@@ -11,6 +11,7 @@ const entry = {
   runtime: "src/runtime/index.ts",
   node: "src/node/index.ts",
   testing: "src/testing/index.ts",
+  redis: "src/stores/redis/index.ts",
 };
 
 export default defineConfig([
@@ -21,6 +22,7 @@ export default defineConfig([
     sourcemap: true,
     target: "node20",
     splitting: true,
+    external: ["ioredis"],
   },
   {
     entry,
@@ -31,5 +33,6 @@ export default defineConfig([
     splitting: true,
     // Rollup writes the CommonJS chunks (tsup's own CommonJS splitting would down-level `?.` and `??`).
     treeshake: true,
+    external: ["ioredis"],
   },
 ]);

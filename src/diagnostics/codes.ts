@@ -77,6 +77,8 @@ export const CODES = {
   // Loading a compiled policy (loadCompiled, leash/runtime): in their own module, so that the
   // runtime entry carries these entries and not the whole catalog.
   ...LOAD_CODES,
+  R330: { title: "store contention", help: "other holders kept changing the partitions of this request; the Redis store gave up after maxAttempts runs and denies (fail closed)" },
+  R331: { title: "unreadable store reply", help: "a Redis script answered in a shape the store does not know (another program on its keys, a proxy); the guard denies (fail closed)" },
 } as const satisfies Record<string, CodeInfo>;
 
 export type Code = keyof typeof CODES;

@@ -25,8 +25,8 @@ beforeAll(() => {
   mkdirSync(join(consumer, "node_modules"), { recursive: true });
   execFileSync("tar", ["-xzf", join(work, info!.filename), "-C", join(consumer, "node_modules")]);
   renameSync(join(consumer, "node_modules", "package"), installed);
-  // leash's dependencies, as npm would install them next to it.
-  for (const dep of ["chevrotain", "fast-check"]) symlinkSync(join(ROOT, "node_modules", dep), join(consumer, "node_modules", dep));
+  // leash's dependencies (and the optional peer of leash/redis), as npm would install them next to it.
+  for (const dep of ["chevrotain", "fast-check", "ioredis"]) symlinkSync(join(ROOT, "node_modules", dep), join(consumer, "node_modules", dep));
   writeFileSync(join(consumer, "package.json"), JSON.stringify({ name: "consumer", private: true }));
 }, 300_000);
 
@@ -38,7 +38,7 @@ const POLICY = 'rule readers: allow doc.read for agent *\n';
 
 describe("npm pack", () => {
   it("ships the entries, types, CLI, grammar, docs and LICENSE, and nothing unused", () => {
-    for (const entry of ["index", "runtime", "node", "testing"]) {
+    for (const entry of ["index", "runtime", "node", "testing", "redis"]) {
       for (const ext of ["js", "cjs", "d.ts", "d.cts"]) expect(files).toContain(`dist/${entry}.${ext}`);
     }
     for (const f of ["LICENSE", "README.md", "package.json", "bin/leash.mjs", "dist/cli.js", "grammar/rules.ebnf", "grammar/rules.tmLanguage.json", "docs/index.md", "docs/runtime.md"]) expect(files).toContain(f);
@@ -102,12 +102,14 @@ describe("types resolve under every moduleResolution", () => {
     import { loadCompiled, type CompiledPolicy, type LoadCompiledResult } from "leash/runtime";
     import { expectPolicy, arbTrace } from "leash/testing";
     import { loadPolicy } from "leash/node";
+    import type { RedisStoreOptions } from "leash/redis";
     const policy: Policy = compilePolicyOrThrow("rule r: allow a.b\\n");
     const loaded: LoadCompiledResult = loadCompiled({} as CompiledPolicy);
     const same: Policy | null = loaded.policy;
     const d: Decision = policy.decide(policy.initialState(), {}).decision;
     const e: PolicyCompileError | null = null;
-    export const all = [same, d.effect, e, expectPolicy, arbTrace, loadPolicy("x.rules").diagnostics];
+    const redis: RedisStoreOptions | null = null;
+    export const all = [same, d.effect, e, expectPolicy, arbTrace, loadPolicy("x.rules").diagnostics, redis];
   `;
   for (const [resolution, module] of [["node10", "commonjs"], ["node16", "node16"], ["nodenext", "nodenext"], ["bundler", "esnext"]] as const) {
     it(`moduleResolution ${resolution}`, () => {
