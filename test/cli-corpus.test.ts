@@ -30,6 +30,11 @@ interface Case {
   /** Text that must appear somewhere in stdout or stderr, and text that must not. */
   readonly contains?: readonly string[];
   readonly absent?: readonly string[];
+  /**
+   * The counterexample test block `leash test` printed, pasted at the end of this policy file,
+   * must compile without a diagnostic.
+   */
+  readonly pasteTestBlock?: string;
   /** After the run, file -> the case file it must equal. */
   readonly files?: Readonly<Record<string, string>>;
   /** Instead of `run`: the library's replayTrace on `policy` and `trace`, and what each step must be. */
@@ -92,6 +97,15 @@ function expectNothingInvisible(text: string, stream: string): void {
   expect(raw.map((ch) => `U+${ch.codePointAt(0)!.toString(16).toUpperCase()}`), `${stream} has raw invisible characters`).toEqual([]);
 }
 
+/** The lines of the first "as a test block" in `leash test` output, unindented. */
+function printedTestBlock(out: string): string {
+  const lines = out.split("\n");
+  const start = lines.findIndex((l) => l.includes("as a test block")) + 1;
+  if (start === 0) return "";
+  const end = lines.findIndex((l, i) => i >= start && l === "        }");
+  return lines.slice(start, end + 1).map((l) => l.slice(8)).join("\n");
+}
+
 describe("CLI corpus (test/corpus/cli)", () => {
   it("has cases", () => expect(cases.length).toBeGreaterThan(10));
 
@@ -121,6 +135,12 @@ describe("CLI corpus (test/corpus/cli)", () => {
       for (const a of c.absent ?? []) expect(out + err).not.toContain(a);
       expectNothingInvisible(out, "stdout");
       expectNothingInvisible(err, "stderr");
+      if (c.pasteTestBlock !== undefined) {
+        const block = printedTestBlock(out);
+        expect(block, `no test block in:\n${out}`).not.toBe("");
+        const pasted = compilePolicy(`${readFileSync(join(dir, c.pasteTestBlock), "utf8")}\n${block}\n`);
+        expect(pasted.diagnostics).toEqual([]);
+      }
       for (const [file, want] of Object.entries(c.files ?? {})) expect(readFileSync(join(dir, file), "utf8")).toBe(readFileSync(join(root, name, want), "utf8"));
     });
   }
