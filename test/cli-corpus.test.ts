@@ -6,6 +6,7 @@ import type { CliIO } from "../src/cli/io.js";
 import { main } from "../src/cli/main.js";
 import { compilePolicy, loadPolicy } from "../src/compile/compile.js";
 import { renderDiagnostics } from "../src/diagnostics/render.js";
+import { formatSource } from "../src/format/print.js";
 import { parseJsonLines, replayTrace } from "../src/runtime/trace.js";
 import { INVISIBLE_CHARS } from "../src/syntax/strings.js";
 
@@ -40,6 +41,13 @@ interface Case {
   /** Instead of `run`: the library's replayTrace on `policy` and `trace`, and what each step must be. */
   readonly replayTrace?: { readonly policy: string; readonly trace: string };
   readonly steps?: readonly { readonly kind: string; readonly mismatches?: readonly string[]; readonly effect?: string }[];
+  /**
+   * Instead of `run`: formatSource on this text (for sources no UTF-8 file can hold), its output
+   * (null when it refuses) and its diagnostics as `CODE LINE:COLUMN`.
+   */
+  readonly formatSource?: string;
+  readonly output?: string | null;
+  readonly diagnostics?: readonly string[];
   /** Instead of `run`: loadPolicy(path) rendered with renderDiagnostics and its source. */
   readonly loadPolicy?: string;
   readonly rendered?: string;
@@ -119,6 +127,12 @@ describe("CLI corpus (test/corpus/cli)", () => {
         const { events } = parseJsonLines(readFileSync(join(dir, c.replayTrace.trace), "utf8"));
         const { steps } = replayTrace(compiled.policy!, events);
         expect(steps.map((s) => ({ kind: s.kind, ...(s.mismatches.length ? { mismatches: s.mismatches } : {}), ...(s.decision ? { effect: s.decision.effect } : {}) }))).toEqual(c.steps);
+        return;
+      }
+      if (c.formatSource !== undefined) {
+        const r = formatSource(c.formatSource, "policy.rules");
+        expect(r.output).toBe(c.output);
+        expect(r.diagnostics.map((d) => `${d.code} ${d.span.line}:${d.span.column}`)).toEqual(c.diagnostics);
         return;
       }
       if (c.loadPolicy !== undefined) {
