@@ -8,6 +8,7 @@ import * as demo from "./commands/demo.js";
 import * as explain from "./commands/explain.js";
 import * as testCommand from "./commands/test.js";
 import * as diff from "./commands/diff.js";
+import * as lsp from "./commands/lsp.js";
 
 interface Command {
   readonly run: (argv: string[], io: CliIO) => Promise<number>;
@@ -22,6 +23,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   demo: { run: demo.run, summary: "run every example scenario and check its expectations" },
   test: { run: testCommand.run, summary: "run test blocks and check properties of .rules files (--coverage)" },
   diff: { run: diff.run, summary: "find requests two versions of a policy decide differently" },
+  lsp: { run: lsp.run, summary: "run the language server for editors (stdio)" },
 };
 
 export const HELP = `leash — policy-as-code for the action layer
