@@ -22,10 +22,11 @@ function checkAndLint(ast: PolicyFile): Diagnostic[] {
 /**
  * Every diagnostic `leash check` reports for one file, sorted by position: parsing (L, P), then
  * checking (C) and, when the policy is valid, the lints (W). Editors and the playground show the
- * same list. Never throws for any source text.
+ * same list. `options` may be the file name alone. Never throws for any source text.
  */
-export function checkSource(source: string, options: { readonly file?: string } = {}): Diagnostic[] {
-  const { ast, diagnostics } = parsePolicy(source, { file: options.file ?? "<policy>" });
+export function checkSource(source: string, options: { readonly file?: string } | string = {}): Diagnostic[] {
+  const file = typeof options === "string" ? options : options.file;
+  const { ast, diagnostics } = parsePolicy(source, { file: file ?? "<policy>" });
   const all = [...diagnostics];
   for (const stage of STAGES) {
     if (hasErrors(all)) break;

@@ -5,6 +5,9 @@ import { checkSource } from "../../check/source.js";
 import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, STDIN, UsageError, displayName, readText, stderrColor, type CliIO } from "../io.js";
 import { jsonLine } from "../style.js";
 
+/** What `leash check` reports for one file (the library's `checkSource`). */
+export { checkSource };
+
 export const CHECK_HELP = `Usage: leash check [--json] [--deny-warnings] [--recursive] FILE|DIR|-...
 
 Parse and check .rules files. Each problem is printed on stderr as
