@@ -72,6 +72,8 @@ export const CODES = {
   R313: { title: "no matching allow", help: "no allow rule matched; the default is deny" },
   R314: { title: "store unavailable", help: "the store holding the state failed or is closed; the guard denies (fail closed) until it answers again" },
   R315: { title: "store timeout", help: "the store did not answer within the guard's timeoutMs; the guard denies (fail closed)" },
+  R330: { title: "store contention", help: "other holders kept changing the partitions of this request; the Redis store gave up after maxAttempts runs and denies (fail closed)" },
+  R331: { title: "unreadable store reply", help: "a Redis script answered in a shape the store does not know (another program on its keys, a proxy); the guard denies (fail closed)" },
 } as const satisfies Record<string, CodeInfo>;
 
 export type Code = keyof typeof CODES;
