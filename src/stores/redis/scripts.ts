@@ -2,7 +2,8 @@
  * The server-side scripts of the Redis store. Each runs atomically on the node that holds its
  * keys; all keys of one call share a slot (the store groups them so).
  *
- * A partition is passed as two KEYS, its data key and its lock key. Per partition the caller sends
+ * A partition is passed as two KEYS, its data key and its lock key (only its data key to COMMIT in
+ * mode `0`, where no locks exist). Per partition the caller sends
  * four ARGV: the version it computed on (`""` absent), an op (`r` read only, `s` set, `d` delete;
  * upper case also publishes the change), the stored value and a time to live in ms (`0`: none).
  *
@@ -55,10 +56,10 @@ local function locked(n, now)
   end
   return nil
 end
-local function stale(n, at)
+local function stale(n, at, stride)
   local bad = {0}
   for i = 1, n do
-    local v = read(KEYS[2 * i - 1])
+    local v = read(KEYS[stride * (i - 1) + 1])
     if version(v) ~= ARGV[at + 4 * i] then
       bad[#bad + 1] = i
       bad[#bad + 1] = v
@@ -79,9 +80,11 @@ export const COMMIT: Script = {
   name: "commit",
   lua: `${PRELUDE}
 local mode = ARGV[2]
+local stride = 2
+if mode == '0' then stride = 1 end
 local n = #KEYS
 if mode == '2' then n = n - 1 end
-n = n / 2
+n = n / stride
 local notAfter = tonumber(ARGV[1])
 local now = 0
 if notAfter > 0 or mode ~= '0' then now = clock() end
@@ -91,9 +94,9 @@ if mode ~= '0' then
   if l then return l end
 end
 if mode == '2' and redis.call('GET', KEYS[#KEYS]) then return {4} end
-local bad = stale(n, 1)
+local bad = stale(n, 1, stride)
 if bad then return bad end
-for i = 1, n do apply(KEYS[2 * i - 1], ARGV[4 * i + 2], ARGV[4 * i + 3], ARGV[4 * i + 4], ARGV[3], ARGV[4]) end
+for i = 1, n do apply(KEYS[stride * (i - 1) + 1], ARGV[4 * i + 2], ARGV[4 * i + 3], ARGV[4 * i + 4], ARGV[3], ARGV[4]) end
 if mode == '2' then redis.call('SET', KEYS[#KEYS], 'c') end
 return {1}
 `,
@@ -113,7 +116,7 @@ local notAfter = tonumber(ARGV[1])
 if notAfter > 0 and now > notAfter then return {3} end
 local l = locked(n, now)
 if l then return l end
-local bad = stale(n, 1)
+local bad = stale(n, 1, 2)
 if bad then return bad end
 local e = string.format('%.0f', now + tonumber(ARGV[4]))
 for i = 1, n do
