@@ -230,7 +230,8 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
     const idx = indexes(keys.length);
     // Where no locks exist, the script gets the data keys only.
     const redisKeys = lockMode === "0" ? keys.map(names.data) : slotKeys(keys, idx);
-    for (let attempt = 0; ; attempt++) {
+    // Conflicts count against maxAttempts; waits for locks only against the deadline.
+    for (let attempt = 0, waits = 0; ; ) {
       checkBudget(attempt, maxAttempts, tx.deadline);
       const admitted = gate.admit(keys, tx.within);
       if (admitted !== null) await admitted;
@@ -252,9 +253,10 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
         case 1:
           return out.result;
         case 0:
+          attempt++;
           break;
         case 2:
-          await onLocked(keys, idx, r, attempt, tx.within);
+          await onLocked(keys, idx, r, waits++, tx.within);
           break;
         case 3:
           throw late();
@@ -298,8 +300,9 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
       const admitted = gate.admit(keys, within);
       if (admitted !== null) await admitted;
       const { out, p } = runStep(keys, step);
-      // Locks stop readers too: every partition is held until the locks are applied or dropped.
-      gate.hold(keys, keys);
+      // What it writes is held here until its locks are applied or dropped (they stop readers).
+      const mine = written(keys, p);
+      gate.hold(keys, mine);
       const txid = fresh();
       const status = names.status(keys[primary[0]!]!, txid);
       const prepared: (readonly number[])[] = [];
@@ -313,7 +316,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
             if (r.code === 2) await onLocked(keys, idx, r, wait, within);
             else if (r.code === 3) throw late();
             else throw unreadable(r.raw);
-            checkBudget(wait, maxAttempts, deadline);
+            checkBudget(0, maxAttempts, deadline);
           }
         }
         for (let wait = 0; ; wait++) {
@@ -331,16 +334,16 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
           if (r.code === 2) await onLocked(keys, primary, r, wait, within);
           else if (r.code === 3) throw late();
           else throw unreadable(r.raw);
-          checkBudget(wait, maxAttempts, deadline);
+          checkBudget(0, maxAttempts, deadline);
         }
       })().catch((e: unknown) => {
         rollBack(keys, prepared, txid);
-        gate.release(keys);
+        gate.release(mine);
         throw e;
       });
       if (outcome === RETRY) {
         rollBack(keys, prepared, txid);
-        gate.release(keys);
+        gate.release(mine);
         continue;
       }
       commitAll(keys, p);
@@ -348,7 +351,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
       // This process's transactions on these partitions wait until the locks are applied.
       void rollForward(keys, prepared, txid, status)
         .catch(() => {})
-        .finally(() => gate.release(keys));
+        .finally(() => gate.release(mine));
       return out.result;
     }
   };
