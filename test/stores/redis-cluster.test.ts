@@ -105,6 +105,17 @@ describe.runIf(hasRedis || process.env.CI === "true")("redisStore on a local 3-n
     expect(s.stats.resolved).toBe(2);
   });
 
+  it("lets a writer through a shared lock past its lease only after aborting its reader", async () => {
+    const s = store({ prefix: "shared:" });
+    // A reader that locked k (shared) and never reached its commit point.
+    await raw.set("shared:{k}", 'w0:"old"');
+    await raw.hset("shared:{k}#l", "r:tx9", "1|shared:{k}#t:tx9");
+    await s.transact(["k"], () => ({ writes: ["new"], result: null }), later());
+    expect(await raw.get("shared:{k}#t:tx9")).toBe("a"); // its commit can no longer happen
+    expect(await raw.exists("shared:{k}#l")).toBe(0);
+    expect(await s.transact(["k"], (c) => ({ writes: [], result: c[0] }), later())).toBe("new");
+  });
+
   it("waits for a live lock and then proceeds on the committed value", async () => {
     const s = store({ prefix: "live:" });
     const [sec] = (await raw.time()) as unknown as [string];

@@ -49,7 +49,7 @@ end
 -- Whether partition i may be used now: an exclusive lock (a cross-slot writer's) stops everyone;
 -- shared locks (cross-slot readers', fields r:<txid>) stop writers only, and a writer they stop
 -- leaves a mark (w) that keeps new readers out until it got through, so readers cannot starve it.
--- Expired shared locks and marks are removed here. ARGV[4 * i + 2] is partition i's op.
+-- Expired marks are removed here. ARGV[4 * i + 2] is partition i's op.
 local function locked(n, now, sharing)
   for i = 1, n do
     local l = KEYS[2 * i]
@@ -64,11 +64,16 @@ local function locked(n, now, sharing)
       end
       if sharing and not writes and f[4] then return {2, i, f[4], false, false, at} end
       if writes then
+        -- A shared lock is 'r:<txid>' = '<expires>|<status key>'. One past its lease goes back to
+        -- the caller, which settles it through the status key like an exclusive one.
         local all = redis.call('HGETALL', l)
         local live = false
         for j = 1, #all, 2 do
           if string.sub(all[j], 1, 2) == 'r:' then
-            if tonumber(all[j + 1]) <= now then redis.call('HDEL', l, all[j]) else live = all[j + 1] end
+            local bar = string.find(all[j + 1], '|', 1, true)
+            local e = string.sub(all[j + 1], 1, bar - 1)
+            if tonumber(e) <= now then return {2, i, e, string.sub(all[j], 3), string.sub(all[j + 1], bar + 1), at} end
+            live = e
           end
         end
         if live then
@@ -149,7 +154,7 @@ if bad then return bad end
 local e = string.format('%.0f', now + tonumber(ARGV[4]))
 for i = 1, n do
   if ARGV[4 * i + 2] == 'r' then
-    redis.call('HSET', KEYS[2 * i], 'r:' .. ARGV[2], e)
+    redis.call('HSET', KEYS[2 * i], 'r:' .. ARGV[2], e .. '|' .. ARGV[3])
   else
     redis.call('HSET', KEYS[2 * i], 'e', e, 't', ARGV[2], 's', ARGV[3], 'o', ARGV[4 * i + 2], 'v', ARGV[4 * i + 3], 'p', ARGV[4 * i + 4])
     redis.call('HDEL', KEYS[2 * i], 'w')
