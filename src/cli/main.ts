@@ -20,6 +20,8 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   demo: { run: demo.run, summary: "run every example scenario and check its expectations" },
   test: { run: testCommand.run, summary: "run test blocks and check properties of .rules files (--coverage)" },
   diff: { run: diff.run, summary: "find requests two versions of a policy decide differently" },
+  // Loaded on use: the proxy brings the MCP SDK, which no other command needs.
+  "mcp-proxy": { run: async (argv, io) => (await import("./commands/mcp-proxy.js")).run(argv, io), summary: "guard an MCP server: decide every tools/call before it runs" },
 };
 
 export const HELP = `leash — policy-as-code for the action layer
@@ -28,7 +30,7 @@ Usage: leash <command> [options] [files]
 
 Commands:
 ${Object.entries(COMMANDS)
-  .map(([name, c]) => `  ${name.padEnd(9)}${c.summary}`)
+  .map(([name, c]) => `  ${name.padEnd(10)}${c.summary}`)
   .join("\n")}
 
 Run \`leash <command> --help\` for a command's options.
