@@ -9,6 +9,7 @@ import { join, relative } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { ElicitRequestSchema, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/cfworker";
 
 export const root = join(__dirname, "..", "..");
 export const FS_SERVER = join(root, "node_modules", "@modelcontextprotocol", "server-filesystem", "dist", "index.js");
@@ -74,12 +75,21 @@ export function serverCommand(mode: Mode, dir: string, proxyArgs: readonly strin
   return { command: process.execPath, args: ["--import", "tsx", join(root, "test", "e2e", "fixtures", "guarded-filesystem.ts"), dir] };
 }
 
+/**
+ * The SDK's Client. It validates tool results against their output schemas; the default
+ * validator (ajv) compiles code from strings, which the test processes forbid
+ * (--disallow-code-generation-from-strings), so the tests use the SDK's interpreting one.
+ */
+export function newClient(name: string, elicitation: boolean): Client {
+  return new Client({ name, version: "1.0.0" }, { capabilities: elicitation ? { elicitation: {} } : {}, jsonSchemaValidator: new CfWorkerJsonSchemaValidator() });
+}
+
 export async function connect(mode: Mode, dir: string, options: ConnectOptions = {}): Promise<Connected> {
   const { command, args } = serverCommand(mode, dir, options.proxyArgs);
   const transport = new StdioClientTransport({ command, args, cwd: root, env: childEnv(options.env), stderr: "pipe" });
   let err = "";
   transport.stderr?.on("data", (c: Buffer) => (err += c.toString("utf8")));
-  const client = new Client({ name: options.clientName ?? "claude", version: "1.0.0" }, { capabilities: options.answer !== undefined ? { elicitation: {} } : {} });
+  const client = newClient(options.clientName ?? "claude", options.answer !== undefined);
   const asked: Connected["asked"] = [];
   if (options.answer !== undefined) {
     const answer = options.answer;

@@ -16,6 +16,7 @@
  * @packageDocumentation
  */
 export * from "../tools/index.js";
+export { loadMappingFile } from "./files.js";
 export { guardServer } from "./server.js";
 export type { GuardedServer, GuardServerOptions, HandlerExtra } from "./server.js";
 export { connectMcpProxy } from "./proxy.js";

@@ -43,6 +43,8 @@ export interface Verdict {
   readonly decision: Decision;
   /** Every decision the call took, in order (one per `each` element, one more after a challenge). */
   readonly decisions: readonly Decision[];
+  /** The request `decision` decided (absent when the call could not be mapped). */
+  readonly request?: GuardRequest;
   /** Set when a challenge was met: how it was answered. */
   readonly answer?: ChallengeAnswer;
   /** One line for the caller (and the model): why the call runs or does not. */
@@ -82,7 +84,12 @@ export interface ToolGate {
    * session as revoked, and `onSessionEnd` is told. The one place a session ends.
    */
   endSession(session: string, reason: string, cause?: SessionEnd["cause"], decision?: Decision): Promise<SessionEnd>;
-  /** Why a session ended, if it did (and is still remembered: see `maxEndedSessions`). */
+  /**
+   * Reports the signals that satisfy a challenged verdict's obligations, for a user who approved
+   * the call outside the gate (the AI SDK's approval flow); decide the call again afterwards.
+   */
+  satisfy(verdict: Verdict): Promise<void>;
+  /** Why a session ended, if it did (and is still remembered: the last 100,000 ends). */
   ended(session: string): SessionEnd | undefined;
   /** The tools a scope's principal could ever be allowed to call: the mapping knows them and some allow rule reaches them. */
   visibleTools<T extends { readonly name: string }>(tools: readonly T[], scope: CallScope): T[];
@@ -140,6 +147,16 @@ export function createToolGate(options: ToolGateOptions): ToolGate {
     return end;
   };
 
+  /** Observes every signal that satisfies the decision's challenges, for the request's session and principal. */
+  const satisfy = async (d: Decision, request: GuardRequest): Promise<void> => {
+    for (const o of d.obligations) {
+      if (o.kind !== "challenge") continue;
+      for (const signal of o.satisfiedBy) {
+        await guard.observe({ signal, principal: request.principal, ...(request.session !== undefined ? { session: request.session } : {}) });
+      }
+    }
+  };
+
   /** Asks the user; on `accept` reports the signals that satisfy the challenge and decides again. */
   const meetChallenge = async (d: Decision, request: GuardRequest, call: ToolCall, ask: AskUser | undefined): Promise<{ decision: Decision | null; answer: ChallengeAnswer }> => {
     if (ask === undefined) return { decision: null, answer: "unsupported" };
@@ -169,11 +186,7 @@ export function createToolGate(options: ToolGateOptions): ToolGate {
       controller.abort();
     }
     if (answer !== "accept") return { decision: null, answer };
-    for (const o of obligations) {
-      for (const signal of o.satisfiedBy) {
-        await guard.observe({ signal, principal: request.principal, ...(request.session !== undefined ? { session: request.session } : {}) });
-      }
-    }
+    await satisfy(d, request);
     return { decision: await decideOne(request), answer };
   };
 
@@ -182,6 +195,9 @@ export function createToolGate(options: ToolGateOptions): ToolGate {
     mapping,
     endSession,
     ended: (session) => ends.get(session),
+    satisfy: async (v) => {
+      if (v.effect === "challenge" && v.request !== undefined) await satisfy(v.decision, v.request);
+    },
 
     async decide(call: ToolCall, scope: CallScope, ask?: AskUser): Promise<Verdict> {
       const tool = typeof call?.name === "string" ? call.name : "";
@@ -216,13 +232,14 @@ export function createToolGate(options: ToolGateOptions): ToolGate {
           if (d.effect === "revoke") {
             const reason = refusal(d);
             await endSession(session, reason, "revoke", d);
-            return report(verdict(tool, session, d, decisions, answer, `leash revoked the session at ${tool}: ${reason}; every later call is denied`));
+            return report(verdict(tool, session, d, decisions, answer, `leash revoked the session at ${tool}: ${reason}; every later call is denied`, request));
           }
-          return report(verdict(tool, session, d, decisions, answer, refusalText(tool, d, answer)));
+          return report(verdict(tool, session, d, decisions, answer, refusalText(tool, d, answer), request));
         }
         last = d;
       }
-      return report(verdict(tool, session, last!, decisions, accepted ? "accept" : undefined, `allowed by ${last!.rules.join(", ") || "the policy"}`));
+      const request = mapped.requests[mapped.requests.length - 1];
+      return report(verdict(tool, session, last!, decisions, accepted ? "accept" : undefined, `allowed by ${last!.rules.join(", ") || "the policy"}`, request));
     },
 
     visibleTools<T extends { readonly name: string }>(tools: readonly T[], scope: CallScope): T[] {
@@ -236,7 +253,7 @@ export function createToolGate(options: ToolGateOptions): ToolGate {
   };
 }
 
-function verdict(tool: string, session: string, decision: Decision, decisions: readonly Decision[], answer: ChallengeAnswer | undefined, message: string): Verdict {
+function verdict(tool: string, session: string, decision: Decision, decisions: readonly Decision[], answer: ChallengeAnswer | undefined, message: string, request?: GuardRequest): Verdict {
   return Object.freeze({
     allowed: decision.effect === "allow",
     effect: decision.effect,
@@ -245,6 +262,7 @@ function verdict(tool: string, session: string, decision: Decision, decisions: r
     session,
     decision,
     decisions: Object.freeze([...decisions]),
+    ...(request !== undefined ? { request } : {}),
     ...(answer !== undefined ? { answer } : {}),
     message,
   });

@@ -6,9 +6,11 @@ import { renderDiagnostic } from "../../diagnostics/render.js";
 import { parsePolicy } from "../../syntax/index.js";
 import { checkPolicy } from "../../check/check.js";
 import { lintPolicy } from "../../check/lints.js";
+import { checkMapping } from "../../adapters/tools/check.js";
+import { loadMapping } from "../../adapters/tools/mapping-file.js";
 import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError, readText, type CliIO } from "../io.js";
 
-export const CHECK_HELP = `Usage: leash check [--json] FILE...
+export const CHECK_HELP = `Usage: leash check [--json] [--map MAPPING.json] FILE...
 
 Parse and check .rules files. Each problem is printed on stderr as
   FILE:LINE:COLUMN: error[CODE]: message
@@ -17,6 +19,8 @@ with the source line and a caret under the problem (codes are listed in docs/err
 Options:
   --json           print the diagnostics as JSON lines on stdout instead
   --deny-warnings  fail (exit 1) on warnings too (the lints W401-W409)
+  --map FILE       also check a tool mapping (leash/mcp) against each policy: its actions are
+                   declared, its attributes are in the schema and have their types (C260-C269)
   -h, --help       print this help
 
 Exit codes: 0 no errors, 1 errors found (or warnings, with --deny-warnings), 2 usage error (unknown option, missing file).
@@ -39,16 +43,17 @@ function checkAndLint(ast: PolicyFile): Diagnostic[] {
 
 interface CheckOptions {
   readonly json: boolean;
+  readonly map: string | undefined;
   readonly denyWarnings: boolean;
   readonly help: boolean;
   readonly files: readonly string[];
 }
 
 function parseCheckArgs(argv: readonly string[]): CheckOptions {
-  const args = parseArgs(argv, { command: "check", flags: ["json", "deny-warnings"] });
+  const args = parseArgs(argv, { command: "check", flags: ["json", "deny-warnings"], values: ["map"] });
   const files = args.positional;
   if (!args.help && files.length === 0) throw new UsageError("no files given (usage: leash check [--json] FILE...)");
-  return { json: Boolean(args.flags.json), denyWarnings: Boolean(args.flags["deny-warnings"]), help: args.help, files };
+  return { json: Boolean(args.flags.json), map: args.values.map, denyWarnings: Boolean(args.flags["deny-warnings"]), help: args.help, files };
 }
 
 /** The diagnostics of one file: parsing, then each stage while there are no errors. */
@@ -66,6 +71,7 @@ export function checkSource(source: string, file: string): Diagnostic[] {
 export async function run(argv: string[], io: CliIO): Promise<number> {
   let options: CheckOptions;
   let sources: { file: string; source: string }[];
+  let mapping: { file: string; source: string } | undefined;
   try {
     options = parseCheckArgs(argv);
     if (options.help) {
@@ -75,6 +81,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     // Read every file first: a missing one is a usage error before any output.
     const fromCwd: CliIO = { ...io, readFile: (path) => io.readFile(resolve(io.cwd, path)) };
     sources = options.files.map((file) => ({ file, source: readText(fromCwd, file) }));
+    if (options.map !== undefined) mapping = { file: options.map, source: readText(fromCwd, options.map) };
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
     io.stderr(`leash: ${e.message}\n`);
@@ -84,14 +91,19 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   let errors = 0;
   let warnings = 0;
   let filesWithProblems = 0;
+  const loaded = mapping === undefined ? undefined : loadMapping(mapping.source, mapping.file);
   for (const { file, source } of sources) {
     const diagnostics = checkSource(source, file);
+    if (loaded !== undefined && !hasErrors(diagnostics)) {
+      // The mapping's own problems are reported with the first policy; its fit with each policy's names with each.
+      diagnostics.push(...(loaded.mapping === null ? (file === sources[0]!.file ? loaded.diagnostics : []) : checkMapping(loaded.mapping, parsePolicy(source, { file }).ast)));
+    }
     if (diagnostics.length > 0) filesWithProblems++;
     for (const d of diagnostics) {
       if (d.severity === "error") errors++;
       else if (d.severity === "warning") warnings++;
       if (options.json) io.stdout(JSON.stringify(d) + "\n");
-      else io.stderr(renderDiagnostic(d, source, { color: io.color }) + "\n\n");
+      else io.stderr(renderDiagnostic(d, mapping !== undefined && d.span.file === mapping.file ? mapping.source : source, { color: io.color }) + "\n\n");
     }
   }
   if (!options.json && errors + warnings > 0) {
