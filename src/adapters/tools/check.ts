@@ -51,7 +51,7 @@ function checkField(f: MappedField, schema: SchemaEnv): Diagnostic | null {
   if (type === undefined) {
     if (declared === undefined) return null; // the schema does not constrain this entity
     const names = [...declared.keys(), ...Object.keys(BUILTIN_ATTRIBUTES[entity] ?? {})];
-    return diagnostic("C262", f.span, `\`${entity}.${f.name}\` is not declared in the policy's schema`, suggestionHelp(f.name, names, `declare it in the schema's ${entity} block, or remove it from the mapping`));
+    return diagnostic("C262", f.nameSpan, `\`${entity}.${f.name}\` is not declared in the policy's schema`, suggestionHelp(f.name, names, `declare it in the schema's ${entity} block, or remove it from the mapping`));
   }
   const problem = "literal" in f.value ? literalProblem(f.value.literal, type) : refProblem(f.value.type, type);
   if (problem === null) return null;

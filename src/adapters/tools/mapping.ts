@@ -100,7 +100,9 @@ export interface MappedField {
   readonly name: string;
   /** A literal's value, or a reference's type. */
   readonly value: { readonly literal: MappingLiteral | readonly MappingLiteral[] } | { readonly ref: string; readonly type: Type };
+  /** Where the value is written, and where its attribute name is. */
   readonly span: Span;
+  readonly nameSpan: Span;
 }
 
 /** What the mapping says about one tool, for `checkMapping`. */
@@ -191,7 +193,7 @@ export function compileMapping(spec: unknown, options: { file: string; locate?: 
         problem("C260", p, `${JSON.stringify(name)} is not an attribute name`, "letters, digits, '_' and '-', starting with a letter", "key");
         continue;
       }
-      const f = compileField(entity, name, value, p, locate(p), inEach, problem);
+      const f = compileField(entity, name, value, p, locate(p), locate(p, "key"), inEach, problem);
       if (f !== null) fields.push(f);
     }
     return fields;
@@ -286,7 +288,7 @@ interface CompiledTool {
 
 type Problem = (code: string, path: readonly (string | number)[], message: string, help?: string, part?: "key" | "value") => void;
 
-function compileField(entity: MappedField["entity"], name: string, value: unknown, path: readonly (string | number)[], span: Span, inEach: boolean, problem: Problem): CompiledField | null {
+function compileField(entity: MappedField["entity"], name: string, value: unknown, path: readonly (string | number)[], span: Span, nameSpan: Span, inEach: boolean, problem: Problem): CompiledField | null {
   if (typeof value === "string" && isRef(value)) {
     const ref = refOrProblem(value, path, problem);
     if (ref === null) return null;
@@ -294,15 +296,15 @@ function compileField(entity: MappedField["entity"], name: string, value: unknow
       problem("C264", path, "`$item` is the element of `each`; this tool rule has no `each`");
       return null;
     }
-    return { name, literal: undefined, ref, info: { entity, name, value: { ref: value, type: ref.type }, span } };
+    return { name, literal: undefined, ref, info: { entity, name, value: { ref: value, type: ref.type }, span, nameSpan } };
   }
   if (typeof value === "string" || typeof value === "boolean" || (typeof value === "number" && Number.isFinite(value))) {
     const literal = typeof value === "string" ? literalText(value) : value;
-    return { name, literal, ref: null, info: { entity, name, value: { literal }, span } };
+    return { name, literal, ref: null, info: { entity, name, value: { literal }, span, nameSpan } };
   }
   if (Array.isArray(value) && value.every((v) => typeof v === "string" || typeof v === "boolean" || (typeof v === "number" && Number.isFinite(v)))) {
     const literal = Object.freeze(value.map((v) => (typeof v === "string" ? literalText(v) : v)) as MappingLiteral[]);
-    return { name, literal, ref: null, info: { entity, name, value: { literal }, span } };
+    return { name, literal, ref: null, info: { entity, name, value: { literal }, span, nameSpan } };
   }
   problem("C260", path, `\`${path.join(".")}\` is a string, number, boolean, a list of them, or a reference such as "$args.path"`);
   return null;
