@@ -64,6 +64,7 @@ export const CODES = {
   W407: { title: "duplicate rule", help: "two rules have the same body; a duplicate never changes a decision, so remove one" },
   W408: { title: "duration outlives its state", help: "the duration is longer than the key's state lives (24h after its last event by default); shorten it or raise keyTtlMs" },
   W409: { title: "[high] action only reached by a wildcard", help: "a [high] action is allowed only by a rule that names it; name it in an allow rule, or deny it explicitly" },
+  W490: { title: "invalid or unused allow comment", help: "an allow comment is `// leash: allow W4xx -- why`, after the code it is about or on the line before it, and allows a warning reported there" },
   // Runtime (decision reasons and errors)
   R301: { title: "missing attribute", help: "the request lacks an attribute a condition reads; the rule fails closed" },
   R302: { title: "wrong attribute type", help: "the request has a value of another type than the condition needs; the rule fails closed" },
