@@ -9,6 +9,7 @@ import * as explain from "./commands/explain.js";
 import * as testCommand from "./commands/test.js";
 import * as diff from "./commands/diff.js";
 import * as lsp from "./commands/lsp.js";
+import * as mcpProxy from "./commands/mcp-proxy.js";
 
 interface Command {
   readonly run: (argv: string[], io: CliIO) => Promise<number>;
@@ -24,8 +25,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   test: { run: testCommand.run, summary: "run test blocks and check properties of .rules files (--coverage)" },
   diff: { run: diff.run, summary: "find requests two versions of a policy decide differently" },
   lsp: { run: lsp.run, summary: "run the language server for editors (stdio)" },
-  // Loaded on use: the proxy brings the MCP SDK, which no other command needs.
-  "mcp-proxy": { run: async (argv, io) => (await import("./commands/mcp-proxy.js")).run(argv, io), summary: "guard an MCP server: decide every tools/call before it runs" },
+  "mcp-proxy": { run: mcpProxy.run, summary: "guard an MCP server: decide every tools/call before it runs" },
 };
 
 export const HELP = `leash — policy-as-code for the action layer
@@ -34,7 +34,7 @@ Usage: leash <command> [options] [files]
 
 Commands:
 ${Object.entries(COMMANDS)
-  .map(([name, c]) => `  ${name.padEnd(10)}${c.summary}`)
+  .map(([name, c]) => `  ${`${name} `.padEnd(9)}${c.summary}`)
   .join("\n")}
 
 Run \`leash <command> --help\` for a command's options.

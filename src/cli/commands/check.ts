@@ -11,7 +11,7 @@ import { jsonLine } from "../style.js";
 import { checkMapping } from "../../adapters/tools/check.js";
 import { loadMapping } from "../../adapters/tools/mapping-file.js";
 
-export const CHECK_HELP = `Usage: leash check [--json] [--deny-warnings] [--recursive] [--map MAPPING.json] FILE|DIR|-...
+export const CHECK_HELP = `Usage: leash check [--json] [--deny-warnings] [--recursive] FILE|DIR|-...
 
 Parse and check .rules files. Each problem is printed on stderr as
   FILE:LINE:COLUMN: error[CODE]: message

@@ -135,7 +135,10 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   return EXIT_OK;
 }
 
-/** The SDK's transports, loaded only when the proxy runs (the rest of the CLI does not need the SDK). */
+/**
+ * The SDK's transports, loaded only when the proxy runs: the other commands never load the SDK,
+ * and the CLI works where it is not installed (it is an optional peer dependency).
+ */
 async function loadSdk() {
   const [{ StdioServerTransport }, { StdioClientTransport }, { StreamableHTTPClientTransport }] = await Promise.all([
     import("@modelcontextprotocol/sdk/server/stdio.js"),
