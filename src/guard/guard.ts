@@ -2,7 +2,7 @@ import { keySpecText, type Policy } from "../runtime/engine.js";
 import { DecisionValue } from "../runtime/values.js";
 import type { Decision, DecisionError, KeySpec, PolicyState, RecheckResult, Request, Signal } from "../runtime/types.js";
 import { memoryStore } from "../stores/memory.js";
-import { StoreError, type Store } from "../stores/store.js";
+import { isStoreError, StoreError, type Store } from "../stores/store.js";
 import type { Guard, GuardEvent, GuardOptions, GuardRequest, GuardSignal, ReinstateOutcome, RevokeOutcome, SignalOutcome } from "./types.js";
 
 const DEFAULT_TIMEOUT_MS = 1000;
@@ -18,7 +18,7 @@ const EMPTY: readonly never[] = Object.freeze([]);
 export function createGuard(options: GuardOptions): Guard {
   let policy = options.policy;
   const store: Store = options.store ?? memoryStore();
-  const now = options.now ?? Date.now;
+  const now = options.now ?? store.now ?? Date.now;
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const onDecision = options.onDecision;
   let closed = false;
@@ -182,7 +182,7 @@ function timed(r: unknown, t: number): Record<string, unknown> | string {
 }
 
 function storeFailure(e: unknown): DecisionError {
-  if (e instanceof StoreError) return { rule: null, code: e.code, message: e.message };
+  if (isStoreError(e)) return { rule: null, code: e.code, message: e.message };
   return { rule: null, code: "R314", message: `the store failed: ${e instanceof Error ? e.message : safeText(e)}` };
 }
 

@@ -62,7 +62,7 @@ const proxyLine = shell.find((l) => l.startsWith("npx leash mcp-proxy"))!;
 function guideFile(name: string): string {
   const block = guide.find((b) => b.lang === "ts" && b.text.startsWith(`// file: ${name}\n`));
   if (block === undefined) throw new Error(`docs/guides/mcp.md has no block "// file: ${name}"`);
-  const entries: Record<string, string> = { "": "src/index.ts", "/mcp": "src/adapters/mcp/index.ts", "/ai-sdk": "src/adapters/ai-sdk/index.ts", "/langchain": "src/adapters/langchain/index.ts" };
+  const entries: Record<string, string> = { "": "src/index.ts", "/node": "src/node/index.ts", "/mcp": "src/adapters/mcp/index.ts", "/ai-sdk": "src/adapters/ai-sdk/index.ts", "/langchain": "src/adapters/langchain/index.ts" };
   const source = block.text.replace(/from "leash((?:\/[\w-]+)?)"/g, (_, sub: string) => `from ${JSON.stringify(join(root, entries[sub]!))}`);
   const dir = join(root, ".tmp", "guide");
   mkdirSync(dir, { recursive: true });

@@ -6,7 +6,7 @@
  *
  * ```ts
  * import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
- * import { createGuard, loadPolicy } from "leash";
+ * import { createGuard } from "leash";
  * import { defineMapping, guardServer } from "leash/mcp";
  *
  * const server = new McpServer({ name: "notes", version: "1.0.0" });
