@@ -4,7 +4,7 @@ import { checkPolicy } from "../check/check.js";
 import { diagnostic, hasErrors, sortDiagnostics, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { renderDiagnostics } from "../diagnostics/render.js";
 import { Policy } from "../runtime/engine.js";
-import { mapShape } from "../runtime/pmap.js";
+import { DEFAULT_LIMITS, type RequestLimits } from "../runtime/request.js";
 import { parsePolicy } from "../syntax/index.js";
 import { generateRules } from "./generate.js";
 import { contentHash } from "./hash.js";
@@ -16,8 +16,13 @@ export interface CompileOptions {
   readonly file?: string;
   /** Most key partitions a state holds (default 100,000); the stalest are evicted beyond it. */
   readonly maxKeys?: number;
-  /** Lifetime of state without a window after a key's last event (default 24h). */
+  /** Lifetime of state without a window after the last event that reads or writes the key (default 24h). */
   readonly keyTtlMs?: number;
+  /**
+   * Bounds on every request and signal (defaults: depth 16, 1,000 properties, 65,536 characters of
+   * strings, key values of 1,024 characters); over one, the decision is a deny with R302.
+   */
+  readonly limits?: Partial<RequestLimits>;
   /** Stop after this many errors (default 100). */
   readonly maxErrors?: number;
 }
@@ -47,7 +52,7 @@ const DEFAULT_KEY_TTL = 24 * 3600 * 1000;
  */
 export function compilePolicy(source: string, options: CompileOptions = {}): CompileResult {
   const file = options.file ?? "<policy>";
-  const maxKeys = options.maxKeys ?? DEFAULT_MAX_KEYS;
+  const maxKeys = Math.max(1, Math.floor(options.maxKeys ?? DEFAULT_MAX_KEYS) || DEFAULT_MAX_KEYS);
   const keyTtlMs = options.keyTtlMs ?? DEFAULT_KEY_TTL;
   const diagnostics: Diagnostic[] = [];
   const finish = (policy: Policy | null, ast: PolicyFile): CompileResult => ({
@@ -80,14 +85,19 @@ export function compilePolicy(source: string, options: CompileOptions = {}): Com
   try {
     const ir = lowerStage.run(ast, diagnostics);
     const rules = generateRules(ir);
-    const layoutHash = contentHash(ir.keyGroups.map((g) => `${g.text}/${g.slots}`).join(";") + "#" + ir.ops.map((o) => o.signature).join(";"));
-    const policy = new Policy(ir, rules, contentHash(source), layoutHash, mapShape(maxKeys));
+    const limits: RequestLimits = Object.freeze({ ...DEFAULT_LIMITS, ...definedOnly(options.limits ?? {}) });
+    const policy = new Policy(ir, rules, contentHash(source), { maxKeys, limits });
     return finish(policy, ast);
   } catch (e) {
     // A compiler bug must still come out as a diagnostic, never as an exception.
     diagnostics.push(diagnostic("C299", ast.span, `internal compiler error: ${e instanceof Error ? e.message : String(e)}`, "please report this with the policy that caused it"));
     return finish(null, ast);
   }
+}
+
+/** The fields of `o` that are set (an explicit `undefined` keeps the default). */
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /** An error carrying every diagnostic of a failed compilation, rendered with caret frames. */

@@ -71,6 +71,11 @@ export const CODES = {
   R313: { title: "no matching allow", help: "no allow rule matched; the default is deny" },
   R314: { title: "store unavailable", help: "the store holding the state failed or is closed; the guard denies (fail closed) until it answers again" },
   R315: { title: "store timeout", help: "the store did not answer within the guard's timeoutMs; the guard denies (fail closed)" },
+  R316: { title: "undeclared action", help: "the policy's actions block does not declare the action, so no rule applies (a closed world); declare it, or send a declared name" },
+  R317: { title: "not a decision", help: "recheck was given an object that is not a decision this policy made; decide the request afresh" },
+  R318: { title: "decision for another request", help: "recheck was given a decision made for another action, principal, session or resource; decide this request afresh" },
+  R319: { title: "decided without the store", help: "the store is down and the guard's whenStoreDown option let it decide: the named rules' history read as empty, others failed closed" },
+  R320: { title: "state full", help: "every partition the state may hold is a revoked key, so a new key cannot be recorded; raise maxKeys or reinstate keys" },
 } as const satisfies Record<string, CodeInfo>;
 
 export type Code = keyof typeof CODES;
