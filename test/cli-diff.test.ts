@@ -59,7 +59,7 @@ describe("leash diff", () => {
 
   it("usage errors and policies that do not compile", async () => {
     await expect(diffRun(["examples/deploy-bot.rules"], memoryIO())).rejects.toThrow(UsageError);
-    await expect(diffRun(["a", "b", "--examples", "0"], memoryIO())).rejects.toThrow(/--examples takes an integer of at least 1/);
+    await expect(diffRun(["a", "b", "--examples", "0"], memoryIO())).rejects.toThrow(/--examples takes a whole number from 1 to 100, got "0"/);
     const io = memoryIO({ [join(ROOT, "bad.rules")]: "rule x: allow\n" });
     expect(await diffRun(["examples/deploy-bot.rules", "bad.rules"], io)).toBe(1);
     expect(io.err).toMatch(/P1\d\d/);

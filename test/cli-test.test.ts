@@ -28,7 +28,7 @@ describe("leash test", () => {
     expect(await main(["test", "examples/broken", "--seed", "2"], broken)).toBe(1);
     const usage = memoryIO();
     expect(await main(["test", "--runs", "many"], usage)).toBe(2);
-    expect(usage.err).toBe('leash test: --runs takes an integer of at least 1, got "many"\n');
+    expect(usage.err).toBe('leash test: --runs takes a whole number from 1 to 1,000,000, got "many"\n');
     const diff = memoryIO();
     expect(await main(["diff", "examples/deploy-bot.rules", "examples/deploy-bot.rules", "--seed", "1", "--runs", "50"], diff)).toBe(0);
     const help = memoryIO();
@@ -138,7 +138,7 @@ describe("leash test", () => {
     expect(await testRun(["--seed", "1", "--runs", "20"], io)).toBe(0);
     expect(io.out).toContain("deploy-bot.rules");
     await expect(testRun(["--frobnicate"], memoryIO())).rejects.toThrow(UsageError);
-    await expect(testRun(["--runs", "0", "examples"], memoryIO())).rejects.toThrow(/--runs takes an integer of at least 1/);
+    await expect(testRun(["--runs", "0", "examples"], memoryIO())).rejects.toThrow(/--runs takes a whole number from 1 to 1,000,000, got "0"/);
     await expect(testRun(["nope.rules"], memoryIO())).rejects.toThrow(/no such file: nope.rules/);
     await expect(testRun(["test"], memoryIO())).rejects.toThrow(/no \.rules files in test/);
     const help = memoryIO();

@@ -55,6 +55,8 @@ export const CODES = {
   W407: { title: "duplicate rule", help: "two rules have the same body; a duplicate never changes a decision, so remove one" },
   W408: { title: "duration outlives its state", help: "the duration is longer than the key's state lives (24h after its last event by default); shorten it or raise keyTtlMs" },
   W409: { title: "[high] action only reached by a wildcard", help: "a [high] action is allowed only by a rule that names it; name it in an allow rule, or deny it explicitly" },
+  W418: { title: "state that lasts while its key is active", help: "a limit without `within`, or a `valid for` grant per a principal or attribute, is remembered until its key has been idle for keyTtlMs (24h), then starts over; give it a window, or allow the warning" },
+  W490: { title: "invalid or unused allow comment", help: "an allow comment is `// leash: allow W4xx -- why`, after the code it is about or on the line before it, and allows a warning reported there" },
   // Runtime (decision reasons and errors)
   R301: { title: "missing attribute", help: "the request lacks an attribute a condition reads; the rule fails closed" },
   R302: { title: "wrong attribute type", help: "the request has a value of another type than the condition needs; the rule fails closed" },
@@ -76,6 +78,8 @@ export const CODES = {
   R318: { title: "decision for another request", help: "recheck was given a decision made for another action, principal, session or resource; decide this request afresh" },
   R319: { title: "decided without the store", help: "the store is down and the guard's whenStoreDown option let it decide: the named rules' history read as empty, others failed closed" },
   R320: { title: "state full", help: "every partition the state may hold is a revoked key, so a new key cannot be recorded; raise maxKeys or reinstate keys" },
+  R330: { title: "store contention", help: "other holders kept changing the partitions of this request; the Redis store gave up after maxAttempts runs and denies (fail closed)" },
+  R331: { title: "unreadable store reply", help: "a Redis script answered in a shape the store does not know (another program on its keys, a proxy); the guard denies (fail closed)" },
 } as const satisfies Record<string, CodeInfo>;
 
 export type Code = keyof typeof CODES;

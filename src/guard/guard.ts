@@ -3,7 +3,7 @@ import { layoutKey, parseDescriptor, type LayoutDescriptor } from "../runtime/la
 import type { LayoutSource } from "../runtime/partition.js";
 import type { Decision, DecisionError, KeySpec, RecheckResult, Request, Signal } from "../runtime/types.js";
 import { memoryStore } from "../stores/memory.js";
-import { StoreError, type PartitionData, type Store, type StepResult } from "../stores/store.js";
+import { isStoreError, StoreError, type PartitionData, type Store, type StepResult } from "../stores/store.js";
 import { KeyQueue } from "./queue.js";
 import type { Guard, GuardEvent, GuardOptions, GuardRequest, GuardSignal, ReinstateOutcome, RevokeOutcome, SignalOutcome } from "./types.js";
 
@@ -39,8 +39,7 @@ export function createGuard(options: GuardOptions): Guard {
   let policy = options.policy;
   const store: Store = options.store ?? memoryStore();
   // A store that keeps a clock of its own (Redis with the server's time) gives it to a Guard given none.
-  const storeClock = (store as { readonly now?: () => number }).now;
-  const now = options.now ?? (typeof storeClock === "function" ? storeClock : Date.now);
+  const now = options.now ?? store.now ?? Date.now;
   const timeoutMs = options.timeoutMs !== undefined && Number.isFinite(options.timeoutMs) && options.timeoutMs > 0 ? options.timeoutMs : DEFAULT_TIMEOUT_MS;
   const onDecision = options.onDecision;
   const storeDown = options.whenStoreDown?.skipRevocations === true ? new Set(options.whenStoreDown.skipHistory) : null;
@@ -315,17 +314,6 @@ function withTime(r: unknown, time: number): unknown {
   } catch {
     return r;
   }
-}
-
-/**
- * Whether `e` is a StoreError, of this module or of another copy of it (a store shipped as a bundle
- * of its own carries its own class, so `instanceof` alone would miss its errors).
- */
-function isStoreError(e: unknown): e is StoreError {
-  if (e instanceof StoreError) return true;
-  if (!(e instanceof Error) || e.name !== "StoreError") return false;
-  const code = (e as { code?: unknown }).code;
-  return typeof code === "string" && /^R3\d\d$/.test(code);
 }
 
 /** Whether a value's own keys can be listed without an exception (a Proxy's trap may throw). */

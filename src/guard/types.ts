@@ -65,7 +65,7 @@ export interface GuardOptions {
   readonly policy: Policy;
   /** Where the state lives; `memoryStore()` when absent. */
   readonly store?: Store;
-  /** The clock for requests and signals without a `time` (ms since the epoch); `Date.now` when absent. */
+  /** The clock for requests and signals without a `time` (ms since the epoch); the store's clock (`store.now`), else `Date.now`, when absent. */
   readonly now?: () => number;
   /** Longest a decision may wait for the store before it is denied (ms, default 1,000). */
   readonly timeoutMs?: number;

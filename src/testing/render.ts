@@ -1,3 +1,4 @@
+import { quoteString } from "../syntax/strings.js";
 import type { TraceEntry } from "./arbitraries.js";
 
 /**
@@ -14,10 +15,12 @@ export function durationText(ms: number): string {
 }
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+/** A dotted action or signal name the lexer reads back as written. */
+const ACTION = /^[\p{L}_][\p{L}\d_-]*(?:\.[\p{L}_][\p{L}\d_-]*)*$/u;
 const PATH = /^[A-Za-z0-9_.*-]+\/[A-Za-z0-9_.*\/-]*$/;
 
 function literal(v: unknown): string | null {
-  if (typeof v === "string") return JSON.stringify(v);
+  if (typeof v === "string") return quoteString(v);
   if (typeof v === "number" && Number.isFinite(v)) return String(v);
   if (typeof v === "boolean") return String(v);
   if (Array.isArray(v)) {
@@ -43,24 +46,25 @@ function fields(entity: string, o: Record<string, unknown>, skip: readonly strin
 export function stepText(e: TraceEntry, expect?: string): string | null {
   const ev = e as unknown as Record<string, unknown>;
   const at = `at ${durationText(e.time)} `;
-  const session = typeof ev.session === "string" ? ` session ${JSON.stringify(ev.session)}` : "";
+  const session = typeof ev.session === "string" ? ` session ${quoteString(ev.session)}` : "";
   const context = ev.context && typeof ev.context === "object" ? fields("context", ev.context as Record<string, unknown>) : "";
   const principal = ev.principal && typeof ev.principal === "object" ? (ev.principal as Record<string, unknown>) : null;
   const principalAttrs = principal ? fields("principal", principal, ["kind", "id"]) : "";
   if (context === null || principalAttrs === null) return null;
-  const who = principal && typeof principal.kind === "string" && NAME.test(principal.kind) ? `${principal.kind} ${JSON.stringify(principal.id)}` : null;
+  const who = principal && typeof principal.kind === "string" && NAME.test(principal.kind) && typeof principal.id === "string" ? `${principal.kind} ${quoteString(principal.id)}` : null;
   if (typeof ev.signal === "string") {
+    if (!ACTION.test(ev.signal)) return null;
     const resource = ev.resource && typeof ev.resource === "object" ? fields("resource", ev.resource as Record<string, unknown>) : "";
     if (resource === null || (principal && who === null)) return null;
     return `${at}signal ${ev.signal}${who ? ` by ${who}` : ""}${session}${principalAttrs}${resource}${context}`;
   }
-  if (who === null || typeof ev.action !== "string") return null;
+  if (who === null || typeof ev.action !== "string" || !ACTION.test(ev.action)) return null;
   const res = ev.resource && typeof ev.resource === "object" ? (ev.resource as Record<string, unknown>) : null;
   let glob = "";
   let resourceAttrs: string | null = "";
   if (res) {
     const path = typeof res.path === "string" ? res.path : null;
-    if (path !== null) glob = ` ${PATH.test(path) ? path : JSON.stringify(path)}`;
+    if (path !== null) glob = ` ${PATH.test(path) ? path : quoteString(path)}`;
     resourceAttrs = fields("resource", res, path !== null ? ["path"] : []);
     if (resourceAttrs === null) return null;
   }
@@ -92,5 +96,5 @@ export function traceAsTest(name: string, trace: readonly TraceEntry[], expects:
     if (s === null) return null;
     lines.push(`  ${s}`);
   }
-  return `test ${JSON.stringify(name)} {\n${lines.join("\n")}\n}`;
+  return `test ${quoteString(name)} {\n${lines.join("\n")}\n}`;
 }

@@ -1,11 +1,11 @@
 import { tmpdir } from "node:os";
-import { basename, join, resolve } from "node:path";
+import { basename, join } from "node:path";
 import { compilePolicy } from "../../compile/compile.js";
 import { renderDiagnostics } from "../../diagnostics/render.js";
 import { diffPolicies, type DiffReport } from "../../testing/diff.js";
 import { randomSeed } from "../../testing/properties.js";
 import { traceJsonl, traceLines } from "../../testing/render.js";
-import { parseArgs } from "../args.js";
+import { intOption, parseArgs, RANGES } from "../args.js";
 import { EXIT_FAIL, EXIT_OK, readText, UsageError, type CliIO } from "../io.js";
 import { paint } from "../style.js";
 
@@ -16,9 +16,9 @@ versions decide differently. Differences are grouped by action: "more permissive
 through what OLD denied or challenged (allow > challenge > deny > revoke), "less permissive" the
 other way round; each group shows up to K shrunk traces.
 
-  --runs N       random traces per search round (default 300)
-  --seed S       seed of the search; printed so a run can be repeated
-  --examples K   shrunk examples per group (default 3)
+  --runs N       random traces per search round (default 300, at most 1,000,000)
+  --seed S       seed of the search, 0 to 2,147,483,647; printed so a run can be repeated
+  --examples K   shrunk examples per group (default 3, at most 100)
   --json         one JSON object on stdout
   --help         this text
 
@@ -32,13 +32,12 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     return EXIT_OK;
   }
   if (args.positional.length !== 2) throw new UsageError("diff takes two policy files, OLD.rules NEW.rules (see leash diff --help)");
-  const runs = intOption(args.values.runs, "--runs", 1) ?? 300;
-  const seed = intOption(args.values.seed, "--seed", 0) ?? randomSeed();
-  const examples = intOption(args.values.examples, "--examples", 1) ?? 3;
-  const fromCwd: CliIO = { ...io, readFile: (p) => io.readFile(resolve(io.cwd, p)) };
+  const runs = intOption(args.values.runs, "--runs", RANGES.runs) ?? 300;
+  const seed = intOption(args.values.seed, "--seed", RANGES.seed) ?? randomSeed();
+  const examples = intOption(args.values.examples, "--examples", RANGES.examples) ?? 3;
   const [oldPath, newPath] = args.positional as [string, string];
   const policies = [oldPath, newPath].map((file) => {
-    const source = readText(fromCwd, file);
+    const source = readText(io, file);
     return { file, source, compiled: compilePolicy(source, { file }) };
   });
   let broken = false;
@@ -61,13 +60,6 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   if (args.flags.json) io.stdout(JSON.stringify(jsonOf(report, files, oldPath, newPath), null, 2) + "\n");
   else io.stdout(textOf(report, files, oldPath, newPath, io.color));
   return report.groups.length > 0 ? EXIT_FAIL : EXIT_OK;
-}
-
-function intOption(v: string | undefined, name: string, min: number): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`${name} takes an integer${min > 0 ? ` of at least ${min}` : ""}, got ${JSON.stringify(v)}`);
-  return n;
 }
 
 function decided(d: { effect: string; rules: readonly string[] }): string {

@@ -1,15 +1,17 @@
-import { readdirSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { basename, join, resolve } from "node:path";
+import { basename, join } from "node:path";
 import { renderDiagnostics } from "../../diagnostics/render.js";
 import type { ClaimResult } from "../../testing/properties.js";
 import { randomSeed } from "../../testing/properties.js";
 import { traceAsTest, traceJsonl, traceLines } from "../../testing/render.js";
 import { testPolicySource, type SuiteReport } from "../../testing/suite.js";
 import type { CoverageReport } from "../../testing/coverage.js";
-import { parseArgs } from "../args.js";
-import { EXIT_FAIL, EXIT_OK, readText, UsageError, type CliIO } from "../io.js";
-import { paint } from "../style.js";
+import { intOption, parseArgs, RANGES } from "../args.js";
+import { rulesFileArguments } from "../files.js";
+import { displayName, EXIT_FAIL, EXIT_OK, readText, type CliIO } from "../io.js";
+import { jsonText, paint } from "../style.js";
+import { escapeInvisible } from "../../syntax/strings.js";
+import { formatString } from "../../format/lexical.js";
 
 export const help = `leash test [FILES|DIRS...] [--runs N] [--seed S] [--timeout MS] [--json] [--coverage]
 
@@ -17,9 +19,11 @@ Runs the \`test\` blocks of each policy and searches random traces for counterex
 \`property\` claims. A directory (default: the current one) means the *.rules files in it;
 with --recursive, also those in its subdirectories.
 
-  --runs N       random traces per property claim (default 200)
-  --seed S       seed of the random traces; a failure prints the seed that reproduces it
-  --timeout MS   time limit per property claim; a search cut short fails (default none)
+  --runs N       random traces per property claim (default 200, at most 1,000,000)
+  --seed S       seed of the random traces, 0 to 2,147,483,647; a failure prints the seed that
+                 reproduces it
+  --timeout MS   time limit per property claim, at most 3,600,000 (an hour); a search cut
+                 short fails (default none)
   --json         one JSON object on stdout: every file, test step, claim and counterexample
   --coverage     report which rules decided in some test step or property trace, and whether
                  each rule's when/unless clauses were seen true and false
@@ -37,18 +41,17 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     io.stdout(help + "\n");
     return EXIT_OK;
   }
-  const runs = intOption(args.values.runs, "--runs", 1) ?? 200;
-  const seed = intOption(args.values.seed, "--seed", 0) ?? randomSeed();
-  const timeout = intOption(args.values.timeout, "--timeout", 1);
-  const files = findRulesFiles(args.positional.length > 0 ? args.positional : ["."], io, args.flags.recursive === true);
-  if (files.length === 0) throw new UsageError(`no .rules files in ${(args.positional.length > 0 ? args.positional : ["."]).join(", ")}`);
+  const runs = intOption(args.values.runs, "--runs", RANGES.runs) ?? 200;
+  const seed = intOption(args.values.seed, "--seed", RANGES.seed) ?? randomSeed();
+  const timeout = intOption(args.values.timeout, "--timeout", RANGES.timeout);
+  const files = rulesFileArguments(args.positional.length > 0 ? args.positional : ["."], io, args.flags.recursive === true);
 
   const progress = io.quiet || args.flags.json ? null : new Progress(io, files.length);
   const reports: { report: SuiteReport; source: string }[] = [];
   const started = Date.now();
   for (const file of files) {
     progress?.update(reports.length, file);
-    const source = readText({ ...io, readFile: (p) => io.readFile(resolve(io.cwd, p)) }, file);
+    const source = readText(io, file);
     reports.push({ report: testPolicySource(source, { file, runs, seed, timeout, coverage: args.flags.coverage === true }), source });
     // Let the terminal draw the progress bar between files.
     await new Promise((r) => setImmediate(r));
@@ -65,56 +68,11 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       repro.set(p, path);
     });
 
-  if (args.flags.json) io.stdout(JSON.stringify(jsonReport(reports.map((r) => r.report), repro, seed, ms), null, 2) + "\n");
+  if (args.flags.json) io.stdout(jsonText(jsonReport(reports.map((r) => r.report), repro, seed, ms), 2) + "\n");
   else for (const { report, source } of reports) io.stdout(textReport(report, source, repro, io.color, args.flags.coverage === true, runs));
   const failed = reports.filter((r) => !r.report.ok).length;
   if (!args.flags.json) io.stdout(summary(reports.map((r) => r.report), ms, seed, io.color) + "\n");
   return failed > 0 ? EXIT_FAIL : EXIT_OK;
-}
-
-function intOption(v: string | undefined, name: string, min: number): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`${name} takes an integer${min > 0 ? ` of at least ${min}` : ""}, got ${JSON.stringify(v)}`);
-  return n;
-}
-
-/** FILES as given; the *.rules files of DIRS (with `recursive`, of their subdirectories too, skipping node_modules and dot directories), sorted. */
-export function findRulesFiles(paths: readonly string[], io: CliIO, recursive: boolean): string[] {
-  const out: string[] = [];
-  const walk = (dir: string) => {
-    let entries: string[];
-    try {
-      entries = readdirSync(resolve(io.cwd, dir)).sort();
-    } catch {
-      return;
-    }
-    for (const name of entries) {
-      if (name.startsWith(".") || name === "node_modules") continue;
-      const p = dir === "." ? name : join(dir, name);
-      let st;
-      try {
-        st = statSync(resolve(io.cwd, p));
-      } catch {
-        continue;
-      }
-      if (st.isDirectory()) {
-        if (recursive) walk(p);
-      }
-      else if (name.endsWith(".rules")) out.push(p);
-    }
-  };
-  for (const p of paths) {
-    let isDir = false;
-    try {
-      isDir = statSync(resolve(io.cwd, p)).isDirectory();
-    } catch {
-      isDir = false;
-    }
-    if (isDir) walk(p);
-    else out.push(p); // a missing file is reported when it is read (exit 2)
-  }
-  return [...new Set(out)];
 }
 
 /** A one-line progress bar on stderr, redrawn in place; only on a terminal outside CI. */
@@ -126,7 +84,7 @@ class Progress {
   ) {}
   update(done: number, file: string): void {
     const filled = Math.round((done / this.total) * this.width);
-    this.io.stderr(`\r[${"#".repeat(filled)}${".".repeat(this.width - filled)}] ${done}/${this.total} ${file.slice(-40).padEnd(40)}`);
+    this.io.stderr(`\r[${"#".repeat(filled)}${".".repeat(this.width - filled)}] ${done}/${this.total} ${displayName(file).slice(-40).padEnd(40)}`);
   }
   done(): void {
     this.io.stderr(`\r${" ".repeat(this.width + 50)}\r`);
@@ -137,43 +95,44 @@ const OK = "✓";
 const FAIL = "✗";
 
 function textReport(r: SuiteReport, source: string, repro: ReadonlyMap<ClaimResult, string>, color: boolean, coverage: boolean, runs: number): string {
-  const lines: string[] = [paint(r.file, "bold", color)];
+  const e = escapeInvisible;
+  const lines: string[] = [paint(e(r.file), "bold", color)];
   if (r.diagnostics.length > 0) {
     lines.push(indent(renderDiagnostics(r.diagnostics, () => source, { color }), 2));
   }
   for (const t of r.tests) {
     const requests = t.steps.length;
-    lines.push(`  ${t.ok ? paint(OK, "green", color) : paint(FAIL, "red", color)} test ${JSON.stringify(t.name)} (${requests} step${requests === 1 ? "" : "s"})`);
+    lines.push(`  ${t.ok ? paint(OK, "green", color) : paint(FAIL, "red", color)} test ${formatString(t.name)} (${requests} step${requests === 1 ? "" : "s"})`);
     for (const s of t.steps) {
       if (s.ok) continue;
-      lines.push(`      step ${s.index} at ${s.span.file}:${s.span.line}:${s.span.column}: ${s.message}`);
-      lines.push(paint(`        ${source.slice(s.span.offset, s.span.endOffset).replace(/\s+/g, " ")}`, "dim", color));
+      lines.push(`      step ${s.index} at ${e(s.span.file)}:${s.span.line}:${s.span.column}: ${e(s.message ?? "")}`);
+      lines.push(paint(`        ${e(source.slice(s.span.offset, s.span.endOffset).replace(/\s+/g, " "))}`, "dim", color));
     }
   }
   for (const p of r.properties) {
-    const head = `property ${JSON.stringify(p.property)}: ${p.claim.replace(/\s+/g, " ")}`;
+    const head = `property ${formatString(p.property)}: ${e(p.claim.replace(/\s+/g, " "))}`;
     if (p.ok) {
       lines.push(`  ${paint(OK, "green", color)} ${head} ${paint(`(${p.runs} traces, applied to ${p.applied} requests)`, "dim", color)}`);
       if (p.applied === 0) lines.push(paint(`      warning: no generated request was one the claim is about; it held vacuously`, "yellow", color));
       continue;
     }
     lines.push(`  ${paint(FAIL, "red", color)} ${head}`);
-    lines.push(`      at ${p.span.file}:${p.span.line}:${p.span.column}`);
-    if (p.error) lines.push(`      ${p.error}`);
+    lines.push(`      at ${e(p.span.file)}:${p.span.line}:${p.span.column}`);
+    if (p.error) lines.push(`      ${e(p.error)}`);
     const c = p.counterexample;
     if (!c) continue;
-    lines.push(`      ${c.message}`);
+    lines.push(`      ${e(c.message)}`);
     lines.push(`      counterexample: ${c.trace.length} event${c.trace.length === 1 ? "" : "s"} (found after ${p.runs} trace${p.runs === 1 ? "" : "s"}, shrunk ${p.shrinks} times, seed ${p.seed})`);
     const mark = `${c.decision.effect}${c.decision.rules.length > 0 ? ` by ${c.decision.rules.join(", ")}` : ""}: breaks the claim`;
-    for (const l of traceLines(c.trace, new Map([[c.index, mark]]))) lines.push(`      ${l}`);
+    for (const l of traceLines(c.trace, new Map([[c.index, mark]]))) lines.push(`      ${e(l)}`);
     const asTest = traceAsTest(`counterexample: ${p.property}`, c.trace, new Map([[c.index, c.decision.effect]]));
     if (asTest) {
       lines.push(`      as a test block (fix the expected effect and keep it):`);
-      for (const l of asTest.split("\n")) lines.push(paint(`        ${l}`, "dim", color));
+      for (const l of asTest.split("\n")) lines.push(paint(`        ${e(l)}`, "dim", color));
     }
     const path = repro.get(p);
-    if (path) lines.push(`      replay: leash eval ${quote(r.file)} ${quote(path)}`);
-    lines.push(`      rerun:  leash test ${quote(r.file)} --seed ${p.seed}${runs !== 200 ? ` --runs ${runs}` : ""}`);
+    if (path) lines.push(`      replay: leash eval ${e(quote(r.file))} ${e(quote(path))}`);
+    lines.push(`      rerun:  leash test ${e(quote(r.file))} --seed ${p.seed}${runs !== 200 ? ` --runs ${runs}` : ""}`);
   }
   if (r.tests.length === 0 && r.properties.length === 0 && r.diagnostics.length === 0) lines.push(paint("  no tests or properties", "dim", color));
   if (coverage && r.coverage) lines.push(...coverageText(r.coverage, color));
