@@ -6,6 +6,7 @@ import type { CliIO } from "../src/cli/io.js";
 import { main } from "../src/cli/main.js";
 import { compilePolicy, loadPolicy } from "../src/compile/compile.js";
 import { renderDiagnostics } from "../src/diagnostics/render.js";
+import { formatSource } from "../src/format/print.js";
 import { parseJsonLines, replayTrace } from "../src/runtime/trace.js";
 import { INVISIBLE_CHARS } from "../src/syntax/strings.js";
 
@@ -30,11 +31,23 @@ interface Case {
   /** Text that must appear somewhere in stdout or stderr, and text that must not. */
   readonly contains?: readonly string[];
   readonly absent?: readonly string[];
+  /**
+   * The counterexample test block `leash test` printed, pasted at the end of this policy file,
+   * must compile without a diagnostic.
+   */
+  readonly pasteTestBlock?: string;
   /** After the run, file -> the case file it must equal. */
   readonly files?: Readonly<Record<string, string>>;
   /** Instead of `run`: the library's replayTrace on `policy` and `trace`, and what each step must be. */
   readonly replayTrace?: { readonly policy: string; readonly trace: string };
   readonly steps?: readonly { readonly kind: string; readonly mismatches?: readonly string[]; readonly effect?: string }[];
+  /**
+   * Instead of `run`: formatSource on this text (for sources no UTF-8 file can hold), its output
+   * (null when it refuses) and its diagnostics as `CODE LINE:COLUMN`.
+   */
+  readonly formatSource?: string;
+  readonly output?: string | null;
+  readonly diagnostics?: readonly string[];
   /** Instead of `run`: loadPolicy(path) rendered with renderDiagnostics and its source. */
   readonly loadPolicy?: string;
   readonly rendered?: string;
@@ -92,6 +105,15 @@ function expectNothingInvisible(text: string, stream: string): void {
   expect(raw.map((ch) => `U+${ch.codePointAt(0)!.toString(16).toUpperCase()}`), `${stream} has raw invisible characters`).toEqual([]);
 }
 
+/** The lines of the first "as a test block" in `leash test` output, unindented. */
+function printedTestBlock(out: string): string {
+  const lines = out.split("\n");
+  const start = lines.findIndex((l) => l.includes("as a test block")) + 1;
+  if (start === 0) return "";
+  const end = lines.findIndex((l, i) => i >= start && l === "        }");
+  return lines.slice(start, end + 1).map((l) => l.slice(8)).join("\n");
+}
+
 describe("CLI corpus (test/corpus/cli)", () => {
   it("has cases", () => expect(cases.length).toBeGreaterThan(10));
 
@@ -105,6 +127,12 @@ describe("CLI corpus (test/corpus/cli)", () => {
         const { events } = parseJsonLines(readFileSync(join(dir, c.replayTrace.trace), "utf8"));
         const { steps } = replayTrace(compiled.policy!, events);
         expect(steps.map((s) => ({ kind: s.kind, ...(s.mismatches.length ? { mismatches: s.mismatches } : {}), ...(s.decision ? { effect: s.decision.effect } : {}) }))).toEqual(c.steps);
+        return;
+      }
+      if (c.formatSource !== undefined) {
+        const r = formatSource(c.formatSource, "policy.rules");
+        expect(r.output).toBe(c.output);
+        expect(r.diagnostics.map((d) => `${d.code} ${d.span.line}:${d.span.column}`)).toEqual(c.diagnostics);
         return;
       }
       if (c.loadPolicy !== undefined) {
@@ -121,6 +149,12 @@ describe("CLI corpus (test/corpus/cli)", () => {
       for (const a of c.absent ?? []) expect(out + err).not.toContain(a);
       expectNothingInvisible(out, "stdout");
       expectNothingInvisible(err, "stderr");
+      if (c.pasteTestBlock !== undefined) {
+        const block = printedTestBlock(out);
+        expect(block, `no test block in:\n${out}`).not.toBe("");
+        const pasted = compilePolicy(`${readFileSync(join(dir, c.pasteTestBlock), "utf8")}\n${block}\n`);
+        expect(pasted.diagnostics).toEqual([]);
+      }
       for (const [file, want] of Object.entries(c.files ?? {})) expect(readFileSync(join(dir, file), "utf8")).toBe(readFileSync(join(root, name, want), "utf8"));
     });
   }

@@ -1,7 +1,9 @@
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { renderDiagnostics } from "../../diagnostics/render.js";
-import type { ClaimResult } from "../../testing/properties.js";
+import { compilePolicy } from "../../compile/compile.js";
+import { replayTrace } from "../../runtime/trace.js";
+import type { ClaimResult, Counterexample } from "../../testing/properties.js";
 import { randomSeed } from "../../testing/properties.js";
 import { traceAsTest, traceJsonl, traceLines } from "../../testing/render.js";
 import { testPolicySource, type SuiteReport } from "../../testing/suite.js";
@@ -125,7 +127,7 @@ function textReport(r: SuiteReport, source: string, repro: ReadonlyMap<ClaimResu
     lines.push(`      counterexample: ${c.trace.length} event${c.trace.length === 1 ? "" : "s"} (found after ${p.runs} trace${p.runs === 1 ? "" : "s"}, shrunk ${p.shrinks} times, seed ${p.seed})`);
     const mark = `${c.decision.effect}${c.decision.rules.length > 0 ? ` by ${c.decision.rules.join(", ")}` : ""}: breaks the claim`;
     for (const l of traceLines(c.trace, new Map([[c.index, mark]]))) lines.push(`      ${e(l)}`);
-    const asTest = traceAsTest(`counterexample: ${p.property}`, c.trace, new Map([[c.index, c.decision.effect]]));
+    const asTest = traceAsTest(`counterexample: ${p.property}`, c.trace, stepEffects(source, r.file, c));
     if (asTest) {
       lines.push(`      as a test block (fix the expected effect and keep it):`);
       for (const l of asTest.split("\n")) lines.push(paint(`        ${e(l)}`, "dim", color));
@@ -137,6 +139,23 @@ function textReport(r: SuiteReport, source: string, repro: ReadonlyMap<ClaimResu
   if (r.tests.length === 0 && r.properties.length === 0 && r.diagnostics.length === 0) lines.push(paint("  no tests or properties", "dim", color));
   if (coverage && r.coverage) lines.push(...coverageText(r.coverage, color));
   return lines.join("\n") + "\n";
+}
+
+/**
+ * The effect each request of a counterexample gets, for its test block: every request step needs
+ * `=> EFFECT` to parse. The requests before the violating one are replayed through the policy; the
+ * violating one keeps the decision the search saw.
+ */
+function stepEffects(source: string, file: string, c: Counterexample): Map<number, string> {
+  const effects = new Map<number, string>();
+  const policy = compilePolicy(source, { file }).policy;
+  if (policy !== null) {
+    replayTrace(policy, c.trace as unknown as Record<string, unknown>[]).steps.forEach((s, i) => {
+      if (s.decision) effects.set(i, s.decision.effect);
+    });
+  }
+  effects.set(c.index, c.decision.effect);
+  return effects;
 }
 
 function coverageText(c: CoverageReport, color: boolean): string[] {
