@@ -1,28 +1,19 @@
-import { readFileSync } from "node:fs";
 import type { PolicyFile } from "../ast/nodes.js";
 import { checkPolicy } from "../check/check.js";
 import { diagnostic, hasErrors, sortDiagnostics, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { renderDiagnostics } from "../diagnostics/render.js";
-import { Policy } from "../runtime/engine.js";
-import { DEFAULT_LIMITS, type RequestLimits } from "../runtime/request.js";
+import type { Policy } from "../runtime/engine.js";
 import { parsePolicy } from "../syntax/index.js";
-import { generateRules } from "./generate.js";
+import { policyFromIR, type PolicyOptions } from "./from-ir.js";
 import { contentHash } from "./hash.js";
 import type { PolicyIR } from "./ir.js";
 import { lower } from "./lower.js";
 
-export interface CompileOptions {
+export interface CompileOptions extends PolicyOptions {
   /** File name used in diagnostics and spans. */
   readonly file?: string;
-  /** Most key partitions a state holds (default 100,000); the stalest are evicted beyond it. */
-  readonly maxKeys?: number;
   /** Lifetime of state without a window after the last event that reads or writes the key (default 24h). */
   readonly keyTtlMs?: number;
-  /**
-   * Bounds on every request and signal (defaults: depth 16, 1,000 properties, 65,536 characters of
-   * strings, key values of 1,024 characters); over one, the decision is a deny with R302.
-   */
-  readonly limits?: Partial<RequestLimits>;
   /** Stop after this many errors (default 100). */
   readonly maxErrors?: number;
 }
@@ -42,7 +33,6 @@ interface Stage<I, O> {
   run(input: I, out: Diagnostic[]): O;
 }
 
-const DEFAULT_MAX_KEYS = 100_000;
 const DEFAULT_KEY_TTL = 24 * 3600 * 1000;
 
 /**
@@ -52,7 +42,6 @@ const DEFAULT_KEY_TTL = 24 * 3600 * 1000;
  */
 export function compilePolicy(source: string, options: CompileOptions = {}): CompileResult {
   const file = options.file ?? "<policy>";
-  const maxKeys = Math.max(1, Math.floor(options.maxKeys ?? DEFAULT_MAX_KEYS) || DEFAULT_MAX_KEYS);
   const keyTtlMs = options.keyTtlMs ?? DEFAULT_KEY_TTL;
   const diagnostics: Diagnostic[] = [];
   const finish = (policy: Policy | null, ast: PolicyFile): CompileResult => ({
@@ -84,20 +73,12 @@ export function compilePolicy(source: string, options: CompileOptions = {}): Com
   if (hasErrors(diagnostics)) return finish(null, ast);
   try {
     const ir = lowerStage.run(ast, diagnostics);
-    const rules = generateRules(ir);
-    const limits: RequestLimits = Object.freeze({ ...DEFAULT_LIMITS, ...definedOnly(options.limits ?? {}) });
-    const policy = new Policy(ir, rules, contentHash(source), { maxKeys, limits });
-    return finish(policy, ast);
+    return finish(policyFromIR(ir, contentHash(source), options), ast);
   } catch (e) {
     // A compiler bug must still come out as a diagnostic, never as an exception.
     diagnostics.push(diagnostic("C299", ast.span, `internal compiler error: ${e instanceof Error ? e.message : String(e)}`, "please report this with the policy that caused it"));
     return finish(null, ast);
   }
-}
-
-/** The fields of `o` that are set (an explicit `undefined` keeps the default). */
-function definedOnly<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /** An error carrying every diagnostic of a failed compilation, rendered with caret frames. */
@@ -116,22 +97,4 @@ export function compilePolicyOrThrow(source: string, options: CompileOptions = {
   const r = compilePolicy(source, options);
   if (r.policy === null) throw new PolicyCompileError(r.diagnostics, source);
   return r.policy;
-}
-
-/** Reads and compiles a `.rules` file; a missing file is a diagnostic, not an exception. */
-export function loadPolicy(path: string, options: Omit<CompileOptions, "file"> = {}): CompileResult & { readonly source: string } {
-  let source: string;
-  try {
-    source = readFileSync(path, "utf8");
-  } catch (e) {
-    const span = { file: path, offset: 0, endOffset: 0, line: 1, column: 1, endLine: 1, endColumn: 1 };
-    const code = (e as NodeJS.ErrnoException).code ?? "EIO";
-    return {
-      policy: null,
-      diagnostics: [diagnostic("C298", span, `cannot read ${path}: ${code}`, "check the path")],
-      ast: { kind: "PolicyFile", span, items: [], comments: [] },
-      source: "",
-    };
-  }
-  return { ...compilePolicy(source, { ...options, file: path }), source };
 }

@@ -12,7 +12,7 @@ const EMPTY: readonly never[] = Object.freeze([]);
 /** How many unknown layouts one operation may look up before it gives up (R303). */
 const MAX_LAYOUT_LOOKUPS = 4;
 
-/** Why the Guard could not complete an operation in the store: R314, R315, R320, R303 (unreadable layout). */
+/** Why the Guard could not complete an operation in the store: R314, R315, R326, R303 (unreadable layout). */
 class Failed {
   constructor(
     readonly code: string,

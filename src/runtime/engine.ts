@@ -609,7 +609,7 @@ export class Policy {
       }
       const decision = this.evaluate(c, bucket, true, false);
       const next = this.writePure(st, c, lists === 1 ? bucket.reads : null, bucket);
-      if (next === "full") return new DecideResultValue(this.errorDecision("R320", `state full: every one of the ${this.maxKeys} partitions it may hold is a revoked key, so ${ev.name} cannot be recorded`, null, ev), state);
+      if (next === "full") return new DecideResultValue(this.errorDecision("R326", `state full: every one of the ${this.maxKeys} partitions it may hold is a revoked key, so ${ev.name} cannot be recorded`, null, ev), state);
       return new DecideResultValue(decision, next);
     } finally {
       this.releaseContext(c);
@@ -653,7 +653,7 @@ export class Policy {
       if (plan.kind === "recheck") return { result, state: st };
       if ((plan.kind === "revoke" || plan.kind === "reinstate") && (result as KeyStep).error) return { result, state: st };
       const next = this.writePure(st, c, plan.groups, null);
-      if (next === "full") return new Refusal("R320", `state full: every one of the ${this.maxKeys} partitions it may hold is a revoked key`);
+      if (next === "full") return new Refusal("R326", `state full: every one of the ${this.maxKeys} partitions it may hold is a revoked key`);
       return { result, state: next };
     } finally {
       this.releaseContext(c);

@@ -20,7 +20,7 @@ import type { PolicyState } from "./types.js";
  * written partition without a revocation goes first (operation order, never key strings or hashes,
  * so no chosen key can steer it). Partitions holding a revocation are never evicted (a lost
  * revocation would be an allow the caller did not intend): when only they are left, a write of a
- * new unrevoked partition is refused and the decision that needed it is denied (R320).
+ * new unrevoked partition is refused and the decision that needed it is denied (R326).
  *
  * `JSON.stringify(state)` writes `{v, layout, size, evictions, revoked, layouts, partitions}`, the
  * partitions as `[key, partition]` pairs in write order (unrevoked first); `JSON.parse` of it is a

@@ -6,7 +6,7 @@ export interface MemoryStoreOptions {
    * Most partitions held (default 100,000). Past it the least recently used partition with a finite
    * `keepMs` is dropped. Partitions to keep for ever (`keepMs` Infinity: revocations, layout
    * descriptors) are never dropped: a transaction that would need room only they could give is
-   * refused with R320, and the Guard denies.
+   * refused with R326, and the Guard denies.
    */
   readonly maxKeys?: number;
   /** The clock that `keepMs` is measured on (default `Date.now`). */
@@ -93,7 +93,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       }
       const over = droppable.size + kept.size + added - maxKeys;
       if (over > 0 && over > droppable.size - touchedDroppable && addedDroppable) {
-        throw new StoreError("R320", `the memory store is full: all ${maxKeys} partitions it may hold must be kept (revoked keys)`);
+        throw new StoreError("R326", `the memory store is full: all ${maxKeys} partitions it may hold must be kept (revoked keys)`);
       }
       for (let i = 0; i < n; i++) {
         const key = keys[i]!;
