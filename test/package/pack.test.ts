@@ -28,7 +28,7 @@ beforeAll(() => {
   // leash's dependencies (and the optional peer of leash/redis), as npm would install them next to it.
   for (const dep of ["chevrotain", "fast-check", "ioredis"]) symlinkSync(join(ROOT, "node_modules", dep), join(consumer, "node_modules", dep));
   writeFileSync(join(consumer, "package.json"), JSON.stringify({ name: "consumer", private: true }));
-}, 300_000);
+}, 600_000);
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
