@@ -1,6 +1,6 @@
 /**
  * Language server suite: how long an editor waits for `leash lsp` on a 2,000-rule file
- * (`lspPolicy`).
+ * (`lspPolicy` in lsp-policy.ts).
  *
  * The server is the one the VS Code extension ships (src/lsp bundled with esbuild, as
  * `npm run vsix` does), in its own process, spoken to over stdio by a JSON-RPC client; every time
@@ -26,6 +26,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { bundleServer } from "../editors/vscode/build.mjs";
 import { LspClient, ROOT } from "../test/lsp/harness.js";
+import { lspPolicy } from "./lsp-policy.js";
 import type { BenchOptions } from "./report.js";
 
 export interface LspRow {
@@ -60,30 +61,6 @@ export async function lspBench(opts: BenchOptions): Promise<LspRow> {
   } finally {
     await client.stop();
   }
-}
-
-/**
- * A 2,000-rule policy of the kinds bench/parse.ts generates, each rule with a body of its own (ids,
- * thresholds and windows vary), so the lints find what they would in a real file: no duplicates.
- */
-export function lspPolicy(count: number): string {
-  const templates: ((i: number) => string)[] = [
-    (i) => `rule validate-builds-${i}: allow build.validate for agent "deploy-bot-${i}" on repo/*`,
-    (i) => `rule draft-${i}: allow ticket.draft, ticket.read for agent "helper-${i}" valid for ${5 + (i % 50)}m`,
-    (i) => `rule one-secret-${i}: allow secret.read for service "billing-${i}" on secret/billing/* limit 1 per session`,
-    (i) => `rule no-mass-rotation-${i}: deny secret.rotate when count(secret.rotate by principal within ${1 + (i % 23)}h) >= ${3 + (i % 89)}\n  reason "rotating many secrets needs a human"`,
-    (i) => `rule release-approval-${i}: challenge release.push for agent "releaser-${i}" unless after(approval.granted by session within 1h) require mfa`,
-    (i) => `rule no-exfil-${i}: deny email.send, http.post for agent "mailer-${i}" when after(secret.read by session within 10m)`,
-    (i) => `rule stuffing-${i}: challenge login.attempt when count(attempted login.fail by context.ip within ${1 + (i % 59)}m) >= ${5 + (i % 97)}`,
-    (i) => `rule robotic-${i}: flag login.attempt when gap(login.attempt by context.ip) < ${100 + i}ms or regularity(login.attempt by context.ip over 10) < 0.1`,
-    (i) => `rule chaining-${i}: deny * for service "svc-${i}" when distinct(action.domain by principal within 5m) > 3`,
-    (i) => `rule checkout-${i}: flag payment.submit for agent "shopper-${i}" when sequence(account.create, cart.add | cart.update by session within 30s)`,
-    (i) => `rule risk-${i}: revoke * for human "user-${i}" when context.risk >= 0.9 and not (principal.team in ["sre", "security"]) target principal`,
-    (i) => `rule scoped-${i}: allow ticket.* for agent "bot-*" { team: "support" }, human * on "tickets/${i}/*"\n  when resource.owner == principal.id and context.mfa == true label session += tickets for 1h`,
-  ];
-  const lines: string[] = [];
-  for (let i = 0; i < count; i++) lines.push(templates[i % templates.length]!(i));
-  return lines.join("\n") + "\n";
 }
 
 /** CPU time (ms) the process `pid` has used so far, from /proc (Linux); null elsewhere. */

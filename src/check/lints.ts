@@ -596,9 +596,20 @@ function lintDuplicateRules(ctx: LintContext, out: Diagnostic[]): void {
 
 /** The rule without its name or spans; order-insensitive where order has no meaning. */
 function bodyKey(r: RuleDecl): string {
-  const sorted = (xs: readonly unknown[]) => xs.map((x) => JSON.stringify(stripSpans(x))).sort();
-  return JSON.stringify([r.effect, sorted(r.targets), sorted(r.principals), sorted(r.resources), sorted(r.clauses)]);
+  let key = BODY_KEYS.get(r);
+  if (key === undefined) {
+    const sorted = (xs: readonly unknown[]) => xs.map((x) => JSON.stringify(stripSpans(x))).sort();
+    key = JSON.stringify([r.effect, sorted(r.targets), sorted(r.principals), sorted(r.resources), sorted(r.clauses)]);
+    BODY_KEYS.set(r, key);
+  }
+  return key;
 }
+
+/**
+ * Body keys by rule. An AST is never changed once built, so a rule linted again — an editor lints
+ * the rules a change did not touch on every keystroke — reuses its key.
+ */
+const BODY_KEYS = new WeakMap<RuleDecl, string>();
 
 /* ---------------------------------------------------------------------------------------------- */
 /* W408: a duration longer than the state that holds it lives                                      */
