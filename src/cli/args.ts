@@ -43,3 +43,16 @@ export function parseArgs(argv: readonly string[], spec: { command?: string; fla
   }
   return { positional, flags, values, help };
 }
+
+/**
+ * An integer option between `min` and `max` (both documented with the command), or undefined when
+ * absent; anything else is a UsageError that names both bounds.
+ */
+export function intOption(v: string | undefined, name: string, min: number, max: number): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!/^-?\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+    throw new UsageError(`${name} takes an integer from ${min} to ${max.toLocaleString("en-US")}, got ${JSON.stringify(v)}`);
+  }
+  return n;
+}
