@@ -40,6 +40,14 @@ export { toMillis } from "./runtime/request.js";
 export { replayTrace, parseJsonLines } from "./runtime/trace.js";
 export type { TraceEvent, TraceStep, Expectation } from "./runtime/trace.js";
 
+// Holding state for a caller: the Guard and its stores
+export { createGuard } from "./guard/index.js";
+export type { Guard, GuardEvent, GuardOptions, GuardRequest, GuardSignal, ReinstateOutcome, RevokeOutcome, SignalOutcome } from "./guard/index.js";
+export { memoryStore } from "./stores/memory.js";
+export type { MemoryStoreOptions } from "./stores/memory.js";
+export { StoreError } from "./stores/store.js";
+export type { PartitionData, Step, StepResult, Store } from "./stores/store.js";
+
 // Syntax, checking, formatting
 export { parsePolicy } from "./syntax/index.js";
 export type { ParseResult, ParseOptions } from "./syntax/index.js";

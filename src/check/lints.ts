@@ -19,13 +19,15 @@ import { diagnostic, sortDiagnostics, type Diagnostic } from "../diagnostics/dia
 import { formatExpr } from "../format/expr.js";
 import { formatKey, formatLiteral, formatResourceGlob, formatString } from "../format/lexical.js";
 import { actionPatternMatches, compileGlob, globMatch } from "../runtime/glob.js";
+import { applyAllowComments } from "./allow.js";
 import { buildSchema, type Entity, type SchemaEnv } from "./schema.js";
 
 /**
  * Lints: warnings (`W4xx`) about policies that are valid but almost certainly not what their author
  * meant — a rule that can never decide, a condition that is constant, a declaration nothing uses.
  * They never stop compilation; `leash check` prints them and `--deny-warnings` makes them fail.
- * Each lint is a small named function over the checked AST; `lintPolicy` runs them all.
+ * Each lint is a small named function over the checked AST; `lintPolicy` runs them all and drops
+ * the warnings an allow comment (`// leash: allow W409 -- why`, src/check/allow.ts) keeps on purpose.
  */
 export interface LintOptions {
   /** Lifetime of windowless state after a key's last event, as given to `compilePolicy` (default 24h). */
@@ -84,7 +86,7 @@ export function lintPolicy(file: PolicyFile, schema?: SchemaEnv, options: LintOp
   };
   const out: Diagnostic[] = [];
   for (const lint of LINTS) lint.run(ctx, out);
-  return sortDiagnostics(out);
+  return sortDiagnostics(applyAllowComments(file, out));
 }
 
 function declaredActions(file: PolicyFile): DeclaredAction[] | null {

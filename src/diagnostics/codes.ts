@@ -55,6 +55,7 @@ export const CODES = {
   W407: { title: "duplicate rule", help: "two rules have the same body; a duplicate never changes a decision, so remove one" },
   W408: { title: "duration outlives its state", help: "the duration is longer than the key's state lives (24h after its last event by default); shorten it or raise keyTtlMs" },
   W409: { title: "[high] action only reached by a wildcard", help: "a [high] action is allowed only by a rule that names it; name it in an allow rule, or deny it explicitly" },
+  W490: { title: "invalid or unused allow comment", help: "an allow comment is `// leash: allow W4xx -- why`, after the code it is about or on the line before it, and allows a warning reported there" },
   // Runtime (decision reasons and errors)
   R301: { title: "missing attribute", help: "the request lacks an attribute a condition reads; the rule fails closed" },
   R302: { title: "wrong attribute type", help: "the request has a value of another type than the condition needs; the rule fails closed" },
@@ -69,6 +70,10 @@ export const CODES = {
   R311: { title: "grant expired", help: "the rule's valid for period ended for this key" },
   R312: { title: "high-risk action", help: "a [high] action is allowed only by a rule that names it" },
   R313: { title: "no matching allow", help: "no allow rule matched; the default is deny" },
+  R314: { title: "store unavailable", help: "the store holding the state failed or is closed; the guard denies (fail closed) until it answers again" },
+  R315: { title: "store timeout", help: "the store did not answer within the guard's timeoutMs; the guard denies (fail closed)" },
+  R330: { title: "store contention", help: "other holders kept changing the partitions of this request; the Redis store gave up after maxAttempts runs and denies (fail closed)" },
+  R331: { title: "unreadable store reply", help: "a Redis script answered in a shape the store does not know (another program on its keys, a proxy); the guard denies (fail closed)" },
 } as const satisfies Record<string, CodeInfo>;
 
 export type Code = keyof typeof CODES;

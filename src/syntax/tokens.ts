@@ -138,13 +138,14 @@ export const NumberLiteral = createToken({ name: "NumberLiteral", pattern: /-?\d
 /* ---- names --------------------------------------------------------------------------------------- */
 
 /**
- * letter { letter | digit | "_" | "-" }. A `-` directly before `>` is left for `->`, so `a->b` reads
- * as a workflow arrow. Letters of any script are accepted here and checked for mixing (L006) later.
+ * ( letter | "_" ) { letter | digit | "_" | "-" }. A `-` directly before `>` is left for `->`, so
+ * `a->b` reads as a workflow arrow. Letters of any script are accepted here and checked for mixing
+ * (L006) later.
  */
 export const Identifier = createToken({
   name: "Identifier",
-  pattern: sticky(/\p{L}(?:[\p{L}\d_]|-(?!>))*/uy),
-  start_chars_hint: LETTER_STARTS,
+  pattern: sticky(/[\p{L}_](?:[\p{L}\d_]|-(?!>))*/uy),
+  start_chars_hint: [...LETTER_STARTS, 0x5f /* _ */],
   line_breaks: false,
   categories: [NameTok],
   label: "name",

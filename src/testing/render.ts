@@ -20,7 +20,7 @@ export function durationText(ms: number): string {
 
 /** A name the lexer reads as one identifier (in one script), so it can be a kind or a field name. */
 function isName(s: unknown): s is string {
-  return typeof s === "string" && /^\p{L}(?:[\p{L}\d_]|-(?!>))*$/u.test(s) && !s.endsWith("-") && findMixedScript(s) === null;
+  return typeof s === "string" && /^[\p{L}_](?:[\p{L}\d_]|-(?!>))*$/u.test(s) && !s.endsWith("-") && findMixedScript(s) === null;
 }
 
 /** A dotted action or signal name whose every segment is a name. */

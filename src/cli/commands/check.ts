@@ -1,22 +1,27 @@
 import { parseArgs } from "../args.js";
-import { resolve } from "node:path";
+import { rulesFileArguments } from "../files.js";
 import type { PolicyFile } from "../../ast/nodes.js";
 import { hasErrors, sortDiagnostics, type Diagnostic } from "../../diagnostics/diagnostic.js";
 import { renderDiagnostic } from "../../diagnostics/render.js";
 import { parsePolicy } from "../../syntax/index.js";
 import { checkPolicy } from "../../check/check.js";
 import { lintPolicy } from "../../check/lints.js";
-import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError, readText, type CliIO } from "../io.js";
+import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, STDIN, UsageError, displayName, readText, stderrColor, type CliIO } from "../io.js";
+import { jsonLine } from "../style.js";
 
-export const CHECK_HELP = `Usage: leash check [--json] FILE...
+export const CHECK_HELP = `Usage: leash check [--json] [--deny-warnings] [--recursive] FILE|DIR|-...
 
 Parse and check .rules files. Each problem is printed on stderr as
   FILE:LINE:COLUMN: error[CODE]: message
 with the source line and a caret under the problem (codes are listed in docs/errors.md).
+A directory means the *.rules files in it; - reads a policy from standard input.
 
 Options:
   --json           print the diagnostics as JSON lines on stdout instead
-  --deny-warnings  fail (exit 1) on warnings too (the lints W401-W409)
+  --deny-warnings  fail (exit 1) on warnings too (the lints W4xx); a warning kept on purpose is
+                   marked in the file with a comment // leash: allow CODE -- why
+  --recursive      also check the *.rules files in subdirectories (skipping node_modules and dot
+                   directories)
   -h, --help       print this help
 
 Exit codes: 0 no errors, 1 errors found (or warnings, with --deny-warnings), 2 usage error (unknown option, missing file).
@@ -40,15 +45,16 @@ function checkAndLint(ast: PolicyFile): Diagnostic[] {
 interface CheckOptions {
   readonly json: boolean;
   readonly denyWarnings: boolean;
+  readonly recursive: boolean;
   readonly help: boolean;
   readonly files: readonly string[];
 }
 
 function parseCheckArgs(argv: readonly string[]): CheckOptions {
-  const args = parseArgs(argv, { command: "check", flags: ["json", "deny-warnings"] });
+  const args = parseArgs(argv, { command: "check", flags: ["json", "deny-warnings", "recursive"] });
   const files = args.positional;
-  if (!args.help && files.length === 0) throw new UsageError("no files given (usage: leash check [--json] FILE...)");
-  return { json: Boolean(args.flags.json), denyWarnings: Boolean(args.flags["deny-warnings"]), help: args.help, files };
+  if (!args.help && files.length === 0) throw new UsageError("no files given (usage: leash check [--json] FILE|DIR|-...)");
+  return { json: Boolean(args.flags.json), denyWarnings: Boolean(args.flags["deny-warnings"]), recursive: Boolean(args.flags.recursive), help: args.help, files };
 }
 
 /** The diagnostics of one file: parsing, then each stage while there are no errors. */
@@ -73,11 +79,11 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       return EXIT_OK;
     }
     // Read every file first: a missing one is a usage error before any output.
-    const fromCwd: CliIO = { ...io, readFile: (path) => io.readFile(resolve(io.cwd, path)) };
-    sources = options.files.map((file) => ({ file, source: readText(fromCwd, file) }));
+    const files = rulesFileArguments(options.files, io, options.recursive);
+    sources = files.map((file) => ({ file: file === STDIN ? displayName(file) : file, source: readText(io, file) }));
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
-    io.stderr(`leash: ${e.message}\n`);
+    io.stderr(`leash check: ${e.message}\n`);
     return EXIT_USAGE;
   }
 
@@ -90,8 +96,8 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     for (const d of diagnostics) {
       if (d.severity === "error") errors++;
       else if (d.severity === "warning") warnings++;
-      if (options.json) io.stdout(JSON.stringify(d) + "\n");
-      else io.stderr(renderDiagnostic(d, source, { color: io.color }) + "\n\n");
+      if (options.json) io.stdout(jsonLine(d));
+      else io.stderr(renderDiagnostic(d, source, { color: stderrColor(io) }) + "\n\n");
     }
   }
   if (!options.json && errors + warnings > 0) {

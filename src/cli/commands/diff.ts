@@ -3,16 +3,14 @@ import { basename, join, resolve } from "node:path";
 import { compilePolicy } from "../../compile/compile.js";
 import { contentHash } from "../../compile/hash.js";
 import { renderDiagnostics } from "../../diagnostics/render.js";
+import { escapeInvisible } from "../../syntax/strings.js";
 import { coverageSummary } from "../../testing/coverage.js";
 import { diffPolicies, type DiffExample, type DiffReport } from "../../testing/diff.js";
 import { exhaustiveShortfall, randomSeed } from "../../testing/properties.js";
 import { traceAsTest, traceJsonl, traceLines } from "../../testing/render.js";
-import { intOption, parseArgs } from "../args.js";
+import { intOption, parseArgs, RANGES } from "../args.js";
 import { EXIT_FAIL, EXIT_OK, readText, UsageError, type CliIO } from "../io.js";
-import { paint } from "../style.js";
-
-/** Bounds of the numeric options (docs/cli.md lists them). */
-export const LIMITS = { runs: 100_000, examples: 20, exhaustive: 6, timeout: 3_600_000, seed: 0x7fffffff } as const;
+import { jsonText, paint } from "../style.js";
 
 export const help = `leash diff OLD.rules NEW.rules [--runs N] [--seed S] [--examples K] [--exhaustive N] [--timeout MS] [--strict] [--json]
 
@@ -24,12 +22,12 @@ revoke), "less permissive" the other way round; each group shows up to K shrunk 
 report lists the rules that changed and whether an example shows each, and the rules the search
 never made decide.
 
-  --runs N        random traces per search round, 1 to ${LIMITS.runs.toLocaleString("en-US")} (default 300)
-  --seed S        seed of the random search, 0 to ${LIMITS.seed.toLocaleString("en-US")}; printed so a run can be repeated
-  --examples K    shrunk examples per group, 1 to ${LIMITS.examples} (default 3)
-  --exhaustive N  also check every trace of up to N events, 1 to ${LIMITS.exhaustive}: no difference is then
-                  a proof up to N events (for small policies; a search that cannot finish fails)
-  --timeout MS    time limit of the whole search, 1 to ${LIMITS.timeout.toLocaleString("en-US")} (default 20,000)
+  --runs N        random traces per search round (default 300, at most 1,000,000)
+  --seed S        seed of the random search, 0 to 2,147,483,647; printed so a run can be repeated
+  --examples K    shrunk examples per group (default 3, at most 100)
+  --exhaustive N  also check every trace of up to N events, 1 to 6: no difference is then a
+                  proof up to N events (for small policies; a search that cannot finish fails)
+  --timeout MS    time limit of the whole search, at most 3,600,000 (default 20,000)
   --strict        fail when some rule of either version never decided in the search
   --json          one JSON object on stdout
   --help          this text
@@ -46,16 +44,15 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     return EXIT_OK;
   }
   if (args.positional.length !== 2) throw new UsageError("diff takes two policy files, OLD.rules NEW.rules (see leash diff --help)");
-  const runs = intOption(args.values.runs, "--runs", 1, LIMITS.runs) ?? 300;
-  const seed = intOption(args.values.seed, "--seed", 0, LIMITS.seed) ?? randomSeed();
-  const examples = intOption(args.values.examples, "--examples", 1, LIMITS.examples) ?? 3;
-  const exhaustive = intOption(args.values.exhaustive, "--exhaustive", 1, LIMITS.exhaustive);
-  const timeout = intOption(args.values.timeout, "--timeout", 1, LIMITS.timeout);
+  const runs = intOption(args.values.runs, "--runs", RANGES.runs) ?? 300;
+  const seed = intOption(args.values.seed, "--seed", RANGES.seed) ?? randomSeed();
+  const examples = intOption(args.values.examples, "--examples", RANGES.examples) ?? 3;
+  const exhaustive = intOption(args.values.exhaustive, "--exhaustive", RANGES.exhaustive);
+  const timeout = intOption(args.values.timeout, "--timeout", RANGES.timeout);
   const strict = args.flags.strict === true;
-  const fromCwd: CliIO = { ...io, readFile: (p) => io.readFile(resolve(io.cwd, p)) };
   const [oldPath, newPath] = args.positional as [string, string];
   const policies = [oldPath, newPath].map((file) => {
-    const source = readText(fromCwd, file);
+    const source = readText(io, file);
     return { file, source, compiled: compilePolicy(source, { file }) };
   });
   let broken = false;
@@ -81,8 +78,8 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     }),
   );
   const verdict = verdictOf(report, strict);
-  if (args.flags.json) io.stdout(JSON.stringify({ ...jsonOf(report, files, oldPath, newPath), verdict: verdict.kind, ...(verdict.reasons.length > 0 ? { reasons: verdict.reasons } : {}) }, null, 2) + "\n");
-  else io.stdout(textOf(report, files, oldPath, newPath, io.color, verdict));
+  if (args.flags.json) io.stdout(jsonText({ ...jsonOf(report, files, oldPath, newPath), verdict: verdict.kind, ...(verdict.reasons.length > 0 ? { reasons: verdict.reasons } : {}) }, 2) + "\n");
+  else io.stdout(textOf(report, files, escapeInvisible(oldPath), escapeInvisible(newPath), io.color, verdict));
   return verdict.kind === "same" ? EXIT_OK : EXIT_FAIL;
 }
 
@@ -105,7 +102,7 @@ function verdictOf(r: DiffReport, strict: boolean): Verdict {
 function decided(d: { effect: string; rules: readonly string[]; reasons: readonly string[] }): string {
   if (d.rules.length > 0) return `${d.effect} by ${d.rules.join(", ")}`;
   const why = d.reasons.find((r) => /^R3\d\d: /.test(r) && !r.startsWith("R313"));
-  return why ? `${d.effect} (${why})` : d.effect;
+  return why ? `${d.effect} (${escapeInvisible(why)})` : d.effect;
 }
 
 function searched(r: DiffReport): string {
@@ -133,17 +130,17 @@ function textOf(r: DiffReport, files: ReadonlyMap<string, string>, oldPath: stri
   lines.push("");
   r.groups.forEach((g, gi) => {
     const tone = g.direction === "more permissive" ? "red" : "yellow";
-    lines.push(`${paint(g.action, "bold", color)}: ${paint(g.direction, tone, color)} (${g.examples.length} example${g.examples.length === 1 ? "" : "s"})`);
+    lines.push(`${paint(escapeInvisible(g.action), "bold", color)}: ${paint(g.direction, tone, color)} (${g.examples.length} example${g.examples.length === 1 ? "" : "s"})`);
     g.examples.forEach((x, xi) => {
       lines.push(`  ${xi + 1}. old ${decided(x.old)}, new ${decided(x.new)}`);
-      for (const l of traceLines(x.trace, new Map([[x.trace.length - 1, `old ${x.old.effect}, new ${x.new.effect}`]]))) lines.push(`     ${l}`);
+      for (const l of traceLines(x.trace, new Map([[x.trace.length - 1, `old ${x.old.effect}, new ${x.new.effect}`]]))) lines.push(`     ${escapeInvisible(l)}`);
       const test = exampleTest(g.action, g.direction, x);
       if (test) {
         lines.push(`     as a test: it passes on ${oldPath} and fails on ${newPath} at step ${x.firstDifference + 1}`);
-        for (const l of test.split("\n")) lines.push(paint(`       ${l}`, "dim", color));
+        for (const l of test.split("\n")) lines.push(paint(`       ${escapeInvisible(l)}`, "dim", color));
       }
       const path = files.get(`${gi}/${xi}`);
-      if (path) lines.push(paint(`     replay: leash eval ${oldPath} ${path} --check   /   leash eval ${newPath} ${path}`, "dim", color));
+      if (path) lines.push(paint(`     replay: leash eval ${oldPath} ${escapeInvisible(path)} --check   /   leash eval ${newPath} ${escapeInvisible(path)}`, "dim", color));
     });
     lines.push("");
   });

@@ -7,11 +7,12 @@ import { formatLiteral, formatResourceGlob, formatString } from "../../format/le
 import { isRecord } from "../../runtime/attributes.js";
 import type { Policy } from "../../runtime/engine.js";
 import { actionPatternMatches } from "../../runtime/glob.js";
-import { parseJsonLines, replayTrace } from "../../runtime/trace.js";
+import { readTrace, replayTrace } from "../../runtime/trace.js";
+import { escapeInvisible } from "../../syntax/strings.js";
 import type { Decision, PolicyState } from "../../runtime/types.js";
 import { parseArgs } from "../args.js";
-import { EXIT_FAIL, EXIT_OK, readText, UsageError, type CliIO } from "../io.js";
-import { paint } from "../style.js";
+import { displayName, EXIT_FAIL, EXIT_OK, readText, stderrColor, UsageError, type CliIO } from "../io.js";
+import { jsonText, jsonValue, paint, valueText } from "../style.js";
 
 export const help = `leash explain POLICY.rules EVENT.json [--state TRACE.jsonl] [--json]
 
@@ -102,7 +103,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
 
   const compiled = compilePolicy(source, { file: policyPath });
   if (compiled.policy === null) {
-    io.stderr(renderDiagnostics(compiled.diagnostics, () => source, { color: io.color }) + "\n");
+    io.stderr(renderDiagnostics(compiled.diagnostics, () => source, { color: stderrColor(io) }) + "\n");
     return EXIT_FAIL;
   }
   let request: Record<string, unknown>;
@@ -112,20 +113,29 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     const { expect: _expect, ...rest } = v;
     request = rest;
   } catch (e) {
-    io.stderr(`${eventPath}: ${e instanceof Error ? e.message : String(e)}\n`);
+    io.stderr(`${displayName(eventPath)}: ${escapeInvisible(e instanceof Error ? e.message : String(e))}\n`);
     return EXIT_FAIL;
   }
   let state = compiled.policy.initialState();
   if (traceText !== null) {
-    const { events, errors } = parseJsonLines(traceText, args.values.state);
-    if (errors.length > 0) {
-      io.stderr(errors.join("\n") + "\n");
+    const { events, problems } = readTrace(traceText, displayName(args.values.state!));
+    if (problems.length > 0) {
+      io.stderr(problems.map(escapeInvisible).join("\n") + "\n");
       return EXIT_FAIL;
     }
     state = replayTrace(compiled.policy, events).state;
   }
   const explanation = explainRequest(compiled.policy, compiled.ast, source, state, request);
-  io.stdout(args.flags.json ? JSON.stringify(explanation, null, 2) + "\n" : renderExplanation(explanation, io.color) + "\n");
+  let text: string;
+  try {
+    text = args.flags.json ? jsonText(explanation, 2) : renderExplanation(explanation, io.color);
+  } catch (e) {
+    // JSON.stringify recurses: a request nested thousands of levels deep cannot be written out.
+    if (!(e instanceof RangeError)) throw e;
+    io.stderr(`${displayName(eventPath)}: the request is nested too deeply to be shown\n`);
+    return EXIT_FAIL;
+  }
+  io.stdout(text + "\n");
   return EXIT_OK;
 }
 
@@ -476,7 +486,7 @@ function actionValue(p: Path, request: Record<string, unknown>): unknown {
 
 function principalText(request: Record<string, unknown>): string {
   const p = request.principal;
-  return isRecord(p) ? `${String(p.kind)}/${String(p.id)}` : "-";
+  return isRecord(p) ? `${valueText(p.kind)}/${valueText(p.id)}` : "-";
 }
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -539,19 +549,20 @@ const EFFECT_COLOR: Readonly<Record<string, string>> = { allow: "green", deny: "
 export function renderExplanation(x: Explanation, color: boolean): string {
   const d = x.decision;
   const c = (text: string, col: string) => paint(text, col, color);
+  const e = escapeInvisible;
   const out: string[] = [];
   const session = typeof x.request.session === "string" ? `  session ${x.request.session}` : "";
-  out.push(`${c("request", "bold")}   ${principalText(x.request)} ${d.action}  at ${d.time}${session}`);
+  out.push(`${c("request", "bold")}   ${principalText(x.request)} ${e(d.action)}  at ${d.time}${e(session)}`);
   out.push(`${c("decision", "bold")}  ${c(d.effect, EFFECT_COLOR[d.effect]!)}${d.rules.length ? ` by ${d.rules.join(", ")}` : ""}`);
-  for (const r of d.reasons) out.push(`          ${r.code ? `${r.code}: ` : ""}${r.message}`);
+  for (const r of d.reasons) out.push(`          ${r.code ? `${r.code}: ` : ""}${e(r.message)}`);
   out.push("");
-  out.push(c(`candidates (rules whose targets match ${d.action})`, "bold"));
+  out.push(c(`candidates (rules whose targets match ${e(d.action)})`, "bold"));
   if (x.candidates.length === 0) out.push("  none");
   for (const r of x.candidates) {
     const mark = r.deciding ? c("●", EFFECT_COLOR[r.effect] ?? "bold") : r.status === "matched" ? "◐" : "○";
     const status = r.status === "matched" ? c("matched", "green") : r.status === "not matched" ? c("not matched", "dim") : c(r.status, "yellow");
     out.push(`  ${mark} ${r.rule.padEnd(26)} ${c(r.effect.padEnd(9), EFFECT_COLOR[r.effect] ?? "bold")} line ${String(r.line).padEnd(4)} ${status}${r.deciding ? c(r.effect === "flag" ? "  ← flags" : "  ← decides", "bold") : ""}`);
-    if (r.note) out.push(`      ${c(r.note, "dim")}`);
+    if (r.note) out.push(`      ${c(e(r.note), "dim")}`);
     if (r.principals) out.push(line(r.principals.text, r.principals.value, r.principals.reads, c));
     if (r.resources) out.push(line(r.resources.text, r.resources.value, r.resources.reads, c));
     for (const cl of r.clauses) {
@@ -563,7 +574,7 @@ export function renderExplanation(x: Explanation, color: boolean): string {
   if (x.others.length > 0) out.push(c(`  not candidates: ${x.others.join(", ")}`, "dim"));
   out.push("");
   out.push(c("why", "bold"));
-  for (const w of x.why) out.push(`  ${w}`);
+  for (const w of x.why) out.push(`  ${e(w)}`);
   const when = (t: number | null) => (t === null ? "never" : String(t));
   out.push("");
   out.push(c(`validUntil ${when(d.validUntil)} · nextDeadline ${when(d.nextDeadline)} · watch ${d.watch.join(", ") || "-"}`, "dim"));
@@ -578,8 +589,8 @@ function measured(p: { readonly count?: { value: number; atLeast: boolean }; rea
 }
 
 function line(text: string, value: ProbeValue, reads: readonly AttributeRead[], c: (t: string, col: string) => string, extra = ""): string {
-  const v = value === true ? c("true", "green") : value === false ? c("false", "red") : c(`error ${value.error}: ${value.message}`, "yellow");
-  const r = reads.map((x) => `${x.path} = ${x.value === undefined ? "(missing)" : JSON.stringify(x.value)}`).join(", ");
+  const v = value === true ? c("true", "green") : value === false ? c("false", "red") : c(`error ${value.error}: ${escapeInvisible(value.message)}`, "yellow");
+  const r = reads.map((x) => `${x.path} = ${x.value === undefined ? "(missing)" : jsonValue(x.value)}`).join(", ");
   return `      ${text}  ${v}${extra ? `  ${c(extra, "cyan")}` : ""}${r ? `  ${c(r, "dim")}` : ""}`;
 }
 

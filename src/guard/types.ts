@@ -1,0 +1,96 @@
+import type { Policy } from "../runtime/engine.js";
+import type { Decision, DecisionError, KeySpec, RecheckResult, Request, Signal } from "../runtime/types.js";
+import type { Store } from "../stores/store.js";
+
+/** A request as the Guard takes it: a `Request` whose `time` may be left out (the Guard fills it). */
+export type GuardRequest = Omit<Request, "time"> & { readonly time?: number | string };
+
+/** A signal as the Guard takes it: a `Signal` whose `time` may be left out. */
+export type GuardSignal = Omit<Signal, "time"> & { readonly time?: number | string };
+
+/** What observing a signal did. */
+export interface SignalOutcome {
+  /** Keys revoked by `revoke signal` rules. */
+  readonly revoked: readonly { readonly key: string; readonly rule: string; readonly reason: string }[];
+  /** `flag signal` rules that matched. */
+  readonly flags: readonly string[];
+  /** Rules that could not be evaluated, a malformed signal (R304) or a store failure. */
+  readonly errors: readonly DecisionError[];
+}
+
+/** What `guard.revoke` did: the key revoked, or why nothing was. */
+export interface RevokeOutcome {
+  readonly key: string;
+  readonly error?: DecisionError;
+}
+
+/** What `guard.reinstate` did. */
+export interface ReinstateOutcome {
+  readonly key: string;
+  readonly reinstated: boolean;
+  readonly error?: DecisionError;
+}
+
+/** One event of the Guard's activity, for decision logs, metrics and tests. */
+export type GuardEvent =
+  | {
+      readonly kind: "decision";
+      /** The request as decided (with the time the Guard filled in). */
+      readonly request: Request;
+      readonly decision: Decision;
+      /** Wall-clock time the Guard spent, store included (ms). */
+      readonly latencyMs: number;
+      /** The store that held the state (`memory`, `redis`, ...). */
+      readonly store: string;
+    }
+  | {
+      readonly kind: "signal";
+      readonly signal: Signal;
+      readonly outcome: SignalOutcome;
+      readonly latencyMs: number;
+      readonly store: string;
+    }
+  | {
+      readonly kind: "revoke" | "reinstate";
+      readonly key: string;
+      readonly reason: string;
+      readonly error?: DecisionError;
+      readonly time: number;
+      readonly store: string;
+    };
+
+export interface GuardOptions {
+  readonly policy: Policy;
+  /** Where the state lives; `memoryStore()` when absent. */
+  readonly store?: Store;
+  /** The clock for requests and signals without a `time` (ms since the epoch); the store's clock (`store.now`), else `Date.now`, when absent. */
+  readonly now?: () => number;
+  /** Longest a decision may wait for the store before it is denied (ms, default 1,000). */
+  readonly timeoutMs?: number;
+  /** Called once per decision, signal, revocation and reinstatement; an exception it throws is ignored. */
+  readonly onDecision?: (event: GuardEvent) => void;
+}
+
+/**
+ * A policy with its state held for the caller: the stateful wrapper a gateway calls before it acts.
+ * No method throws or rejects: a store failure or timeout is a deny (or an error result) with a
+ * code and the store's message.
+ */
+export interface Guard {
+  /** The policy deciding now (changes with `setPolicy`). */
+  readonly policy: Policy;
+  /** Decides a request and records it. */
+  decide(request: GuardRequest): Promise<Decision>;
+  /** Records an observed signal; `revoke signal` and `flag signal` rules run on it. */
+  observe(signal: GuardSignal): Promise<SignalOutcome>;
+  /** Revokes a key by API call: its later requests are denied (R307) until `reinstate`. */
+  revoke(key: KeySpec, reason: string): Promise<RevokeOutcome>;
+  /** Lifts a revocation. */
+  reinstate(key: KeySpec): Promise<ReinstateOutcome>;
+  /** Re-evaluates a held decision at the request's time and context without recording anything. */
+  recheck(decision: Decision, request: GuardRequest): Promise<RecheckResult>;
+  /** Replaces the policy; the history recorded so far carries over where the new policy can read it. */
+  setPolicy(next: Policy): Promise<void>;
+  /** Stops the Guard; later calls are denied (or answered with an error) and the store is closed. */
+  close(): Promise<void>;
+}

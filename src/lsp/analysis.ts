@@ -1,0 +1,78 @@
+import type { PolicyFile } from "../ast/nodes.js";
+import { checkPolicy } from "../check/check.js";
+import { lintPolicy } from "../check/lints.js";
+import { buildSchema, type SchemaEnv } from "../check/schema.js";
+import { CODES } from "../diagnostics/codes.js";
+import { diagnostic, hasErrors, sortDiagnostics, type Diagnostic } from "../diagnostics/diagnostic.js";
+import { IncrementalParser } from "./incremental.js";
+import { lexWithComments, type Tok } from "./lexing.js";
+import { SymbolIndex } from "./symbols.js";
+
+/**
+ * What the server knows about one version of a document: its AST, its diagnostics — exactly those
+ * of `leash check`: parse errors; without them the check stage (C2xx); without check errors the
+ * lints (W4xx) — and, computed when first asked for, its symbols.
+ */
+export class Analysis {
+  private symbolIndex: SymbolIndex | null = null;
+  private schemaEnv: SchemaEnv | null = null;
+  private lexedText: { tokens: Tok[]; comments: Tok[] } | null = null;
+
+  constructor(
+    readonly version: number,
+    readonly text: string,
+    readonly ast: PolicyFile,
+    readonly schema: SchemaEnv | null,
+    readonly diagnostics: readonly Diagnostic[],
+    /** Whether unchanged items were reused from the previous version. */
+    readonly incremental: boolean,
+    /** Whether the text parsed without errors (formatting needs that; checks may still fail). */
+    readonly parsed: boolean,
+  ) {}
+
+  get symbols(): SymbolIndex {
+    this.symbolIndex ??= new SymbolIndex(this.ast, this.text, this.schema);
+    return this.symbolIndex;
+  }
+
+  /** The whole text's tokens and comments (semantic tokens, folding). */
+  get lexed(): { tokens: Tok[]; comments: Tok[] } {
+    this.lexedText ??= lexWithComments(this.text, 0, this.text.length);
+    return this.lexedText;
+  }
+
+  /** The declared attributes: the checked schema, or (with parse errors) the schema blocks that parsed. */
+  get attributes(): SchemaEnv {
+    this.schemaEnv ??= this.schema ?? buildSchema(this.ast, []);
+    return this.schemaEnv;
+  }
+}
+
+/** Analyses successive versions of one document, reusing what did not change. */
+export class DocumentAnalyser {
+  private readonly parser: IncrementalParser;
+
+  constructor(private readonly file: string) {
+    this.parser = new IncrementalParser(file);
+  }
+
+  /** Never throws: a failure inside leash is a diagnostic on the first line. */
+  analyse(text: string, version: number): Analysis {
+    try {
+      const parsed = this.parser.parse(text);
+      const all: Diagnostic[] = [...parsed.diagnostics];
+      let schema: SchemaEnv | null = null;
+      if (!hasErrors(all)) {
+        const checked = checkPolicy(parsed.ast);
+        schema = checked.schema;
+        all.push(...checked.diagnostics);
+        if (!hasErrors(checked.diagnostics)) all.push(...lintPolicy(parsed.ast, checked.schema));
+      }
+      return new Analysis(version, text, parsed.ast, schema, sortDiagnostics(all), parsed.incremental, !hasErrors(parsed.diagnostics));
+    } catch (e) {
+      const span = { file: this.file, offset: 0, endOffset: 0, line: 1, column: 1, endLine: 1, endColumn: 1 };
+      const d = diagnostic("C299", span, `internal compiler error: ${e instanceof Error ? e.message : String(e)}`, CODES.C299.help);
+      return new Analysis(version, text, { kind: "PolicyFile", span, items: [], comments: [] }, null, [d], false, false);
+    }
+  }
+}
