@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --json] [-- --suite scope,parse,sequence]`
+ * `npm run bench [-- --quick] [-- --json] [-- --suite scope,parse,sequence,lsp]`
  *
  * Runs the suites, prints a table per suite (or, with `--json`, one JSON object per line on
  * stdout and nothing else there), then the scope ratios. Exits non-zero if any engine disagreed
@@ -13,6 +13,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { table, type BenchOptions, type BenchRow, type RatioRow } from "./report.js";
 import { describeMismatches, scopeBench, scopeRatios, scopeTable, type ScopeRow } from "./scope.js";
+import { lspBench } from "./lsp.js";
 import { sequenceBenchInChild } from "./sequence.js";
 
 /** What a suite returns is checked by `normalise`. */
@@ -64,6 +65,7 @@ async function main(argv: readonly string[]): Promise<number> {
     // parseBench(rules = 10_000, runs = 5) takes no options; it is called with its defaults.
     ["parse", await optionalSuite("./parse.ts", "parseBench", false)],
     ["sequence", (o) => sequenceBenchInChild(o.quick)],
+    ["lsp", (o) => lspBench(o)],
   ];
   say(`leash bench — ${new Date().toISOString()} — node ${process.version}${opts.quick ? " — quick" : ""}`);
 

@@ -8,6 +8,7 @@ import * as demo from "./commands/demo.js";
 import * as explain from "./commands/explain.js";
 import * as testCommand from "./commands/test.js";
 import * as diff from "./commands/diff.js";
+import * as build from "./commands/build.js";
 import * as lsp from "./commands/lsp.js";
 
 interface Command {
@@ -23,6 +24,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   demo: { run: demo.run, summary: "run every example scenario and check its expectations" },
   test: { run: testCommand.run, summary: "run test blocks and check properties of .rules files (--coverage)" },
   diff: { run: diff.run, summary: "find requests two versions of a policy decide differently" },
+  build: { run: build.run, summary: "compile a policy to JSON that leash/runtime loads without the parser" },
   lsp: { run: lsp.run, summary: "run the language server for editors (stdio)" },
 };
 

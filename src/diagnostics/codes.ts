@@ -1,3 +1,5 @@
+import { LOAD_CODES } from "./load-codes.js";
+
 /**
  * The catalog of diagnostic codes. Every code has an entry in `docs/errors.md` (a test checks both
  * directions). Codes are stable: a code is never reused for a different problem.
@@ -72,6 +74,9 @@ export const CODES = {
   R313: { title: "no matching allow", help: "no allow rule matched; the default is deny" },
   R314: { title: "store unavailable", help: "the store holding the state failed or is closed; the guard denies (fail closed) until it answers again" },
   R315: { title: "store timeout", help: "the store did not answer within the guard's timeoutMs; the guard denies (fail closed)" },
+  // Loading a compiled policy (loadCompiled, leash/runtime): in their own module, so that the
+  // runtime entry carries these entries and not the whole catalog.
+  ...LOAD_CODES,
   R330: { title: "store contention", help: "other holders kept changing the partitions of this request; the Redis store gave up after maxAttempts runs and denies (fail closed)" },
   R331: { title: "unreadable store reply", help: "a Redis script answered in a shape the store does not know (another program on its keys, a proxy); the guard denies (fail closed)" },
 } as const satisfies Record<string, CodeInfo>;

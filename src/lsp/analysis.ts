@@ -58,15 +58,27 @@ export class DocumentAnalyser {
 
   /** Never throws: a failure inside leash is a diagnostic on the first line. */
   analyse(text: string, version: number): Analysis {
+    return finish(this.stages(text, version));
+  }
+
+  /**
+   * The analysis as stages — parse, check, lint — with a pause between them, so a server can
+   * answer requests in the pauses (see `listen`). Never throws.
+   */
+  *stages(text: string, version: number): Generator<void, Analysis, void> {
     try {
       const parsed = this.parser.parse(text);
       const all: Diagnostic[] = [...parsed.diagnostics];
       let schema: SchemaEnv | null = null;
       if (!hasErrors(all)) {
+        yield;
         const checked = checkPolicy(parsed.ast);
         schema = checked.schema;
         all.push(...checked.diagnostics);
-        if (!hasErrors(checked.diagnostics)) all.push(...lintPolicy(parsed.ast, checked.schema));
+        if (!hasErrors(checked.diagnostics)) {
+          yield;
+          all.push(...lintPolicy(parsed.ast, checked.schema));
+        }
       }
       return new Analysis(version, text, parsed.ast, schema, sortDiagnostics(all), parsed.incremental, !hasErrors(parsed.diagnostics));
     } catch (e) {
@@ -74,5 +86,13 @@ export class DocumentAnalyser {
       const d = diagnostic("C299", span, `internal compiler error: ${e instanceof Error ? e.message : String(e)}`, CODES.C299.help);
       return new Analysis(version, text, { kind: "PolicyFile", span, items: [], comments: [] }, null, [d], false, false);
     }
+  }
+}
+
+/** Runs the remaining stages of an analysis at once. */
+export function finish(stages: Generator<void, Analysis, void>): Analysis {
+  for (;;) {
+    const r = stages.next();
+    if (r.done) return r.value;
   }
 }

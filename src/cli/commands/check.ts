@@ -1,13 +1,12 @@
 import { parseArgs } from "../args.js";
 import { rulesFileArguments } from "../files.js";
-import type { PolicyFile } from "../../ast/nodes.js";
-import { hasErrors, sortDiagnostics, type Diagnostic } from "../../diagnostics/diagnostic.js";
 import { renderDiagnostic } from "../../diagnostics/render.js";
-import { parsePolicy } from "../../syntax/index.js";
-import { checkPolicy } from "../../check/check.js";
-import { lintPolicy } from "../../check/lints.js";
+import { checkSource } from "../../check/source.js";
 import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, STDIN, UsageError, displayName, readText, stderrColor, type CliIO } from "../io.js";
 import { jsonLine } from "../style.js";
+
+/** What `leash check` reports for one file (the library's `checkSource`). */
+export { checkSource };
 
 export const CHECK_HELP = `Usage: leash check [--json] [--deny-warnings] [--recursive] FILE|DIR|-...
 
@@ -27,21 +26,6 @@ Options:
 Exit codes: 0 no errors, 1 errors found (or warnings, with --deny-warnings), 2 usage error (unknown option, missing file).
 `;
 
-/** A stage after parsing: the AST of a file that parsed cleanly in, its diagnostics out. */
-export type CheckStage = (ast: PolicyFile, source: string) => readonly Diagnostic[];
-
-/**
- * The stages run on each file after parsing, in order; a stage runs only when the ones before found
- * no error. Adding a stage is one line here.
- */
-export const STAGES: readonly CheckStage[] = [checkAndLint];
-
-/** Names, types and bounds (C2xx); when they hold, the lints (W4xx), which assume names resolve. */
-function checkAndLint(ast: PolicyFile): Diagnostic[] {
-  const checked = checkPolicy(ast);
-  return hasErrors(checked.diagnostics) ? checked.diagnostics : [...checked.diagnostics, ...lintPolicy(ast, checked.schema)];
-}
-
 interface CheckOptions {
   readonly json: boolean;
   readonly denyWarnings: boolean;
@@ -55,17 +39,6 @@ function parseCheckArgs(argv: readonly string[]): CheckOptions {
   const files = args.positional;
   if (!args.help && files.length === 0) throw new UsageError("no files given (usage: leash check [--json] FILE|DIR|-...)");
   return { json: Boolean(args.flags.json), denyWarnings: Boolean(args.flags["deny-warnings"]), recursive: Boolean(args.flags.recursive), help: args.help, files };
-}
-
-/** The diagnostics of one file: parsing, then each stage while there are no errors. */
-export function checkSource(source: string, file: string): Diagnostic[] {
-  const { ast, diagnostics } = parsePolicy(source, { file });
-  const all = [...diagnostics];
-  for (const stage of STAGES) {
-    if (hasErrors(all)) break;
-    all.push(...stage(ast, source));
-  }
-  return sortDiagnostics(all);
 }
 
 /** `leash check [--json] FILE...` */
@@ -91,7 +64,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   let warnings = 0;
   let filesWithProblems = 0;
   for (const { file, source } of sources) {
-    const diagnostics = checkSource(source, file);
+    const diagnostics = checkSource(source, { file });
     if (diagnostics.length > 0) filesWithProblems++;
     for (const d of diagnostics) {
       if (d.severity === "error") errors++;
