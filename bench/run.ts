@@ -15,6 +15,7 @@ import { table, type BenchOptions, type BenchRow, type RatioRow } from "./report
 import { describeMismatches, scopeBench, scopeRatios, scopeTable, type ScopeRow } from "./scope.js";
 import { lspBench } from "./lsp.js";
 import { sequenceBenchInChild } from "./sequence.js";
+import { guardRedisBenchInChild, guardRedisRatios, type GuardRedisRow } from "./guard-redis.js";
 
 /** What a suite returns is checked by `normalise`. */
 type Suite = (opts: BenchOptions) => unknown;
@@ -66,6 +67,8 @@ async function main(argv: readonly string[]): Promise<number> {
     ["parse", await optionalSuite("./parse.ts", "parseBench", false)],
     ["sequence", (o) => sequenceBenchInChild(o.quick)],
     ["lsp", (o) => lspBench(o)],
+    // The guard suite's Redis rows (standalone, Cluster, raw-script baseline), with servers of their own.
+    ["guard", (o) => guardRedisBenchInChild(o.quick)],
   ];
   say(`leash bench — ${new Date().toISOString()} — node ${process.version}${opts.quick ? " — quick" : ""}`);
 
@@ -93,11 +96,12 @@ async function main(argv: readonly string[]): Promise<number> {
       console.log(name === "scope" ? scopeTable(got as ScopeRow[]) : table(got, ["suite"]));
     }
     if (name === "scope") ratios = scopeRatios(got as ScopeRow[]);
+    if (name === "guard") ratios = [...ratios, ...guardRedisRatios(got.filter((r) => typeof r.store === "string" && r.store.startsWith("redis")) as unknown as GuardRedisRow[])];
   }
 
   if (ratios.length > 0) {
     if (json) for (const r of ratios) console.log(JSON.stringify(r));
-    else console.log(`\n## ratios (scope)\n\n${table(ratios as unknown as Record<string, unknown>[], ["suite"])}`);
+    else console.log(`\n## ratios\n\n${table(ratios as unknown as Record<string, unknown>[], ["suite"])}`);
   }
 
   const problems = [
