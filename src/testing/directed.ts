@@ -4,7 +4,7 @@ import type { Policy } from "../runtime/engine.js";
 import { actionPatternMatches } from "../runtime/glob.js";
 import type { Decision, PolicyState } from "../runtime/types.js";
 import { arbRequest, arbSignal, type TraceEntry } from "./arbitraries.js";
-import { enableOperator, instantiate, labelsRead, operatorSites, readerNames, readersOf, SUBJECT, thresholdOf, type ActorRef, type EventChoice, type Intent, type Move, type Plan, type PlanKit } from "./plans.js";
+import { enableOperator, instantiate, labelsRead, operatorSites, readerNames, readersOf, SUBJECT, thresholdOf, type ActorRef, type EventChoice, type Intent, type Move, type Plan, type PlanKit, type Reading } from "./plans.js";
 import { isCoverageProbe, isProbe } from "./probes.js";
 import { ABSENT, crossSolutions, mergeSolutions, PRESENT, Solver, type Need, type Slot, type Solution } from "./solve.js";
 import { vocabularyOf, type Vocabulary, type VocabularyValue } from "./vocabulary.js";
@@ -377,7 +377,7 @@ class TraceBuilder implements PlanKit {
     const events: TraceEntry[] = [];
     let st = state;
     for (const need of needs) {
-      const target = this.readingOf(need);
+      const target = this.readingOf(need, m.name);
       if (target === null || plan.ops.has(target.op) || (target.reading.label !== undefined && plan.labels.has(target.reading.label))) continue;
       const choices = enableOperator(this.ir.ops[target.op]!, target.reading, this);
       if (choices === null) continue;
@@ -391,12 +391,13 @@ class TraceBuilder implements PlanKit {
     return { events, state: st };
   }
 
-  private readingOf(need: Need): { op: number; reading: { want: boolean; threshold?: { cmp: import("../ast/nodes.js").CompareOp; n: number }; label?: number } } | null {
+  /** The operator a need is about and the reading it must have, for the event named `action`. */
+  private readingOf(need: Need, action: string): { op: number; reading: Reading } | null {
     const e = need.expr;
-    if (e.t === "op") return { op: e.op, reading: { want: need.want } };
-    if (e.t === "label") return { op: e.op, reading: { want: need.want, label: e.label } };
+    if (e.t === "op") return { op: e.op, reading: { want: need.want, action } };
+    if (e.t === "label") return { op: e.op, reading: { want: need.want, label: e.label, action } };
     const t = thresholdOf(e);
-    return t === null ? null : { op: t.op, reading: { want: need.want, threshold: t.threshold } };
+    return t === null ? null : { op: t.op, reading: { want: need.want, threshold: t.threshold, action } };
   }
 
   /**

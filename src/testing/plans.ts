@@ -78,8 +78,11 @@ export interface Reader {
   readonly thresholds: readonly Threshold[];
 }
 
-/** The reading an enabler must give an operator: a boolean, or a comparison to hold or fail. */
-export type Reading = { readonly want: boolean; readonly threshold?: Threshold; readonly label?: number };
+/**
+ * The reading an enabler must give an operator: a boolean, or a comparison to hold or fail; `label`
+ * for session labels; `action` is the event that needs it (a workflow's next step depends on it).
+ */
+export type Reading = { readonly want: boolean; readonly threshold?: Threshold; readonly label?: number; readonly action?: string };
 
 /** What the operator entries build plans from. */
 export interface PlanKit {
@@ -351,11 +354,13 @@ const workflow: OperatorEntry<Extract<OpIR, { op: "workflow" }>> = {
     return plans;
   },
   enable: (op, reading, kit) => {
-    // Not deviating on the next action needs a run that leads to it; the engine's reading decides.
+    // Not deviating on the next action needs the shortest run after which that action may follow.
     if (reading.want) return [];
     const w = kit.ir.workflows[op.workflow]!;
-    const path = workflowPaths(w, 4).find((p) => p.length > 0);
-    return path === undefined ? [] : path.map((pos) => ({ name: stepName(w, pos), signal: false, intent: { t: "allowed" } }));
+    const names = (mask: number) => w.positions.filter((_, p) => mask & (1 << p)).flat();
+    const leads = (path: readonly number[]) => reading.action === undefined || names(path.length === 0 ? w.first : w.follow[path[path.length - 1]!]!).some((p) => actionPatternMatches(p, reading.action!));
+    const path = workflowPaths(w, 64).find(leads);
+    return path === undefined ? null : path.map((pos) => ({ name: stepName(w, pos), signal: false, intent: { t: "allowed" } }));
   },
 };
 
