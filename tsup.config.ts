@@ -12,6 +12,9 @@ const entry = {
   node: "src/node/index.ts",
   testing: "src/testing/index.ts",
   redis: "src/stores/redis/index.ts",
+  mcp: "src/adapters/mcp/index.ts",
+  "ai-sdk": "src/adapters/ai-sdk/index.ts",
+  langchain: "src/adapters/langchain/index.ts",
 };
 
 export default defineConfig([

@@ -10,6 +10,7 @@ import * as testCommand from "./commands/test.js";
 import * as diff from "./commands/diff.js";
 import * as build from "./commands/build.js";
 import * as lsp from "./commands/lsp.js";
+import * as mcpProxy from "./commands/mcp-proxy.js";
 
 interface Command {
   readonly run: (argv: string[], io: CliIO) => Promise<number>;
@@ -26,6 +27,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   diff: { run: diff.run, summary: "find requests two versions of a policy decide differently" },
   build: { run: build.run, summary: "compile a policy to JSON that leash/runtime loads without the parser" },
   lsp: { run: lsp.run, summary: "run the language server for editors (stdio)" },
+  "mcp-proxy": { run: mcpProxy.run, summary: "guard an MCP server: decide every tools/call before it runs" },
 };
 
 export const HELP = `leash — policy-as-code for the action layer
@@ -34,7 +36,7 @@ Usage: leash <command> [options] [files]
 
 Commands:
 ${Object.entries(COMMANDS)
-  .map(([name, c]) => `  ${name.padEnd(9)}${c.summary}`)
+  .map(([name, c]) => `  ${`${name} `.padEnd(9)}${c.summary}`)
   .join("\n")}
 
 Run \`leash <command> --help\` for a command's options.

@@ -45,6 +45,15 @@ export const CODES = {
   C211: { title: "unknown tag", help: "the only action tag is [high]" },
   C212: { title: "unknown label", help: "session has LABEL needs a rule with label session += LABEL" },
   C213: { title: "invalid glob", help: "a glob uses * for any run of characters; at most 16 stars" },
+  // Tool mappings (leash/mcp, leash check --map): C260-C264 and C269 when checked, C265-C266 as the code of a refused call
+  C260: { title: "invalid tool mapping", help: "a mapping is one JSON object with server, tools, principal, session, resource and context (see docs/guides/mcp.md)" },
+  C261: { title: "mapped action not declared", help: "declare the action in the policy's actions block, or map the tool to a declared one" },
+  C262: { title: "mapped attribute not in the schema", help: "declare the attribute in the policy's schema, or remove it from the mapping" },
+  C263: { title: "mapped value of the wrong type", help: "give a value of the type the schema declares for the attribute" },
+  C264: { title: "invalid reference", help: "references are $args.NAME, $client.name, $client.version, $auth.clientId, $auth.scopes, $session, $tool, $server and $item, with an optional ? and | path" },
+  C265: { title: "tool not in the mapping", help: "list the tool in the mapping's tools, or set unknownTools to \"default\" to give unlisted tools their default action" },
+  C266: { title: "tool call cannot be mapped", help: "the call lacks an argument the mapping reads, or gives one a policy cannot read; mark optional references with ?" },
+  C269: { title: "cannot read mapping file", help: "check the path and the file's permissions" },
   C298: { title: "cannot read policy file", help: "check the path and the file's permissions" },
   C299: { title: "internal compiler error", help: "a bug in leash: please report it with the policy that caused it" },
   // Lints (warnings: the policy is valid but probably not what was meant)
