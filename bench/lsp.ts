@@ -1,6 +1,6 @@
 /**
  * Language server suite: how long an editor waits for `leash lsp` on a 2,000-rule file
- * (`lspPolicy`).
+ * (`lspPolicy` in lsp-policy.ts).
  *
  * The server is the one the VS Code extension ships (src/lsp bundled with esbuild, as
  * `npm run vsix` does), in its own process, spoken to over stdio by a JSON-RPC client; every time
@@ -16,7 +16,9 @@
  *   again; as `leash check`, checks and lints do not run on a file that does not parse);
  * - `completionMs`: a completion request at places in the middle of the file (after `context.`,
  *   after an effect, inside `count(`), median; `completionAfterChangeMs`: the same sent right after
- *   a didChange, before its diagnostics.
+ *   a didChange, before its diagnostics;
+ * - `fullCheckCpuMs`: `checkSource` on the same text in this process, the peer measured in the
+ *   same run (a server that parses, checks and lints the whole file on every change).
  *
  * `tsx bench/lsp.ts [--quick]` runs it alone.
  */
@@ -26,6 +28,8 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { bundleServer } from "../editors/vscode/build.mjs";
 import { LspClient, ROOT } from "../test/lsp/harness.js";
+import { leashModuleUrl } from "./leash-build.js";
+import { lspPolicy } from "./lsp-policy.js";
 import type { BenchOptions } from "./report.js";
 
 export interface LspRow {
@@ -39,6 +43,12 @@ export interface LspRow {
   readonly errorDiagnosticsMs: number;
   readonly errorDiagnosticsCpuMs: number | null;
   readonly completionAfterChangeMs: number;
+  /**
+   * CPU time of `checkSource` on the same text in this process (the tsup bundle, as the other
+   * suites time leash): what a server that is not incremental does on every change, measured in the
+   * same run; `diagnosticsCpuMs / fullCheckCpuMs` is the share the incremental server spends.
+   */
+  readonly fullCheckCpuMs: number;
   /** Diagnostics refreshes per second at `diagnosticsMs`. */
   readonly changesPerSec: number;
   /** Milliseconds; each a median of this many measurements. */
@@ -60,30 +70,6 @@ export async function lspBench(opts: BenchOptions): Promise<LspRow> {
   } finally {
     await client.stop();
   }
-}
-
-/**
- * A 2,000-rule policy of the kinds bench/parse.ts generates, each rule with a body of its own (ids,
- * thresholds and windows vary), so the lints find what they would in a real file: no duplicates.
- */
-export function lspPolicy(count: number): string {
-  const templates: ((i: number) => string)[] = [
-    (i) => `rule validate-builds-${i}: allow build.validate for agent "deploy-bot-${i}" on repo/*`,
-    (i) => `rule draft-${i}: allow ticket.draft, ticket.read for agent "helper-${i}" valid for ${5 + (i % 50)}m`,
-    (i) => `rule one-secret-${i}: allow secret.read for service "billing-${i}" on secret/billing/* limit 1 per session`,
-    (i) => `rule no-mass-rotation-${i}: deny secret.rotate when count(secret.rotate by principal within ${1 + (i % 23)}h) >= ${3 + (i % 89)}\n  reason "rotating many secrets needs a human"`,
-    (i) => `rule release-approval-${i}: challenge release.push for agent "releaser-${i}" unless after(approval.granted by session within 1h) require mfa`,
-    (i) => `rule no-exfil-${i}: deny email.send, http.post for agent "mailer-${i}" when after(secret.read by session within 10m)`,
-    (i) => `rule stuffing-${i}: challenge login.attempt when count(attempted login.fail by context.ip within ${1 + (i % 59)}m) >= ${5 + (i % 97)}`,
-    (i) => `rule robotic-${i}: flag login.attempt when gap(login.attempt by context.ip) < ${100 + i}ms or regularity(login.attempt by context.ip over 10) < 0.1`,
-    (i) => `rule chaining-${i}: deny * for service "svc-${i}" when distinct(action.domain by principal within 5m) > 3`,
-    (i) => `rule checkout-${i}: flag payment.submit for agent "shopper-${i}" when sequence(account.create, cart.add | cart.update by session within 30s)`,
-    (i) => `rule risk-${i}: revoke * for human "user-${i}" when context.risk >= 0.9 and not (principal.team in ["sre", "security"]) target principal`,
-    (i) => `rule scoped-${i}: allow ticket.* for agent "bot-*" { team: "support" }, human * on "tickets/${i}/*"\n  when resource.owner == principal.id and context.mfa == true label session += tickets for 1h`,
-  ];
-  const lines: string[] = [];
-  for (let i = 0; i < count; i++) lines.push(templates[i % templates.length]!(i));
-  return lines.join("\n") + "\n";
 }
 
 /** CPU time (ms) the process `pid` has used so far, from /proc (Linux); null elsewhere. */
@@ -175,6 +161,7 @@ async function measure(client: LspClient, samples: number): Promise<LspRow> {
     if (list.items.length === 0) throw new Error(`no completion items after ${JSON.stringify(needle)}`);
   }
 
+  const fullCheckCpuMs = await checkSourceCpuMs(text, samples);
   const diagnosticsMs = median(clean);
   return {
     rules: RULES,
@@ -186,9 +173,25 @@ async function measure(client: LspClient, samples: number): Promise<LspRow> {
     errorDiagnosticsMs: round(median(broken)),
     errorDiagnosticsCpuMs: cpu0 === null ? null : round(brokenCpu / samples),
     completionAfterChangeMs: round(median(afterChange)),
+    fullCheckCpuMs: round(fullCheckCpuMs),
     changesPerSec: Math.round(1000 / diagnosticsMs),
     samples,
   };
+}
+
+/** Median CPU time of one `checkSource(text)` with the bundled leash, after two warm-up calls. */
+async function checkSourceCpuMs(text: string, runs: number): Promise<number> {
+  const leash = (await import(await leashModuleUrl())) as { checkSource(source: string, file: string): unknown[] };
+  leash.checkSource(text, "policy.rules");
+  leash.checkSource(text, "policy.rules");
+  const cpu: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const before = process.cpuUsage();
+    leash.checkSource(text, "policy.rules");
+    const used = process.cpuUsage(before);
+    cpu.push((used.user + used.system) / 1000);
+  }
+  return median(cpu);
 }
 
 function positionAt(text: string, offset: number): { line: number; character: number } {

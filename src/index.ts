@@ -45,8 +45,8 @@ export type {
   Resource,
   Signal,
 } from "./runtime/types.js";
-export { toMillis } from "./runtime/request.js";
-export { replayTrace, parseJsonLines } from "./runtime/trace.js";
+export { toMillis, validTime } from "./runtime/time.js";
+export { replayTrace, parseJsonLines, readTrace } from "./runtime/trace.js";
 export type { TraceEvent, TraceStep, Expectation } from "./runtime/trace.js";
 
 // Explaining a decision (what `leash explain` prints)
@@ -63,8 +63,8 @@ export { StoreError } from "./stores/store.js";
 export type { PartitionData, Step, StepResult, Store } from "./stores/store.js";
 
 // Syntax, checking, formatting
-export { parsePolicy } from "./syntax/index.js";
-export type { ParseResult, ParseOptions } from "./syntax/index.js";
+export { parsePolicy, KEYWORDS } from "./syntax/index.js";
+export type { ParseResult, ParseOptions, Keyword } from "./syntax/index.js";
 export { checkPolicy } from "./check/check.js";
 export type { CheckResult } from "./check/check.js";
 export { checkSource } from "./check/source.js";

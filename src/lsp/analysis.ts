@@ -1,7 +1,6 @@
 import type { PolicyFile } from "../ast/nodes.js";
-import { checkPolicy } from "../check/check.js";
-import { lintPolicy } from "../check/lints.js";
 import { buildSchema, type SchemaEnv } from "../check/schema.js";
+import { STAGES } from "../check/source.js";
 import { CODES } from "../diagnostics/codes.js";
 import { diagnostic, hasErrors, sortDiagnostics, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { IncrementalParser } from "./incremental.js";
@@ -10,8 +9,8 @@ import { SymbolIndex } from "./symbols.js";
 
 /**
  * What the server knows about one version of a document: its AST, its diagnostics — exactly those
- * of `leash check`: parse errors; without them the check stage (C2xx); without check errors the
- * lints (W4xx) — and, computed when first asked for, its symbols.
+ * of `leash check` (`checkSource`): parse errors; without them the stages of src/check/source.ts
+ * (checks, then lints) — and, computed when first asked for, its symbols and declared attributes.
  */
 export class Analysis {
   private symbolIndex: SymbolIndex | null = null;
@@ -22,7 +21,6 @@ export class Analysis {
     readonly version: number,
     readonly text: string,
     readonly ast: PolicyFile,
-    readonly schema: SchemaEnv | null,
     readonly diagnostics: readonly Diagnostic[],
     /** Whether unchanged items were reused from the previous version. */
     readonly incremental: boolean,
@@ -31,22 +29,28 @@ export class Analysis {
   ) {}
 
   get symbols(): SymbolIndex {
-    this.symbolIndex ??= new SymbolIndex(this.ast, this.text, this.schema);
+    this.symbolIndex ??= new SymbolIndex(this.ast, this.text);
     return this.symbolIndex;
   }
 
-  /** The whole text's tokens and comments (semantic tokens, folding). */
+  /**
+   * The whole text's tokens and comments (semantic tokens, folding); none for a text over
+   * `LEX_LIMIT`, whose millions of tokens would cost more memory than highlighting is worth.
+   */
   get lexed(): { tokens: Tok[]; comments: Tok[] } {
-    this.lexedText ??= lexWithComments(this.text, 0, this.text.length);
+    this.lexedText ??= this.text.length > LEX_LIMIT ? { tokens: [], comments: [] } : lexWithComments(this.text, 0, this.text.length);
     return this.lexedText;
   }
 
-  /** The declared attributes: the checked schema, or (with parse errors) the schema blocks that parsed. */
+  /** The attributes the schema blocks declare (those that parsed, when others did not). */
   get attributes(): SchemaEnv {
-    this.schemaEnv ??= this.schema ?? buildSchema(this.ast, []);
+    this.schemaEnv ??= buildSchema(this.ast, []);
     return this.schemaEnv;
   }
 }
+
+/** Longest text lexed whole for semantic tokens and folding (a 2,000-rule policy is about 250 kB). */
+export const LEX_LIMIT = 4 * 1024 * 1024;
 
 /** Analyses successive versions of one document, reusing what did not change. */
 export class DocumentAnalyser {
@@ -62,29 +66,23 @@ export class DocumentAnalyser {
   }
 
   /**
-   * The analysis as stages — parse, check, lint — with a pause between them, so a server can
-   * answer requests in the pauses (see `listen`). Never throws.
+   * The analysis in stages — the parse, then each stage of `leash check` — with a pause between
+   * them, so a server can answer requests in the pauses (see `listen`). Never throws.
    */
   *stages(text: string, version: number): Generator<void, Analysis, void> {
     try {
       const parsed = this.parser.parse(text);
       const all: Diagnostic[] = [...parsed.diagnostics];
-      let schema: SchemaEnv | null = null;
-      if (!hasErrors(all)) {
+      for (const stage of STAGES) {
+        if (hasErrors(all)) break;
         yield;
-        const checked = checkPolicy(parsed.ast);
-        schema = checked.schema;
-        all.push(...checked.diagnostics);
-        if (!hasErrors(checked.diagnostics)) {
-          yield;
-          all.push(...lintPolicy(parsed.ast, checked.schema));
-        }
+        all.push(...stage(parsed.ast, text));
       }
-      return new Analysis(version, text, parsed.ast, schema, sortDiagnostics(all), parsed.incremental, !hasErrors(parsed.diagnostics));
+      return new Analysis(version, text, parsed.ast, sortDiagnostics(all), parsed.incremental, !hasErrors(parsed.diagnostics));
     } catch (e) {
       const span = { file: this.file, offset: 0, endOffset: 0, line: 1, column: 1, endLine: 1, endColumn: 1 };
       const d = diagnostic("C299", span, `internal compiler error: ${e instanceof Error ? e.message : String(e)}`, CODES.C299.help);
-      return new Analysis(version, text, { kind: "PolicyFile", span, items: [], comments: [] }, null, [d], false, false);
+      return new Analysis(version, text, { kind: "PolicyFile", span, items: [], comments: [] }, [d], false, false);
     }
   }
 }

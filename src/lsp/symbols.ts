@@ -14,7 +14,6 @@ import type {
 } from "../ast/nodes.js";
 import type { Span } from "../ast/span.js";
 import { isTemporal, walkExpr } from "../ast/walk.js";
-import type { SchemaEnv } from "../check/schema.js";
 
 /**
  * The names a policy declares and uses, for hover, go to definition, find references and rename:
@@ -75,7 +74,6 @@ export class SymbolIndex {
   constructor(
     readonly ast: PolicyFile,
     text: string,
-    readonly schema: SchemaEnv | null,
   ) {
     const collector = new Collector(text);
     for (const item of ast.items) {

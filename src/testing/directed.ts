@@ -113,7 +113,7 @@ class TraceBuilder implements PlanKit {
     this.solver = new Solver(this.ir);
     this.effects = new Map(this.ir.rules.map((r) => [r.id, r.effect]));
     const paths = new Set<string>();
-    for (const g of this.ir.keyGroups) if (g.key.kind === "path" && g.key.root !== "action") paths.add(g.key.text);
+    for (const g of this.ir.keyGroups) if (g.key.kind === "path" && g.key.root !== "action" && g.slots > 0) paths.add(g.key.text);
     for (const k of this.ir.revokeTargets) if (k.kind === "path" && k.root !== "action") paths.add(k.text);
     for (const op of this.ir.ops) if (op.op === "distinct" && op.attribute.root !== "action" && op.attribute.text !== "principal.id" && op.attribute.text !== "principal.kind") paths.add(op.attribute.text);
     this.keyPaths = [...paths];

@@ -86,7 +86,8 @@ export function alphabetOf(policies: readonly Policy[]): Alphabet {
   const irs = policies.map((p) => p.ir);
   const v = policies.map((p) => vocabularyOf(p)).reduce((a, b) => mergeVocabularies(a, b));
   const rules = irs.flatMap((ir) => ir.rules);
-  const principalKeyed = irs.some((ir) => ir.keyGroups.some((g) => g.key.kind === "principal") || ir.rules.some((r) => r.revokeTarget?.kind === "principal"));
+  // A key group with no registers keeps nothing (the runtime may list one for every key kind).
+  const principalKeyed = irs.some((ir) => ir.keyGroups.some((g) => g.key.kind === "principal" && g.slots > 0) || ir.rules.some((r) => r.revokeTarget?.kind === "principal"));
   const letters: Letter[] = [];
   let size = 0;
   for (const [names, signal] of [[v.actions, false], [v.signals, true]] as const)
@@ -243,7 +244,7 @@ function valuesFor(path: string, reach: readonly RuleIR[], irs: readonly PolicyI
       if (x.t === "has" || x.t === "path") candidates.push(true, false);
     });
   candidates.push(OTHER, [], NONE);
-  const isKey = irs.some((ir) => ir.keyGroups.some((g) => g.key.kind === "path" && g.key.text === path) || ir.revokeTargets.some((k) => k.kind === "path" && k.text === path) || ir.ops.some((o) => o.op === "distinct" && o.attribute.text === path));
+  const isKey = irs.some((ir) => ir.keyGroups.some((g) => g.key.kind === "path" && g.key.text === path && g.slots > 0) || ir.revokeTargets.some((k) => k.kind === "path" && k.text === path) || ir.ops.some((o) => o.op === "distinct" && o.attribute.text === path));
   const perClass = isKey ? 2 : 1;
   if (isKey) candidates.unshift("k1", "k2");
   const seen = new Map<string, number>();

@@ -42,7 +42,7 @@ export type { ClaimResult, Counterexample, PropertyOptions, SearchPhase } from "
 export { stepOutcomes } from "./outcomes.js";
 export type { StepOutcome } from "./outcomes.js";
 export { testPolicySource } from "./suite.js";
-export type { SuiteOptions, SuiteReport } from "./suite.js";
+export type { SuiteOptions, SuiteProgress, SuiteReport } from "./suite.js";
 export { CoverageRecorder, coverageSummary } from "./coverage.js";
 export type { ClauseCoverage, CoverageReport, Outcome, RuleCoverage } from "./coverage.js";
 export { traceAsTest, counterexampleTest, traceJsonl, traceLines, stepText, durationText } from "./render.js";

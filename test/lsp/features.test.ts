@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { CodeAction, CompletionItem, TextEdit } from "vscode-languageserver";
 import { TextDocument } from "vscode-languageserver-textdocument";
-import { checkSource } from "../../src/cli/commands/check.js";
+import { checkSource } from "../../src/check/source.js";
 import { DocumentAnalyser, type Analysis } from "../../src/lsp/analysis.js";
 import { codeActions } from "../../src/lsp/code-actions.js";
 import { complete } from "../../src/lsp/completion.js";
