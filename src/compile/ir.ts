@@ -17,6 +17,8 @@ export interface PolicyIR {
   readonly hasActionsBlock: boolean;
   /** Attribute paths a revoke rule can target besides session and principal. */
   readonly revokeTargets: readonly KeyIR[];
+  /** Attribute paths the schema marks `[secret]` (`context.password`): decision logs redact their values. */
+  readonly secrets: readonly string[];
 }
 
 /** How a history is partitioned: by session, by principal, or by an attribute value. */

@@ -285,6 +285,13 @@ export function lower(file: PolicyFile, options: LowerOptions): PolicyIR {
     }
   }
 
+  const secrets: string[] = [];
+  for (const item of file.items) {
+    if (item.kind !== "SchemaBlock") continue;
+    for (const ent of item.entities)
+      for (const f of ent.fields) if (f.tags.some((t) => t.value === "secret")) secrets.push(`${ent.entity}.${f.name.value}`);
+  }
+
   // Register layout, now that every capacity is final: each operator's slots follow the previous
   // operator's of its group.
   for (const op of ops) {
@@ -293,7 +300,7 @@ export function lower(file: PolicyFile, options: LowerOptions): PolicyIR {
     g.slots += registerWidth(op, labels.length);
   }
   const keyGroups: KeyGroupIR[] = groups.map((g, index) => ({ index, key: g.key, text: g.text, ttl: g.ttl, slots: g.slots }));
-  return { rules, ops, keyGroups, workflows, labels, actions, hasActionsBlock, revokeTargets };
+  return { rules, ops, keyGroups, workflows, labels, actions, hasActionsBlock, revokeTargets, secrets };
 }
 
 function widen(op: OpIR, capacity: number): void {

@@ -40,7 +40,7 @@ export const CODES = {
   C208: { title: "clause not allowed here", help: "limit and valid for apply to allow rules; target to revoke rules; require to challenge rules" },
   C209: { title: "value out of range", help: "the number is outside the range the construct accepts" },
   C210: { title: "duplicate schema entry", help: "declare each entity and attribute once" },
-  C211: { title: "unknown tag", help: "the only action tag is [high]" },
+  C211: { title: "unknown tag", help: "the only action tag is [high]; the only attribute tag is [secret]" },
   C212: { title: "unknown label", help: "session has LABEL needs a rule with label session += LABEL" },
   C213: { title: "invalid glob", help: "a glob uses * for any run of characters; at most 16 stars" },
   C298: { title: "cannot read policy file", help: "check the path and the file's permissions" },
