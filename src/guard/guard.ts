@@ -3,7 +3,9 @@ import { DecisionValue } from "../runtime/values.js";
 import type { Decision, DecisionError, KeySpec, PolicyState, RecheckResult, Request, Signal } from "../runtime/types.js";
 import { memoryStore } from "../stores/memory.js";
 import { isStoreError, StoreError, type Store } from "../stores/store.js";
-import type { Guard, GuardEvent, GuardOptions, GuardRequest, GuardSignal, ReinstateOutcome, RevokeOutcome, SignalOutcome } from "./types.js";
+import { callerId, idMaker } from "./ids.js";
+import { shadowOf } from "./shadow.js";
+import type { DecideOptions, Guard, GuardEvent, GuardOptions, GuardRequest, GuardSignal, ReinstateOutcome, RevokeOutcome, SignalOutcome } from "./types.js";
 
 const DEFAULT_TIMEOUT_MS = 1000;
 /** The key the whole policy state is held under. */
@@ -31,6 +33,8 @@ export function createGuard(options: GuardOptions): Guard {
       // A log or metrics hook never changes or delays a decision.
     }
   };
+  const nextId = idMaker();
+  const shadow = shadowOf(options, emit, createGuard);
 
   /** Runs one step over the whole state, within the deadline. */
   const withState = <T>(step: (s: PolicyState) => { state: PolicyState; result: T }): Promise<T> => {
@@ -65,8 +69,9 @@ export function createGuard(options: GuardOptions): Guard {
       return policy;
     },
 
-    async decide(request: GuardRequest): Promise<Decision> {
+    async decide(request: GuardRequest, decideOptions?: DecideOptions): Promise<Decision> {
       const started = now();
+      const t0 = performance.now();
       const req = timed(request, started);
       let decision: Decision;
       if (typeof req === "string") decision = errorDecision(policy, "R304", `malformed request: ${req}`, request);
@@ -80,12 +85,17 @@ export function createGuard(options: GuardOptions): Guard {
           decision = denyFor(e, req);
         }
       }
-      if (typeof req !== "string") emit({ kind: "decision", request: req as unknown as Request, decision, latencyMs: now() - started, store: store.kind });
+      if (typeof req !== "string" && (onDecision !== undefined || shadow !== null)) {
+        const id = callerId(decideOptions) ?? nextId();
+        emit({ kind: "decision", id, policy, request: req as unknown as Request, decision, latencyMs: performance.now() - t0, store: store.kind });
+        shadow?.decide(req as unknown as Request, decision, id);
+      }
       return decision;
     },
 
     async observe(signal: GuardSignal): Promise<SignalOutcome> {
       const started = now();
+      const t0 = performance.now();
       const sig = timed(signal, started);
       let outcome: SignalOutcome;
       if (typeof sig === "string") outcome = { revoked: EMPTY, flags: EMPTY, errors: [{ rule: null, code: "R304", message: `malformed signal: ${sig}` }] };
@@ -98,7 +108,8 @@ export function createGuard(options: GuardOptions): Guard {
         } catch (e) {
           outcome = { revoked: EMPTY, flags: EMPTY, errors: [storeFailure(e)] };
         }
-        emit({ kind: "signal", signal: sig as unknown as Signal, outcome, latencyMs: now() - started, store: store.kind });
+        if (onDecision !== undefined) emit({ kind: "signal", id: nextId(), policy, signal: sig as unknown as Signal, outcome, latencyMs: performance.now() - t0, store: store.kind });
+        shadow?.observe(sig as unknown as Signal);
       }
       return outcome;
     },
@@ -114,7 +125,8 @@ export function createGuard(options: GuardOptions): Guard {
       } catch (e) {
         outcome = { key: keyText(key), error: storeFailure(e) };
       }
-      emit({ kind: "revoke", key: outcome.key, reason: safeText(reason), time, store: store.kind, ...(outcome.error ? { error: outcome.error } : {}) });
+      if (onDecision !== undefined) emit({ kind: "revoke", id: nextId(), policy, key: outcome.key, reason: safeText(reason), time, store: store.kind, ...(outcome.error ? { error: outcome.error } : {}) });
+      shadow?.revoke(key, reason);
       return outcome;
     },
 
@@ -130,7 +142,8 @@ export function createGuard(options: GuardOptions): Guard {
       } catch (e) {
         outcome = { key: keyText(key), reinstated: false, error: storeFailure(e) };
       }
-      emit({ kind: "reinstate", key: outcome.key, reason: "", time, store: store.kind, ...(outcome.error ? { error: outcome.error } : {}) });
+      if (onDecision !== undefined) emit({ kind: "reinstate", id: nextId(), policy, key: outcome.key, reason: "", time, store: store.kind, ...(outcome.error ? { error: outcome.error } : {}) });
+      shadow?.reinstate(key);
       return outcome;
     },
 
@@ -164,7 +177,7 @@ export function createGuard(options: GuardOptions): Guard {
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
-      await store.close();
+      await Promise.all([store.close(), shadow?.close()]);
     },
   };
   return guard;
