@@ -88,7 +88,7 @@ export function createGuard(options: GuardOptions): Guard {
       if (typeof req !== "string" && (onDecision !== undefined || shadow !== null)) {
         const id = callerId(decideOptions) ?? nextId();
         emit({ kind: "decision", id, policy, request: req as unknown as Request, decision, latencyMs: performance.now() - t0, store: store.kind });
-        shadow?.decide(req as unknown as Request, decision, id);
+        shadow?.decide(req as unknown as Request, decision, id, policy);
       }
       return decision;
     },

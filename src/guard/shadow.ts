@@ -5,7 +5,7 @@ import type { Guard, GuardEvent, GuardOptions, ShadowOptions } from "./types.js"
 
 /** The candidate of shadow mode, fed everything the enforced policy sees after it has seen it. */
 export interface Shadow {
-  decide(request: Request, decision: Decision, id: string): void;
+  decide(request: Request, decision: Decision, id: string, enforced: Policy): void;
   observe(signal: Signal): void;
   revoke(key: KeySpec, reason: string): void;
   reinstate(key: KeySpec): void;
@@ -27,10 +27,10 @@ export function shadowOf(options: GuardOptions, emit: (e: GuardEvent) => void, c
   const candidate = create({ policy, store, ...(options.now ? { now: options.now } : {}), ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}) });
   const ignore = () => undefined;
   return {
-    decide(request, decision, id) {
+    decide(request, decision, id, enforced) {
       const started = performance.now();
       candidate.decide(request).then((c) => {
-        emit({ kind: "shadow", id, policy, request, decision, candidate: c, flipped: c.effect !== decision.effect, latencyMs: performance.now() - started, store: store.kind });
+        emit({ kind: "shadow", id, policy: enforced, candidatePolicy: policy, request, decision, candidate: c, flipped: c.effect !== decision.effect, latencyMs: performance.now() - started, store: store.kind });
       }, ignore);
     },
     observe: (signal) => void candidate.observe(signal).then(undefined, ignore),

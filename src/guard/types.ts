@@ -95,8 +95,10 @@ export type GuardEvent =
       readonly kind: "shadow";
       /** The enforced decision's id. */
       readonly id: string;
-      /** The candidate policy. */
+      /** The enforced policy. */
       readonly policy: Policy;
+      /** The candidate policy. */
+      readonly candidatePolicy: Policy;
       readonly request: Request;
       /** The enforced decision. */
       readonly decision: Decision;

@@ -54,7 +54,7 @@ describe("shadow mode", () => {
     ]);
     const decisions = events.filter((e) => e.kind === "decision");
     expect(shadows.map((e) => e.id)).toEqual(decisions.map((e) => e.id));
-    expect(shadows.every((e) => e.policy === candidate && e.candidate.policyHash === candidate.hash)).toBe(true);
+    expect(shadows.every((e) => e.policy === enforced && e.candidatePolicy === candidate && e.candidate.policyHash === candidate.hash)).toBe(true);
   });
 
   it("revocations by API reach the candidate", async () => {
