@@ -9,6 +9,7 @@ import * as explain from "./commands/explain.js";
 import * as testCommand from "./commands/test.js";
 import * as diff from "./commands/diff.js";
 import * as lsp from "./commands/lsp.js";
+import * as replay from "./commands/replay.js";
 
 interface Command {
   readonly run: (argv: string[], io: CliIO) => Promise<number>;
@@ -24,6 +25,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   test: { run: testCommand.run, summary: "run test blocks and check properties of .rules files (--coverage)" },
   diff: { run: diff.run, summary: "find requests two versions of a policy decide differently" },
   lsp: { run: lsp.run, summary: "run the language server for editors (stdio)" },
+  replay: { run: replay.run, summary: "re-decide a decision log with another policy and report what would change" },
 };
 
 export const HELP = `leash — policy-as-code for the action layer
