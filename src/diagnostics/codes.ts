@@ -74,6 +74,11 @@ export const CODES = {
   R315: { title: "store timeout", help: "the store did not answer within the guard's timeoutMs; the guard denies (fail closed)" },
   R330: { title: "store contention", help: "other holders kept changing the partitions of this request; the Redis store gave up after maxAttempts runs and denies (fail closed)" },
   R331: { title: "unreadable store reply", help: "a Redis script answered in a shape the store does not know (another program on its keys, a proxy); the guard denies (fail closed)" },
+  R335: { title: "log sink failed", help: "a decision log sink threw or could not write (a disk error, a closed file); the line is lost for that sink, the decision stands; see log.stats()" },
+  R336: { title: "log line dropped", help: "a decision log sink's buffer was full (the disk does not keep up), so it refused the line; raise maxBuffered or use a faster sink" },
+  R337: { title: "HTTP mapping failed", help: "the HTTP adapter's mapping (principal, context, session, skip) or one of its hooks threw; the request was refused with 403" },
+  R338: { title: "replayed with redacted input", help: "the logged input of a decision had [secret] values redacted or was cut down, so its replay may differ for that reason alone" },
+  R339: { title: "not a decision log line", help: "leash replay reads the JSON lines a decision log writes (kind decision, signal, revoke, reinstate or shadow)" },
 } as const satisfies Record<string, CodeInfo>;
 
 export type Code = keyof typeof CODES;
