@@ -117,7 +117,7 @@ export async function guardRedisBench(quick = false): Promise<GuardRedisRow[]> {
       const n = sizes(concurrency);
       const reqs = requests(n + KEYS * 2);
       // Baseline: one EVALSHA per request on the standalone server, same client settings as the store's.
-      const raw = new Redis(server.url, { enableAutoPipelining: true, maxRetriesPerRequest: 0, autoResendUnfulfilledCommands: false });
+      const raw = new Redis(server.url, { enableAutoPipelining: false, maxRetriesPerRequest: 0, autoResendUnfulfilledCommands: false });
       const sha = (await raw.script("LOAD", BASELINE_LUA)) as string;
       const base = (i: number) => raw.evalsha(sha, 1, `bench:{session:${reqs[i]!.session}}`, String(reqs[i]!.time));
       await drive(KEYS * 2, concurrency, base);

@@ -49,6 +49,7 @@ const MISSING: Readonly<Record<string, readonly string[]>> = {
   explain: ["/no/such/policy.rules", "/no/such/event.json"],
   diff: ["/no/such/old.rules", "/no/such/new.rules"],
   demo: ["/no/such/examples-dir"],
+  "mcp-proxy": ["--policy", "/no/such/policy.rules", "--", "node", "server.js"],
   replay: ["/no/such/log.jsonl", "--policy", "/no/such/new.rules"],
 };
 

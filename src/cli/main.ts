@@ -8,7 +8,9 @@ import * as demo from "./commands/demo.js";
 import * as explain from "./commands/explain.js";
 import * as testCommand from "./commands/test.js";
 import * as diff from "./commands/diff.js";
+import * as build from "./commands/build.js";
 import * as lsp from "./commands/lsp.js";
+import * as mcpProxy from "./commands/mcp-proxy.js";
 import * as replay from "./commands/replay.js";
 
 interface Command {
@@ -24,7 +26,9 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   demo: { run: demo.run, summary: "run every example scenario and check its expectations" },
   test: { run: testCommand.run, summary: "run test blocks and check properties of .rules files (--coverage)" },
   diff: { run: diff.run, summary: "find requests two versions of a policy decide differently" },
+  build: { run: build.run, summary: "compile a policy to JSON that leash/runtime loads without the parser" },
   lsp: { run: lsp.run, summary: "run the language server for editors (stdio)" },
+  "mcp-proxy": { run: mcpProxy.run, summary: "guard an MCP server: decide every tools/call before it runs" },
   replay: { run: replay.run, summary: "re-decide a decision log with another policy and report what would change" },
 };
 
@@ -34,7 +38,7 @@ Usage: leash <command> [options] [files]
 
 Commands:
 ${Object.entries(COMMANDS)
-  .map(([name, c]) => `  ${name.padEnd(9)}${c.summary}`)
+  .map(([name, c]) => `  ${`${name} `.padEnd(9)}${c.summary}`)
   .join("\n")}
 
 Run \`leash <command> --help\` for a command's options.

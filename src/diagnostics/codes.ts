@@ -1,3 +1,5 @@
+import { LOAD_CODES } from "./load-codes.js";
+
 /**
  * The catalog of diagnostic codes. Every code has an entry in `docs/errors.md` (a test checks both
  * directions). Codes are stable: a code is never reused for a different problem.
@@ -43,6 +45,15 @@ export const CODES = {
   C211: { title: "unknown tag", help: "the only action tag is [high]; the only attribute tag is [secret]" },
   C212: { title: "unknown label", help: "session has LABEL needs a rule with label session += LABEL" },
   C213: { title: "invalid glob", help: "a glob uses * for any run of characters; at most 16 stars" },
+  // Tool mappings (leash/mcp, leash check --map): C260-C264 and C269 when checked, C265-C266 as the code of a refused call
+  C260: { title: "invalid tool mapping", help: "a mapping is one JSON object with server, tools, principal, session, resource and context (see docs/guides/mcp.md)" },
+  C261: { title: "mapped action not declared", help: "declare the action in the policy's actions block, or map the tool to a declared one" },
+  C262: { title: "mapped attribute not in the schema", help: "declare the attribute in the policy's schema, or remove it from the mapping" },
+  C263: { title: "mapped value of the wrong type", help: "give a value of the type the schema declares for the attribute" },
+  C264: { title: "invalid reference", help: "references are $args.NAME, $client.name, $client.version, $auth.clientId, $auth.scopes, $session, $tool, $server and $item, with an optional ? and | path" },
+  C265: { title: "tool not in the mapping", help: "list the tool in the mapping's tools, or set unknownTools to \"default\" to give unlisted tools their default action" },
+  C266: { title: "tool call cannot be mapped", help: "the call lacks an argument the mapping reads, or gives one a policy cannot read; mark optional references with ?" },
+  C269: { title: "cannot read mapping file", help: "check the path and the file's permissions" },
   C298: { title: "cannot read policy file", help: "check the path and the file's permissions" },
   C299: { title: "internal compiler error", help: "a bug in leash: please report it with the policy that caused it" },
   // Lints (warnings: the policy is valid but probably not what was meant)
@@ -72,6 +83,9 @@ export const CODES = {
   R313: { title: "no matching allow", help: "no allow rule matched; the default is deny" },
   R314: { title: "store unavailable", help: "the store holding the state failed or is closed; the guard denies (fail closed) until it answers again" },
   R315: { title: "store timeout", help: "the store did not answer within the guard's timeoutMs; the guard denies (fail closed)" },
+  // Loading a compiled policy (loadCompiled, leash/runtime): in their own module, so that the
+  // runtime entry carries these entries and not the whole catalog.
+  ...LOAD_CODES,
   R330: { title: "store contention", help: "other holders kept changing the partitions of this request; the Redis store gave up after maxAttempts runs and denies (fail closed)" },
   R331: { title: "unreadable store reply", help: "a Redis script answered in a shape the store does not know (another program on its keys, a proxy); the guard denies (fail closed)" },
   R335: { title: "log sink failed", help: "a decision log sink threw or could not write (a disk error, a closed file); the line is lost for that sink, the decision stands; see log.stats()" },

@@ -1,7 +1,6 @@
 import type { PolicyFile } from "../ast/nodes.js";
-import { checkPolicy } from "../check/check.js";
-import { lintPolicy } from "../check/lints.js";
 import { buildSchema, type SchemaEnv } from "../check/schema.js";
+import { STAGES } from "../check/source.js";
 import { CODES } from "../diagnostics/codes.js";
 import { diagnostic, hasErrors, sortDiagnostics, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { IncrementalParser } from "./incremental.js";
@@ -10,8 +9,8 @@ import { SymbolIndex } from "./symbols.js";
 
 /**
  * What the server knows about one version of a document: its AST, its diagnostics — exactly those
- * of `leash check`: parse errors; without them the check stage (C2xx); without check errors the
- * lints (W4xx) — and, computed when first asked for, its symbols.
+ * of `leash check` (`checkSource`): parse errors; without them the stages of src/check/source.ts
+ * (checks, then lints) — and, computed when first asked for, its symbols and declared attributes.
  */
 export class Analysis {
   private symbolIndex: SymbolIndex | null = null;
@@ -22,7 +21,6 @@ export class Analysis {
     readonly version: number,
     readonly text: string,
     readonly ast: PolicyFile,
-    readonly schema: SchemaEnv | null,
     readonly diagnostics: readonly Diagnostic[],
     /** Whether unchanged items were reused from the previous version. */
     readonly incremental: boolean,
@@ -31,7 +29,7 @@ export class Analysis {
   ) {}
 
   get symbols(): SymbolIndex {
-    this.symbolIndex ??= new SymbolIndex(this.ast, this.text, this.schema);
+    this.symbolIndex ??= new SymbolIndex(this.ast, this.text);
     return this.symbolIndex;
   }
 
@@ -41,9 +39,9 @@ export class Analysis {
     return this.lexedText;
   }
 
-  /** The declared attributes: the checked schema, or (with parse errors) the schema blocks that parsed. */
+  /** The attributes the schema blocks declare (those that parsed, when others did not). */
   get attributes(): SchemaEnv {
-    this.schemaEnv ??= this.schema ?? buildSchema(this.ast, []);
+    this.schemaEnv ??= buildSchema(this.ast, []);
     return this.schemaEnv;
   }
 }
@@ -58,21 +56,35 @@ export class DocumentAnalyser {
 
   /** Never throws: a failure inside leash is a diagnostic on the first line. */
   analyse(text: string, version: number): Analysis {
+    return finish(this.stages(text, version));
+  }
+
+  /**
+   * The analysis in stages — the parse, then each stage of `leash check` — with a pause between
+   * them, so a server can answer requests in the pauses (see `listen`). Never throws.
+   */
+  *stages(text: string, version: number): Generator<void, Analysis, void> {
     try {
       const parsed = this.parser.parse(text);
       const all: Diagnostic[] = [...parsed.diagnostics];
-      let schema: SchemaEnv | null = null;
-      if (!hasErrors(all)) {
-        const checked = checkPolicy(parsed.ast);
-        schema = checked.schema;
-        all.push(...checked.diagnostics);
-        if (!hasErrors(checked.diagnostics)) all.push(...lintPolicy(parsed.ast, checked.schema));
+      for (const stage of STAGES) {
+        if (hasErrors(all)) break;
+        yield;
+        all.push(...stage(parsed.ast, text));
       }
-      return new Analysis(version, text, parsed.ast, schema, sortDiagnostics(all), parsed.incremental, !hasErrors(parsed.diagnostics));
+      return new Analysis(version, text, parsed.ast, sortDiagnostics(all), parsed.incremental, !hasErrors(parsed.diagnostics));
     } catch (e) {
       const span = { file: this.file, offset: 0, endOffset: 0, line: 1, column: 1, endLine: 1, endColumn: 1 };
       const d = diagnostic("C299", span, `internal compiler error: ${e instanceof Error ? e.message : String(e)}`, CODES.C299.help);
-      return new Analysis(version, text, { kind: "PolicyFile", span, items: [], comments: [] }, null, [d], false, false);
+      return new Analysis(version, text, { kind: "PolicyFile", span, items: [], comments: [] }, [d], false, false);
     }
+  }
+}
+
+/** Runs the remaining stages of an analysis at once. */
+export function finish(stages: Generator<void, Analysis, void>): Analysis {
+  for (;;) {
+    const r = stages.next();
+    if (r.done) return r.value;
   }
 }

@@ -168,10 +168,10 @@ class Context {
     return null;
   }
 
+  /** Whether the cursor is in a condition: after `when` or `unless` (no other clause since), or in parentheses. */
   private inCondition(): boolean {
-    return this.lastKeyword(["when", "unless", "reason", "limit", "valid", "label", "require", "target", "for", "on", "never", "always"]) === "when" ||
-      this.lastKeyword(["when", "unless", "reason", "limit", "valid", "label", "require", "target", "for", "on"]) === "unless" ||
-      this.openParen() !== null;
+    const clause = this.lastKeyword([...CLAUSES, "for", "on", "never", "always"]);
+    return clause === "when" || clause === "unless" || this.openParen() !== null;
   }
 
   /* ---- items by kind of place ---------------------------------------------------------------- */
@@ -201,7 +201,7 @@ class Context {
       return op === "since" || op === "gap" ? this.durations() : undefined;
     }
     const clause = this.lastKeyword([...CLAUSES, "for", "on"]);
-    if (clause === null && (this.lastIs(",") || (n === 4 && EFFECTS.includes(this.last()!.image as never)))) {
+    if (clause === null && (this.lastIs(",") || (n === 4 && this.lastIs(...EFFECTS)))) {
       this.events("any");
       this.keyword("signal");
       return this.plain("*", CompletionItemKind.Operator, "every action");
@@ -301,7 +301,7 @@ class Context {
     if (this.lastIs("by")) return this.last(3)?.image === "=>" ? this.names("rule", "workflow") : this.principalKinds();
     if (this.lastIs("signal")) return this.events("signal");
     if (this.lastIs("at")) return this.durations();
-    if (EFFECTS.includes(this.last()?.image as never) && this.last(2)?.image === "=>") return this.keyword("by");
+    if (this.lastIs(...EFFECTS) && this.last(2)?.image === "=>") return this.keyword("by");
     const stepStart = this.lastIs("{") || this.isLineStart() || (this.last(2)?.image === "at" && this.last()?.type === "DurationLiteral");
     if (stepStart) {
       this.keyword("at");
@@ -327,7 +327,7 @@ class Context {
       return this.keyword("always");
     }
     if (this.lastIs("never", "always")) return this.effects();
-    if (EFFECTS.includes(this.last()?.image as never) && this.lastIs(...EFFECTS) && ["never", "always"].includes(this.last(2)?.image ?? "")) return this.events("any");
+    if (this.lastIs(...EFFECTS) && (this.last(2)?.image === "never" || this.last(2)?.image === "always")) return this.events("any");
     this.rule(false);
   }
 

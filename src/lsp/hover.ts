@@ -150,11 +150,11 @@ function labelHover(s: PolicySymbol): string {
 function attributeHover(a: Analysis, s: PolicySymbol): string {
   const [root, attr] = s.name.split(".") as [string, string];
   const builtin = BUILTIN_ATTRIBUTES[root];
-  const declared = a.schema?.get(root as "principal")?.get(attr);
+  const declared = a.attributes.get(root as "principal")?.get(attr);
   let head: string;
   if (declared) head = `**\`${s.name}${declared.optional ? "?" : ""}: ${typeText(declared.type)}${declared.secret ? " [secret]" : ""}\`** — declared in the schema on line ${declared.span.line}${declared.optional ? "; optional: test it with `has` before reading it" : ""}${declared.secret ? "; secret: decision logs redact its value" : ""}`;
   else if (builtin && Object.prototype.hasOwnProperty.call(builtin, attr)) head = `**\`${s.name}: ${typeText(builtin[attr]!)}\`** — always present on every request`;
-  else if (a.schema?.has(root as "principal")) head = `**\`${s.name}\`** — not declared in the schema (C201)`;
+  else if (a.attributes.has(root as "principal")) head = `**\`${s.name}\`** — not declared in the schema (C201)`;
   else head = `**\`${s.name}\`** — no schema for \`${root}\`: any value the request carries`;
   const lines = [head];
   if (s.references.length > 0) lines.push(`Read in ${listText(places(s.references))}.`);

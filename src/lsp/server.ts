@@ -10,7 +10,7 @@ import {
 } from "vscode-languageserver";
 import { TextDocument } from "vscode-languageserver-textdocument";
 import { fileURLToPath } from "node:url";
-import { Analysis, DocumentAnalyser } from "./analysis.js";
+import { Analysis, DocumentAnalyser, finish } from "./analysis.js";
 import { codeActions } from "./code-actions.js";
 import { complete } from "./completion.js";
 import { toLspDiagnostic } from "./diagnostics.js";
@@ -34,11 +34,13 @@ export interface ServerOptions {
 export const SERVER_NAME = "leash";
 export const SERVER_VERSION = "0.1.0";
 
-/** One open document: its text, the analyser that remembers its chunks, the latest analysis. */
+/** One open document: the analyser that remembers its chunks, the latest analysis, the one under way. */
 interface OpenDocument {
   readonly analyser: DocumentAnalyser;
   latest: Analysis | null;
   timer: ReturnType<typeof setTimeout> | null;
+  /** An analysis run stage by stage between other work, for `version`. */
+  running: { readonly version: number; readonly stages: Generator<void, Analysis, void> } | null;
 }
 
 /**
@@ -57,7 +59,7 @@ export function listen(connection: Connection, options: ServerOptions = {}): voi
   const state = (doc: TextDocument): OpenDocument => {
     let s = open.get(doc.uri);
     if (s === undefined) {
-      s = { analyser: new DocumentAnalyser(fileOf(doc.uri)), latest: null, timer: null };
+      s = { analyser: new DocumentAnalyser(fileOf(doc.uri)), latest: null, timer: null, running: null };
       open.set(doc.uri, s);
     }
     return s;
@@ -69,22 +71,61 @@ export function listen(connection: Connection, options: ServerOptions = {}): voi
     if (s.latest !== null && s.latest.version === doc.version) return s.latest;
     if (s.timer !== null) clearTimeout(s.timer);
     s.timer = null;
-    s.latest = s.analyser.analyse(doc.getText(), doc.version);
+    // An analysis of this version under way is finished now; one of an older version is dropped.
+    const stages = s.running?.version === doc.version ? s.running.stages : s.analyser.stages(doc.getText(), doc.version);
+    s.running = null;
+    s.latest = finish(stages);
     publish(doc, s.latest);
     return s.latest;
+  };
+
+  /** Runs the stages of an analysis of `doc` with a turn of the event loop between them. */
+  const analyseInTurns = (doc: TextDocument) => {
+    const s = state(doc);
+    const run = { version: doc.version, stages: s.analyser.stages(doc.getText(), doc.version) };
+    s.running = run;
+    const step = () => {
+      if (s.running !== run) return; // finished by a request, or replaced by a newer version
+      const r = guard<IteratorResult<void, Analysis> | null>("diagnostics", () => run.stages.next(), null);
+      if (r !== null && !r.done) {
+        setTimeout(step, 0);
+        return;
+      }
+      s.running = null;
+      if (r === null) return;
+      const a = r.value;
+      s.latest = a;
+      if (documents.get(doc.uri)?.version !== a.version) return;
+      publish(doc, a);
+      // The symbols next, in a turn of their own: the first completion or hover after a change
+      // then finds them ready.
+      setTimeout(() => {
+        if (s.latest === a) guard("symbols", () => a.symbols, null);
+      }, 0);
+    };
+    step();
   };
 
   const publish = (doc: TextDocument, a: Analysis) => {
     void connection.sendDiagnostics({ uri: doc.uri, version: a.version, diagnostics: a.diagnostics.map((d) => toLspDiagnostic(doc, d)) }).catch(() => undefined);
   };
 
+  /**
+   * Diagnostics `delay` ms after the last change, parse, check and lint each in a turn of the
+   * event loop of its own. Timers fire before the event loop reads input, so the analysis starts
+   * one turn later: a request that came in meanwhile (the completion that follows a keystroke) is
+   * answered first, and one that comes in during the analysis waits for one stage, not all three.
+   */
   const schedule = (doc: TextDocument) => {
     const s = state(doc);
     if (s.timer !== null) clearTimeout(s.timer);
+    s.running = null;
     s.timer = setTimeout(() => {
-      s.timer = null;
-      const latest = documents.get(doc.uri);
-      if (latest !== undefined) guard("diagnostics", () => current(latest), undefined);
+      s.timer = setTimeout(() => {
+        s.timer = null;
+        const latest = documents.get(doc.uri);
+        if (latest !== undefined) analyseInTurns(latest);
+      }, 0);
     }, delay);
   };
 

@@ -14,7 +14,6 @@ import type {
 } from "../ast/nodes.js";
 import type { Span } from "../ast/span.js";
 import { isTemporal, walkExpr } from "../ast/walk.js";
-import type { SchemaEnv } from "../check/schema.js";
 
 /**
  * The names a policy declares and uses, for hover, go to definition, find references and rename:
@@ -45,7 +44,7 @@ export interface Occurrence {
   /** The item it occurs in. */
   readonly item: Item;
   /** For dotted names: how this place uses it. */
-  readonly use?: EventUse;
+  readonly use: EventUse | undefined;
 }
 
 export interface PolicySymbol {
@@ -75,7 +74,6 @@ export class SymbolIndex {
   constructor(
     readonly ast: PolicyFile,
     text: string,
-    readonly schema: SchemaEnv | null,
   ) {
     const collector = new Collector(text);
     for (const item of ast.items) {
@@ -91,7 +89,7 @@ export class SymbolIndex {
     }
     const kinds = new Map<string, SymbolKind>();
     for (const [key, list] of groups) kinds.set(key, resolveKind(list));
-    this.occurrences = raw.map((o) => ({ ...o, kind: kinds.get(o.key)! }));
+    this.occurrences = raw.map((o) => ({ key: o.key, kind: kinds.get(o.key)!, name: o.name, span: o.span, role: o.role, item: o.item, use: o.use }));
     for (const o of this.occurrences) {
       let s = this.byKey.get(o.key);
       if (!s) {
@@ -188,8 +186,7 @@ class Collector {
   }
 
   private add(kind: SymbolKind, name: string, span: Span, role: Occurrence["role"], use?: EventUse): void {
-    const o: RawOccurrence = { key: symbolKey(kind, name), kind, name, span, role, item: this.item };
-    this.out.push(use === undefined ? o : { ...o, use });
+    this.out.push({ key: symbolKey(kind, name), kind, name, span, role, item: this.item, use });
   }
 
   /** An action or signal name (a pattern with `*` is remembered for hover only). */

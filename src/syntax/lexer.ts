@@ -67,7 +67,7 @@ export function lex(source: string, opts: ResolvedOptions, sink: DiagnosticSink)
   limits.lastUnknownEnd = -1;
   let result;
   try {
-    result = leashLexer.tokenize(source);
+    result = leashLexer().tokenize(source);
   } catch (e) {
     if (!(e instanceof LexAbort)) throw e;
     // Garbage, or too much of it: report what was seen so far and stop.

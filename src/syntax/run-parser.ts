@@ -1,6 +1,6 @@
 import { tokenMatcher, type CstNode, type IToken } from "chevrotain";
 import { Colon, Kw, LCurly, NameTok, StringLiteral } from "./tokens.js";
-import { parser, TooManyParseErrors, type DepthError, type ParseError } from "./parser.js";
+import { leashParser, TooManyParseErrors, type DepthError, type ParseError } from "./parser.js";
 
 /** Receives the items as they are parsed (see `LeashParser.onItem`). */
 export interface ItemSink {
@@ -145,6 +145,7 @@ function nextLineStart(tokens: readonly IToken[], i: number, to: number): number
 
 /** One chevrotain parse of `tokens[from, to)`; items are numbered from `base` for the sink, from 0 in the output. */
 function parseRange(tokens: IToken[], from: number, to: number, maxDepth: number, errorBudget: number, items: ItemSink, base: number): ParserOutput {
+  const parser = leashParser();
   parser.input = from === 0 && to === tokens.length ? tokens : tokens.slice(from, to);
   parser.maxDepth = maxDepth;
   parser.errorLimit = errorBudget;

@@ -318,10 +318,17 @@ export const ALL_TOKENS: TokenType[] = [
   UnknownChar,
 ];
 
-/** Built once. Only `\n` ends a line, as in the caret renderer (`\r\n` is `\r` + newline). */
-export const leashLexer = new Lexer(ALL_TOKENS, {
-  ensureOptimizations: true,
-  positionTracking: "full",
-  lineTerminatorsPattern: /\n/g,
-  lineTerminatorCharacters: ["\n"],
-});
+/**
+ * The lexer, built on first use and reused: building it analyses every pattern, which is work an
+ * application that only decides (or a bundle without the parser) should not pay for at import. Only
+ * `\n` ends a line, as in the caret renderer (`\r\n` is `\r` + newline).
+ */
+export function leashLexer(): Lexer {
+  return (lexer ??= new Lexer(ALL_TOKENS, {
+    ensureOptimizations: true,
+    positionTracking: "full",
+    lineTerminatorsPattern: /\n/g,
+    lineTerminatorCharacters: ["\n"],
+  }));
+}
+let lexer: Lexer | null = null;

@@ -30,7 +30,7 @@ export type { RunTestsOptions, TestResult, TestStepResult } from "./runner.js";
 export { checkProperties, checkClaims, breaksClaim, randomSeed } from "./properties.js";
 export type { ClaimResult, Counterexample, PropertyOptions } from "./properties.js";
 export { testPolicySource } from "./suite.js";
-export type { SuiteOptions, SuiteReport } from "./suite.js";
+export type { SuiteOptions, SuiteProgress, SuiteReport } from "./suite.js";
 export { CoverageRecorder } from "./coverage.js";
 export type { ClauseCoverage, CoverageReport, Outcome, RuleCoverage } from "./coverage.js";
 export { traceAsTest, traceJsonl, traceLines, stepText, durationText } from "./render.js";

@@ -3,7 +3,8 @@ import type { Diagnostic } from "../diagnostics/diagnostic.js";
 import { CoverageRecorder, type CoverageReport } from "./coverage.js";
 import { claimsOf, instrument, type Instrumented } from "./probes.js";
 import { checkClaims, randomSeed, type ClaimResult } from "./properties.js";
-import { runTests, type TestResult } from "./runner.js";
+import { runTest, type TestResult } from "./runner.js";
+import type { TestDecl } from "../ast/nodes.js";
 
 /** Options for `testPolicySource`. */
 export interface SuiteOptions {
@@ -17,6 +18,19 @@ export interface SuiteOptions {
   readonly timeout?: number;
   /** Measure rule and clause coverage. */
   readonly coverage?: boolean;
+  /**
+   * Called before each `test` block and each property claim is run (`done` of `total` finished),
+   * and once at the end with `done === total`: what a progress bar shows.
+   */
+  readonly onProgress?: (progress: SuiteProgress) => void;
+}
+
+/** Where `testPolicySource` is: `done` of `total` tests and claims finished, `running` the next one. */
+export interface SuiteProgress {
+  readonly done: number;
+  readonly total: number;
+  /** `test "NAME"` or `property "NAME": CLAIM`; empty at the end. */
+  readonly running: string;
 }
 
 /** Everything `leash test` found for one policy file. */
@@ -65,8 +79,21 @@ export function testPolicySource(source: string, options: SuiteOptions = {}): Su
   }
   const recorder = options.coverage && inst ? new CoverageRecorder(inst.rules, compiled.policy.ir.rules.filter((r) => r.workflow !== null).map((r) => ({ rule: r.id, span: r.span }))) : null;
   const onOutcome = recorder ? recorder.outcome.bind(recorder) : undefined;
-  const tests = runTests(recorder && inst ? inst.policy : compiled.policy, compiled.ast, { onOutcome });
-  const checked = inst ? checkClaims(inst, { runs: options.runs, seed, timeout: options.timeout, onOutcome }) : [];
+  const testDecls = compiled.ast.items.filter((i): i is TestDecl => i.kind === "TestDecl");
+  const toCheck = inst?.claims ?? [];
+  const total = testDecls.length + toCheck.length;
+  const progress = (done: number, running: string) => options.onProgress?.({ done, total, running });
+  const tested = recorder && inst ? inst.policy : compiled.policy;
+  const tests = testDecls.map((t, i) => {
+    progress(i, `test ${JSON.stringify(t.name.value)}`);
+    return runTest(tested, t, { onOutcome });
+  });
+  // One claim at a time, so that progress moves between them; the same seed for each, as checkClaims does.
+  const checked = toCheck.flatMap((claim, i) => {
+    progress(testDecls.length + i, `property ${JSON.stringify(claim.property)}: ${claim.text}`);
+    return checkClaims({ policy: inst!.policy, claims: [claim] }, { runs: options.runs, seed, timeout: options.timeout, onOutcome });
+  });
+  progress(total, "");
   const properties = claims.flatMap((c): ClaimResult[] => {
     const error = broken.get(c.index);
     if (error !== undefined) return [{ property: c.property, claim: c.text, span: c.span, ok: false, runs: 0, seed, shrinks: 0, timedOut: false, applied: 0, error: `the claim does not compile: ${error}` }];

@@ -14,6 +14,7 @@ export const root = join(__dirname, "..", "..");
 const ENTRIES: Readonly<Record<string, string>> = {
   "": "src/index.ts",
   "/http": "src/adapters/http/index.ts",
+  "/node": "src/node/index.ts",
   "/log": "src/log/index.ts",
   "/otel": "src/log/otel.ts",
   "/redis": "src/stores/redis/index.ts",

@@ -63,6 +63,10 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisServe
   const start = async (): Promise<void> => {
     const c = spawn("redis-server", args, { stdio: ["ignore", "pipe", "pipe"] });
     child = c;
+    // A server never outlives the process that started it (a test worker that exits early).
+    const reap = () => c.kill("SIGKILL");
+    process.once("exit", reap);
+    c.once("exit", () => process.off("exit", reap));
     await new Promise<void>((resolve, reject) => {
       let out = "";
       const timer = setTimeout(() => reject(new Error(`redis-server on ${port} did not start: ${out}`)), 15_000);

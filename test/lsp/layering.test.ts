@@ -1,6 +1,7 @@
-import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { dirname, join, relative, resolve } from "node:path";
+import { readdirSync, readFileSync } from "node:fs";
+import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
+import { imports, reachable } from "../import-graph.js";
 import { ROOT } from "./harness.js";
 
 /**
@@ -8,38 +9,6 @@ import { ROOT } from "./harness.js";
  * nothing above it; nothing the `leash` entry, the runtime or another CLI command loads reaches
  * it or its protocol libraries (the CLI loads it only when `leash lsp` runs).
  */
-
-const STATIC_IMPORT = /(?:^|\n)\s*(?:import|export)\s[^;]*?\sfrom\s+"([^"]+)"|(?:^|\n)\s*import\s+"([^"]+)"/g;
-
-/** Static imports of a source file: relative ones resolved to files, packages by name. */
-function imports(file: string): { files: string[]; packages: string[] } {
-  const text = readFileSync(file, "utf8");
-  const files: string[] = [];
-  const packages: string[] = [];
-  for (const m of text.matchAll(STATIC_IMPORT)) {
-    const spec = (m[1] ?? m[2])!;
-    if (m[0].includes("import type") || m[0].includes("export type")) continue;
-    if (spec.startsWith(".")) files.push(resolve(dirname(file), spec.replace(/\.js$/, ".ts")));
-    else packages.push(spec);
-  }
-  return { files, packages };
-}
-
-/** Every file and package reachable from `entry` by static (non-type) imports. */
-function reachable(entry: string): { files: Set<string>; packages: Set<string> } {
-  const files = new Set<string>();
-  const packages = new Set<string>();
-  const todo = [entry];
-  while (todo.length > 0) {
-    const f = todo.pop()!;
-    if (files.has(f) || !existsSync(f)) continue;
-    files.add(f);
-    const i = imports(f);
-    for (const p of i.packages) packages.add(p);
-    todo.push(...i.files);
-  }
-  return { files, packages };
-}
 
 const LSP_PACKAGES = ["vscode-languageserver", "vscode-languageserver/node", "vscode-languageserver-textdocument", "vscode-jsonrpc", "immer"];
 const lspDir = join(ROOT, "src", "lsp");

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CodeAction, CompletionList, FoldingRange, Hover, Location, SemanticTokens, TextEdit, WorkspaceEdit } from "vscode-languageserver";
-import { checkSource } from "../../src/cli/commands/check.js";
+import { checkSource } from "../../src/check/source.js";
 import { formatSource } from "../../src/format/index.js";
 import { applyEdits, LspClient, positionOf } from "./harness.js";
 
@@ -85,7 +85,7 @@ describe("leash lsp over stdio", () => {
     expect(d.map((x) => x.code)).toEqual(["P105", "P106"]);
     expect(d[0]!.range).toEqual({ start: positionOf(text, "alow"), end: positionOf(text, "alow", 4) });
     expect(d[0]!.message).toContain('did you mean "allow"?');
-    const cli = checkSource(text, "policy.rules");
+    const cli = checkSource(text, { file: "policy.rules" });
     expect(d.map((x) => [x.code, x.range.start.line + 1, x.range.start.character + 1, x.message])).toEqual(cli.map((x) => [x.code, x.span.line, x.span.column, `${x.message}\n= help: ${x.help}`]));
   });
 

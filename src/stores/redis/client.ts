@@ -10,13 +10,15 @@ export type RedisClient = Redis | Cluster;
  * Connection options for clients the store creates itself. The store fails closed and never
  * repeats a script whose outcome it reported as failed, so: no command is resent after a
  * reconnect (its effect is unknown and the decision was already denied), commands issued while
- * disconnected fail at the next reconnect attempt instead of waiting, reconnects go on forever
- * with a short back-off, and commands of one tick share one write (auto-pipelining).
+ * disconnected fail at the next reconnect attempt instead of waiting, and reconnects go on
+ * forever with a short back-off. Auto-pipelining stays off: it keeps one pipeline in flight per
+ * node, so concurrent decisions wait for each other's round trip, and every command written at
+ * once measured faster at concurrency 64 (see docs/deployment.md).
  */
 const CONNECTION: RedisOptions = {
   autoResendUnfulfilledCommands: false,
   maxRetriesPerRequest: 0,
-  enableAutoPipelining: true,
+  enableAutoPipelining: false,
   connectTimeout: 2_000,
   retryStrategy: (attempt) => Math.min(20 * attempt, 500),
 };
@@ -34,7 +36,7 @@ export function connect(source: { url?: string; cluster?: readonly string[] }): 
       ...(first.password ? { password: decodeURIComponent(first.password) } : {}),
     };
     const options: ClusterOptions = {
-      enableAutoPipelining: true,
+      enableAutoPipelining: false,
       enableOfflineQueue: true,
       maxRedirections: 16,
       retryDelayOnMoved: 0,

@@ -85,8 +85,8 @@ interface Reply {
 }
 
 interface Plan {
-  /** The four ARGV per partition, in key order. */
-  readonly args: string[][];
+  /** The four ARGV per partition, in key order, one after the other. */
+  readonly args: string[];
   /** What each partition holds after a commit (undefined: unchanged). */
   readonly next: (Held | undefined)[];
 }
@@ -126,6 +126,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
   const writer = fresh();
   const cache = new PartitionCache(cacheSize);
   const gate = new WriteGate();
+  const deadlines = new Deadlines();
   /** Locks exist only where a request's partitions can sit in several slots. */
   const lockMode = cluster && !oneSlot ? "1" : "0";
   const stats = { commits: 0, conflicts: 0, crossSlot: 0, lockWaits: 0, resolved: 0 };
@@ -139,24 +140,24 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
   };
 
   const plan = (keys: readonly string[], held: readonly Held[], out: StepResult<unknown>): Plan => {
-    const args: string[][] = [];
+    const args: string[] = [];
     const next: (Held | undefined)[] = [];
     const writes = out.writes;
     for (let i = 0; i < keys.length; i++) {
       const w = writes[i];
+      const version = held[i]!.version;
       const loud = out.notify?.[i] === true;
-      if (w === undefined || (w === null && held[i]!.version === "")) {
-        args.push([held[i]!.version, "r", "", "0"]);
+      if (w === undefined || (w === null && version === "")) {
+        args.push(version, "r", "", "0");
         next.push(undefined);
       } else if (w === null) {
-        args.push([held[i]!.version, loud ? "D" : "d", "", "0"]);
+        args.push(version, loud ? "D" : "d", "", "0");
         next.push(ABSENT);
       } else {
-        const version = fresh();
+        const fresh_ = fresh();
         const keep = out.keepMs?.[i] ?? Infinity;
-        const ttl = Number.isFinite(keep) ? String(Math.max(1, Math.ceil(keep))) : "0";
-        args.push([held[i]!.version, loud ? "S" : "s", encode(version, w), ttl]);
-        next.push({ version, value: w as PartitionData });
+        args.push(version, loud ? "S" : "s", encode(fresh_, w), Number.isFinite(keep) ? String(Math.max(1, Math.ceil(keep))) : "0");
+        next.push({ version: fresh_, value: w as PartitionData });
       }
     }
     return { args, next };
@@ -170,7 +171,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
 
   const slotArgs = (p: Plan, idx: readonly number[]): string[] => {
     const out: string[] = [];
-    for (const i of idx) out.push(...p.args[i]!);
+    for (const i of idx) out.push(p.args[4 * i]!, p.args[4 * i + 1]!, p.args[4 * i + 2]!, p.args[4 * i + 3]!);
     return out;
   };
 
@@ -225,31 +226,37 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
   /** The keys a plan writes. */
   const written = (keys: readonly string[], p: Plan): string[] => keys.filter((_, i) => p.next[i] !== undefined);
 
-  const single = async <T>(keys: readonly string[], step: Step<T>, deadline: number, within: Within): Promise<T> => {
-    const idx = keys.map((_, i) => i);
-    const redisKeys = slotKeys(keys, idx);
-    for (let attempt = 0; ; attempt++) {
-      checkBudget(attempt, maxAttempts, deadline);
-      const admitted = gate.admit(keys, within);
+  const single = async <T>(keys: readonly string[], step: Step<T>, tx: Tx): Promise<T> => {
+    const idx = indexes(keys.length);
+    // Where no locks exist, the script gets the data keys only.
+    const redisKeys = lockMode === "0" ? keys.map(names.data) : slotKeys(keys, idx);
+    // Conflicts count against maxAttempts; waits for locks only against the deadline.
+    for (let attempt = 0, waits = 0; ; ) {
+      checkBudget(attempt, maxAttempts, tx.deadline);
+      const admitted = gate.admit(keys, tx.within);
       if (admitted !== null) await admitted;
       const { out, p } = runStep(keys, step);
       const mine = written(keys, p);
       gate.hold(keys, mine);
+      // Released when the reply comes, or at the deadline if it never does.
+      const release = tx.onExpiry(() => gate.release(mine));
       let r: Reply;
       try {
-        r = readReply(await within(run(COMMIT, redisKeys, [notAfter(deadline), lockMode, channel, writer, ...slotArgs(p, idx)])));
+        r = readReply(await run(COMMIT, redisKeys, [notAfter(tx.deadline), lockMode, channel, writer, ...p.args]));
         if (r.code === 1) commitAll(keys, p);
         else if (r.code === 0) learn(keys, idx, r);
       } finally {
-        gate.release(mine);
+        release();
       }
+      if (tx.expired) throw expiredError();
       switch (r.code) {
         case 1:
           return out.result;
         case 0:
+          attempt++;
           break;
         case 2:
-          await onLocked(keys, idx, r, attempt, within);
+          await onLocked(keys, idx, r, waits++, tx.within);
           break;
         case 3:
           throw late();
@@ -284,7 +291,8 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
    * applied afterwards. A holder that meets a lock past its lease asks the status key: `c` applies
    * it, otherwise `a` is recorded there first, so a late commit can no longer happen.
    */
-  const crossSlot = async <T>(keys: readonly string[], step: Step<T>, deadline: number, within: Within, slots: number[][]): Promise<{ result: T; after: Promise<void> }> => {
+  const crossSlot = async <T>(keys: readonly string[], step: Step<T>, tx: Tx, slots: readonly (readonly number[])[]): Promise<T> => {
+    const { deadline, within } = tx;
     const secondaries = slots.slice(0, -1);
     const primary = slots[slots.length - 1]!;
     for (let attempt = 0; ; attempt++) {
@@ -292,11 +300,12 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
       const admitted = gate.admit(keys, within);
       if (admitted !== null) await admitted;
       const { out, p } = runStep(keys, step);
-      // Locks stop readers too: every partition is held until the locks are applied or dropped.
-      gate.hold(keys, keys);
+      // What it writes is held here until its locks are applied or dropped (they stop readers).
+      const mine = written(keys, p);
+      gate.hold(keys, mine);
       const txid = fresh();
       const status = names.status(keys[primary[0]!]!, txid);
-      const prepared: number[][] = [];
+      const prepared: (readonly number[])[] = [];
       const outcome = await (async (): Promise<"committed" | typeof RETRY> => {
         for (const idx of secondaries) {
           prepared.push(idx);
@@ -307,7 +316,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
             if (r.code === 2) await onLocked(keys, idx, r, wait, within);
             else if (r.code === 3) throw late();
             else throw unreadable(r.raw);
-            checkBudget(wait, maxAttempts, deadline);
+            checkBudget(0, maxAttempts, deadline);
           }
         }
         for (let wait = 0; ; wait++) {
@@ -325,47 +334,47 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
           if (r.code === 2) await onLocked(keys, primary, r, wait, within);
           else if (r.code === 3) throw late();
           else throw unreadable(r.raw);
-          checkBudget(wait, maxAttempts, deadline);
+          checkBudget(0, maxAttempts, deadline);
         }
       })().catch((e: unknown) => {
         rollBack(keys, prepared, txid);
-        gate.release(keys);
+        gate.release(mine);
         throw e;
       });
       if (outcome === RETRY) {
         rollBack(keys, prepared, txid);
-        gate.release(keys);
+        gate.release(mine);
         continue;
       }
       commitAll(keys, p);
       stats.crossSlot++;
       // This process's transactions on these partitions wait until the locks are applied.
-      const after = rollForward(keys, prepared, txid, status)
+      void rollForward(keys, prepared, txid, status)
         .catch(() => {})
-        .finally(() => gate.release(keys));
-      return { result: out.result, after };
+        .finally(() => gate.release(mine));
+      return out.result;
     }
   };
 
-  const transact = async <T>(keys: readonly string[], step: Step<T>, deadline: number): Promise<T> => {
-    if (closed) throw new StoreError("R314", "the redis store is closed");
-    if (hasDuplicate(keys)) throw new StoreError("R314", "a transaction names a partition twice");
-    const { within, stop } = deadlineOf(deadline);
-    try {
+  const transact = <T>(keys: readonly string[], step: Step<T>, deadline: number): Promise<T> => {
+    if (closed) return Promise.reject(new StoreError("R314", "the redis store is closed"));
+    if (hasDuplicate(keys)) return Promise.reject(new StoreError("R314", "a transaction names a partition twice"));
+    return new Promise<T>((resolve, reject) => {
+      const tx = deadlines.start(deadline, reject);
       const slots = groupBySlot(keys);
-      if (slots.length <= 1) return await single(keys, step, deadline, within);
-      return (await crossSlot(keys, step, deadline, within, slots)).result;
-    } catch (e) {
-      // What Redis holds for these partitions is unknown now: read them again next time.
-      for (const k of keys) cache.delete(k);
-      throw storeErrorOf(e);
-    } finally {
-      stop();
-    }
+      (slots.length <= 1 ? single(keys, step, tx) : crossSlot(keys, step, tx, slots)).then(
+        (v) => tx.finish() && resolve(v),
+        (e: unknown) => {
+          // What Redis holds for these partitions is unknown now: read them again next time.
+          for (const k of keys) cache.delete(k);
+          if (tx.finish()) reject(storeErrorOf(e));
+        },
+      );
+    });
   };
 
-  const groupBySlot = (keys: readonly string[]): number[][] => {
-    if (!cluster || oneSlot || keys.length < 2) return [keys.map((_, i) => i)];
+  const groupBySlot = (keys: readonly string[]): readonly (readonly number[])[] => {
+    if (!cluster || oneSlot || keys.length < 2) return ONE_GROUP;
     const bySlot = new Map<number, number[]>();
     keys.forEach((k, i) => {
       const s = keySlot(names.data(k));
@@ -436,24 +445,109 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
 
 type Within = <V>(p: Promise<V>) => Promise<V>;
 
-/** Races every wait of one transaction against its deadline (one timer per transaction). */
-function deadlineOf(deadline: number): { within: Within; stop: () => void } {
-  let timer: ReturnType<typeof setTimeout> | null = null;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new StoreError("R315", "redis did not answer before the deadline")), Math.max(0, deadline - Date.now()));
-  });
-  expired.catch(() => {});
-  return {
-    within: (p) => Promise.race([p, expired]),
-    stop: () => {
-      if (timer !== null) clearTimeout(timer);
-    },
-  };
+/** One transaction's deadline, as the store's scripts and waits see it. */
+interface Tx {
+  readonly deadline: number;
+  /** True once the deadline passed before the transaction finished. */
+  readonly expired: boolean;
+  /** Races a wait against the deadline (waits only: a script in flight is not raced). */
+  readonly within: Within;
+  /** Runs `f` at the deadline unless the returned function runs first (it runs `f` then, once). */
+  onExpiry(f: () => void): () => void;
+  /** Marks the transaction done; false if the deadline had already rejected it. */
+  finish(): boolean;
+}
+
+const GRANULE_MS = 2;
+/** What groupBySlot answers when every partition is in one slot (the caller needs no groups then). */
+const ONE_GROUP: readonly (readonly number[])[] = Object.freeze([]);
+
+function expiredError(): StoreError {
+  return new StoreError("R315", "redis did not answer before the deadline");
+}
+
+/**
+ * Deadlines of the transactions in flight, in buckets of 2 ms with one timer per bucket: no timer
+ * and no promise race per transaction on the path where Redis answers in time.
+ */
+class Deadlines {
+  private readonly buckets = new Map<number, Set<() => void>>();
+
+  start(deadline: number, reject: (e: unknown) => void): Tx {
+    let done = false;
+    let expired = false;
+    let expiry: Promise<never> | null = null;
+    let failWait: ((e: unknown) => void) | null = null;
+    const hooks: (() => void)[] = [];
+    const fire = () => {
+      if (done) return;
+      done = true;
+      expired = true;
+      for (const h of hooks.splice(0)) h();
+      failWait?.(expiredError());
+      reject(expiredError());
+    };
+    const bucket = this.add(deadline, fire);
+    return {
+      deadline,
+      get expired() {
+        return expired;
+      },
+      within: <V>(p: Promise<V>): Promise<V> => {
+        if (expired) return Promise.reject(expiredError());
+        expiry ??= new Promise<never>((_, rej) => (failWait = rej));
+        return Promise.race([p, expiry]);
+      },
+      onExpiry(f) {
+        let ran = false;
+        const once = () => {
+          if (ran) return;
+          ran = true;
+          f();
+        };
+        hooks.push(once);
+        return () => {
+          const at = hooks.indexOf(once);
+          if (at >= 0) hooks.splice(at, 1);
+          once();
+        };
+      },
+      finish: () => {
+        if (done) return false;
+        done = true;
+        bucket.delete(fire);
+        return true;
+      },
+    };
+  }
+
+  private add(deadline: number, fire: () => void): Set<() => void> {
+    const at = Math.ceil(deadline / GRANULE_MS) * GRANULE_MS;
+    let set = this.buckets.get(at);
+    if (set === undefined) {
+      const s = new Set<() => void>();
+      set = s;
+      this.buckets.set(at, s);
+      const timer = setTimeout(() => {
+        this.buckets.delete(at);
+        for (const f of s) f();
+      }, Math.max(0, at - Date.now()));
+      timer.unref();
+    }
+    set.add(fire);
+    return set;
+  }
+}
+
+const INDEXES: number[][] = [];
+/** [0, 1, ..., n - 1], shared. */
+function indexes(n: number): readonly number[] {
+  return (INDEXES[n] ??= Array.from({ length: n }, (_, i) => i));
 }
 
 function checkBudget(attempt: number, max: number, deadline: number): void {
   if (attempt >= max) throw new StoreError("R330", `redis: gave up after ${max} attempts; other holders kept changing these partitions`);
-  if (Date.now() >= deadline) throw new StoreError("R315", "redis did not answer before the deadline");
+  if (Date.now() >= deadline) throw expiredError();
 }
 
 function readReply(raw: unknown): Reply {
