@@ -73,6 +73,8 @@ interface SinkState {
   reportedFailed: number;
   reportedDropped: number;
   reportedAt: number;
+  /** The promise the sink returned last and how many lines wait on it (a batching sink returns one per batch). */
+  waiting: { promise: Promise<void>; lines: number } | null;
 }
 
 /**
@@ -82,7 +84,7 @@ interface SinkState {
  * through `onProblem`.
  */
 export function decisionLog(options: DecisionLogOptions): DecisionLog {
-  const states: SinkState[] = options.sinks.map((sink) => ({ sink, written: 0, failed: 0, dropped: 0, lastError: null, reportedFailed: 0, reportedDropped: 0, reportedAt: -Infinity }));
+  const states: SinkState[] = options.sinks.map((sink) => ({ sink, written: 0, failed: 0, dropped: 0, lastError: null, reportedFailed: 0, reportedDropped: 0, reportedAt: -Infinity, waiting: null }));
   const ctx = { labels: options.labels && Object.keys(options.labels).length > 0 ? { ...options.labels } : undefined };
   const shadow = options.shadow ?? "flips";
   const maxLine = options.maxLineLength ?? DEFAULT_MAX_LINE;
@@ -116,8 +118,26 @@ export function decisionLog(options: DecisionLogOptions): DecisionLog {
   const write = (s: SinkState, line: string, event: LogEvent) => {
     try {
       const out = s.sink.write(line, event);
-      if (out instanceof Promise) out.then(() => void s.written++, (e: unknown) => problem(s, e));
-      else s.written++;
+      if (!(out instanceof Promise)) {
+        s.written++;
+        return;
+      }
+      if (s.waiting !== null && s.waiting.promise === out) {
+        s.waiting.lines++;
+        return;
+      }
+      const waiting = { promise: out, lines: 1 };
+      s.waiting = waiting;
+      out.then(
+        () => {
+          s.written += waiting.lines;
+          if (s.waiting === waiting) s.waiting = null;
+        },
+        (e: unknown) => {
+          for (let i = 0; i < waiting.lines; i++) problem(s, e);
+          if (s.waiting === waiting) s.waiting = null;
+        },
+      );
     } catch (e) {
       problem(s, e);
     }

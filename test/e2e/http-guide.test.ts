@@ -10,6 +10,7 @@ import { serve } from "@hono/node-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Guard } from "../../src/guard/index.js";
 import type { DecisionLog } from "../../src/log/index.js";
+import { startInChild } from "./codegen-server.js";
 import { docFiles, docModule, inScratchDir } from "./doc-blocks.js";
 
 const PAGE = "docs/guides/http.md";
@@ -70,19 +71,18 @@ describe("docs/guides/http.md", () => {
   });
 
   it("fastify-app.ts: the catalog and a configured route are decided, /health is not", async () => {
-    const m = (await import(docModule(PAGE, "fastify-app.ts"))) as { app: import("fastify").FastifyInstance };
-    await m.app.listen({ port: 0, host: "127.0.0.1" });
-    const url = `http://127.0.0.1:${(m.app.server.address() as AddressInfo).port}`;
+    // fastify compiles code from strings: its server runs in a process of its own (codegen-child.ts).
+    const app = await startInChild(docModule(PAGE, "fastify-app.ts"), "app");
     try {
-      const catalog = await fetch(`${url}/catalog`);
+      const catalog = await fetch(`${app.url}/catalog`);
       expect(catalog.status).toBe(200);
       expect(((await catalog.json()) as { decision: string }).decision).toMatch(/-/);
-      expect((await fetch(`${url}/checkout`, { method: "POST", headers: { cookie: "sid=s-1" } })).status).toBe(200);
+      expect((await fetch(`${app.url}/checkout`, { method: "POST", headers: { cookie: "sid=s-1" } })).status).toBe(200);
       // Without a session the rules keyed by session fail closed.
-      expect((await fetch(`${url}/checkout`, { method: "POST" })).status).toBe(403);
-      expect(await (await fetch(`${url}/health`)).json()).toEqual({ ok: true });
+      expect((await fetch(`${app.url}/checkout`, { method: "POST" })).status).toBe(403);
+      expect(await (await fetch(`${app.url}/health`)).json()).toEqual({ ok: true });
     } finally {
-      await m.app.close();
+      await app.close();
     }
   });
 
