@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --json] [-- --suite scope,parse,sequence,lsp]`
+ * `npm run bench [-- --quick] [-- --json] [-- --suite scope,parse,sequence,lsp,guard,mcp]`
  *
  * Runs the suites, prints a table per suite (or, with `--json`, one JSON object per line on
  * stdout and nothing else there), then the scope ratios. Exits non-zero if any engine disagreed
@@ -16,6 +16,7 @@ import { describeMismatches, scopeBench, scopeRatios, scopeTable, type ScopeRow 
 import { lspBench } from "./lsp.js";
 import { sequenceBenchInChild } from "./sequence.js";
 import { guardRedisBenchInChild, guardRedisRatios, type GuardRedisRow } from "./guard-redis.js";
+import { mcpBench } from "./mcp.js";
 import { httpBench, httpRatios, type HttpRow, type HttpSpanRow } from "./http.js";
 
 /** What a suite returns is checked by `normalise`. */
@@ -70,6 +71,8 @@ async function main(argv: readonly string[]): Promise<number> {
     ["lsp", (o) => lspBench(o)],
     // The guard suite's Redis rows (standalone, Cluster, raw-script baseline), with servers of their own.
     ["guard", (o) => guardRedisBenchInChild(o.quick)],
+    // Added latency per MCP tool call, in process and through leash mcp-proxy, against the same calls unguarded.
+    ["mcp", (o) => mcpBench(o)],
     // autocannon against the example shop and a catalog on express, fastify and hono, with and without leash.
     ["http", (o) => httpBench(o.quick)],
   ];

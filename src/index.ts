@@ -45,7 +45,7 @@ export type {
   Resource,
   Signal,
 } from "./runtime/types.js";
-export { toMillis } from "./runtime/request.js";
+export { toMillis, validTime } from "./runtime/time.js";
 export { replayTrace, parseJsonLines, readTrace } from "./runtime/trace.js";
 export type { TraceEvent, TraceStep, Expectation } from "./runtime/trace.js";
 

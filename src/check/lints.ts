@@ -68,6 +68,7 @@ export const LINTS: readonly Lint[] = [
   { name: "duplicate-rule", run: lintDuplicateRules },
   { name: "outlives-state", run: lintOutlivesState },
   { name: "high-only-by-wildcard", run: lintHighOnlyByWildcard },
+  { name: "idle-lifetime", run: lintIdleLifetime },
 ];
 
 /**
@@ -662,6 +663,42 @@ function keyLifetimes(ctx: LintContext): Map<string, number> {
     }
   }
   return ttl;
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* W418: a limit without a window, or a grant per a lasting key: remembered while the key is active  */
+
+function lintIdleLifetime(ctx: LintContext, out: Diagnostic[]): void {
+  const ttl = keyLifetimes(ctx);
+  const lifetime = (k: string) => ttl.get(k) ?? ctx.keyTtlMs;
+  const hours = (ms: number) => (ms % 3600000 === 0 ? `${ms / 3600000}h` : `${ms} ms`);
+  for (const r of ctx.rules) {
+    for (const c of r.clauses) {
+      if (c.kind === "LimitClause" && c.window === null) {
+        const k = formatKey(c.key);
+        out.push(
+          diagnostic(
+            "W418",
+            c.span,
+            `\`limit ${c.count.value} per ${k}\` has no window: its uses count while the ${k} is active and are forgotten once the ${k} has been idle for ${hours(lifetime(k))}, when the limit starts over`,
+            `say how long a use counts (\`limit ${c.count.value} per ${k} within 1h\`), or keep it and allow this warning with a comment that says the lifetime is meant`,
+          ),
+        );
+      } else if (c.kind === "ValidForClause") {
+        // A session ends; a principal or an attribute value comes back a day later to a fresh grant.
+        const k = c.key ? formatKey(c.key) : "session";
+        if (k === "session" || c.duration.ms > lifetime(k)) continue; // W408 says more about the latter
+        out.push(
+          diagnostic(
+            "W418",
+            c.span,
+            `\`valid for ${c.duration.text}\` starts at the ${k}'s first use and is remembered while the ${k} is active: once the ${k} has been idle for ${hours(lifetime(k))}, a new grant of ${c.duration.text} starts`,
+            `grant per session (a session does not come back), or keep it and allow this warning with a comment that says the lifetime is meant`,
+          ),
+        );
+      }
+    }
+  }
 }
 
 /* ---------------------------------------------------------------------------------------------- */

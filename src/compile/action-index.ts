@@ -3,6 +3,7 @@ import { opUpdate, type Category, type OpUpdate } from "../runtime/operators.js"
 import type { CompiledRule } from "./generate.js";
 import type { OpIR, PolicyIR } from "./ir.js";
 import type { Reason } from "../runtime/types.js";
+import { hash32 } from "./hash.js";
 
 /**
  * A list of candidate rules split by the first segment of the resource they name: allow rules
@@ -34,11 +35,27 @@ export interface Bucket {
   readonly highExcluded: readonly CompiledRule[];
   /** Attribute paths the bucket's rules read. */
   readonly watch: readonly string[];
+  /** The paths of `watch` beyond the request's identity (context, principal and resource attributes): what a decision's digest reads. */
+  readonly digestPaths: readonly { readonly root: "principal" | "resource" | "context"; readonly segments: readonly string[]; readonly text: string }[];
   /** The operators an event of this name feeds, per category, in op order. */
   readonly updates: Readonly<Record<Category, readonly OpUpdate[]>>;
   readonly hasLimits: boolean;
   /** The reasons of a default deny on this name (R312 for a [high] action reached only by wildcards, R313). */
   readonly denyReasons: readonly Reason[];
+  /**
+   * The key groups whose partitions a decision on this name reads or may write: its rules'
+   * operators, limits, grants and labels, the operators its events feed, and the revocation keys
+   * its revoke rules write. Sorted.
+   */
+  readonly reads: readonly number[];
+  /** Revocation-holding groups (session, principal, `target` paths) a request reads only to check them. */
+  readonly checks: readonly number[];
+  /** Per group: whether a decision on this name may write its partition (the Guard serialises those). */
+  readonly writable: readonly boolean[];
+  /** False for an action the actions block does not declare (a closed world: R316). */
+  readonly declared: boolean;
+  /** Where a decision's digest starts: the policy hash and this name, hashed. */
+  readonly digestSeed: number;
 }
 
 const MEMO_LIMIT = 10_000;
@@ -65,6 +82,8 @@ export class ActionIndex {
   constructor(
     private readonly ir: PolicyIR,
     private readonly rules: readonly CompiledRule[],
+    /** The policy hash, which every decision digest starts from. */
+    private readonly policyHash = "",
   ) {
     this.highPatterns = ir.actions.filter((a) => a.high).map((a) => a.segments);
     const names = new Set<string>();
@@ -172,6 +191,7 @@ export class ActionIndex {
     }
     denyReasons.push(Object.freeze({ rule: null, effect: "deny" as const, code: "R313", message: `no allow rule matched ${name}` }));
     const byIdRules = byId === null ? [] : [...new Set([...byId.values()].flat())];
+    const { reads, checks, writable } = this.groupsOf(candidates, updates, signal);
     let splitById: Map<string, CandidateList> | null = null;
     if (byId !== null) {
       splitById = new Map();
@@ -186,10 +206,62 @@ export class ActionIndex {
       high,
       highExcluded,
       watch: Object.freeze([...watch].sort()),
+      digestPaths: Object.freeze(digestPathsOf([...watch].sort())),
       updates,
       hasLimits: candidates.some((r) => r.ir.limit !== null || r.ir.grant !== null || r.ir.labels.length > 0),
+      reads,
+      checks,
+      writable,
+      declared: signal || !this.ir.hasActionsBlock || this.ir.actions.some((a) => actionPatternMatches(a.segments, name)),
+      digestSeed: hash32(`${this.policyHash}|${signal ? "signal " : ""}${name}`),
     });
   }
+
+  /** Which key groups a decision on a bucket with these rules and updates reads and may write. */
+  private groupsOf(candidates: readonly CompiledRule[], updates: Readonly<Record<Category, readonly OpUpdate[]>>, signal: boolean): { reads: number[]; checks: number[]; writable: boolean[] } {
+    const ir = this.ir;
+    const writable = new Array<boolean>(ir.keyGroups.length).fill(false);
+    const reads = new Set<number>();
+    for (const r of candidates) {
+      for (const g of r.groups) {
+        reads.add(g);
+        // A read of state without a window extends its lifetime: a write.
+        if (ir.keyGroups[g]!.lifetime) writable[g] = true;
+      }
+      for (const op of [r.ir.limit, r.ir.grant, r.ir.labelsOp]) if (op !== null) writable[ir.ops[op]!.group] = true;
+      if (r.effect === "revoke") {
+        // The key a revoke rule records: its target (the principal when the event lacks it) or the session.
+        const targets = [ir.sessionGroup, ir.principalGroup];
+        const t = r.ir.revokeTarget;
+        if (t !== null && t.kind === "path") targets.push(ir.targetGroups[ir.revokeTargets.findIndex((k) => k.kind === "path" && k.text === t.text)]!);
+        for (const g of targets) {
+          reads.add(g);
+          writable[g] = true;
+        }
+      }
+    }
+    for (const list of [updates.allowed, updates.denied, updates.signal]) {
+      for (const u of list) {
+        reads.add(u.group);
+        writable[u.group] = true;
+      }
+    }
+    const checks = signal ? [] : [ir.sessionGroup, ir.principalGroup, ...ir.targetGroups].filter((g, i, all) => !reads.has(g) && all.indexOf(g) === i);
+    return { reads: [...reads].sort((a, b) => a - b), checks, writable };
+  }
+}
+
+const IDENTITY = new Set(["session", "principal.kind", "principal.id", "resource.path", "resource.id"]);
+
+/** The attribute paths among `watch` that a decision's digest covers besides its identity fields. */
+function digestPathsOf(watch: readonly string[]): Bucket["digestPaths"][number][] {
+  const out: Bucket["digestPaths"][number][] = [];
+  for (const text of watch) {
+    if (IDENTITY.has(text)) continue;
+    const [root, ...segments] = text.split(".");
+    if ((root === "principal" || root === "resource" || root === "context") && segments.length > 0) out.push({ root, segments, text });
+  }
+  return out;
 }
 
 /** The literal first path segment every resource glob of an allow rule starts with, if any. */

@@ -12,7 +12,7 @@ import { lower } from "./lower.js";
 export interface CompileOptions extends PolicyOptions {
   /** File name used in diagnostics and spans. */
   readonly file?: string;
-  /** Lifetime of state without a window after a key's last event (default 24h). */
+  /** Lifetime of state without a window after the last event that reads or writes the key (default 24h). */
   readonly keyTtlMs?: number;
   /** Stop after this many errors (default 100). */
   readonly maxErrors?: number;

@@ -66,6 +66,7 @@ export const CODES = {
   W407: { title: "duplicate rule", help: "two rules have the same body; a duplicate never changes a decision, so remove one" },
   W408: { title: "duration outlives its state", help: "the duration is longer than the key's state lives (24h after its last event by default); shorten it or raise keyTtlMs" },
   W409: { title: "[high] action only reached by a wildcard", help: "a [high] action is allowed only by a rule that names it; name it in an allow rule, or deny it explicitly" },
+  W418: { title: "state that lasts while its key is active", help: "a limit without `within`, or a `valid for` grant per a principal or attribute, is remembered until its key has been idle for keyTtlMs (24h), then starts over; give it a window, or allow the warning" },
   W490: { title: "invalid or unused allow comment", help: "an allow comment is `// leash: allow W4xx -- why`, after the code it is about or on the line before it, and allows a warning reported there" },
   // Runtime (decision reasons and errors)
   R301: { title: "missing attribute", help: "the request lacks an attribute a condition reads; the rule fails closed" },
@@ -83,9 +84,14 @@ export const CODES = {
   R313: { title: "no matching allow", help: "no allow rule matched; the default is deny" },
   R314: { title: "store unavailable", help: "the store holding the state failed or is closed; the guard denies (fail closed) until it answers again" },
   R315: { title: "store timeout", help: "the store did not answer within the guard's timeoutMs; the guard denies (fail closed)" },
+  R316: { title: "undeclared action", help: "the policy's actions block does not declare the action, so no rule applies (a closed world); declare it, or send a declared name" },
+  R317: { title: "not a decision", help: "recheck was given an object that is not a decision this policy made; decide the request afresh" },
+  R318: { title: "decision for another request", help: "recheck was given a decision made for another action, principal, session or resource; decide this request afresh" },
+  R319: { title: "decided without the store", help: "the store is down and the guard's whenStoreDown option let it decide: the named rules' history read as empty, others failed closed" },
   // Loading a compiled policy (loadCompiled, leash/runtime): in their own module, so that the
   // runtime entry carries these entries and not the whole catalog.
   ...LOAD_CODES,
+  R326: { title: "state full", help: "every partition the state may hold is a revoked key, so a new key cannot be recorded; raise maxKeys or reinstate keys" },
   R330: { title: "store contention", help: "other holders kept changing the partitions of this request; the Redis store gave up after maxAttempts runs and denies (fail closed)" },
   R331: { title: "unreadable store reply", help: "a Redis script answered in a shape the store does not know (another program on its keys, a proxy); the guard denies (fail closed)" },
   R335: { title: "log sink failed", help: "a decision log sink threw or could not write (a disk error, a closed file); the line is lost for that sink, the decision stands; see log.stats()" },

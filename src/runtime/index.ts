@@ -37,6 +37,6 @@ export type {
   Resource,
   Signal,
 } from "./types.js";
-export { toMillis } from "./request.js";
+export { toMillis, validTime } from "./time.js";
 export type { Diagnostic, Severity } from "../diagnostics/diagnostic.js";
 export type { Span } from "../ast/span.js";

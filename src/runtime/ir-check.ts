@@ -1,6 +1,8 @@
 import type { ExprIR, OpIR, PolicyIR } from "../compile/ir.js";
 import { MAX_STRING } from "./attributes.js";
 import { LIMITS } from "./limits.js";
+import { contentHash } from "../compile/hash.js";
+import { describeGroup, layoutIdOf } from "./layout.js";
 import { registerWidth } from "./operators.js";
 
 /**
@@ -42,6 +44,8 @@ const fail = (at: string, what: string): never => {
   throw new Invalid(at, `expected ${what}`);
 };
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+/** An object whose content a later check compares with what it must be. */
+const isObjectCheck = (v: unknown, at: string): void => void (isObject(v) ? 0 : fail(at, "an object"));
 
 const str: Check = (v, at) => void (typeof v === "string" && v.length <= MAX_STRING ? 0 : fail(at, "a string"));
 const bool: Check = (v, at) => void (typeof v === "boolean" ? 0 : fail(at, "true or false"));
@@ -95,7 +99,7 @@ const root = oneOf("principal", "resource", "context", "action");
 const path = record({ root, segments, text: str, span });
 const key = tagged("kind", { session: {}, principal: {}, path: { root, segments, text: str } });
 const events = record({ filter: oneOf("happened", "allowed", "attempted", "denied", "signal"), patterns });
-const opBase = { index: int(0, MAX_INDEX), group: int(0, MAX_INDEX), slot: int(0, MAX_INDEX), signature: str };
+const opBase = { index: int(0, MAX_INDEX), group: int(0, MAX_INDEX), slot: int(0, MAX_INDEX), signature: str, id: str };
 const op = tagged("op", {
   after: { ...opBase, events, window: nullable(duration), until: nullable(events) },
   since: { ...opBase, events },
@@ -168,12 +172,17 @@ const workflow = record({
 const policy = record({
   rules: list(rule),
   ops: list(op),
-  keyGroups: list(record({ index: int(0, MAX_INDEX), key, text: str, ttl, slots: int(0, MAX_INDEX) })),
+  keyGroups: list(
+    record({ index: int(0, MAX_INDEX), key, text: str, ttl, slots: int(0, MAX_INDEX), ops: list(int(0, MAX_INDEX)), lifetime: bool, layout: isObjectCheck, layoutId: str }),
+  ),
   workflows: list(workflow),
   labels: list(str),
   actions: list(record({ name: str, segments, high: bool })),
   hasActionsBlock: bool,
   revokeTargets: list(key),
+  sessionGroup: int(0, MAX_INDEX),
+  principalGroup: int(0, MAX_INDEX),
+  targetGroups: list(int(0, MAX_INDEX)),
   secrets: list(str),
 });
 
@@ -204,15 +213,46 @@ function checkIR(value: unknown): asserts value is PolicyIR {
     if (o.op === "limit" || o.op === "grant") at(`ir.ops[${i}].rule`, o.rule < ir.rules.length, "the index of a rule");
     if (o.op === "limit" && o.window !== null) at(`ir.ops[${i}].count`, o.count <= MAX_CAPACITY, `at most ${MAX_CAPACITY} uses in a window`);
   });
+  ir.ops.forEach((o, i) => at(`ir.ops[${i}].id`, o.id === contentHash(o.signature), "the content hash of its signature"));
   ir.keyGroups.forEach((g, i) => {
     at(`ir.keyGroups[${i}].index`, g.index === i, `${i}`);
     at(`ir.keyGroups[${i}].slots`, g.slots === slots[i], `${slots[i]} slots (the widths of its operators)`);
+    // What partitions of the group mean is derived from its operators: recomputed, never trusted.
+    const own = ir.ops.filter((o) => o.group === i);
+    at(`ir.keyGroups[${i}].ops`, g.ops.length === own.length && g.ops.every((x, j) => x === own[j]!.index), "the indices of the group's operators, in slot order");
+    at(`ir.keyGroups[${i}].lifetime`, g.lifetime === own.some(windowless), `${own.some(windowless)} (whether an operator has no window)`);
+    const layout = describeGroup(g.text, g.slots, own, ir.labels);
+    at(`ir.keyGroups[${i}].layout`, JSON.stringify(g.layout) === JSON.stringify(layout), "the layout its operators describe");
+    at(`ir.keyGroups[${i}].layoutId`, g.layoutId === layoutIdOf(layout), "the hash of its layout");
+    at(`ir.keyGroups[${i}].text`, g.text === (g.key.kind === "path" ? g.key.text : g.key.kind), "the text of its key");
   });
+  const groupOf = (text: string) => ir.keyGroups.findIndex((g) => g.text === text);
+  at("ir.sessionGroup", ir.sessionGroup === groupOf("session"), "the session group");
+  at("ir.principalGroup", ir.principalGroup === groupOf("principal"), "the principal group");
+  at("ir.targetGroups", ir.targetGroups.length === ir.revokeTargets.length && ir.revokeTargets.every((t, j) => ir.targetGroups[j] === groupOf(t.kind === "path" ? t.text : t.kind)), "the group of each revoke target");
   ir.workflows.forEach((w, i) => {
     at(`ir.workflows[${i}].index`, w.index === i, `${i}`);
     opOf(w.op, "workflow", `ir.workflows[${i}].op`);
     at(`ir.workflows[${i}].follow`, w.follow.length === w.positions.length, "one entry per step");
   });
+}
+
+/** Whether an operator holds state without a window (its group then lives `keyTtlMs` after a read). */
+function windowless(o: OpIR): boolean {
+  switch (o.op) {
+    case "after":
+    case "limit":
+      return o.window === null;
+    case "since":
+    case "gap":
+    case "regularity":
+    case "workflow":
+    case "grant":
+    case "labels":
+      return true;
+    default:
+      return false;
+  }
 }
 
 /** Operator and label references in a condition point at entries of the right kind. */

@@ -1,6 +1,7 @@
 import { didYouMean } from "../diagnostics/suggest.js";
 import { isRecord } from "./attributes.js";
 import type { Policy } from "./engine.js";
+import { validTime } from "./time.js";
 import type { Decision, KeySpec, PolicyState } from "./types.js";
 
 /**
@@ -89,7 +90,8 @@ function examine(event: TraceEvent): { kind: EventKind | null; line: string[]; e
       const reason = own(event, "reason");
       if (reason !== undefined && typeof reason !== "string") line.push(`\`reason\` must be a string, got ${typeName(reason)}`);
       const time = own(event, "time");
-      if (time !== undefined && typeof time !== "number") line.push(`\`time\` must be a number of milliseconds, got ${typeName(time)}`);
+      // The one time validation every entry point uses (finite, within ±8.64e15, or ISO 8601).
+      if (time !== undefined && validTime(time) === undefined) line.push(`\`time\` must be milliseconds since the epoch (finite, at most 8.64e15 in size) or an ISO 8601 string, got ${typeof time === "number" ? String(time) : typeName(time)}`);
     }
     return { kind, line, expect: hasOwn(event, "expect") ? checkExpect(event.expect, kind) : [] };
   } catch (e) {
@@ -232,7 +234,7 @@ function applyLine(policy: Policy, state: PolicyState, kind: EventKind, event: T
     case "revoke": {
       const reason = own(event, "reason");
       const time = own(event, "time");
-      const r = policy.revoke(state, event.revoke as KeySpec, typeof reason === "string" ? reason : "revoked by API", typeof time === "number" ? time : 0);
+      const r = policy.revoke(state, event.revoke as KeySpec, typeof reason === "string" ? reason : "revoked by API", time === undefined ? 0 : (time as number | string));
       const revoked = r.error ? [] : [r.key];
       return { state: r.state, step: { index, kind, event, revoked, message: r.error?.message, expect, mismatches: compareList("revoked", expect?.revoked, revoked) } };
     }

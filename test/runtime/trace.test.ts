@@ -18,7 +18,11 @@ describe("checkTraceEvent", () => {
     expect(checkTraceEvent({ time: 0 })).toEqual(["a trace line has `action`, `signal`, `revoke` or `reinstate`"]);
     expect(checkTraceEvent({ action: 5 })).toEqual(["`action` must be a string, got 5"]);
     expect(checkTraceEvent({ revoke: "s1" })).toEqual(['`revoke` must be a key object such as {"session":"s1"}, got a string']);
-    expect(checkTraceEvent({ revoke: { session: "s" }, time: "now" })).toEqual(["`time` must be a number of milliseconds, got a string"]);
+    expect(checkTraceEvent({ revoke: { session: "s" }, time: "now" })).toEqual(["`time` must be milliseconds since the epoch (finite, at most 8.64e15 in size) or an ISO 8601 string, got a string"]);
+    // The same validation as every entry point: JSON's 1e400 is Infinity, and 1e16 is out of range.
+    expect(checkTraceEvent({ revoke: { session: "s" }, time: Infinity })).toEqual(["`time` must be milliseconds since the epoch (finite, at most 8.64e15 in size) or an ISO 8601 string, got Infinity"]);
+    expect(checkTraceEvent({ revoke: { session: "s" }, time: 1e16 })).toHaveLength(1);
+    expect(checkTraceEvent({ revoke: { session: "s" }, time: "2026-12-01T00:00:00Z" })).toEqual([]);
   });
 
   it("reads own properties only: an inherited action does not make a request", () => {

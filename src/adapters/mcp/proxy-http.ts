@@ -50,6 +50,8 @@ export async function serveMcpProxyHttp(options: ServeMcpProxyOptions): Promise<
       return t.handleRequest(req, res, body);
     }
     if (req.method !== "POST" || !isInitialize(body)) return reply(res, 400, "no session: start with an initialize request");
+    // Checked before a server is started for the session (the transport checks every request again).
+    if (!allowedHosts.includes(req.headers.host ?? "")) return reply(res, 403, `invalid Host header ${JSON.stringify(req.headers.host ?? "")}`);
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => globalThis.crypto.randomUUID(),
       enableDnsRebindingProtection: true,
@@ -63,7 +65,9 @@ export async function serveMcpProxyHttp(options: ServeMcpProxyOptions): Promise<
       for (const [id, c] of connections) if (c === connection) connections.delete(id);
     });
     await transport.handleRequest(req, res, body);
+    // An initialisation the transport refused leaves no session: its server is stopped at once.
     if (transport.sessionId !== undefined) connections.set(transport.sessionId, connection);
+    else await connection.close();
   };
 
   const server: HttpServer = createServer((req, res) => {
@@ -84,7 +88,9 @@ export async function serveMcpProxyHttp(options: ServeMcpProxyOptions): Promise<
     sessions: connections,
     async close() {
       await Promise.allSettled([...connections.values()].map((c) => c.close()));
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections(); // open event streams would otherwise hold the close
+      await stopped;
     },
   };
 }

@@ -1,5 +1,6 @@
 /** Tool-call guarding shared by every adapter: the mapping, its check, the gate and the wire form. */
 export { defineMapping, compileMapping, defaultAction, MappingError } from "./mapping.js";
+export type { Locate } from "./mapping.js";
 export type { CallScope, MappedCall, MappedField, MappedTool, MappingLiteral, MappingSpec, MappingValue, PrincipalSpec, ToolCall, ToolMapping, ToolRuleSpec } from "./mapping.js";
 export { loadMapping, loadMappingOrThrow } from "./mapping-file.js";
 export { checkMapping } from "./check.js";

@@ -126,12 +126,18 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   }
   const connection = await connectMcpProxy(new sdk.StdioServerTransport(process.stdin, process.stdout), downstream(), options);
   io.stderr(`leash mcp-proxy: stdio -> ${target}, policy ${policyPath}\n`);
+  // The client ending our stdin ends the session, as a signal does (the SDK's transport does not watch for it).
   const stop = () => void connection.close();
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
+  process.stdin.once("end", stop);
+  process.stdin.once("close", stop);
   await connection.closed;
   process.off("SIGINT", stop);
   process.off("SIGTERM", stop);
+  process.stdin.off("end", stop);
+  process.stdin.off("close", stop);
+  process.stdin.pause();
   return EXIT_OK;
 }
 
