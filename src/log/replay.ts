@@ -131,7 +131,7 @@ export function replayLog(policy: Policy, text: string, file = "<log>"): ReplayR
         if (kind === "revoke") {
           const reason = own(e, "reason");
           state = policy.revoke(state, spec, typeof reason === "string" ? reason : "revoked by API", timeOf(e)).state;
-        } else state = policy.reinstate(state, spec).state;
+        } else state = policy.reinstate(state, spec, timeOf(e)).state;
       } else if (kind === "shadow") shadow++;
       else problem(at, `R339 not a decision log line (kind ${JSON.stringify(kind)})`);
     } catch (err) {

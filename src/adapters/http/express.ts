@@ -1,11 +1,15 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingHttpHeaders } from "node:http";
 import { attach } from "./attached.js";
 import { cookieValue } from "./cookies.js";
 import { HttpGate, type GateResult } from "./gate.js";
 import type { HttpGuardOptions, HttpRefusal } from "./types.js";
 
 /** The parts of an express 5 request the middleware reads. */
-export interface ExpressRequestLike extends IncomingMessage {
+export interface ExpressRequestLike {
+  readonly method?: string | undefined;
+  readonly url?: string | undefined;
+  readonly headers: IncomingHttpHeaders;
+  readonly socket?: { readonly remoteAddress?: string | undefined } | undefined;
   readonly path: string;
   readonly originalUrl: string;
   readonly ip?: string | undefined;
@@ -14,8 +18,17 @@ export interface ExpressRequestLike extends IncomingMessage {
   readonly params?: Record<string, string>;
 }
 
+/** The parts of a Node response (express 5's, or a plain `http` server's) a refusal is written with. */
+export interface NodeResponseLike {
+  statusCode: number;
+  readonly headersSent: boolean;
+  setHeader(name: string, value: number | string | readonly string[]): unknown;
+  end(body: string): unknown;
+  destroy(): unknown;
+}
+
 /** The parts of an express 5 response the middleware uses. */
-export interface ExpressResponseLike extends ServerResponse {
+export interface ExpressResponseLike extends NodeResponseLike {
   locals: Record<string, unknown>;
 }
 
@@ -60,13 +73,13 @@ export function expressGuard(options: HttpGuardOptions): (req: ExpressRequestLik
 }
 
 /** A Node response written directly (express, or a plain `http` server). */
-export function send(res: ServerResponse, refusal: HttpRefusal): void {
+export function send(res: NodeResponseLike, refusal: HttpRefusal): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
   res.statusCode = refusal.status;
-  for (const [k, v] of Object.entries(refusal.headers)) res.setHeader(k, v as string | string[]);
+  for (const [k, v] of Object.entries(refusal.headers)) res.setHeader(k, v);
   res.setHeader("content-length", Buffer.byteLength(refusal.body));
   res.end(refusal.body);
 }

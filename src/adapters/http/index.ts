@@ -18,7 +18,7 @@
  * @packageDocumentation
  */
 export { expressGuard } from "./express.js";
-export type { ExpressRequestLike, ExpressResponseLike } from "./express.js";
+export type { ExpressRequestLike, ExpressResponseLike, NodeResponseLike } from "./express.js";
 export { fastifyGuard } from "./fastify.js";
 export type { FastifyGuardPlugin, FastifyInstanceLike, FastifyReplyLike, FastifyRequestLike } from "./fastify.js";
 export { decisionOf } from "./attached.js";
