@@ -97,8 +97,8 @@ describe("docs/guides/http.md", () => {
       expect((await fetch(`${url}/cart`, { method: "POST" })).status).toBe(200);
       const unnamed = await fetch(`${url}/admin`);
       expect(unnamed.status).toBe(403);
-      // GET /admin is admin.read, derived: no rule allows it.
-      expect(await unnamed.json()).toMatchObject({ reasons: [expect.objectContaining({ code: "R313" })] });
+      // GET /admin is admin.read, derived: the policy does not declare it, so no rule applies.
+      expect(await unnamed.json()).toMatchObject({ reasons: [expect.objectContaining({ code: "R316", rule: null })] });
     } finally {
       await stop(server);
     }
