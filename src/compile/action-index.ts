@@ -1,4 +1,5 @@
 import { actionPatternMatches } from "../runtime/glob.js";
+import { keyText } from "../runtime/keys.js";
 import { opUpdate, type Category, type OpUpdate } from "../runtime/operators.js";
 import type { CompiledRule } from "./generate.js";
 import type { OpIR, PolicyIR } from "./ir.js";
@@ -233,7 +234,7 @@ export class ActionIndex {
         // The key a revoke rule records: its target (the principal when the event lacks it) or the session.
         const targets = [ir.sessionGroup, ir.principalGroup];
         const t = r.ir.revokeTarget;
-        if (t !== null && t.kind === "path") targets.push(ir.targetGroups[ir.revokeTargets.findIndex((k) => k.kind === "path" && k.text === t.text)]!);
+        if (t !== null && (t.kind === "path" || t.kind === "compound")) targets.push(ir.targetGroups[ir.revokeTargets.findIndex((k) => keyText(k) === keyText(t))]!);
         for (const g of targets) {
           reads.add(g);
           writable[g] = true;

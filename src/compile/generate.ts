@@ -268,7 +268,7 @@ class Generator {
       case "label":
         return this.label(e.op, e.label);
       case "op":
-        return this.op(this.ir.ops[e.op]!);
+        return this.op(this.ir.ops[e.op]!, e.current);
     }
   }
 
@@ -288,8 +288,8 @@ class Generator {
     }
   }
 
-  op(op: OpIR): Evaluator {
-    const h = readingOf(op, this.ir.workflows);
+  op(op: OpIR, current = false): Evaluator {
+    const h = readingOf(op, this.ir.workflows, 0, current);
     return (c) => readHistory(h, c);
   }
 
@@ -297,8 +297,8 @@ class Generator {
    * `count(...) >= 3`, `distinct(...) > 2` and the like: an ordered comparison of a counting
    * operator (never null, never moving with the request's own time) with a number, in one closure.
    */
-  private countAgainst(op: OpIR, test: (a: number, b: number) => boolean, constant: number, opOnLeft: boolean, symbol: string, span: Span): Evaluator {
-    const h = readingOf(op, this.ir.workflows);
+  private countAgainst(op: OpIR, current: boolean, test: (a: number, b: number) => boolean, constant: number, opOnLeft: boolean, symbol: string, span: Span): Evaluator {
+    const h = readingOf(op, this.ir.workflows, 0, current);
     return (c) => {
       const v = readHistory(h, c);
       if (v instanceof Failure) return v;
@@ -318,10 +318,11 @@ class Generator {
         const o = x.t === "op" ? this.ir.ops[x.op]! : null;
         return o !== null && (o.op === "count" || o.op === "distinct") ? o : null;
       };
+      const current = (x: ExprIR) => x.t === "op" && x.current;
       const numeric = (x: ExprIR): number | null => (x.t === "lit" && typeof x.value === "number" ? x.value : null);
       const [lo, ln, ro, rn] = [counted(left), numeric(left), counted(right), numeric(right)];
-      if (lo !== null && rn !== null) return this.countAgainst(lo, COMPARE[op], rn, true, op, span);
-      if (ln !== null && ro !== null) return this.countAgainst(ro, COMPARE[op], ln, false, op, span);
+      if (lo !== null && rn !== null) return this.countAgainst(lo, current(left), COMPARE[op], rn, true, op, span);
+      if (ln !== null && ro !== null) return this.countAgainst(ro, current(right), COMPARE[op], ln, false, op, span);
     }
     const l = this.expr(left);
     const r = this.expr(right);

@@ -7,8 +7,9 @@ import { didYouMean } from "../diagnostics/suggest.js";
 import { Failure, MAX_STRING, readOwn } from "./attributes.js";
 import { EvalContext, KeyCache, principalKey, sessionKey, type Layout } from "./context.js";
 import { hasPrefix } from "./glob.js";
+import { keyText, maxPartitionKeyLength } from "./keys.js";
 import type { LayoutDescriptor } from "./layout.js";
-import { addLabel, applyUpdate, emptyRegisters, grantHolds, limitUses, useGrant, useLimit, type Category } from "./operators.js";
+import { addLabel, applyUpdate, distinctLimitAdmits, distinctLimitValue, emptyRegisters, grantHolds, limitUses, useDistinctLimit, useGrant, useLimit, type Category } from "./operators.js";
 import { CorruptPartition, LoadedPartition, loadPartition, MAX_REASON, Partition, Revocation, UnknownLayout, type LayoutSource } from "./partition.js";
 import { matchTerms } from "./readers.js";
 import { DEFAULT_LIMITS, describe, MAX_NAME, nameError, normalizeRequest, normalizeSignal, quote, Rejection, validTime, type Event, type RequestLimits } from "./request.js";
@@ -506,7 +507,7 @@ export class Policy {
   private loadOne(c: EvalContext, g: number, raw: unknown, layouts: LayoutSource): NeedsLayout | Refusal | null {
     const key = c.keys[g]!;
     const group = this.layout.groups[g]!;
-    if (key.length > group.text.length + 1 + this.limits.maxKeyLength) return new Refusal("R302", `request over a limit: the value of ${group.text} that keys a history is longer than ${this.limits.maxKeyLength} characters`);
+    if (key.length > maxPartitionKeyLength(group.key, group.text, this.limits.maxKeyLength)) return new Refusal("R302", `request over a limit: the value of ${group.text} that keys a history is longer than ${this.limits.maxKeyLength} characters${group.key.kind === "compound" ? " per part" : ""}`);
     const loaded = loadPartition(raw, key, group, this.groupOps[g]!, this.ir.labels, layouts, c.ev.time);
     if (loaded === null || loaded instanceof Partition) c.load(g, loaded, false);
     else if (loaded instanceof LoadedPartition) c.load(g, loaded.p, true);
@@ -710,7 +711,7 @@ export class Policy {
     if (key.startsWith("principal:")) return this.ir.principalGroup;
     const colon = key.indexOf(":");
     const text = key.slice(0, colon);
-    return this.layout.groups.findIndex((g) => g.key.kind === "path" && g.text === text);
+    return this.layout.groups.findIndex((g) => (g.key.kind === "path" || g.key.kind === "compound") && g.text === text);
   }
 
   /* ---- decisions ----------------------------------------------------------------------------- */
@@ -875,16 +876,32 @@ export class Policy {
   private scopeHolds(r: CompiledRule, c: EvalContext, held: boolean): true | false | Failure {
     const ir = r.ir;
     if (ir.limit !== null && !held) {
-      const op = this.ir.ops[ir.limit] as Extract<OpIR, { op: "limit" }>;
+      const op = this.ir.ops[ir.limit] as Extract<OpIR, { op: "limit" | "distinctLimit" }>;
       const p = c.partition(op.group);
       if (p instanceof Failure) return p;
       if (p !== null) c.change(p.x);
+      if (op.op === "distinctLimit") {
+        const v = distinctLimitValue(op, c.ev);
+        const what = op.attribute.segments.length === 0 ? "resource" : op.attribute.text;
+        if (v === undefined) return new Failure("R301", `missing attribute ${what === "resource" ? "resource.path (or resource.id)" : what}: the distinct limit of ${r.id} counts it`, ir.span);
+        if (!distinctLimitAdmits(op, p === null ? null : p.r, c.nows[op.group]!, v, c)) {
+          (c.notes ??= []).push({ rule: r.id, effect: "allow", code: "R310", message: `${r.id}: limit of ${op.count} distinct ${what} per ${this.layout.groups[op.group]!.text}${op.window ? " within the window" : ""} reached`, span: ir.span });
+          return false;
+        }
+        return this.grantHolds(r, c);
+      }
       const uses = limitUses(op, p === null ? null : p.r, c.nows[op.group]!, c);
       if (uses >= op.count) {
         (c.notes ??= []).push({ rule: r.id, effect: "allow", code: "R310", message: `${r.id}: limit of ${op.count} per ${this.layout.groups[op.group]!.text}${op.window ? " within the window" : ""} reached`, span: ir.span });
         return false;
       }
     }
+    return this.grantHolds(r, c);
+  }
+
+  /** Whether an allow rule's `valid for` grant (if any) still holds for this request. */
+  private grantHolds(r: CompiledRule, c: EvalContext): true | false | Failure {
+    const ir = r.ir;
     if (ir.grant !== null) {
       const op = this.ir.ops[ir.grant] as Extract<OpIR, { op: "grant" }>;
       const p = c.partition(op.group);
@@ -921,8 +938,8 @@ export class Policy {
     const ir = this.ir;
     const t = r.ir.revokeTarget ?? { kind: "session" as const };
     if (t.kind === "session" && c.keys[ir.sessionGroup]) return ir.sessionGroup;
-    if (t.kind === "path") {
-      const g = ir.targetGroups[ir.revokeTargets.findIndex((k) => k.kind === "path" && k.text === t.text)]!;
+    if (t.kind === "path" || t.kind === "compound") {
+      const g = ir.targetGroups[ir.revokeTargets.findIndex((k) => keyText(k) === keyText(t))]!;
       if (c.keys[g]) return g;
     }
     return c.keys[ir.principalGroup] ? ir.principalGroup : -1;
@@ -943,9 +960,13 @@ export class Policy {
       for (const w of winners) {
         const ir = w.ir;
         if (ir.limit !== null) {
-          const op = this.ir.ops[ir.limit] as Extract<OpIR, { op: "limit" }>;
+          const op = this.ir.ops[ir.limit] as Extract<OpIR, { op: "limit" | "distinctLimit" }>;
           const r = this.registersFor(op.group, c);
-          if (r) useLimit(op, r, c.nows[op.group]!);
+          if (r && op.op === "limit") useLimit(op, r, c.nows[op.group]!);
+          else if (r && op.op === "distinctLimit") {
+            const v = distinctLimitValue(op, ev);
+            if (v !== undefined) useDistinctLimit(op, r, c.nows[op.group]!, v);
+          }
         }
         if (ir.grant !== null) {
           const op = this.ir.ops[ir.grant] as Extract<OpIR, { op: "grant" }>;

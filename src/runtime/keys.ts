@@ -1,0 +1,55 @@
+import type { KeyIR, SimpleKeyIR } from "../compile/ir.js";
+
+/**
+ * Key texts and compound partition keys.
+ *
+ * A key group's text names its key: `session`, `principal`, `context.ip`, or for a compound key
+ * (`by (session, resource.path)`) its parts' texts sorted and in parentheses,
+ * `(resource.path,session)`. A partition key is the group's text, a colon and the key's value.
+ * A compound key's value is its parts' values in the order of the text, each as its length in
+ * decimal, a colon and the value itself:
+ *
+ * ```text
+ * (resource.path,session):11:orders/1234,2:s1
+ * ```
+ *
+ * Each part says how long it is, so no value can end a part early or start the next one: two
+ * different tuples never share a key, whatever characters their values hold (`a,b` and `a` then
+ * `b` are `3:a,b` and `1:a,1:b`).
+ */
+
+/** Most parts a compound key may have. */
+export const MAX_KEY_PARTS = 4;
+
+/** The text of a key of one part: `session`, `principal`, `context.ip`. */
+export function partText(k: SimpleKeyIR): string {
+  return k.kind === "path" ? k.text : k.kind;
+}
+
+/** The text of a key: a part's own, or `(a,b)` for a compound key (parts as they are ordered). */
+export function keyText(k: KeyIR): string {
+  return k.kind === "compound" ? `(${k.parts.map(partText).join(",")})` : partText(k);
+}
+
+/**
+ * A compound key's value from its parts' values, in the order of the key's parts; null when a part
+ * is missing (the event then has no key for the group, R305).
+ */
+export function compoundValue(parts: readonly (string | null)[]): string | null {
+  let out = "";
+  for (let i = 0; i < parts.length; i++) {
+    const v = parts[i];
+    if (v === null || v === undefined) return null;
+    out += `${i === 0 ? "" : ","}${v.length}:${v}`;
+  }
+  return out;
+}
+
+/**
+ * The longest partition key group `k` may have when each part's value is at most `maxPart`
+ * characters: the text, the colon, and per part its value with its length and separators.
+ */
+export function maxPartitionKeyLength(k: KeyIR, text: string, maxPart: number): number {
+  if (k.kind !== "compound") return text.length + 1 + maxPart;
+  return text.length + 1 + k.parts.length * (maxPart + String(maxPart).length + 2);
+}
