@@ -100,6 +100,11 @@ export function checkNames(file: PolicyFile, out: Diagnostic[]): void {
           if (prev) out.push({ ...diagnostic("C204", sig.span, `signal \`${name}\` is declared twice`, "declare each signal once"), related: [{ message: "first declared here", span: prev }] });
           else seen.set(`signal:${name}`, sig.span);
         }
+    } else if (item.kind === "SchemaBlock") {
+      for (const ent of item.entities)
+        for (const f of ent.fields)
+          for (const tag of f.tags)
+            if (tag.value !== "secret") out.push(diagnostic("C211", tag.span, `unknown attribute tag \`${tag.value}\``, suggestionHelp(tag.value, ["secret"], "the only attribute tag is [secret]")));
     } else if (item.kind === "ActionsBlock") {
       for (const g of item.groups)
         for (const tag of g.tags)

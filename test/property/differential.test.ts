@@ -1,6 +1,6 @@
 import fc from "fast-check";
-import { describe, it } from "vitest";
-import { arbRequest, arbScopePolicy, arbSequencePolicy, arbTrace, DEFAULT_VOCABULARY, type TraceEvent } from "../../src/testing/arbitraries-policy.js";
+import { describe, expect, it } from "vitest";
+import { arbLanguagePolicy, arbRequest, arbScopePolicy, arbSequencePolicy, arbTrace, DEFAULT_VOCABULARY, LANGUAGE_CONSTRUCTS, type LanguageConstruct, type TraceEvent } from "../../src/testing/arbitraries-policy.js";
 import type { KeySpec } from "../../src/runtime/types.js";
 import { assertAgree, compileOrThrow, DEPTH, type Step, TIMEOUT } from "./harness.js";
 
@@ -35,6 +35,21 @@ describe("compiled engine = reference interpreter", () => {
       }),
       { numRuns: 2_000 * DEPTH },
     );
+  }, TIMEOUT);
+
+  it("agrees on compound keys, including this, distinct limits and scoped workflows (10,000 traces)", () => {
+    const traces = fc.array(arbTrace(V, { minLength: 1, maxLength: 12 }), { minLength: 5, maxLength: 5 });
+    const covered = new Map<LanguageConstruct, number>(LANGUAGE_CONSTRUCTS.map((c) => [c, 0]));
+    fc.assert(
+      fc.property(arbLanguagePolicy(V), traces, ({ source, constructs }, ts) => {
+        const compiled = compileOrThrow(source);
+        for (const trace of ts) assertAgree(source, compiled, trace);
+        for (const c of constructs) covered.set(c, covered.get(c)! + ts.length);
+      }),
+      { numRuns: 2_000 * DEPTH },
+    );
+    // Every construct is in a good share of the 10,000 traces (shrinking runs add a few more).
+    for (const [construct, traceCount] of covered) expect(traceCount, construct).toBeGreaterThanOrEqual(2_000 * DEPTH);
   }, TIMEOUT);
 
   it("agrees when time goes backwards (clamped to each key's latest time)", () => {
