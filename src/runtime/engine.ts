@@ -7,7 +7,7 @@ import { didYouMean } from "../diagnostics/suggest.js";
 import { Failure, MAX_STRING, readOwn } from "./attributes.js";
 import { EvalContext, KeyCache, principalKey, sessionKey, type Layout } from "./context.js";
 import { hasPrefix } from "./glob.js";
-import { keyText, maxPartitionKeyLength } from "./keys.js";
+import { keyText, keyValueTooLong } from "./keys.js";
 import type { LayoutDescriptor } from "./layout.js";
 import { addLabel, applyUpdate, distinctLimitAdmits, distinctLimitValue, emptyRegisters, grantHolds, limitUses, useDistinctLimit, useGrant, useLimit, type Category } from "./operators.js";
 import { CorruptPartition, LoadedPartition, loadPartition, MAX_REASON, Partition, Revocation, UnknownLayout, type LayoutSource } from "./partition.js";
@@ -507,7 +507,7 @@ export class Policy {
   private loadOne(c: EvalContext, g: number, raw: unknown, layouts: LayoutSource): NeedsLayout | Refusal | null {
     const key = c.keys[g]!;
     const group = this.layout.groups[g]!;
-    if (key.length > maxPartitionKeyLength(group.key, group.text, this.limits.maxKeyLength)) return new Refusal("R302", `request over a limit: the value of ${group.text} that keys a history is longer than ${this.limits.maxKeyLength} characters${group.key.kind === "compound" ? " per part" : ""}`);
+    if (keyValueTooLong(group.key, group.text, key, this.limits.maxKeyLength)) return new Refusal("R302", `request over a limit: ${group.key.kind === "compound" ? "a part of the key" : "the value of"} ${group.text} that keys a history is longer than ${this.limits.maxKeyLength} characters`);
     const loaded = loadPartition(raw, key, group, this.groupOps[g]!, this.ir.labels, layouts, c.ev.time);
     if (loaded === null || loaded instanceof Partition) c.load(g, loaded, false);
     else if (loaded instanceof LoadedPartition) c.load(g, loaded.p, true);

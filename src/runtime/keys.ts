@@ -46,10 +46,18 @@ export function compoundValue(parts: readonly (string | null)[]): string | null 
 }
 
 /**
- * The longest partition key group `k` may have when each part's value is at most `maxPart`
- * characters: the text, the colon, and per part its value with its length and separators.
+ * Whether partition key `key` of a group with key `k` and text `text` has a value (for a compound
+ * key: a part's value) longer than `maxPart` characters.
  */
-export function maxPartitionKeyLength(k: KeyIR, text: string, maxPart: number): number {
-  if (k.kind !== "compound") return text.length + 1 + maxPart;
-  return text.length + 1 + k.parts.length * (maxPart + String(maxPart).length + 2);
+export function keyValueTooLong(k: KeyIR, text: string, key: string, maxPart: number): boolean {
+  if (k.kind !== "compound") return key.length > text.length + 1 + maxPart;
+  // `LEN:VALUE` parts joined by commas, as compoundValue writes them.
+  let i = text.length + 1;
+  while (i < key.length) {
+    const colon = key.indexOf(":", i);
+    const n = Number(key.slice(i, colon));
+    if (n > maxPart) return true;
+    i = colon + 1 + n + 1;
+  }
+  return false;
 }
