@@ -1,14 +1,15 @@
-import type { Bucket, CandidateList } from "../compile/action-index.js";
+import type { Bucket } from "../compile/action-index.js";
 import { ActionIndex } from "../compile/action-index.js";
-import { EFFECT_RANK, type CompiledRule, type RuleOutcome, type SimpleMatch } from "../compile/generate.js";
+import { runChecks } from "../compile/checks.js";
+import { EFFECT_RANK, type CompiledRule, type RuleOutcome } from "../compile/generate.js";
+import { DEFAULT_INDEX_OPTIONS, walkIndex, type IndexOptions, type Probe, type ProbeSink } from "../compile/rule-index.js";
 import { matchTerms } from "../compile/terms.js";
 import type { KeyIR, OpIR, PolicyIR } from "../compile/ir.js";
-import { Failure, MAX_STRING, readOwn } from "./attributes.js";
+import { Failure, readOwn } from "./attributes.js";
 import { EvalContext, KeyCache, principalKey, REVOKED_SHAPE, sessionKey, StoredPartition, type Layout, type Partition } from "./context.js";
 import { addLabel, applyUpdate, emptyRegisters, grantHolds, limitUses, useGrant, useLimit, type Category } from "./operators.js";
 import { DecideResultValue, DecisionValue, StateValue } from "./values.js";
 import { CorruptState, NEVER, pmapDelete, pmapEntries, pmapGet, pmapSet, type MapShape } from "./pmap.js";
-import { hasPrefix } from "./glob.js";
 import { isActionName, normalizeRequest, normalizeSignal, type Event } from "./request.js";
 import type {
   Decision,
@@ -53,7 +54,7 @@ interface Revocation {
  * A compiled policy: pure decision functions over an immutable state. Build one with
  * `compilePolicy`; it is frozen and safe to share.
  */
-export class Policy {
+export class Policy implements ProbeSink {
   /** Content hash of the policy source; every decision carries it. */
   readonly hash: string;
   /** Rule ids in source order (workflow deviation rules after the rules). */
@@ -75,12 +76,12 @@ export class Policy {
   private readonly spare: { ctx: EvalContext | null } = { ctx: null };
 
   /** @internal use `compilePolicy` */
-  constructor(ir: PolicyIR, rules: readonly CompiledRule[], hash: string, layoutHash: string, shape: MapShape) {
+  constructor(ir: PolicyIR, rules: readonly CompiledRule[], hash: string, layoutHash: string, shape: MapShape, indexOptions: IndexOptions = DEFAULT_INDEX_OPTIONS) {
     this.ir = ir;
     this.hash = hash;
     this.ruleIds = Object.freeze(rules.map((r) => r.id));
     this.actions = Object.freeze(ir.actions.map((a) => Object.freeze({ name: a.name, high: a.high })));
-    this.index = new ActionIndex(ir, rules);
+    this.index = new ActionIndex(ir, rules, indexOptions);
     this.layout = { groups: ir.keyGroups, workflows: ir.workflows, shape, keyCache: new KeyCache() };
     this.layoutHash = layoutHash;
     this.revokePaths = ir.revokeTargets;
@@ -256,18 +257,8 @@ export class Policy {
   private decideIn(c: EvalContext, state: PolicyState, ev: Event, bucket: Bucket, record: boolean, held: boolean): DecideResult {
     const revokedBy = ev.isSignal ? null : this.revokedKey(state, ev);
 
-    if (revokedBy === null) {
-      if (bucket.byId !== null) {
-        if (ev.principalId !== undefined) {
-          const list = bucket.byId.get(ev.principalId);
-          if (list !== undefined) this.considerList(list, c, held);
-        } else {
-          // A signal without a principal: id-selecting rules cannot be evaluated, so they fail closed.
-          for (const r of bucket.byIdRules) this.consider(r, c, held);
-        }
-      }
-      this.considerList(bucket.general, c, held);
-    }
+    // The index hands over every rule that the event can match (see rule-index.ts), each once.
+    if (revokedBy === null) walkIndex(bucket.index, c, held, this);
     const { anyAllow, notes, flags } = c;
     let { best, matched, single } = c;
 
@@ -340,29 +331,17 @@ export class Policy {
     return new DecideResultValue(decision, next);
   }
 
-  /** Considers a candidate list; a resource-split list only where the request's resource can match. */
-  private considerList(list: CandidateList, c: EvalContext, held: boolean): void {
-    if (isRuleArray(list)) {
-      for (let i = 0; i < list.length; i++) this.consider(list[i]!, c, held);
-      return;
-    }
-    const rest = list.rest;
-    for (let i = 0; i < rest.length; i++) this.consider(rest[i]!, c, held);
-    const seg = firstSegment(c.ev);
-    const indexed = seg === null ? list.indexed : list.bySegment.get(seg);
-    if (indexed !== undefined) for (let i = 0; i < indexed.length; i++) this.consider(indexed[i]!, c, held);
-  }
-
-  /** Evaluates one candidate rule and folds its outcome into the context's running decision. */
-  private consider(r: CompiledRule, c: EvalContext, held: boolean): void {
+  /**
+   * Evaluates one candidate rule (with the test its place in the index leaves) and folds its
+   * outcome into the context's running decision.
+   * @internal
+   */
+  consider(p: Probe, c: EvalContext, held: boolean): void {
+    const r = p.rule;
     c.effectRelevant = r.effect !== "flag";
-    let o: RuleOutcome;
-    if (r.terms !== null) o = matchTerms(r.terms, c);
-    else {
-      const quick = r.simple === null ? undefined : simpleMatch(r.simple, c.ev);
-      o = quick === undefined ? r.match(c) : quick;
-    }
-    if (o === true && r.effect === "allow" && (r.ir.limit !== null || r.ir.grant !== null)) o = this.scopeHolds(r, c, held);
+    let o: RuleOutcome = r.terms !== null ? matchTerms(r.terms, c) : runChecks(p.checks, c);
+    if (o === false) return;
+    if (o === true && r.scoped) o = this.scopeHolds(r, c, held);
     if (o instanceof Failure) {
       (c.errors ??= []).push({ rule: r.id, code: o.code, message: o.message, span: o.span ?? r.ir.span });
       if (r.effect === "allow") return; // fail closed: an allow that cannot be evaluated does not allow
@@ -534,32 +513,6 @@ export class Policy {
     if (e instanceof CorruptState) return this.errorDecision("R303", `state_corrupt: ${e.message}`, null, ev.time, ev.name);
     return this.errorDecision("R304", `the request could not be evaluated: ${describeError(e)}`, null, ev.time, ev.name);
   }
-}
-
-/** `match` for the simple rule shape (see CompiledRule.simple); undefined where `match` must decide. */
-function simpleMatch(m: SimpleMatch, ev: Event): boolean | undefined {
-  if (ev.principalKind === undefined) return undefined;
-  if (m.kind !== null && ev.principalKind !== m.kind) return false;
-  if (m.id !== null && ev.principalId !== m.id) return false;
-  if (m.resource === null) return true;
-  const path = ev.resourcePath;
-  if (typeof path !== "string" || path.length > MAX_STRING) return undefined;
-  return m.resourceIsPrefix ? hasPrefix(path, m.resource) : path === m.resource;
-}
-
-function isRuleArray(list: CandidateList): list is readonly CompiledRule[] {
-  return Array.isArray(list);
-}
-
-/**
- * The first path segment of the resource the globs match (`path`, else `id`), or null when there
- * is none to read (then every indexed rule is evaluated, and fails as it must).
- */
-function firstSegment(ev: Event): string | null {
-  const subject = ev.resourcePath !== undefined ? ev.resourcePath : ev.resourceId;
-  if (typeof subject !== "string") return null;
-  const slash = subject.indexOf("/");
-  return slash < 0 ? "" : subject.slice(0, slash);
 }
 
 /** `null` for "never" (Infinity), else the time; a function so the decision's shape stays stable for the optimiser. */
