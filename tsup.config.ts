@@ -1,11 +1,41 @@
 import { defineConfig } from "tsup";
 
-export default defineConfig({
-  entry: { index: "src/index.ts", testing: "src/testing/index.ts", cli: "src/cli/bin.ts" },
-  format: ["esm", "cjs"],
-  dts: { entry: { index: "src/index.ts", testing: "src/testing/index.ts" } },
-  sourcemap: true,
-  clean: true,
-  target: "node20",
-  splitting: false,
-});
+/**
+ * The library entries share one copy of the engine: both formats are split into chunks, so
+ * `leash/testing` and `leash/runtime` import the same `Policy` and `PolicyCompileError` as `leash`.
+ * The CLI is ESM only (bin/leash.mjs imports it) and reuses the ESM chunks. The two builds run at
+ * once, so neither cleans dist/: `npm run build` empties it first, and writes the CommonJS type
+ * declarations (`.d.cts`) after, as copies of the ESM ones (scripts/cts-types.ts).
+ */
+const entry = {
+  index: "src/index.ts",
+  runtime: "src/runtime/index.ts",
+  node: "src/node/index.ts",
+  testing: "src/testing/index.ts",
+  redis: "src/stores/redis/index.ts",
+  mcp: "src/adapters/mcp/index.ts",
+  "ai-sdk": "src/adapters/ai-sdk/index.ts",
+  langchain: "src/adapters/langchain/index.ts",
+};
+
+export default defineConfig([
+  {
+    entry: { ...entry, cli: "src/cli/bin.ts" },
+    format: ["esm"],
+    dts: { entry },
+    sourcemap: true,
+    target: "node20",
+    splitting: true,
+    external: ["ioredis"],
+  },
+  {
+    entry,
+    format: ["cjs"],
+    sourcemap: true,
+    target: "node20",
+    splitting: true,
+    // Rollup writes the CommonJS chunks (tsup's own CommonJS splitting would down-level `?.` and `??`).
+    treeshake: true,
+    external: ["ioredis"],
+  },
+]);

@@ -13,7 +13,6 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 
 const ROOT = new URL("../", import.meta.url);
 const ENTRY = new URL("src/index.ts", ROOT);
-const OUT_DIR = new URL("node_modules/.cache/leash-bench/", ROOT);
 
 export const BUNDLE_ENV = "LEASH_BENCH_BUNDLE";
 
@@ -24,24 +23,33 @@ export function leashPresent(): boolean {
 
 /** Bundles src/index.ts with tsup and returns the bundle's file URL. */
 export async function buildLeash(): Promise<string> {
+  const bundle = (await buildEntries({ index: "src/index.ts" }, "leash-bench")).index!;
+  process.env[BUNDLE_ENV] = bundle;
+  return bundle;
+}
+
+/**
+ * Bundles entries (name -> path from the repository root) as `npm run build` does, into
+ * node_modules/.cache/DIR/, sharing chunks; returns each entry's file URL.
+ */
+export async function buildEntries(entries: Readonly<Record<string, string>>, dir: string): Promise<Record<string, string>> {
   const { build } = await import("tsup");
-  const outDir = fileURLToPath(OUT_DIR);
+  const outDir = fileURLToPath(new URL(`node_modules/.cache/${dir}/`, ROOT));
+  const entry = Object.fromEntries(Object.entries(entries).map(([name, path]) => [name, fileURLToPath(new URL(path, ROOT))]));
   await build({
-    entry: { index: fileURLToPath(ENTRY) },
+    entry,
     format: ["esm"],
     outDir,
     target: "node20",
     platform: "node",
-    splitting: false,
+    splitting: Object.keys(entries).length > 1,
     sourcemap: false,
     dts: false,
     clean: true,
     silent: true,
     config: false,
   });
-  const bundle = pathToFileURL(`${outDir}index.js`).href;
-  process.env[BUNDLE_ENV] = bundle;
-  return bundle;
+  return Object.fromEntries(Object.keys(entries).map((name) => [name, pathToFileURL(`${outDir}${name}.js`).href]));
 }
 
 /**

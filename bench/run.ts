@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --json] [-- --suite scope,parse,sequence]`
+ * `npm run bench [-- --quick] [-- --json] [-- --suite scope,parse,sequence,lsp,guard,mcp]`
  *
  * Runs the suites, prints a table per suite (or, with `--json`, one JSON object per line on
  * stdout and nothing else there), then the scope ratios. Exits non-zero if any engine disagreed
@@ -13,7 +13,10 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { table, type BenchOptions, type BenchRow, type RatioRow } from "./report.js";
 import { describeMismatches, scopeBench, scopeRatios, scopeTable, type ScopeRow } from "./scope.js";
+import { lspBench } from "./lsp.js";
 import { sequenceBenchInChild } from "./sequence.js";
+import { guardRedisBenchInChild, guardRedisRatios, type GuardRedisRow } from "./guard-redis.js";
+import { mcpBench } from "./mcp.js";
 
 /** What a suite returns is checked by `normalise`. */
 type Suite = (opts: BenchOptions) => unknown;
@@ -64,6 +67,11 @@ async function main(argv: readonly string[]): Promise<number> {
     // parseBench(rules = 10_000, runs = 5) takes no options; it is called with its defaults.
     ["parse", await optionalSuite("./parse.ts", "parseBench", false)],
     ["sequence", (o) => sequenceBenchInChild(o.quick)],
+    ["lsp", (o) => lspBench(o)],
+    // The guard suite's Redis rows (standalone, Cluster, raw-script baseline), with servers of their own.
+    ["guard", (o) => guardRedisBenchInChild(o.quick)],
+    // Added latency per MCP tool call, in process and through leash mcp-proxy, against the same calls unguarded.
+    ["mcp", (o) => mcpBench(o)],
   ];
   say(`leash bench — ${new Date().toISOString()} — node ${process.version}${opts.quick ? " — quick" : ""}`);
 
@@ -91,11 +99,12 @@ async function main(argv: readonly string[]): Promise<number> {
       console.log(name === "scope" ? scopeTable(got as ScopeRow[]) : table(got, ["suite"]));
     }
     if (name === "scope") ratios = scopeRatios(got as ScopeRow[]);
+    if (name === "guard") ratios = [...ratios, ...guardRedisRatios(got.filter((r) => typeof r.store === "string" && r.store.startsWith("redis")) as unknown as GuardRedisRow[])];
   }
 
   if (ratios.length > 0) {
     if (json) for (const r of ratios) console.log(JSON.stringify(r));
-    else console.log(`\n## ratios (scope)\n\n${table(ratios as unknown as Record<string, unknown>[], ["suite"])}`);
+    else console.log(`\n## ratios\n\n${table(ratios as unknown as Record<string, unknown>[], ["suite"])}`);
   }
 
   const problems = [

@@ -6,7 +6,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { createSyntaxDiagramsCode, type ISerializedGast } from "chevrotain";
-import { parser } from "../src/syntax/parser.js";
+import { leashParser } from "../src/syntax/parser.js";
 
 const DIAGRAMS = new URL("../node_modules/chevrotain/diagrams/", import.meta.url);
 const OUTPUT = new URL("../docs/railroad.html", import.meta.url);
@@ -27,7 +27,7 @@ export function languageGrammar(): ISerializedGast[] {
     if (n.type === "Alternation") return { ...n, definition: definition.filter((alt) => (alt.definition ?? []).length > 0) };
     return { ...n, definition };
   };
-  return parser.getSerializedGastProductions().map((r) => clean(r as Node)!);
+  return leashParser().getSerializedGastProductions().map((r) => clean(r as Node)!);
 }
 
 /** The HTML page, with chevrotain's diagram scripts and stylesheet inlined. */

@@ -13,9 +13,18 @@
  * @packageDocumentation
  */
 
+export { VERSION } from "./version.js";
+
 // Compiling
-export { compilePolicy, compilePolicyOrThrow, loadPolicy, PolicyCompileError } from "./compile/compile.js";
+export { compilePolicy, compilePolicyOrThrow, PolicyCompileError } from "./compile/compile.js";
 export type { CompileOptions, CompileResult } from "./compile/compile.js";
+export type { PolicyOptions } from "./compile/from-ir.js";
+
+// Compiled policies (leash build; leash/runtime loads them without the parser)
+export { buildCompiled } from "./compile/build.js";
+export type { BuildResult } from "./compile/build.js";
+export { loadCompiled, loadCompiledOrThrow, PolicyLoadError, compiledDigest, COMPILED_FORMAT, COMPILED_KIND } from "./runtime/compiled.js";
+export type { CompiledManifest, CompiledPolicy, LoadCompiledOptions, LoadCompiledResult } from "./runtime/compiled.js";
 
 // Deciding
 export { Policy, keySpecText } from "./runtime/engine.js";
@@ -36,9 +45,14 @@ export type {
   Resource,
   Signal,
 } from "./runtime/types.js";
-export { toMillis } from "./runtime/request.js";
-export { replayTrace, parseJsonLines } from "./runtime/trace.js";
+export { toMillis, validTime } from "./runtime/time.js";
+export { replayTrace, parseJsonLines, readTrace } from "./runtime/trace.js";
 export type { TraceEvent, TraceStep, Expectation } from "./runtime/trace.js";
+
+// Explaining a decision (what `leash explain` prints)
+export { explainRequest } from "./explain/explain.js";
+export type { AttributeRead, ClauseExplanation, Explanation, PartExplanation, ProbeValue, RuleExplanation, RuleStatus } from "./explain/explain.js";
+export { renderExplanation } from "./explain/render.js";
 
 // Holding state for a caller: the Guard and its stores
 export { createGuard } from "./guard/index.js";
@@ -49,10 +63,11 @@ export { StoreError } from "./stores/store.js";
 export type { PartitionData, Step, StepResult, Store } from "./stores/store.js";
 
 // Syntax, checking, formatting
-export { parsePolicy } from "./syntax/index.js";
-export type { ParseResult, ParseOptions } from "./syntax/index.js";
+export { parsePolicy, KEYWORDS } from "./syntax/index.js";
+export type { ParseResult, ParseOptions, Keyword } from "./syntax/index.js";
 export { checkPolicy } from "./check/check.js";
 export type { CheckResult } from "./check/check.js";
+export { checkSource } from "./check/source.js";
 export { lintPolicy } from "./check/lints.js";
 export type { LintOptions } from "./check/lints.js";
 export { printPolicy, formatSource } from "./format/index.js";

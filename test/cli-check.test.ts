@@ -69,9 +69,9 @@ describe("leash check", () => {
 
   it("usage errors exit 2 with one line: missing file, unknown option, no files", async () => {
     for (const [argv, message] of [
-      [["ok.rules", "nope.rules"], "leash: no such file: nope.rules\n"],
-      [["--strict", "ok.rules"], "leash: unknown option --strict (see leash check --help)\n"],
-      [[], "leash: no files given (usage: leash check [--json] FILE...)\n"],
+      [["ok.rules", "nope.rules"], "leash check: no such file: nope.rules\n"],
+      [["--strict", "ok.rules"], "leash check: unknown option --strict (see leash check --help)\n"],
+      [[], "leash check: no files given (usage: leash check [--json] FILE|DIR|-...)\n"],
     ] as const) {
       const { io, out } = fakeIO({ "ok.rules": "rule r: allow x" });
       expect(await run([...argv], io)).toBe(2);
@@ -82,7 +82,7 @@ describe("leash check", () => {
   it("--help prints the usage and exits 0", async () => {
     const { io, out } = fakeIO({});
     expect(await run(["--help"], io)).toBe(0);
-    expect(out.stdout).toMatch(/^Usage: leash check \[--json\] FILE\.\.\./);
+    expect(out.stdout).toMatch(/^Usage: leash check \[--json\] \[--deny-warnings\] \[--recursive\] FILE\|DIR\|-\.\.\./);
   });
 
   it("a file named like an option after --", async () => {

@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { explainRequest, run, type Explanation } from "../src/cli/commands/explain.js";
+import { run } from "../src/cli/commands/explain.js";
+import { explainRequest, type Explanation } from "../src/explain/explain.js";
 import type { CliIO } from "../src/cli/io.js";
 import { UsageError } from "../src/cli/io.js";
 import { compilePolicy } from "../src/compile/compile.js";

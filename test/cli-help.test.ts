@@ -49,7 +49,11 @@ const MISSING: Readonly<Record<string, readonly string[]>> = {
   explain: ["/no/such/policy.rules", "/no/such/event.json"],
   diff: ["/no/such/old.rules", "/no/such/new.rules"],
   demo: ["/no/such/examples-dir"],
+  "mcp-proxy": ["--policy", "/no/such/policy.rules", "--", "node", "server.js"],
 };
+
+/** Commands that read no files of their own (the language server gets its documents from the client). */
+const TAKES_NO_FILES: ReadonlySet<string> = new Set(["lsp"]);
 
 const cliDoc = readFileSync(join(root, "docs", "cli.md"), "utf8");
 
@@ -114,10 +118,10 @@ describe.each(commands)("leash %s", (command) => {
     expect(io.out).toBe("");
   });
 
-  it("a missing file is one line on stderr and exit 2", async () => {
+  it(TAKES_NO_FILES.has(command) ? "a file argument is one line on stderr and exit 2" : "a missing file is one line on stderr and exit 2", async () => {
     const io = memoryIO();
     expect(await main([command, ...(MISSING[command] ?? ["/no/such/file.rules"])], io)).toBe(2);
     expect(io.err.trim().split("\n")).toHaveLength(1);
-    expect(io.err).toMatch(/no such (file|directory)/);
+    expect(io.err).toMatch(TAKES_NO_FILES.has(command) ? /takes no files/ : /no such (file|directory)/);
   });
 });

@@ -165,9 +165,20 @@ const KNOWN_MISSING: ReadonlyMap<string, string> = new Map([
   ["docs/railroad.html", "railroad diagrams of grammar/rules.ebnf (npm run railroad; grammar/railroad.ts is not written yet)"],
 ]);
 
+/**
+ * The example a guide explains: examples/NAME.rules for docs/guides/NAME.md, or, for a guide with no
+ * example of its own name (an integration guide), the first example it links to.
+ */
+function exampleOf(guide: string): string {
+  const own = join(root, "examples", guide.split(/[\\/]/).pop()!.replace(/\.md$/, ".rules"));
+  if (existsSync(own)) return own;
+  const linked = /\]\(\.\.\/\.\.\/examples\/([\w-]+\.rules)\)/.exec(readFileSync(guide, "utf8"));
+  return linked ? join(root, "examples", linked[1]!) : own;
+}
+
 describe("guides quote their example as it is", () => {
   for (const file of docs.filter((f) => f.includes(`${join("docs", "guides")}`))) {
-    const example = join(root, "examples", file.split(/[\\/]/).pop()!.replace(/\.md$/, ".rules"));
+    const example = exampleOf(file);
     it(relative(root, file), () => {
       expect(existsSync(example), `${relative(root, example)} exists`).toBe(true);
       const source = readFileSync(example, "utf8").split("\n");

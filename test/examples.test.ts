@@ -52,3 +52,18 @@ describe("examples: every scenario's trace meets its expectations (leash eval --
     expect(third.watch).toContain("session:s1");
   });
 });
+
+describe("examples are formatted by leash fmt and pass leash check --deny-warnings", () => {
+  it("leash fmt --check examples", async () => {
+    const io = memoryIO();
+    const code = await main(["fmt", "--check", "examples"], io);
+    expect(io.out, "these examples are not formatted (run leash fmt examples)").toBe("");
+    expect(code).toBe(0);
+  });
+  it("leash check --deny-warnings examples (a warning kept on purpose has an allow comment)", async () => {
+    const io = memoryIO();
+    const code = await main(["check", "--deny-warnings", "examples"], io);
+    expect(io.err).toBe("");
+    expect(code).toBe(0);
+  });
+});

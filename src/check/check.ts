@@ -12,18 +12,10 @@ import { walkExpr } from "../ast/walk.js";
 import { diagnostic, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { suggestionHelp } from "../diagnostics/suggest.js";
 import { actionPatternMatches, MAX_GLOB_STARS } from "../runtime/glob.js";
+import { LIMITS } from "../runtime/limits.js";
 import { BOOL, BUILTIN_ATTRIBUTES, buildSchema, DURATION, NUMBER, STRING, typeText, UNKNOWN, type SchemaEnv, type Type } from "./schema.js";
 
-/** Bounds that keep per-key state fixed-size; exceeding one is C206 or C209. */
-export const LIMITS = {
-  /** Largest count/distinct threshold and windowed `limit` an exact window keeps timestamps for. */
-  maxWindowCapacity: 1000,
-  maxRegularitySamples: 64,
-  maxSequenceStages: 16,
-  maxWorkflowSteps: 30,
-  /** Longest window: 366 days. */
-  maxWindowMs: 366 * 24 * 3600 * 1000,
-} as const;
+export { LIMITS };
 
 export interface CheckResult {
   readonly diagnostics: Diagnostic[];

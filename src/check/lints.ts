@@ -19,13 +19,15 @@ import { diagnostic, sortDiagnostics, type Diagnostic } from "../diagnostics/dia
 import { formatExpr } from "../format/expr.js";
 import { formatKey, formatLiteral, formatResourceGlob, formatString } from "../format/lexical.js";
 import { actionPatternMatches, compileGlob, globMatch } from "../runtime/glob.js";
+import { applyAllowComments } from "./allow.js";
 import { buildSchema, type Entity, type SchemaEnv } from "./schema.js";
 
 /**
  * Lints: warnings (`W4xx`) about policies that are valid but almost certainly not what their author
  * meant — a rule that can never decide, a condition that is constant, a declaration nothing uses.
  * They never stop compilation; `leash check` prints them and `--deny-warnings` makes them fail.
- * Each lint is a small named function over the checked AST; `lintPolicy` runs them all.
+ * Each lint is a small named function over the checked AST; `lintPolicy` runs them all and drops
+ * the warnings an allow comment (`// leash: allow W409 -- why`, src/check/allow.ts) keeps on purpose.
  */
 export interface LintOptions {
   /** Lifetime of windowless state after a key's last event, as given to `compilePolicy` (default 24h). */
@@ -66,6 +68,7 @@ export const LINTS: readonly Lint[] = [
   { name: "duplicate-rule", run: lintDuplicateRules },
   { name: "outlives-state", run: lintOutlivesState },
   { name: "high-only-by-wildcard", run: lintHighOnlyByWildcard },
+  { name: "idle-lifetime", run: lintIdleLifetime },
 ];
 
 /**
@@ -84,7 +87,7 @@ export function lintPolicy(file: PolicyFile, schema?: SchemaEnv, options: LintOp
   };
   const out: Diagnostic[] = [];
   for (const lint of LINTS) lint.run(ctx, out);
-  return sortDiagnostics(out);
+  return sortDiagnostics(applyAllowComments(file, out));
 }
 
 function declaredActions(file: PolicyFile): DeclaredAction[] | null {
@@ -107,9 +110,13 @@ function declaredActions(file: PolicyFile): DeclaredAction[] | null {
 const RANK: Readonly<Record<string, number>> = { allow: 1, challenge: 2, deny: 3, revoke: 4 };
 
 function lintShadowed(ctx: LintContext, out: Diagnostic[]): void {
+  // Only an unconditional challenge, deny or revoke rule can shadow (see `shadows`): comparing each
+  // rule with those alone keeps the lint linear in a policy of conditional rules (2,000 rules, as
+  // an editor checks them on every change, would be 4 million pairs).
+  const shadowers = ctx.rules.filter((s) => s.effect !== "flag" && s.effect !== "allow" && !s.clauses.some((c) => c.kind === "WhenClause"));
   for (const r of ctx.rules) {
     if (r.effect === "flag" || r.targets.some((t) => t.kind === "SignalTarget") || r.targets.length === 0) continue;
-    for (const s of ctx.rules) {
+    for (const s of shadowers) {
       if (s === r || !shadows(s, r)) continue;
       out.push({
         ...diagnostic(
@@ -590,9 +597,20 @@ function lintDuplicateRules(ctx: LintContext, out: Diagnostic[]): void {
 
 /** The rule without its name or spans; order-insensitive where order has no meaning. */
 function bodyKey(r: RuleDecl): string {
-  const sorted = (xs: readonly unknown[]) => xs.map((x) => JSON.stringify(stripSpans(x))).sort();
-  return JSON.stringify([r.effect, sorted(r.targets), sorted(r.principals), sorted(r.resources), sorted(r.clauses)]);
+  let key = BODY_KEYS.get(r);
+  if (key === undefined) {
+    const sorted = (xs: readonly unknown[]) => xs.map((x) => JSON.stringify(stripSpans(x))).sort();
+    key = JSON.stringify([r.effect, sorted(r.targets), sorted(r.principals), sorted(r.resources), sorted(r.clauses)]);
+    BODY_KEYS.set(r, key);
+  }
+  return key;
 }
+
+/**
+ * Body keys by rule. An AST is never changed once built, so a rule linted again — an editor lints
+ * the rules a change did not touch on every keystroke — reuses its key.
+ */
+const BODY_KEYS = new WeakMap<RuleDecl, string>();
 
 /* ---------------------------------------------------------------------------------------------- */
 /* W408: a duration longer than the state that holds it lives                                      */
@@ -645,6 +663,42 @@ function keyLifetimes(ctx: LintContext): Map<string, number> {
     }
   }
   return ttl;
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* W418: a limit without a window, or a grant per a lasting key: remembered while the key is active  */
+
+function lintIdleLifetime(ctx: LintContext, out: Diagnostic[]): void {
+  const ttl = keyLifetimes(ctx);
+  const lifetime = (k: string) => ttl.get(k) ?? ctx.keyTtlMs;
+  const hours = (ms: number) => (ms % 3600000 === 0 ? `${ms / 3600000}h` : `${ms} ms`);
+  for (const r of ctx.rules) {
+    for (const c of r.clauses) {
+      if (c.kind === "LimitClause" && c.window === null) {
+        const k = formatKey(c.key);
+        out.push(
+          diagnostic(
+            "W418",
+            c.span,
+            `\`limit ${c.count.value} per ${k}\` has no window: its uses count while the ${k} is active and are forgotten once the ${k} has been idle for ${hours(lifetime(k))}, when the limit starts over`,
+            `say how long a use counts (\`limit ${c.count.value} per ${k} within 1h\`), or keep it and allow this warning with a comment that says the lifetime is meant`,
+          ),
+        );
+      } else if (c.kind === "ValidForClause") {
+        // A session ends; a principal or an attribute value comes back a day later to a fresh grant.
+        const k = c.key ? formatKey(c.key) : "session";
+        if (k === "session" || c.duration.ms > lifetime(k)) continue; // W408 says more about the latter
+        out.push(
+          diagnostic(
+            "W418",
+            c.span,
+            `\`valid for ${c.duration.text}\` starts at the ${k}'s first use and is remembered while the ${k} is active: once the ${k} has been idle for ${hours(lifetime(k))}, a new grant of ${c.duration.text} starts`,
+            `grant per session (a session does not come back), or keep it and allow this warning with a comment that says the lifetime is meant`,
+          ),
+        );
+      }
+    }
+  }
 }
 
 /* ---------------------------------------------------------------------------------------------- */

@@ -1,3 +1,5 @@
+import { version } from "../../package.json";
+import { escapeInvisible } from "../syntax/strings.js";
 import { EXIT_OK, EXIT_USAGE, nodeIO, UsageError, type CliIO } from "./io.js";
 import * as check from "./commands/check.js";
 import * as fmt from "./commands/fmt.js";
@@ -6,6 +8,9 @@ import * as demo from "./commands/demo.js";
 import * as explain from "./commands/explain.js";
 import * as testCommand from "./commands/test.js";
 import * as diff from "./commands/diff.js";
+import * as build from "./commands/build.js";
+import * as lsp from "./commands/lsp.js";
+import * as mcpProxy from "./commands/mcp-proxy.js";
 
 interface Command {
   readonly run: (argv: string[], io: CliIO) => Promise<number>;
@@ -20,6 +25,9 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   demo: { run: demo.run, summary: "run every example scenario and check its expectations" },
   test: { run: testCommand.run, summary: "run test blocks and check properties of .rules files (--coverage)" },
   diff: { run: diff.run, summary: "find requests two versions of a policy decide differently" },
+  build: { run: build.run, summary: "compile a policy to JSON that leash/runtime loads without the parser" },
+  lsp: { run: lsp.run, summary: "run the language server for editors (stdio)" },
+  "mcp-proxy": { run: mcpProxy.run, summary: "guard an MCP server: decide every tools/call before it runs" },
 };
 
 export const HELP = `leash — policy-as-code for the action layer
@@ -28,12 +36,17 @@ Usage: leash <command> [options] [files]
 
 Commands:
 ${Object.entries(COMMANDS)
-  .map(([name, c]) => `  ${name.padEnd(9)}${c.summary}`)
+  .map(([name, c]) => `  ${`${name} `.padEnd(9)}${c.summary}`)
   .join("\n")}
 
 Run \`leash <command> --help\` for a command's options.
 Exit codes: 0 success, 1 policy errors or failed checks, 2 usage errors (unknown option, missing file).
-Colours are used on a terminal unless NO_COLOR is set.`;
+A file argument - reads standard input (check, fmt, eval).
+Colours: each of stdout and stderr is coloured when it is a terminal; FORCE_COLOR=1 forces colours,
+FORCE_COLOR=0 or NO_COLOR turns them off.`;
+
+/** The version of this package, from its package.json. */
+export const VERSION: string = version;
 
 /** Runs the CLI in-process; returns the exit code. */
 export async function main(argv: string[], io: CliIO = nodeIO()): Promise<number> {
@@ -43,22 +56,23 @@ export async function main(argv: string[], io: CliIO = nodeIO()): Promise<number
     return name === undefined ? EXIT_USAGE : EXIT_OK;
   }
   if (name === "--version" || name === "-v") {
-    io.stdout("leash 0.1.0\n");
+    io.stdout(`leash ${VERSION}\n`);
     return EXIT_OK;
   }
   const command = COMMANDS[name];
   if (!command) {
-    io.stderr(`leash: unknown command ${JSON.stringify(name)} (see leash --help)\n`);
+    io.stderr(`leash: unknown command ${escapeInvisible(JSON.stringify(name))} (see leash --help)\n`);
     return EXIT_USAGE;
   }
   try {
     return await command.run(rest, io);
   } catch (e) {
     if (e instanceof UsageError) {
-      io.stderr(`leash ${name}: ${e.message}\n`);
+      io.stderr(`leash ${name}: ${escapeInvisible(e.message)}\n`);
       return EXIT_USAGE;
     }
-    io.stderr(`leash ${name}: internal error: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+    const text = e instanceof Error ? e.stack ?? e.message : typeof e === "string" ? e : "a non-error value was thrown";
+    io.stderr(`leash ${name}: internal error: ${text.split("\n").map(escapeInvisible).join("\n")}\n`);
     return 70;
   }
 }

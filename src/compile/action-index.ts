@@ -6,6 +6,7 @@ import { runCheck } from "./checks.js";
 import type { CompiledRule } from "./generate.js";
 import type { ExprIR, OpIR, PolicyIR } from "./ir.js";
 import { buildIndex, DEFAULT_INDEX_OPTIONS, type IndexNode, type IndexOptions, type Placement } from "./rule-index.js";
+import { hash32 } from "./hash.js";
 
 /** Everything a decision on one action (or one observed signal) needs, found by one map lookup. */
 export interface Bucket {
@@ -17,19 +18,27 @@ export interface Bucket {
   readonly highExcluded: readonly CompiledRule[];
   /** Attribute paths the bucket's rules read. */
   readonly watch: readonly string[];
+  /** The paths of `watch` beyond the request's identity (context, principal and resource attributes): what a decision's digest reads. */
+  readonly digestPaths: readonly { readonly root: "principal" | "resource" | "context"; readonly segments: readonly string[]; readonly text: string }[];
   /** The operators an event of this name feeds, per category, in op order. */
   readonly updates: Readonly<Record<Category, readonly OpUpdate[]>>;
   readonly hasLimits: boolean;
   /** The reasons of a default deny on this name (R312 for a [high] action reached only by wildcards, R313). */
   readonly denyReasons: readonly Reason[];
   /**
-   * No candidate reads a history, a label, a limit or a grant, none revokes, and an event of this
-   * name feeds no history: a decision here depends on the request's attributes alone, never on the
-   * state (revocations aside) or the clock.
+   * The key groups whose partitions a decision on this name reads or may write: its rules'
+   * operators, limits, grants and labels, the operators its events feed, and the revocation keys
+   * its revoke rules write. Sorted.
    */
-  readonly historyFree: boolean;
-  /** Rules that target this name but can never match it (a condition on `action.name` or `action.domain`). */
-  readonly excludedByAction: number;
+  readonly reads: readonly number[];
+  /** Revocation-holding groups (session, principal, `target` paths) a request reads only to check them. */
+  readonly checks: readonly number[];
+  /** Per group: whether a decision on this name may write its partition (the Guard serialises those). */
+  readonly writable: readonly boolean[];
+  /** False for an action the actions block does not declare (a closed world: R316). */
+  readonly declared: boolean;
+  /** Where a decision's digest starts: the policy hash and this name, hashed. */
+  readonly digestSeed: number;
 }
 
 const MEMO_LIMIT = 10_000;
@@ -62,6 +71,8 @@ export class ActionIndex {
   constructor(
     private readonly ir: PolicyIR,
     private readonly rules: readonly CompiledRule[],
+    /** The policy hash, which every decision digest starts from. */
+    private readonly policyHash = "",
     private readonly options: IndexOptions = DEFAULT_INDEX_OPTIONS,
   ) {
     this.highPatterns = ir.actions.filter((a) => a.high).map((a) => a.segments);
@@ -147,7 +158,6 @@ export class ActionIndex {
     // Conjuncts on the action's name or domain have one value for this name: a rule with a false one
     // can never match here; true ones need no evaluation.
     const placements: Placement[] = [];
-    let excludedByAction = 0;
     const here = { ev: { name, isSignal: signal } } as unknown as EvalContext;
     for (const r of candidates) {
       let established = 0;
@@ -158,8 +168,7 @@ export class ActionIndex {
         if (o === false) never = true;
         else if (o === true && i < 31) established |= 1 << i;
       });
-      if (never) excludedByAction++;
-      else placements.push({ rule: r, established });
+      if (!never) placements.push({ rule: r, established });
     }
     const watch = new Set<string>();
     for (const r of candidates) for (const p of r.ir.reads) watch.add(p);
@@ -174,12 +183,7 @@ export class ActionIndex {
     }
     denyReasons.push(Object.freeze({ rule: null, effect: "deny" as const, code: "R313", message: `no allow rule matched ${name}` }));
     const hasLimits = candidates.some((r) => r.ir.limit !== null || r.ir.grant !== null || r.ir.labels.length > 0);
-    const historyFree =
-      !hasLimits &&
-      updates.allowed.length === 0 &&
-      updates.denied.length === 0 &&
-      updates.signal.length === 0 &&
-      placements.every(({ rule: r }) => r.effect !== "revoke" && r.terms === null && (r.ir.condition === null || !readsHistory(r.ir.condition)));
+    const { reads, checks, writable } = this.groupsOf(candidates, updates, signal);
     return Object.freeze({
       index: buildIndex(placements, this.options),
       denyReasons: Object.freeze(denyReasons),
@@ -187,35 +191,64 @@ export class ActionIndex {
       high,
       highExcluded,
       watch: Object.freeze([...watch].sort()),
+      digestPaths: Object.freeze(digestPathsOf([...watch].sort())),
       updates,
       hasLimits,
-      historyFree,
-      excludedByAction,
+      reads,
+      checks,
+      writable,
+      declared: signal || !this.ir.hasActionsBlock || this.ir.actions.some((a) => actionPatternMatches(a.segments, name)),
+      digestSeed: hash32(`${this.policyHash}|${signal ? "signal " : ""}${name}`),
     });
+  }
+
+  /** Which key groups a decision on a bucket with these rules and updates reads and may write. */
+  private groupsOf(candidates: readonly CompiledRule[], updates: Readonly<Record<Category, readonly OpUpdate[]>>, signal: boolean): { reads: number[]; checks: number[]; writable: boolean[] } {
+    const ir = this.ir;
+    const writable = new Array<boolean>(ir.keyGroups.length).fill(false);
+    const reads = new Set<number>();
+    for (const r of candidates) {
+      for (const g of r.groups) {
+        reads.add(g);
+        // A read of state without a window extends its lifetime: a write.
+        if (ir.keyGroups[g]!.lifetime) writable[g] = true;
+      }
+      for (const op of [r.ir.limit, r.ir.grant, r.ir.labelsOp]) if (op !== null) writable[ir.ops[op]!.group] = true;
+      if (r.effect === "revoke") {
+        // The key a revoke rule records: its target (the principal when the event lacks it) or the session.
+        const targets = [ir.sessionGroup, ir.principalGroup];
+        const t = r.ir.revokeTarget;
+        if (t !== null && t.kind === "path") targets.push(ir.targetGroups[ir.revokeTargets.findIndex((k) => k.kind === "path" && k.text === t.text)]!);
+        for (const g of targets) {
+          reads.add(g);
+          writable[g] = true;
+        }
+      }
+    }
+    for (const list of [updates.allowed, updates.denied, updates.signal]) {
+      for (const u of list) {
+        reads.add(u.group);
+        writable[u.group] = true;
+      }
+    }
+    const checks = signal ? [] : [ir.sessionGroup, ir.principalGroup, ...ir.targetGroups].filter((g, i, all) => !reads.has(g) && all.indexOf(g) === i);
+    return { reads: [...reads].sort((a, b) => a - b), checks, writable };
   }
 }
 
-/** Whether a condition reads a history operator or a session label. */
-function readsHistory(e: ExprIR): boolean {
-  switch (e.t) {
-    case "op":
-    case "label":
-      return true;
-    case "and":
-    case "or":
-      return readsHistory(e.left) || readsHistory(e.right);
-    case "not":
-      return readsHistory(e.operand);
-    case "cmp":
-      return readsHistory(e.left) || readsHistory(e.right);
-    case "in":
-      return readsHistory(e.element) || readsHistory(e.collection);
-    case "like":
-      return readsHistory(e.subject);
-    default:
-      return false;
+const IDENTITY = new Set(["session", "principal.kind", "principal.id", "resource.path", "resource.id"]);
+
+/** The attribute paths among `watch` that a decision's digest covers besides its identity fields. */
+function digestPathsOf(watch: readonly string[]): Bucket["digestPaths"][number][] {
+  const out: Bucket["digestPaths"][number][] = [];
+  for (const text of watch) {
+    if (IDENTITY.has(text)) continue;
+    const [root, ...segments] = text.split(".");
+    if ((root === "principal" || root === "resource" || root === "context") && segments.length > 0) out.push({ root, segments, text });
   }
+  return out;
 }
+
 
 function selectorPatterns(op: OpIR): readonly (readonly string[])[] {
   switch (op.op) {

@@ -1,22 +1,18 @@
-import { readFileSync } from "node:fs";
 import type { PolicyFile } from "../ast/nodes.js";
 import { checkPolicy } from "../check/check.js";
 import { diagnostic, hasErrors, sortDiagnostics, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { renderDiagnostics } from "../diagnostics/render.js";
-import { Policy } from "../runtime/engine.js";
-import { mapShape } from "../runtime/pmap.js";
+import type { Policy } from "../runtime/engine.js";
 import { parsePolicy } from "../syntax/index.js";
-import { generateRules } from "./generate.js";
+import { policyFromIR, type PolicyOptions } from "./from-ir.js";
 import { contentHash } from "./hash.js";
 import type { PolicyIR } from "./ir.js";
 import { lower } from "./lower.js";
 
-export interface CompileOptions {
+export interface CompileOptions extends PolicyOptions {
   /** File name used in diagnostics and spans. */
   readonly file?: string;
-  /** Most key partitions a state holds (default 100,000); the stalest are evicted beyond it. */
-  readonly maxKeys?: number;
-  /** Lifetime of state without a window after a key's last event (default 24h). */
+  /** Lifetime of state without a window after the last event that reads or writes the key (default 24h). */
   readonly keyTtlMs?: number;
   /** Stop after this many errors (default 100). */
   readonly maxErrors?: number;
@@ -37,7 +33,6 @@ interface Stage<I, O> {
   run(input: I, out: Diagnostic[]): O;
 }
 
-const DEFAULT_MAX_KEYS = 100_000;
 const DEFAULT_KEY_TTL = 24 * 3600 * 1000;
 
 /**
@@ -47,7 +42,6 @@ const DEFAULT_KEY_TTL = 24 * 3600 * 1000;
  */
 export function compilePolicy(source: string, options: CompileOptions = {}): CompileResult {
   const file = options.file ?? "<policy>";
-  const maxKeys = options.maxKeys ?? DEFAULT_MAX_KEYS;
   const keyTtlMs = options.keyTtlMs ?? DEFAULT_KEY_TTL;
   const diagnostics: Diagnostic[] = [];
   const finish = (policy: Policy | null, ast: PolicyFile): CompileResult => ({
@@ -79,10 +73,7 @@ export function compilePolicy(source: string, options: CompileOptions = {}): Com
   if (hasErrors(diagnostics)) return finish(null, ast);
   try {
     const ir = lowerStage.run(ast, diagnostics);
-    const rules = generateRules(ir);
-    const layoutHash = contentHash(ir.keyGroups.map((g) => `${g.text}/${g.slots}`).join(";") + "#" + ir.ops.map((o) => o.signature).join(";"));
-    const policy = new Policy(ir, rules, contentHash(source), layoutHash, mapShape(maxKeys));
-    return finish(policy, ast);
+    return finish(policyFromIR(ir, contentHash(source), options), ast);
   } catch (e) {
     // A compiler bug must still come out as a diagnostic, never as an exception.
     diagnostics.push(diagnostic("C299", ast.span, `internal compiler error: ${e instanceof Error ? e.message : String(e)}`, "please report this with the policy that caused it"));
@@ -106,22 +97,4 @@ export function compilePolicyOrThrow(source: string, options: CompileOptions = {
   const r = compilePolicy(source, options);
   if (r.policy === null) throw new PolicyCompileError(r.diagnostics, source);
   return r.policy;
-}
-
-/** Reads and compiles a `.rules` file; a missing file is a diagnostic, not an exception. */
-export function loadPolicy(path: string, options: Omit<CompileOptions, "file"> = {}): CompileResult & { readonly source: string } {
-  let source: string;
-  try {
-    source = readFileSync(path, "utf8");
-  } catch (e) {
-    const span = { file: path, offset: 0, endOffset: 0, line: 1, column: 1, endLine: 1, endColumn: 1 };
-    const code = (e as NodeJS.ErrnoException).code ?? "EIO";
-    return {
-      policy: null,
-      diagnostics: [diagnostic("C298", span, `cannot read ${path}: ${code}`, "check the path")],
-      ast: { kind: "PolicyFile", span, items: [], comments: [] },
-      source: "",
-    };
-  }
-  return { ...compilePolicy(source, { ...options, file: path }), source };
 }

@@ -4,12 +4,13 @@ import { BUILTIN_ATTRIBUTES, type SchemaEnv, type Type } from "../check/schema.j
 import { Failure, MAX_STRING, readOwn, typeName, type Value } from "../runtime/attributes.js";
 import type { EvalContext } from "../runtime/context.js";
 import { compileGlob, globMatch, hasPrefix } from "../runtime/glob.js";
-import { domainOf, hasLabel, inAlphabet, opReader, regularityCrossing } from "../runtime/operators.js";
+import { domainOf, regularityCrossing } from "../runtime/operators.js";
+import { movesWithTime, noteCrossing, readHistory, readingOf, type HistoryRead } from "../runtime/readers.js";
 import type { Obligation, Reason } from "../runtime/types.js";
 import type { ExprIR, OpIR, PathIR, PolicyIR, PrincipalSelIR, RuleIR } from "./ir.js";
 import { check, CheckKind, fullCheck, Root, runChecks, runOrder, type Check } from "./checks.js";
 import { BOOLEAN_TYPE, IndexKeys, NUMBER_TYPE, Probe, STRING_TYPE, typeBit, type Constraint, type IndexKey, type IndexValue } from "./rule-index.js";
-import { historyTerms, type Term } from "./terms.js";
+import { historyTerms } from "./terms.js";
 
 /** A compiled condition: a closure over the evaluation context. */
 export type Evaluator = (c: EvalContext) => Value;
@@ -68,7 +69,9 @@ export interface CompiledRule {
    * The condition as history terms (see terms.ts) when the rule has no principal or resource
    * selector and its condition has that form: then `matchTerms(terms, c)` is the same test as `match`.
    */
-  readonly terms: readonly Term[] | null;
+  readonly terms: readonly HistoryRead[] | null;
+  /** The key groups whose partitions the rule reads or writes (conditions, limit, grant, labels). */
+  readonly groups: readonly number[];
 }
 
 /** An effect's place in combining (revoke > deny > challenge > allow; a flag never combines). */
@@ -166,6 +169,7 @@ class Generator {
         return p;
       },
       terms: r.principals.length === 0 && r.resources.length === 0 && r.condition !== null ? historyTerms(this.ir, r.condition) : null,
+      groups: groupsOf(this.ir, r),
       idList: Object.freeze([r.id]),
       reason,
       reasonList: Object.freeze([reason]),
@@ -464,46 +468,27 @@ class Generator {
   }
 
   op(op: OpIR): Evaluator {
-    const group = op.group;
-    const read = opReader(op, this.ir.workflows);
-    // deviates(W) is false for an action outside W's alphabet, whether or not the key is there.
-    const wf = op.op === "workflow" ? this.ir.workflows[op.workflow]! : null;
-    return (c) => {
-      if (wf !== null && !inAlphabet(wf, c.ev.name)) return false;
-      const p = c.partition(group);
-      if (p instanceof Failure) return p;
-      if (p !== null) c.change(p.x);
-      return read(p === null ? null : p.r, c.nows[group]!, c.ev, c);
-    };
+    const h = readingOf(op, this.ir.workflows);
+    return (c) => readHistory(h, c);
   }
 
   /**
-   * `count(...) >= 3`, `rate(...) < 10` and the like: an ordered comparison of a counting operator
-   * (never null, never moving with the request's own time) with a number, in one closure.
+   * `count(...) >= 3`, `distinct(...) > 2` and the like: an ordered comparison of a counting
+   * operator (never null, never moving with the request's own time) with a number, in one closure.
    */
   private countAgainst(op: OpIR, test: (a: number, b: number) => boolean, constant: number, opOnLeft: boolean, symbol: string, span: Span): Evaluator {
-    const group = op.group;
-    const read = opReader(op, this.ir.workflows);
+    const h = readingOf(op, this.ir.workflows);
     return (c) => {
-      const p = c.partition(group);
-      if (p instanceof Failure) return p;
-      if (p !== null) c.change(p.x);
-      const v = read(p === null ? null : p.r, c.nows[group]!, c.ev, c);
+      const v = readHistory(h, c);
+      if (v instanceof Failure) return v;
       if (typeof v !== "number") return new Failure("R302", `\`${symbol}\` compares numbers, got ${typeName(v)}`, span);
       return opOnLeft ? test(v, constant) : test(constant, v);
     };
   }
 
   label(opIndex: number, label: number): Evaluator {
-    const op = this.ir.ops[opIndex]!;
-    const { group, slot } = op;
-    return (c) => {
-      const p = c.partition(group);
-      if (p instanceof Failure) return p;
-      if (p === null) return false;
-      c.change(p.x);
-      return hasLabel(p.r, slot, label, c.nows[group]!, c);
-    };
+    const h = readingOf(this.ir.ops[opIndex]!, this.ir.workflows, label);
+    return (c) => readHistory(h, c);
   }
 
   compare(op: CompareOp, left: ExprIR, right: ExprIR, span: Span): Evaluator {
@@ -635,7 +620,7 @@ class Generator {
     const constant = other.t === "lit" && typeof other.value === "number" ? other.value : null;
     if (constant === null) return (c) => c.change(c.ev.time);
     if (op.op === "regularity") {
-      const { group, slot } = op;
+      const group = op.group;
       return (c) => {
         const p = c.partition(group);
         if (p instanceof Failure) return;
@@ -643,14 +628,50 @@ class Generator {
         if (t !== null) c.change(t);
       };
     }
+    // since(X) = now - t(X) grows with now; so does gap(X) when the current request is an X.
+    const moves = movesWithTime(readingOf(op, this.ir.workflows).kind);
     return (c, a, b) => {
-      // since(X) = now - t(X) grows with now; so does gap(X) when the current request is an X.
-      const value = (onLeft ? a : b) as number;
-      if (typeof value !== "number" || !Number.isFinite(value)) return;
-      const crossing = c.ev.time - value + constant;
-      if (crossing > c.ev.time) c.change(crossing);
+      const value = onLeft ? a : b;
+      if (moves && typeof value === "number") noteCrossing(value, constant, c);
     };
   }
+}
+
+/** The key groups a rule reads or writes: its conditions' operators and labels, limit, grant and labels. */
+function groupsOf(ir: PolicyIR, r: RuleIR): number[] {
+  const out = new Set<number>();
+  const walk = (e: ExprIR): void => {
+    switch (e.t) {
+      case "op":
+      case "label":
+        out.add(ir.ops[e.op]!.group);
+        return;
+      case "and":
+      case "or":
+        walk(e.left);
+        walk(e.right);
+        return;
+      case "not":
+        walk(e.operand);
+        return;
+      case "cmp":
+        walk(e.left);
+        walk(e.right);
+        return;
+      case "in":
+        walk(e.element);
+        walk(e.collection);
+        return;
+      case "like":
+        walk(e.subject);
+        return;
+      default:
+        return;
+    }
+  };
+  if (r.condition !== null) walk(r.condition);
+  for (const op of [r.limit, r.grant, r.labelsOp]) if (op !== null) out.add(ir.ops[op]!.group);
+  return [...out].sort((a, b) => a - b);
 }
 
 const COMPARE: Record<CompareOp, (a: number, b: number) => boolean> = {

@@ -9,3 +9,19 @@ export function contentHash(text: string): string {
   }
   return (a >>> 0).toString(16).padStart(8, "0") + (b >>> 0).toString(16).padStart(8, "0");
 }
+
+/** 32-bit FNV-1a of `text`, continuing from `h` (for digests built field by field). */
+export function hash32(text: string, h = 0x811c9dc5): number {
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/** Mixes a number (an integer or any double) into a 32-bit hash. */
+export function mix32(h: number, n: number): number {
+  const lo = n % 4294967296 | 0;
+  const hi = Math.floor(n / 4294967296) | 0;
+  h = Math.imul(h ^ lo, 0x01000193);
+  h = Math.imul(h ^ hi, 0x01000193);
+  if (!Number.isInteger(n)) h = Math.imul(h ^ Math.round((n - Math.trunc(n)) * 4294967296), 0x01000193);
+  return h >>> 0;
+}

@@ -1,5 +1,6 @@
 import type { CompareOp, Effect, EventFilter } from "../ast/nodes.js";
 import type { Span } from "../ast/span.js";
+import type { LayoutDescriptor } from "../runtime/layout.js";
 
 /**
  * The checked intermediate representation: names resolved, defaults filled in, history operators
@@ -17,6 +18,11 @@ export interface PolicyIR {
   readonly hasActionsBlock: boolean;
   /** Attribute paths a revoke rule can target besides session and principal. */
   readonly revokeTargets: readonly KeyIR[];
+  /** The key groups of sessions and of principals (present in every policy: revocations live there). */
+  readonly sessionGroup: number;
+  readonly principalGroup: number;
+  /** The key groups of the `target` attribute paths, in `revokeTargets` order. */
+  readonly targetGroups: readonly number[];
 }
 
 /** How a history is partitioned: by session, by principal, or by an attribute value. */
@@ -34,6 +40,18 @@ export interface KeyGroupIR {
   readonly ttl: number;
   /** Number of register slots in one partition (the operators' `registerWidth`s added up). */
   readonly slots: number;
+  /** The operators whose registers the partition holds, in slot order. */
+  readonly ops: readonly number[];
+  /**
+   * Whether the partition holds state without a window (limits and grants without `within`,
+   * `since`, `gap`, `after` without `within`, `regularity`, labels, workflows): then every event
+   * that reads it, not only one that changes it, extends its lifetime.
+   */
+  readonly lifetime: boolean;
+  /** What its registers mean, for another policy version that reads the partition. */
+  readonly layout: LayoutDescriptor;
+  /** Content hash of `layout`: partitions carry it. */
+  readonly layoutId: string;
 }
 
 export interface EventSelIR {
@@ -61,8 +79,10 @@ interface OpBase<K extends string> {
   readonly index: number;
   readonly group: number;
   readonly slot: number;
-  /** Canonical text used to deduplicate identical operators. */
+  /** Canonical text used to deduplicate identical operators: kind, key, events, window. */
   readonly signature: string;
+  /** Content hash of `signature`: how a partition's layout names the operator across policy versions. */
+  readonly id: string;
 }
 
 export interface PathIR {

@@ -1,6 +1,8 @@
 import type { EventSelector, Expr, KeyRef, Literal, Path, PolicyFile, RuleDecl, SetLit, WorkflowDecl } from "../ast/nodes.js";
 import { walkExpr } from "../ast/walk.js";
+import { describeGroup, layoutIdOf } from "../runtime/layout.js";
 import { registerWidth } from "../runtime/operators.js";
+import { contentHash } from "./hash.js";
 import type { EventSelIR, ExprIR, KeyGroupIR, KeyIR, OpIR, PathIR, PolicyIR, PrincipalSelIR, RuleIR, WorkflowIR } from "./ir.js";
 
 export interface LowerOptions {
@@ -16,7 +18,7 @@ type MutableOp = OpIR & { slot: number };
  * window's capacity from the constant it is compared with, and turns workflows into position sets.
  */
 export function lower(file: PolicyFile, options: LowerOptions): PolicyIR {
-  const groups: { key: KeyIR; text: string; ttl: number; slots: number }[] = [];
+  const groups: { key: KeyIR; text: string; ttl: number; slots: number; lifetime: boolean }[] = [];
   const groupIndex = new Map<string, number>();
   const ops: MutableOp[] = [];
   const opIndex = new Map<string, number>();
@@ -32,7 +34,7 @@ export function lower(file: PolicyFile, options: LowerOptions): PolicyIR {
     let g = groupIndex.get(text);
     if (g === undefined) {
       g = groups.length;
-      groups.push({ key, text, ttl: 0, slots: 0 });
+      groups.push({ key, text, ttl: 0, slots: 0, lifetime: false });
       groupIndex.set(text, g);
     }
     return g;
@@ -45,9 +47,10 @@ export function lower(file: PolicyFile, options: LowerOptions): PolicyIR {
     const existing = opIndex.get(sig);
     const g = groups[group]!;
     g.ttl = Math.max(g.ttl, window ?? options.keyTtlMs);
+    if (window === null) g.lifetime = true;
     if (existing !== undefined) return existing;
     const index = ops.length;
-    const op = { ...make(index, group), signature: sig } as MutableOp;
+    const op = { ...make(index, group), signature: sig, id: contentHash(sig) } as MutableOp;
     ops.push(op);
     opIndex.set(sig, index);
     return index;
@@ -58,12 +61,15 @@ export function lower(file: PolicyFile, options: LowerOptions): PolicyIR {
   for (const w of file.items.filter((i): i is WorkflowDecl => i.kind === "WorkflowDecl")) {
     const key = lowerKey(w.key);
     const index = workflows.length;
-    const op = addOp(key, `workflow ${w.name.value}`, null, (i, group) => ({ op: "workflow", index: i, group, slot: 0, signature: "", workflow: index }));
-    workflows.push({ ...positionsOf(w), index, name: w.name.value, span: w.span, op });
+    const positions = positionsOf(w);
+    // The steps are part of the signature: a workflow whose steps change starts its state afresh.
+    const shape = `${positions.positions.map((p) => p.map((a) => a.join(".")).join("|")).join(";")} ${positions.first} ${positions.follow.join(",")} ${positions.accepting}`;
+    const op = addOp(key, `workflow ${w.name.value} ${shape}`, null, (i, group) => ({ op: "workflow", index: i, group, slot: 0, signature: "", id: "", workflow: index }));
+    workflows.push({ ...positions, index, name: w.name.value, span: w.span, op });
     workflowIndex.set(w.name.value, index);
   }
 
-  const labelsOp = (): number => addOp({ kind: "session" }, "labels", null, (i, group) => ({ op: "labels", index: i, group, slot: 0, signature: "" }));
+  const labelsOp = (): number => addOp({ kind: "session" }, "labels", null, (i, group) => ({ op: "labels", index: i, group, slot: 0, signature: "", id: "" }));
 
   /** Capacity a count/distinct window needs for the constant it is compared with. */
   const capacities = new Map<Expr, number>();
@@ -107,21 +113,21 @@ export function lower(file: PolicyFile, options: LowerOptions): PolicyIR {
         const events = lowerSel(e.events);
         const until = e.until ? lowerSel(e.until) : null;
         const window = e.window?.ms ?? null;
-        const op = addOp(lowerKey(e.key), `after ${selText(events)} ${window ?? "-"} ${until ? selText(until) : "-"}`, window, (i, group) => ({ op: "after", index: i, group, slot: 0, signature: "", events, window, until }));
+        const op = addOp(lowerKey(e.key), `after ${selText(events)} ${window ?? "-"} ${until ? selText(until) : "-"}`, window, (i, group) => ({ op: "after", index: i, group, slot: 0, signature: "", id: "", events, window, until }));
         return { t: "op", op, span: e.span };
       }
       case "SinceCall":
       case "GapCall": {
         const events = lowerSel(e.events);
         const kind = e.kind === "SinceCall" ? "since" : "gap";
-        const op = addOp(lowerKey(e.key), `${kind} ${selText(events)}`, null, (i, group) => ({ op: kind, index: i, group, slot: 0, signature: "", events }));
+        const op = addOp(lowerKey(e.key), `${kind} ${selText(events)}`, null, (i, group) => ({ op: kind, index: i, group, slot: 0, signature: "", id: "", events }));
         return { t: "op", op, span: e.span };
       }
       case "CountCall": {
         const events = lowerSel(e.events);
         const window = e.window!.ms;
         const capacity = capacities.get(e) ?? 1;
-        const op = addOp(lowerKey(e.key), `count ${selText(events)} ${window}`, window, (i, group) => ({ op: "count", index: i, group, slot: 0, signature: "", events, window, capacity }));
+        const op = addOp(lowerKey(e.key), `count ${selText(events)} ${window}`, window, (i, group) => ({ op: "count", index: i, group, slot: 0, signature: "", id: "", events, window, capacity }));
         widen(ops[op]!, capacity);
         return { t: "op", op, span: e.span };
       }
@@ -130,7 +136,7 @@ export function lower(file: PolicyFile, options: LowerOptions): PolicyIR {
         const window = e.window!.ms;
         const attribute = lowerPath(e.attribute);
         const capacity = capacities.get(e) ?? 1;
-        const op = addOp(lowerKey(e.key), `distinct ${attribute.text} ${events ? selText(events) : "*"} ${window}`, window, (i, group) => ({ op: "distinct", index: i, group, slot: 0, signature: "", events, attribute, window, capacity }));
+        const op = addOp(lowerKey(e.key), `distinct ${attribute.text} ${events ? selText(events) : "*"} ${window}`, window, (i, group) => ({ op: "distinct", index: i, group, slot: 0, signature: "", id: "", events, attribute, window, capacity }));
         widen(ops[op]!, capacity);
         return { t: "op", op, span: e.span };
       }
@@ -138,20 +144,20 @@ export function lower(file: PolicyFile, options: LowerOptions): PolicyIR {
         const events = lowerSel(e.events);
         const limit = e.limit.value;
         const per = e.per.ms;
-        const op = addOp(lowerKey(e.key), `rate ${selText(events)} ${limit}/${per}`, per, (i, group) => ({ op: "rate", index: i, group, slot: 0, signature: "", events, limit, per }));
+        const op = addOp(lowerKey(e.key), `rate ${selText(events)} ${limit}/${per}`, per, (i, group) => ({ op: "rate", index: i, group, slot: 0, signature: "", id: "", events, limit, per }));
         return { t: "op", op, span: e.span };
       }
       case "RegularityCall": {
         const events = lowerSel(e.events);
         const samples = e.samples.value;
-        const op = addOp(lowerKey(e.key), `regularity ${selText(events)} ${samples}`, null, (i, group) => ({ op: "regularity", index: i, group, slot: 0, signature: "", events, samples }));
+        const op = addOp(lowerKey(e.key), `regularity ${selText(events)} ${samples}`, null, (i, group) => ({ op: "regularity", index: i, group, slot: 0, signature: "", id: "", events, samples }));
         return { t: "op", op, span: e.span };
       }
       case "SequenceCall": {
         const stages = e.stages.map(lowerSel);
         const until = e.until ? lowerSel(e.until) : null;
         const window = e.window.ms;
-        const op = addOp(lowerKey(e.key), `sequence ${stages.map(selText).join(",")} ${window} ${until ? selText(until) : "-"}`, window, (i, group) => ({ op: "sequence", index: i, group, slot: 0, signature: "", stages, window, until }));
+        const op = addOp(lowerKey(e.key), `sequence ${stages.map(selText).join(",")} ${window} ${until ? selText(until) : "-"}`, window, (i, group) => ({ op: "sequence", index: i, group, slot: 0, signature: "", id: "", stages, window, until }));
         return { t: "op", op, span: e.span };
       }
       case "DeviatesCall": {
@@ -186,12 +192,12 @@ export function lower(file: PolicyFile, options: LowerOptions): PolicyIR {
         case "LimitClause": {
           const count = c.count.value;
           const window = c.window?.ms ?? null;
-          limit = addOp(lowerKey(c.key), `limit ${r.name.value} ${count} ${window ?? "-"}`, window, (i, group) => ({ op: "limit", index: i, group, slot: 0, signature: "", rule: index, count, window }));
+          limit = addOp(lowerKey(c.key), `limit ${r.name.value} ${count} ${window ?? "-"}`, window, (i, group) => ({ op: "limit", index: i, group, slot: 0, signature: "", id: "", rule: index, count, window }));
           break;
         }
         case "ValidForClause": {
           const duration = c.duration.ms;
-          grant = addOp(c.key ? lowerKey(c.key) : { kind: "session" }, `grant ${r.name.value} ${duration}`, null, (i, group) => ({ op: "grant", index: i, group, slot: 0, signature: "", rule: index, duration }));
+          grant = addOp(c.key ? lowerKey(c.key) : { kind: "session" }, `grant ${r.name.value} ${duration}`, null, (i, group) => ({ op: "grant", index: i, group, slot: 0, signature: "", id: "", rule: index, duration }));
           break;
         }
         case "LabelClause":
@@ -285,6 +291,12 @@ export function lower(file: PolicyFile, options: LowerOptions): PolicyIR {
     }
   }
 
+  // Every request's session and principal are checked for revocation, and so is every `target`
+  // attribute: their partitions hold the revocations, so each has a group (perhaps with no registers).
+  const sessionGroup = groupOf({ kind: "session" });
+  const principalGroup = groupOf({ kind: "principal" });
+  const targetGroups = revokeTargets.map(groupOf);
+
   // Register layout, now that every capacity is final: each operator's slots follow the previous
   // operator's of its group.
   for (const op of ops) {
@@ -292,8 +304,12 @@ export function lower(file: PolicyFile, options: LowerOptions): PolicyIR {
     op.slot = g.slots;
     g.slots += registerWidth(op, labels.length);
   }
-  const keyGroups: KeyGroupIR[] = groups.map((g, index) => ({ index, key: g.key, text: g.text, ttl: g.ttl, slots: g.slots }));
-  return { rules, ops, keyGroups, workflows, labels, actions, hasActionsBlock, revokeTargets };
+  const keyGroups: KeyGroupIR[] = groups.map((g, index) => {
+    const own = ops.filter((o) => o.group === index);
+    const layout = describeGroup(g.text, g.slots, own, labels);
+    return { index, key: g.key, text: g.text, ttl: g.ttl, slots: g.slots, ops: own.map((o) => o.index), lifetime: g.lifetime, layout, layoutId: layoutIdOf(layout) };
+  });
+  return { rules, ops, keyGroups, workflows, labels, actions, hasActionsBlock, revokeTargets, sessionGroup, principalGroup, targetGroups };
 }
 
 function widen(op: OpIR, capacity: number): void {

@@ -1,3 +1,5 @@
+import { LOAD_CODES } from "./load-codes.js";
+
 /**
  * The catalog of diagnostic codes. Every code has an entry in `docs/errors.md` (a test checks both
  * directions). Codes are stable: a code is never reused for a different problem.
@@ -43,6 +45,15 @@ export const CODES = {
   C211: { title: "unknown tag", help: "the only action tag is [high]" },
   C212: { title: "unknown label", help: "session has LABEL needs a rule with label session += LABEL" },
   C213: { title: "invalid glob", help: "a glob uses * for any run of characters; at most 16 stars" },
+  // Tool mappings (leash/mcp, leash check --map): C260-C264 and C269 when checked, C265-C266 as the code of a refused call
+  C260: { title: "invalid tool mapping", help: "a mapping is one JSON object with server, tools, principal, session, resource and context (see docs/guides/mcp.md)" },
+  C261: { title: "mapped action not declared", help: "declare the action in the policy's actions block, or map the tool to a declared one" },
+  C262: { title: "mapped attribute not in the schema", help: "declare the attribute in the policy's schema, or remove it from the mapping" },
+  C263: { title: "mapped value of the wrong type", help: "give a value of the type the schema declares for the attribute" },
+  C264: { title: "invalid reference", help: "references are $args.NAME, $client.name, $client.version, $auth.clientId, $auth.scopes, $session, $tool, $server and $item, with an optional ? and | path" },
+  C265: { title: "tool not in the mapping", help: "list the tool in the mapping's tools, or set unknownTools to \"default\" to give unlisted tools their default action" },
+  C266: { title: "tool call cannot be mapped", help: "the call lacks an argument the mapping reads, or gives one a policy cannot read; mark optional references with ?" },
+  C269: { title: "cannot read mapping file", help: "check the path and the file's permissions" },
   C298: { title: "cannot read policy file", help: "check the path and the file's permissions" },
   C299: { title: "internal compiler error", help: "a bug in leash: please report it with the policy that caused it" },
   // Lints (warnings: the policy is valid but probably not what was meant)
@@ -55,6 +66,8 @@ export const CODES = {
   W407: { title: "duplicate rule", help: "two rules have the same body; a duplicate never changes a decision, so remove one" },
   W408: { title: "duration outlives its state", help: "the duration is longer than the key's state lives (24h after its last event by default); shorten it or raise keyTtlMs" },
   W409: { title: "[high] action only reached by a wildcard", help: "a [high] action is allowed only by a rule that names it; name it in an allow rule, or deny it explicitly" },
+  W418: { title: "state that lasts while its key is active", help: "a limit without `within`, or a `valid for` grant per a principal or attribute, is remembered until its key has been idle for keyTtlMs (24h), then starts over; give it a window, or allow the warning" },
+  W490: { title: "invalid or unused allow comment", help: "an allow comment is `// leash: allow W4xx -- why`, after the code it is about or on the line before it, and allows a warning reported there" },
   // Runtime (decision reasons and errors)
   R301: { title: "missing attribute", help: "the request lacks an attribute a condition reads; the rule fails closed" },
   R302: { title: "wrong attribute type", help: "the request has a value of another type than the condition needs; the rule fails closed" },
@@ -71,6 +84,16 @@ export const CODES = {
   R313: { title: "no matching allow", help: "no allow rule matched; the default is deny" },
   R314: { title: "store unavailable", help: "the store holding the state failed or is closed; the guard denies (fail closed) until it answers again" },
   R315: { title: "store timeout", help: "the store did not answer within the guard's timeoutMs; the guard denies (fail closed)" },
+  R316: { title: "undeclared action", help: "the policy's actions block does not declare the action, so no rule applies (a closed world); declare it, or send a declared name" },
+  R317: { title: "not a decision", help: "recheck was given an object that is not a decision this policy made; decide the request afresh" },
+  R318: { title: "decision for another request", help: "recheck was given a decision made for another action, principal, session or resource; decide this request afresh" },
+  R319: { title: "decided without the store", help: "the store is down and the guard's whenStoreDown option let it decide: the named rules' history read as empty, others failed closed" },
+  // Loading a compiled policy (loadCompiled, leash/runtime): in their own module, so that the
+  // runtime entry carries these entries and not the whole catalog.
+  ...LOAD_CODES,
+  R326: { title: "state full", help: "every partition the state may hold is a revoked key, so a new key cannot be recorded; raise maxKeys or reinstate keys" },
+  R330: { title: "store contention", help: "other holders kept changing the partitions of this request; the Redis store gave up after maxAttempts runs and denies (fail closed)" },
+  R331: { title: "unreadable store reply", help: "a Redis script answered in a shape the store does not know (another program on its keys, a proxy); the guard denies (fail closed)" },
 } as const satisfies Record<string, CodeInfo>;
 
 export type Code = keyof typeof CODES;

@@ -1,4 +1,5 @@
 import type { Diagnostic } from "./diagnostic.js";
+import { escapeInvisible, INVISIBLE_CHARS } from "../syntax/strings.js";
 
 export interface RenderOptions {
   /** ANSI colours (the CLI turns them on for a TTY without `NO_COLOR`). */
@@ -20,17 +21,20 @@ const BOLD = "\x1b[1m";
  *   |         ^^^^
  *   = help: effects are allow, challenge, deny, revoke and flag
  * ```
- * `source` is the file text; without it only the first line is printed.
+ * `source` is the file text; without it (or when it is empty, as for a file that could not be read,
+ * C298) only the first line and the help are printed. File names, messages and source lines are
+ * printed with their control and BIDI characters escaped or replaced, so no diagnostic can carry a
+ * terminal escape sequence or reorder what is shown.
  */
 export function renderDiagnostic(d: Diagnostic, source?: string, options: RenderOptions = {}): string {
   const paint = (code: string, s: string) => (options.color ? code + s + RESET : s);
   const sevColor = d.severity === "error" ? RED : d.severity === "warning" ? YELLOW : BLUE;
   const { file, line, column } = d.span;
-  const head = `${file}:${line}:${column}: ${paint(sevColor, `${d.severity}[${d.code}]`)}: ${paint(BOLD, d.message)}`;
+  const head = `${escapeInvisible(file)}:${line}:${column}: ${paint(sevColor, `${d.severity}[${d.code}]`)}: ${paint(BOLD, escapeInvisible(d.message))}`;
   const out = [head];
-  if (source !== undefined) out.push(...caretFrame(source, d, paint, sevColor));
-  if (d.help) out.push(`${" ".repeat(gutterWidth(d))}= help: ${d.help}`);
-  for (const r of d.related ?? []) out.push(`${" ".repeat(gutterWidth(d))}= note: ${r.message} (${r.span.file}:${r.span.line}:${r.span.column})`);
+  if (source !== undefined && source !== "") out.push(...caretFrame(source, d, paint, sevColor));
+  if (d.help) out.push(`${" ".repeat(gutterWidth(d))}= help: ${escapeInvisible(d.help)}`);
+  for (const r of d.related ?? []) out.push(`${" ".repeat(gutterWidth(d))}= note: ${escapeInvisible(r.message)} (${escapeInvisible(r.span.file)}:${r.span.line}:${r.span.column})`);
   return out.join("\n");
 }
 
@@ -64,12 +68,8 @@ function caretFrame(source: string, d: Diagnostic, paint: (c: string, s: string)
 }
 
 function visibleChar(ch: string): string {
-  const c = ch.codePointAt(0)!;
   if (ch === "\t") return " ";
-  if (c < 0x20 || c === 0x7f || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069) || c === 0x200e || c === 0x200f || c === 0x61c) {
-    return "\u00bf"; // a visible stand-in of width one
-  }
-  return ch;
+  return INVISIBLE_CHARS.test(ch) ? "\u00bf" : ch; // a visible stand-in of width one
 }
 
 function nthLine(source: string, line: number): string | undefined {

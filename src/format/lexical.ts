@@ -1,4 +1,5 @@
 import { findMixedScript } from "../syntax/scripts.js";
+import { quoteString } from "../syntax/strings.js";
 import type { ActionPattern, DurationLit, KeyRef, Literal, Path, SetLit } from "../ast/nodes.js";
 
 /**
@@ -12,34 +13,8 @@ import type { ActionPattern, DurationLit, KeyRef, Literal, Path, SetLit } from "
  * surrogates) are written as `\u{HEX}` so the output is always accepted and always visible.
  */
 export function formatString(value: string): string {
-  let out = '"';
-  for (const ch of value) {
-    switch (ch) {
-      case '"':
-        out += '\\"';
-        break;
-      case "\\":
-        out += "\\\\";
-        break;
-      case "\n":
-        out += "\\n";
-        break;
-      case "\t":
-        out += "\\t";
-        break;
-      case "\r":
-        out += "\\r";
-        break;
-      default:
-        out += INVISIBLE.test(ch) ? `\\u{${ch.codePointAt(0)!.toString(16).toUpperCase()}}` : ch;
-    }
-  }
-  return out + '"';
+  return quoteString(value);
 }
-
-// Cc controls, Cf format characters (BIDI marks and overrides, zero-width characters), Zl/Zp
-// separators and unpaired surrogates.
-const INVISIBLE = /^(?:[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]|[\uD800-\uDFFF])$/u;
 
 /**
  * The canonical decimal form of a number: `3`, `0.9`, `-1`, never exponent notation (the grammar

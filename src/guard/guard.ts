@@ -1,27 +1,178 @@
-import { keySpecText, type Policy } from "../runtime/engine.js";
-import { DecisionValue } from "../runtime/values.js";
-import type { Decision, DecisionError, KeySpec, PolicyState, RecheckResult, Request, Signal } from "../runtime/types.js";
+import { NeedsLayout, Plan, StepOutcome, type KeyStep, type Policy, type SignalStep } from "../runtime/engine.js";
+import { layoutKey, parseDescriptor, type LayoutDescriptor } from "../runtime/layout.js";
+import type { LayoutSource } from "../runtime/partition.js";
+import type { Decision, DecisionError, KeySpec, RecheckResult, Request, Signal } from "../runtime/types.js";
 import { memoryStore } from "../stores/memory.js";
-import { StoreError, type Store } from "../stores/store.js";
+import { isStoreError, StoreError, type PartitionData, type Store, type StepResult } from "../stores/store.js";
+import { KeyQueue } from "./queue.js";
 import type { Guard, GuardEvent, GuardOptions, GuardRequest, GuardSignal, ReinstateOutcome, RevokeOutcome, SignalOutcome } from "./types.js";
 
 const DEFAULT_TIMEOUT_MS = 1000;
-/** The key the whole policy state is held under. */
-const STATE_KEY = "state";
 const EMPTY: readonly never[] = Object.freeze([]);
+/** How many unknown layouts one operation may look up before it gives up (R303). */
+const MAX_LAYOUT_LOOKUPS = 4;
+
+/** Why the Guard could not complete an operation in the store: R314, R315, R326, R303 (unreadable layout). */
+class Failed {
+  constructor(
+    readonly code: string,
+    readonly message: string,
+  ) {}
+}
 
 /**
  * Creates a Guard: the policy plus its state, held in `store`, for a caller that decides requests
- * one after another or concurrently. Every method resolves, never rejects: a store that fails or
- * does not answer within `timeoutMs` gives a deny (R314, R315) that carries the store's message.
+ * one after another or concurrently.
+ *
+ * A decision is: plan the partition keys the request reads and may write (`policy.planRequest`),
+ * run the policy's pure step over those partitions in one store transaction, return its decision.
+ * Over a synchronous store (the memory store) that is one call with no locks and one promise. Over
+ * an asynchronous store (Redis), decisions of this process that may write the same partition are
+ * queued in the order they arrived (each takes its place on all its keys at once, so no two wait
+ * for each other), which keeps the store's optimistic transactions from retrying against their own
+ * process; the store's atomic, versioned commit keeps decisions of several processes exact.
+ *
+ * Every method resolves, never rejects: a store that fails or does not answer within `timeoutMs`
+ * gives a deny (R314, R315) carrying the store's message, unless `whenStoreDown` says otherwise.
  */
 export function createGuard(options: GuardOptions): Guard {
   let policy = options.policy;
   const store: Store = options.store ?? memoryStore();
-  const now = options.now ?? Date.now;
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  // A store that keeps a clock of its own (Redis with the server's time) gives it to a Guard given none.
+  const now = options.now ?? store.now ?? Date.now;
+  const timeoutMs = options.timeoutMs !== undefined && Number.isFinite(options.timeoutMs) && options.timeoutMs > 0 ? options.timeoutMs : DEFAULT_TIMEOUT_MS;
   const onDecision = options.onDecision;
+  const storeDown = options.whenStoreDown?.skipRevocations === true ? new Set(options.whenStoreDown.skipHistory) : null;
+  const queue = new KeyQueue();
   let closed = false;
+  /** Learned from the first transaction that answered with a promise. */
+  let asyncStore = false;
+
+  /* ---- layouts: every version's descriptors this Guard knows, and which are in the store ---- */
+
+  const layouts = new Map<string, LayoutDescriptor>();
+  const learn = (p: Policy) => {
+    for (const id of Object.keys(p.layouts)) layouts.set(id, p.layouts[id]!);
+  };
+  learn(policy);
+  const source: LayoutSource = (id) => layouts.get(id);
+  let described: Policy | null = null;
+  let describing: { policy: Policy; done: Promise<void> } | null = null;
+
+  /** Stores `p`'s layout descriptors (once per policy): null when done, else a promise that never rejects. */
+  const describe = (p: Policy): Promise<void> | null => {
+    if (described === p) return null;
+    if (describing !== null && describing.policy === p) return describing.done;
+    const ids = Object.keys(p.layouts);
+    const keys = ids.map(layoutKey);
+    const step = (current: readonly (PartitionData | null)[]): StepResult<true> => ({
+      writes: current.map((c, i) => (c === null ? p.layouts[ids[i]!]! : undefined)),
+      keepMs: keys.map(() => Infinity),
+      result: true,
+    });
+    let out: true | Promise<true>;
+    try {
+      out = store.transact(keys, step, now() + timeoutMs);
+    } catch {
+      return null; // tried; the decision's own transaction reports the store's state
+    }
+    if (!(out instanceof Promise)) {
+      described = p;
+      return null;
+    }
+    asyncStore = true;
+    const done = withTimeout(out, timeoutMs).then(
+      () => {
+        described = p;
+      },
+      () => undefined,
+    );
+    describing = { policy: p, done };
+    void done.then(() => {
+      if (describing?.done === done) describing = null;
+    });
+    return done;
+  };
+
+  /** Looks up the descriptor of layout `id` in the store: null when found (and learnt), else why not. */
+  const lookUp = (id: string, key: string): Failed | null | Promise<Failed | null> => {
+    const found = (raw: unknown): Failed | null => {
+      if (raw === null || raw === undefined) return new Failed("R303", `state_corrupt: ${key} was written in layout ${id}, which this policy does not know and the store does not describe`);
+      const d = parseDescriptor(raw, id);
+      if (typeof d === "string") return new Failed("R303", `state_corrupt: the store's descriptor of layout ${id} is unreadable: ${d}`);
+      layouts.set(id, d);
+      return null;
+    };
+    try {
+      const out = store.transact([layoutKey(id)], (current) => ({ writes: EMPTY, result: current[0] ?? null }), now() + timeoutMs);
+      return out instanceof Promise ? out.then(found, failure) : found(out);
+    } catch (e) {
+      return failure(e);
+    }
+  };
+
+  /* ---- running a plan in the store -------------------------------------------------------- */
+
+  type Result = Decision | SignalStep | KeyStep | RecheckResult;
+
+  /** One transaction of `plan`'s step: its result, a layout to look up first, or the store's failure. */
+  const attempt = (p: Policy, plan: Plan): Result | NeedsLayout | Failed | Promise<Result | NeedsLayout | Failed> => {
+    const step = (current: readonly (PartitionData | null)[]): StepResult<Result | NeedsLayout> => {
+      const out = p.step(plan, current, source);
+      return out instanceof NeedsLayout ? new StepOutcome(out, EMPTY as never[], EMPTY as never[]) : out;
+    };
+    try {
+      const out = store.transact(plan.keys, step, now() + timeoutMs);
+      if (out instanceof Promise) {
+        asyncStore = true;
+        return out.then(undefined, failure);
+      }
+      return out;
+    } catch (e) {
+      return failure(e);
+    }
+  };
+
+  /**
+   * Runs `plan` to its result: describes the policy in the store (tried once per operation: a store
+   * that cannot take the descriptors reports itself in the operation's own transaction), looks up
+   * other versions' layouts, retries.
+   */
+  const perform = (p: Policy, plan: Plan, lookups = 0, describedTried = false): Result | Failed | Promise<Result | Failed> => {
+    const ready = describedTried ? null : describe(p);
+    if (ready !== null) return ready.then(() => perform(p, plan, lookups, true));
+    const out = attempt(p, plan);
+    const settle = (r: Result | NeedsLayout | Failed): Result | Failed | Promise<Result | Failed> => {
+      if (!(r instanceof NeedsLayout)) return r;
+      if (lookups >= MAX_LAYOUT_LOOKUPS) return new Failed("R303", `state_corrupt: ${r.key} needs more than ${MAX_LAYOUT_LOOKUPS} layouts this policy does not know`);
+      const looked = lookUp(r.layout, r.key);
+      const again = (f: Failed | null) => (f !== null ? f : perform(p, plan, lookups + 1, true));
+      return looked instanceof Promise ? looked.then(again) : again(looked);
+    };
+    return out instanceof Promise ? out.then(settle) : settle(out);
+  };
+
+  /**
+   * `perform` within the deadline, queued behind earlier work on the same partitions when the
+   * store is asynchronous. Synchronous stores answer at once: no queue, no timer.
+   */
+  const run = (p: Policy, plan: Plan): Result | Failed | Promise<Result | Failed> => {
+    if (closed) return new Failed("R314", "the guard is closed");
+    if (!asyncStore) {
+      const out = perform(p, plan);
+      if (!(out instanceof Promise)) return out;
+      return withTimeout(out, timeoutMs).then(undefined, failure);
+    }
+    const ticket = queue.enter(plan.keys, plan.writable);
+    const work = ticket.ready === null ? perform(p, plan) : ticket.ready.then(() => perform(p, plan));
+    const bounded = work instanceof Promise ? withTimeout(work, timeoutMs).then(undefined, failure) : Promise.resolve(work);
+    return bounded.then((r) => {
+      ticket.done();
+      return r;
+    });
+  };
+
+  /* ---- the Guard's methods ---------------------------------------------------------------- */
 
   const emit = (e: GuardEvent): void => {
     if (onDecision === undefined) return;
@@ -32,32 +183,18 @@ export function createGuard(options: GuardOptions): Guard {
     }
   };
 
-  /** Runs one step over the whole state, within the deadline. */
-  const withState = <T>(step: (s: PolicyState) => { state: PolicyState; result: T }): Promise<T> => {
-    if (closed) return Promise.reject(new StoreError("R314", "the guard is closed"));
-    const p = policy;
-    const deadline = now() + timeoutMs;
-    let out: T | Promise<T>;
-    try {
-      out = store.transact(
-        [STATE_KEY],
-        (current) => {
-          const s = (current[0] ?? p.initialState()) as PolicyState;
-          const r = step(s);
-          return { writes: [r.state === s ? undefined : r.state], result: r.result };
-        },
-        deadline,
-      );
-    } catch (e) {
-      return Promise.reject(e);
+  const decided = (request: unknown, decision: Decision, started: number): Decision => {
+    // A request that cannot even be read (a hostile Proxy) is denied but not handed to the hook.
+    if (onDecision !== undefined && readable(request)) {
+      emit({ kind: "decision", request: withTime(request, decision.time) as Request, decision, latencyMs: now() - started, store: store.kind, migrated: decision.migrated === true });
     }
-    if (!(out instanceof Promise)) return Promise.resolve(out);
-    return withTimeout(out, timeoutMs);
+    return decision;
   };
 
-  const denyFor = (e: unknown, request: unknown): Decision => {
-    const { code, message } = storeFailure(e);
-    return errorDecision(policy, code, message, request);
+  /** The decision for a failed store operation: a deny, or (whenStoreDown) a decision without history. */
+  const failedDecision = (p: Policy, plan: Plan, f: Failed, request: unknown): Decision => {
+    if (storeDown !== null && !closed && (f.code === "R314" || f.code === "R315") && plan.bucket !== null) return p.decideOffline(plan, storeDown, { rule: null, code: f.code, message: f.message });
+    return p.refuse(plan, f.code, f.message, request);
   };
 
   const guard: Guard = {
@@ -65,125 +202,91 @@ export function createGuard(options: GuardOptions): Guard {
       return policy;
     },
 
-    async decide(request: GuardRequest): Promise<Decision> {
+    decide(request: GuardRequest): Promise<Decision> {
       const started = now();
-      const req = timed(request, started);
-      let decision: Decision;
-      if (typeof req === "string") decision = errorDecision(policy, "R304", `malformed request: ${req}`, request);
-      else {
-        try {
-          decision = await withState((s) => {
-            const r = policy.decide(s, req);
-            return { state: r.state, result: r.decision };
-          });
-        } catch (e) {
-          decision = denyFor(e, req);
-        }
-      }
-      if (typeof req !== "string") emit({ kind: "decision", request: req as unknown as Request, decision, latencyMs: now() - started, store: store.kind });
-      return decision;
+      const p = policy;
+      const plan = p.planRequest(request, started);
+      if (!(plan instanceof Plan)) return Promise.resolve(decided(request, plan, started));
+      const finish = (r: Result | Failed): Decision => decided(request, r instanceof Failed ? failedDecision(p, plan, r, request) : (r as Decision), started);
+      const out = run(p, plan);
+      return out instanceof Promise ? out.then(finish) : Promise.resolve(finish(out));
     },
 
-    async observe(signal: GuardSignal): Promise<SignalOutcome> {
+    observe(signal: GuardSignal): Promise<SignalOutcome> {
       const started = now();
-      const sig = timed(signal, started);
-      let outcome: SignalOutcome;
-      if (typeof sig === "string") outcome = { revoked: EMPTY, flags: EMPTY, errors: [{ rule: null, code: "R304", message: `malformed signal: ${sig}` }] };
-      else {
-        try {
-          outcome = await withState((s) => {
-            const r = policy.observe(s, sig);
-            return { state: r.state, result: { revoked: r.revoked, flags: r.flags, errors: r.errors } };
-          });
-        } catch (e) {
-          outcome = { revoked: EMPTY, flags: EMPTY, errors: [storeFailure(e)] };
-        }
-        emit({ kind: "signal", signal: sig as unknown as Signal, outcome, latencyMs: now() - started, store: store.kind });
-      }
-      return outcome;
+      const p = policy;
+      const plan = p.planSignal(signal, started);
+      if (!(plan instanceof Plan)) return Promise.resolve({ revoked: EMPTY, flags: EMPTY, errors: [plan] });
+      const finish = (r: Result | Failed): SignalOutcome => {
+        const outcome: SignalOutcome = r instanceof Failed ? { revoked: EMPTY, flags: EMPTY, errors: [{ rule: null, code: r.code, message: r.message }] } : (r as SignalStep);
+        emit({ kind: "signal", signal: withTime(signal, plan.ev.time) as Signal, outcome, latencyMs: now() - started, store: store.kind });
+        return outcome;
+      };
+      const out = run(p, plan);
+      return out instanceof Promise ? out.then(finish) : Promise.resolve(finish(out));
     },
 
-    async revoke(key: KeySpec, reason: string): Promise<RevokeOutcome> {
-      const time = now();
-      let outcome: RevokeOutcome;
-      try {
-        outcome = await withState((s) => {
-          const r = policy.revoke(s, key, reason, time);
-          return { state: r.state, result: r.error ? { key: r.key, error: r.error } : { key: r.key } };
-        });
-      } catch (e) {
-        outcome = { key: keyText(key), error: storeFailure(e) };
-      }
-      emit({ kind: "revoke", key: outcome.key, reason: safeText(reason), time, store: store.kind, ...(outcome.error ? { error: outcome.error } : {}) });
-      return outcome;
+    revoke(key: KeySpec, reason: string): Promise<RevokeOutcome> {
+      return keyOperation("revoke", key, reason).then((r) => (r.error ? { key: r.key, error: r.error } : { key: r.key }));
     },
 
-    async reinstate(key: KeySpec): Promise<ReinstateOutcome> {
-      const time = now();
-      let outcome: ReinstateOutcome;
-      try {
-        outcome = await withState((s) => {
-          const r = policy.reinstate(s, key);
-          const k = keyText(key);
-          return { state: r.state, result: r.error ? { key: k, reinstated: r.reinstated, error: r.error } : { key: k, reinstated: r.reinstated } };
-        });
-      } catch (e) {
-        outcome = { key: keyText(key), reinstated: false, error: storeFailure(e) };
-      }
-      emit({ kind: "reinstate", key: outcome.key, reason: "", time, store: store.kind, ...(outcome.error ? { error: outcome.error } : {}) });
-      return outcome;
+    reinstate(key: KeySpec): Promise<ReinstateOutcome> {
+      return keyOperation("reinstate", key, "").then((r) => (r.error ? { key: r.key, reinstated: false, error: r.error } : { key: r.key, reinstated: true }));
     },
 
-    async recheck(decision: Decision, request: GuardRequest): Promise<RecheckResult> {
-      const req = timed(request, now());
-      try {
-        return await withState((s) => ({ state: s, result: policy.recheck(s, decision, typeof req === "string" ? request : req) }));
-      } catch (e) {
-        const d = denyFor(e, req);
+    recheck(decision: Decision, request: GuardRequest): Promise<RecheckResult> {
+      const p = policy;
+      const plan = p.planRecheck(decision, request, now());
+      if (!(plan instanceof Plan)) return Promise.resolve(plan);
+      const finish = (r: Result | Failed): RecheckResult => {
+        if (!(r instanceof Failed)) return r as RecheckResult;
+        const d = p.refuse(plan, r.code, r.message, request);
         return { stands: false, decision: d, reason: d.reasons[0]!.message };
-      }
+      };
+      const out = run(p, plan);
+      return out instanceof Promise ? out.then(finish) : Promise.resolve(finish(out));
     },
 
-    async setPolicy(next: Policy): Promise<void> {
-      const previous = policy;
-      try {
-        await withState((s) => {
-          // Revocations carry over; histories start again under the new layout.
-          let state = next.initialState();
-          for (const r of previous.revocations(s)) {
-            const spec = keySpecOf(r.key);
-            if (spec !== null) state = next.revoke(state, spec, r.reason, r.time).state;
-          }
-          return { state, result: undefined };
-        });
-      } finally {
-        policy = next;
-      }
+    setPolicy(next: Policy): Promise<void> {
+      learn(next);
+      policy = next;
+      return describe(next) ?? Promise.resolve();
     },
 
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
-      await store.close();
+      try {
+        await store.close();
+      } catch {
+        // Closing never rejects; later calls are denied whatever the store did.
+      }
     },
   };
+
+  /** A revoke or reinstate by API through the store. */
+  const keyOperation = (kind: "revoke" | "reinstate", key: KeySpec, reason: unknown): Promise<KeyStep> => {
+    const time = now();
+    const p = policy;
+    const plan = p.planKey(kind, key, time, reason);
+    const finish = (r: KeyStep): KeyStep => {
+      emit({ kind, key: r.key, reason: kind === "revoke" ? safeText(reason) : "", time, store: store.kind, ...(r.error ? { error: r.error } : {}) });
+      return r;
+    };
+    if (!(plan instanceof Plan)) return Promise.resolve(finish({ key: plan.key, changed: false, error: plan.error }));
+    const settle = (r: Result | Failed): KeyStep => finish(r instanceof Failed ? { key: plan.keys[0]!, changed: false, error: { rule: null, code: r.code, message: r.message } } : (r as KeyStep));
+    const out = run(p, plan);
+    return out instanceof Promise ? out.then(settle) : Promise.resolve(settle(out));
+  };
+
   return guard;
 }
 
-/** The request with `time` filled from the clock when it has none, or why it cannot be read. */
-function timed(r: unknown, t: number): Record<string, unknown> | string {
-  try {
-    if (r === null || typeof r !== "object" || Array.isArray(r)) return "a request is an object";
-    if (Object.prototype.hasOwnProperty.call(r, "time") && (r as { time?: unknown }).time !== undefined) return r as Record<string, unknown>;
-    return { ...(r as Record<string, unknown>), time: t };
-  } catch (e) {
-    return `it cannot be read (${e instanceof Error ? e.message : String(e)})`;
-  }
-}
-
-function storeFailure(e: unknown): DecisionError {
-  if (e instanceof StoreError) return { rule: null, code: e.code, message: e.message };
-  return { rule: null, code: "R314", message: `the store failed: ${e instanceof Error ? e.message : safeText(e)}` };
+/** A store's failure as the Guard reports it. */
+function failure(e: unknown): Failed {
+  if (isStoreError(e)) return new Failed(e.code, e.message);
+  if (e instanceof Failed) return e;
+  return new Failed("R314", `the store failed: ${e instanceof Error ? safeText(e.message) : safeText(e)}`);
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
@@ -202,35 +305,24 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   });
 }
 
-/** A deny that no rule gave: the request could not be decided (store failure, malformed input). */
-function errorDecision(policy: Policy, code: string, message: string, request: unknown): Decision {
-  const reasons = [{ rule: null, effect: "deny" as const, code, message }];
-  return new DecisionValue("deny", EMPTY, reasons, EMPTY, EMPTY, [{ rule: null, code, message }], EMPTY, null, null, EMPTY, policy.hash, fieldTime(request), fieldAction(request));
-}
-
-function fieldTime(r: unknown): number {
+/** The request as decided: with the time the Guard filled in when it had none. */
+function withTime(r: unknown, time: number): unknown {
   try {
-    const t = (r as { time?: unknown } | null)?.time;
-    return typeof t === "number" && Number.isFinite(t) ? t : 0;
+    if (r === null || typeof r !== "object" || Array.isArray(r)) return r;
+    if (Object.prototype.hasOwnProperty.call(r, "time") && (r as { time?: unknown }).time !== undefined) return r;
+    return { ...(r as Record<string, unknown>), time };
   } catch {
-    return 0;
+    return r;
   }
 }
 
-function fieldAction(r: unknown): string {
+/** Whether a value's own keys can be listed without an exception (a Proxy's trap may throw). */
+function readable(r: unknown): boolean {
   try {
-    const a = (r as { action?: unknown } | null)?.action;
-    return typeof a === "string" ? a.slice(0, 256) : "";
+    if (r !== null && typeof r === "object") Object.keys(r);
+    return true;
   } catch {
-    return "";
-  }
-}
-
-function keyText(key: KeySpec): string {
-  try {
-    return keySpecText(key);
-  } catch {
-    return "";
+    return false;
   }
 }
 
@@ -242,14 +334,4 @@ function safeText(v: unknown): string {
   }
 }
 
-/** The KeySpec of a state key string (`session:s1`, `principal:agent/bot`, `context.ip:1.2.3.4`). */
-function keySpecOf(key: string): KeySpec | null {
-  if (key.startsWith("session:")) return { session: key.slice(8) };
-  if (key.startsWith("principal:")) {
-    const rest = key.slice(10);
-    const slash = rest.indexOf("/");
-    return slash < 0 ? null : { principal: { kind: rest.slice(0, slash), id: rest.slice(slash + 1) } };
-  }
-  const colon = key.indexOf(":");
-  return colon < 0 ? null : { attribute: key.slice(0, colon), value: key.slice(colon + 1) };
-}
+export type { DecisionError };

@@ -42,6 +42,8 @@ export type GuardEvent =
       readonly latencyMs: number;
       /** The store that held the state (`memory`, `redis`, ...). */
       readonly store: string;
+      /** True when the decision read history another policy version wrote (`decision.migrated`). */
+      readonly migrated?: boolean;
     }
   | {
       readonly kind: "signal";
@@ -63,12 +65,24 @@ export interface GuardOptions {
   readonly policy: Policy;
   /** Where the state lives; `memoryStore()` when absent. */
   readonly store?: Store;
-  /** The clock for requests and signals without a `time` (ms since the epoch); `Date.now` when absent. */
+  /** The clock for requests and signals without a `time` (ms since the epoch); the store's clock (`store.now`), else `Date.now`, when absent. */
   readonly now?: () => number;
   /** Longest a decision may wait for the store before it is denied (ms, default 1,000). */
   readonly timeoutMs?: number;
   /** Called once per decision, signal, revocation and reinstatement; an exception it throws is ignored. */
   readonly onDecision?: (event: GuardEvent) => void;
+  /**
+   * What to do when the store fails or times out. By default every decision is then a deny with
+   * the store's code (R314, R315): fail closed. This option is the explicit escape hatch: the rules
+   * named in `skipHistory` are decided as if their keys had no history, every other rule that reads
+   * history still fails closed, nothing is recorded, and the decision carries warning R319. Only
+   * with `skipRevocations: true` does the Guard decide at all while the store is down, since it
+   * cannot then see which keys are revoked; without it a store failure stays a deny.
+   */
+  readonly whenStoreDown?: {
+    readonly skipHistory: readonly string[];
+    readonly skipRevocations: boolean;
+  };
 }
 
 /**
@@ -89,7 +103,14 @@ export interface Guard {
   reinstate(key: KeySpec): Promise<ReinstateOutcome>;
   /** Re-evaluates a held decision at the request's time and context without recording anything. */
   recheck(decision: Decision, request: GuardRequest): Promise<RecheckResult>;
-  /** Replaces the policy; the history recorded so far carries over where the new policy can read it. */
+  /**
+   * Replaces the policy. Decisions started after the call use `next`; history carries over lazily:
+   * when `next` reads a partition the old policy wrote, the registers of operators whose kind, key,
+   * events and window are unchanged keep their history, others start empty, and the registers of
+   * operators `next` lacks are carried along for a version that has them (`decision.migrated` says
+   * when a decision used carried-over state). Resolves once the new layouts are described in the
+   * store (or, if the store is down, once that was tried); never rejects.
+   */
   setPolicy(next: Policy): Promise<void>;
   /** Stops the Guard; later calls are denied (or answered with an error) and the store is closed. */
   close(): Promise<void>;

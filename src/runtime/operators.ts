@@ -1,8 +1,7 @@
 import type { EventFilter } from "../ast/nodes.js";
 import type { EventSelIR, OpIR, WorkflowIR } from "../compile/ir.js";
-import { Failure, readOwn, type Value } from "./attributes.js";
+import { Failure, readOwn } from "./attributes.js";
 import { actionPatternMatches } from "./glob.js";
-import { CorruptState } from "./pmap.js";
 import type { Event } from "./request.js";
 
 /**
@@ -107,11 +106,9 @@ export function emptyRegisters(width: number): unknown[] {
   return new Array<unknown>(width).fill(NONE);
 }
 
-/** Slot `i` as a number (NONE when empty); anything else is a corrupt state. */
+/** Slot `i` as a number (NONE when empty). Registers are checked when a partition is read (partition.ts). */
 function at(r: Regs, i: number): number {
-  const v = r[i];
-  if (typeof v !== "number") throw new CorruptState("register: expected a number");
-  return v;
+  return r[i] as number;
 }
 
 /** Slot `i`, or null when it is empty. */
@@ -122,7 +119,7 @@ function opt(r: Regs | null, i: number): number | null {
 }
 
 /** The filled prefix of a time list at `off` of `width` slots, as a new array (oldest first). */
-function timesAt(r: Regs | null, off: number, width: number): number[] {
+export function timesAt(r: Regs | null, off: number, width: number): number[] {
   const out: number[] = [];
   if (r === null) return out;
   for (let i = 0; i < width; i++) {
@@ -137,129 +134,10 @@ function timesAt(r: Regs | null, off: number, width: number): number[] {
 function pairsAt(r: Regs | null, i: number): readonly unknown[] {
   if (r === null) return EMPTY;
   const v = r[i];
-  if (v === NONE) return EMPTY;
-  if (!Array.isArray(v) || v.length % 2 !== 0) throw new CorruptState("register: distinct");
-  return v;
+  return v === NONE ? EMPTY : (v as readonly unknown[]);
 }
 
 const EMPTY: readonly unknown[] = Object.freeze([]);
-
-/* ----------------------------------------------------------------------------------------------
- * Reads
- * -------------------------------------------------------------------------------------------- */
-
-/** Reads an operator's value from a key's registers (null: no partition); see `opReader`. */
-export type OpReader = (r: Regs | null, now: number, ev: Event, sink: ChangeSink) => Value;
-
-/**
- * The reader of `op`: its value at `now` for the event being decided, from the key's registers.
- * Records in `sink` when the value changes by the passage of time alone. Built once per operator
- * with its slot, window and capacity fixed, so a read does no dispatch on the operator's kind.
- */
-export function opReader(op: OpIR, wf: readonly WorkflowIR[]): OpReader {
-  const s = op.slot;
-  switch (op.op) {
-    case "after": {
-      const window = op.window;
-      if (window === null) return (r) => opt(r, s) !== null;
-      return (r, now, _ev, sink) => {
-        const last = opt(r, s);
-        if (last === null || !(now - last < window)) return false;
-        sink.change(last + window);
-        return true;
-      };
-    }
-    case "since":
-      return (r, now) => {
-        const last = opt(r, s);
-        return last === null ? Infinity : now - last;
-      };
-    case "gap": {
-      const isX = nameTest(op.events);
-      return (r, now, ev) => {
-        const last = opt(r, s + 1);
-        if (isX(ev)) return last === null ? Infinity : now - last;
-        const prev = opt(r, s);
-        return prev === null || last === null ? Infinity : last - prev;
-      };
-    }
-    case "count": {
-      const { capacity, window } = op;
-      return (r, now, _ev, sink) => {
-        if (r === null) return 0;
-        let n = 0;
-        let oldest = Infinity;
-        for (let i = 0; i < capacity; i++) {
-          const t = at(r, s + i);
-          if (t === NONE) break;
-          if (now - t < window) {
-            n++;
-            if (t < oldest) oldest = t;
-          }
-        }
-        if (n > 0) sink.change(oldest + window);
-        return n;
-      };
-    }
-    case "distinct": {
-      const window = op.window;
-      return (r, now, _ev, sink) => {
-        const a = pairsAt(r, s);
-        let n = 0;
-        let oldest = Infinity;
-        for (let i = 1; i < a.length; i += 2) {
-          const t = a[i];
-          if (typeof t !== "number") throw new CorruptState("register: distinct");
-          if (now - t < window) {
-            n++;
-            if (t < oldest) oldest = t;
-          }
-        }
-        if (n > 0) sink.change(oldest + window);
-        return n;
-      };
-    }
-    case "rate": {
-      const { tolerance } = gcra(op.limit, op.per);
-      return (r, now, _ev, sink) => {
-        const tat = opt(r, s);
-        if (tat === null || !(now < tat - tolerance)) return false;
-        sink.change(tat - tolerance);
-        return true;
-      };
-    }
-    case "regularity": {
-      // When it changes with time is worked out by the comparison (regularityCrossing).
-      const samples = op.samples;
-      const isX = nameTest(op.events);
-      return (r, now, ev) => {
-        const ts = timesAt(r, s, samples + 1);
-        if (isX(ev)) ts.push(now);
-        return coefficientOfVariation(ts, samples);
-      };
-    }
-    case "sequence": {
-      const last = s + op.stages.length - 1;
-      const window = op.window;
-      return (r, now, _ev, sink) => {
-        const start = opt(r, last);
-        if (start === null || !(now - start < window)) return false;
-        sink.change(start + window);
-        return true;
-      };
-    }
-    case "workflow": {
-      // Read only for actions in the workflow's alphabet: outside it `deviates` is false, and the
-      // rule's closure answers that before it loads the key (see Generator.op).
-      const w = wf[op.workflow]!;
-      return (r, _now, ev) => workflowStep(w, opt(r, s) ?? 0, ev.name) === 0;
-    }
-    case "limit":
-    case "grant":
-    case "labels":
-      throw new Error(`${op.op} is read through its rule`);
-  }
-}
 
 /**
  * `namesMatch` for one selector, remembering the last action name it answered for: a rule is read
@@ -394,18 +272,6 @@ export function grantHolds(op: Extract<OpIR, { op: "grant" }>, r: Regs | null, n
   const end = (start ?? now) + op.duration;
   if (now < end) {
     sink.change(end);
-    return true;
-  }
-  return false;
-}
-
-/** Whether label `label` of the labels register at `slot` is on the session at `now`. */
-export function hasLabel(r: Regs | null, slot: number, label: number, now: number, sink: ChangeSink): boolean {
-  const v = opt(r, slot + label);
-  if (v === null) return false;
-  if (v === FOREVER) return true;
-  if (now < v) {
-    sink.change(v);
     return true;
   }
   return false;

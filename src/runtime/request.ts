@@ -1,4 +1,6 @@
+import { findMixedScript } from "../syntax/scripts.js";
 import { isRecord, MAX_STRING } from "./attributes.js";
+import { MAX_TIME, toMillis, validTime } from "./time.js";
 
 /** A request or signal after validation: the shapes every later step may rely on. */
 export interface Event {
@@ -21,15 +23,45 @@ export interface Event {
 /** Longest action, id or session string accepted in a request. */
 export const MAX_NAME = 1024;
 
-/** A valid event, or the message saying why the input is not one. */
-export type Normalized = Event | string;
+/**
+ * The bounds a request (or signal) must keep, checked once when it is read: over any of them the
+ * decision is a deny with R302, before any rule runs, so no later step (evaluation, explanation,
+ * logging, state) ever holds an oversized value.
+ */
+export interface RequestLimits {
+  /** Deepest nesting of objects and arrays inside `principal`, `resource` and `context` (they are level 1). */
+  readonly maxDepth: number;
+  /** Most properties and array elements in `principal`, `resource` and `context` together. */
+  readonly maxProperties: number;
+  /** Most UTF-16 code units in all their strings (property names included) together. */
+  readonly maxStringLength: number;
+  /** Longest key value (session, principal id, a `by` attribute value) that names a partition. */
+  readonly maxKeyLength: number;
+}
+
+export const DEFAULT_LIMITS: RequestLimits = Object.freeze({ maxDepth: 16, maxProperties: 1000, maxStringLength: 65_536, maxKeyLength: MAX_NAME });
+
+/** Why a request is not one: the code (R304 malformed, R302 over a limit) and the message. */
+export class Rejection {
+  constructor(
+    readonly code: "R302" | "R304",
+    readonly message: string,
+  ) {}
+}
+
+/** A valid event, or why the input is not one. */
+export type Normalized = Event | Rejection;
+
+const malformed = (message: string) => new Rejection("R304", `malformed request: ${message}`);
 
 /**
- * Validates a request for `decide`; never throws. The action must be a string here; whether it is
- * a well-formed dotted name is checked by the engine only for names the policy does not index.
+ * Validates a request for `decide`; never throws (a caller catches what a Proxy or getter throws).
+ * `time` may be left out when `fallbackTime` is given (the Guard fills it from its clock). The
+ * action must be a string here; whether it is a well-formed name is checked by the engine only for
+ * names the policy does not index (every indexed name came from the policy's own source).
  */
-export function normalizeRequest(r: unknown): Normalized {
-  if (!isRecord(r)) return `a request is an object, got ${describe(r)}`;
+export function normalizeRequest(r: unknown, limits: RequestLimits = DEFAULT_LIMITS, fallbackTime?: number): Normalized {
+  if (!isRecord(r)) return malformed(`a request is an object, got ${describe(r)}`);
   // Own properties only. For a plain object while Object.prototype carries none of the field names
   // (nothing polluted it), a named load can only find an own property, so the per-field
   // hasOwnProperty calls are needed only for other objects. Each object's first field is loaded
@@ -39,18 +71,18 @@ export function normalizeRequest(r: unknown): Normalized {
   const principal = r.principal;
   const fast = plainRequest(r);
   const p = fast || hasOwn.call(r, "principal") ? principal : undefined;
-  if (!isRecord(p)) return p === undefined ? "the request has no principal" : `principal must be an object, got ${describe(p)}`;
+  if (!isRecord(p)) return malformed(p === undefined ? "the request has no principal" : `principal must be an object, got ${describe(p)}`);
   const pKind = p.kind;
   const fastP = plainPrincipal(p);
   const kind = fastP || hasOwn.call(p, "kind") ? pKind : undefined;
   const id = fastP || hasOwn.call(p, "id") ? p.id : undefined;
-  if (!isName(kind)) return `principal.kind must be a non-empty string, got ${describe(kind)}`;
-  if (!isName(id)) return `principal.id must be a non-empty string, got ${describe(id)}`;
+  if (!isKind(kind)) return malformed(`principal.kind must be a name such as "agent", got ${describe(kind)}`);
+  if (!isName(id)) return malformed(`principal.id must be a non-empty string, got ${describe(id)}`);
   const action = fast || hasOwn.call(r, "action") ? r.action : undefined;
   if (typeof action !== "string" || action.length === 0 || action.length > MAX_NAME) {
-    return action === undefined ? "the request has no action" : `action must be a dotted name such as "secret.read", got ${describe(action)}`;
+    return malformed(action === undefined ? "the request has no action" : `action must be a dotted name such as "secret.read", got ${describe(action)}`);
   }
-  return finish(r, action, false, p, kind, id, fast);
+  return finish(r, action, false, p, kind, id, fast, limits, fallbackTime);
 }
 
 const OBJECT_PROTO = Object.prototype as unknown as Record<string, unknown>;
@@ -82,38 +114,51 @@ function plainResource(o: Record<string, unknown>): boolean {
   return Object.getPrototypeOf(o) === OBJECT_PROTO && PROBE.path === undefined && PROBE.id === undefined;
 }
 
-/** Validates a signal for `observe`; never throws. */
-export function normalizeSignal(s: unknown): Normalized {
-  if (!isRecord(s)) return `a signal is an object, got ${describe(s)}`;
+/** Validates a signal for `observe`; never throws (see `normalizeRequest`). */
+export function normalizeSignal(s: unknown, limits: RequestLimits = DEFAULT_LIMITS, fallbackTime?: number): Normalized {
+  if (!isRecord(s)) return new Rejection("R304", `malformed signal: a signal is an object, got ${describe(s)}`);
   const name = own(s, "signal");
-  if (!isActionName(name)) return name === undefined ? "the signal has no name (field `signal`)" : `signal must be a dotted name such as "login.fail", got ${describe(name)}`;
+  if (typeof name !== "string" || nameError(name) !== null) return new Rejection("R304", name === undefined ? "malformed signal: the signal has no name (field `signal`)" : `malformed signal: signal must be a dotted name such as "login.fail"${typeof name === "string" ? `: ${nameError(name)}` : `, got ${describe(name)}`}`);
   const p = own(s, "principal");
-  if (p !== undefined && !isRecord(p)) return `principal must be an object, got ${describe(p)}`;
+  if (p !== undefined && !isRecord(p)) return new Rejection("R304", `malformed signal: principal must be an object, got ${describe(p)}`);
   const kind = p ? own(p, "kind") : undefined;
   const id = p ? own(p, "id") : undefined;
-  if (p && (!isName(kind) || !isName(id))) return "a signal's principal needs a kind and an id";
-  return finish(s, name, true, p, kind as string | undefined, id as string | undefined, false);
+  if (p && (!isKind(kind) || !isName(id))) return new Rejection("R304", "malformed signal: a signal's principal needs a kind (a name) and an id");
+  const ev = finish(s, name, true, p, kind as string | undefined, id as string | undefined, false, limits, fallbackTime);
+  return ev instanceof Rejection && ev.code === "R304" ? new Rejection("R304", ev.message.replace(/^malformed request/, "malformed signal")) : ev;
 }
 
-function finish(r: Record<string, unknown>, name: string, isSignal: boolean, p: Record<string, unknown> | undefined, kind: string | undefined, id: string | undefined, fast: boolean): Normalized {
+function finish(
+  r: Record<string, unknown>,
+  name: string,
+  isSignal: boolean,
+  p: Record<string, unknown> | undefined,
+  kind: string | undefined,
+  id: string | undefined,
+  fast: boolean,
+  limits: RequestLimits,
+  fallbackTime: number | undefined,
+): Normalized {
   const resource = fast || hasOwn.call(r, "resource") ? r.resource : undefined;
   let resourcePath: unknown;
   let resourceId: unknown;
   if (resource !== undefined) {
-    if (!isRecord(resource)) return `resource must be an object, got ${describe(resource)}`;
+    if (!isRecord(resource)) return malformed(`resource must be an object, got ${describe(resource)}`);
     const path = resource.path;
     const fastR = plainResource(resource);
     resourcePath = fastR || hasOwn.call(resource, "path") ? path : undefined;
     resourceId = fastR || hasOwn.call(resource, "id") ? resource.id : undefined;
   }
   const context = fast || hasOwn.call(r, "context") ? r.context : undefined;
-  if (context !== undefined && !isRecord(context)) return `context must be an object, got ${describe(context)}`;
+  if (context !== undefined && !isRecord(context)) return malformed(`context must be an object, got ${describe(context)}`);
   const session = fast || hasOwn.call(r, "session") ? r.session : undefined;
-  if (session !== undefined && !isName(session)) return `session must be a non-empty string, got ${describe(session)}`;
+  if (session !== undefined && !isName(session)) return malformed(`session must be a non-empty string of at most ${MAX_NAME} characters, got ${describe(session)}`);
   const t = fast || hasOwn.call(r, "time") ? r.time : undefined;
-  const time = typeof t === "number" && t === t && Math.abs(t) <= 8.64e15 ? t : toMillis(t);
-  if (time === undefined) return `time must be finite milliseconds since the epoch or an ISO 8601 string, got ${describe(t)}`;
-  return new EventValue(name, isSignal, p, kind, id, resource, resourcePath, resourceId, context, session as string | undefined, time);
+  const time = t === undefined && fallbackTime !== undefined ? validTime(fallbackTime) : typeof t === "number" && t === t && t <= MAX_TIME && t >= -MAX_TIME ? t : validTime(t);
+  if (time === undefined) return malformed(`time must be finite milliseconds since the epoch (at most ${MAX_TIME} in size) or an ISO 8601 string, got ${describe(t)}`);
+  const over = overLimits(p, resource as Record<string, unknown> | undefined, context, limits);
+  if (over !== null) return new Rejection("R302", `request over a limit: ${over}`);
+  return new EventValue(name, isSignal, p, kind, id, resource as Record<string, unknown> | undefined, resourcePath, resourceId, context, session as string | undefined, time);
 }
 
 /** An event as `finish` builds it: a constructor, not a literal, for the reason given in values.ts. */
@@ -133,16 +178,49 @@ class EventValue implements Event {
   ) {}
 }
 
-const ISO = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
-
-export function toMillis(t: unknown): number | undefined {
-  if (typeof t === "number") return Number.isFinite(t) && Math.abs(t) <= 8.64e15 ? t : undefined;
-  if (typeof t === "string" && t.length <= 40 && ISO.test(t)) {
-    const ms = Date.parse(t);
-    return Number.isFinite(ms) ? ms : undefined;
+/**
+ * Which of `limits` the request's principal, resource and context go over, or null. One walk over
+ * own enumerable properties, with an explicit stack (no recursion to overflow).
+ */
+function overLimits(p: Record<string, unknown> | undefined, resource: Record<string, unknown> | undefined, context: Record<string, unknown> | undefined, limits: RequestLimits): string | null {
+  let properties = 0;
+  let strings = 0;
+  const values: unknown[] = [];
+  const depths: number[] = [];
+  for (const root of [p, resource, context]) {
+    if (root === undefined) continue;
+    values.push(root);
+    depths.push(1);
   }
-  return undefined;
+  while (values.length > 0) {
+    const v = values.pop()!;
+    const depth = depths.pop()!;
+    if (depth > limits.maxDepth) return `values nest deeper than ${limits.maxDepth} levels`;
+    if (Array.isArray(v)) {
+      properties += v.length;
+      if (properties > limits.maxProperties) return `more than ${limits.maxProperties} properties and elements`;
+      for (let i = 0; i < v.length; i++) {
+        const x = v[i];
+        if (typeof x === "string") strings += x.length;
+        else if (typeof x === "object" && x !== null) (values.push(x), depths.push(depth + 1));
+      }
+    } else {
+      const o = v as Record<string, unknown>;
+      for (const k in o) {
+        if (!hasOwn.call(o, k)) continue;
+        if (++properties > limits.maxProperties) return `more than ${limits.maxProperties} properties and elements`;
+        strings += k.length;
+        const x = o[k];
+        if (typeof x === "string") strings += x.length;
+        else if (typeof x === "object" && x !== null) (values.push(x), depths.push(depth + 1));
+      }
+    }
+    if (strings > limits.maxStringLength) return `more than ${limits.maxStringLength} characters of strings`;
+  }
+  return null;
 }
+
+export { MAX_TIME, toMillis, validTime };
 
 const hasOwn = Object.prototype.hasOwnProperty;
 function own(o: Record<string, unknown>, k: string): unknown {
@@ -153,17 +231,62 @@ function isName(v: unknown): v is string {
   return typeof v === "string" && v.length > 0 && v.length <= MAX_NAME;
 }
 
-const ACTION = /^[^\s.*][^\s*]*$/;
-/** A dotted action or signal name: no spaces, no `*`, no empty segment. */
-export function isActionName(v: unknown): v is string {
-  return typeof v === "string" && v.length > 0 && v.length <= MAX_NAME && ACTION.test(v) && !v.endsWith(".") && !v.includes("..");
+/** A name as `.rules` writes one: a letter, then letters, digits, `_` and `-` (grammar/rules.ebnf). */
+const SEGMENT = /^\p{L}[\p{L}\d_-]*$/u;
+
+/** Kinds seen valid (a policy meets few kinds; the set is cleared when it fills). */
+const KINDS = new Set<string>();
+
+/** A principal kind is a name (`agent`, `service`): it never holds `/`, so `principal:kind/id` keys are unambiguous. */
+function isKind(v: unknown): v is string {
+  if (typeof v !== "string") return false;
+  if (KINDS.has(v)) return true;
+  if (v.length === 0 || v.length > 256 || !SEGMENT.test(v) || findMixedScript(v) !== null) return false;
+  if (KINDS.size >= 1024) KINDS.clear();
+  KINDS.add(v);
+  return true;
 }
 
-function describe(v: unknown): string {
+/**
+ * Why `name` is not an action or signal name as a `.rules` file writes one, or null: dotted
+ * segments that each start with a letter and hold only letters, digits, `_` and `-`, no segment
+ * mixing scripts (the lexer's L006). Control, invisible, formatting and BIDI characters (NUL,
+ * U+200B, U+202E, U+00AD, U+0085, ...) are none of these, so no such name reaches a rule.
+ */
+export function nameError(name: string): string | null {
+  if (name.length === 0) return "the name is empty";
+  if (name.length > MAX_NAME) return `the name is longer than ${MAX_NAME} characters`;
+  let start = 0;
+  for (;;) {
+    const dot = name.indexOf(".", start);
+    const seg = name.slice(start, dot < 0 ? name.length : dot);
+    if (!SEGMENT.test(seg)) return seg.length === 0 ? "a segment is empty" : `segment ${quote(seg)} is not a name (a letter, then letters, digits, _ or -)`;
+    const mixed = findMixedScript(seg);
+    if (mixed !== null) return `segment ${quote(seg)} mixes ${mixed.scripts.join(" and ")} letters`;
+    if (dot < 0) return null;
+    start = dot + 1;
+  }
+}
+
+/** A dotted action or signal name as a `.rules` file writes one (see `nameError`). */
+export function isActionName(v: unknown): v is string {
+  return typeof v === "string" && nameError(v) === null;
+}
+
+/**
+ * A string as a message quotes it: at most 40 characters, with control, format (BIDI, zero-width),
+ * separator and lone surrogate characters written as `\uXXXX`, so a message never carries them raw.
+ */
+export function quote(s: string): string {
+  const cut = s.length > 40 ? s.slice(0, 40) + "..." : s;
+  return JSON.stringify(cut).replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/gu, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+export function describe(v: unknown): string {
   if (v === undefined) return "nothing";
   if (v === null) return "null";
   if (Array.isArray(v)) return "an array";
-  if (typeof v === "string") return v.length > 40 ? `a string of ${v.length} characters` : JSON.stringify(v);
+  if (typeof v === "string") return v.length > 40 ? `a string of ${v.length} characters` : quote(v);
   if (typeof v === "number") return String(v);
   return typeof v === "object" ? "an object" : typeof v;
 }

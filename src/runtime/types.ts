@@ -1,5 +1,5 @@
 import type { Span } from "../ast/span.js";
-import type { PNode } from "./pmap.js";
+import type { LayoutDescriptor } from "./layout.js";
 
 /** The effects a decision can have. `flag` is monitor-only and never an effect of its own. */
 export type DecisionEffect = "allow" | "challenge" | "deny" | "revoke";
@@ -24,7 +24,8 @@ export interface Resource {
 
 /**
  * A request to act, decided by `policy.decide`. `time` is milliseconds since the epoch (or an ISO
- * 8601 string); leash never reads a clock.
+ * 8601 string) within ±8.64e15; leash never reads a clock. `principal.kind` is a name (`agent`,
+ * `service`), `action` a dotted name as a `.rules` file writes one.
  */
 export interface Request {
   readonly principal: Principal;
@@ -109,22 +110,40 @@ export interface Decision {
   readonly time: number;
   /** The action decided. */
   readonly action: string;
+  /** Whom the decision was for (`null` when the request could not be read). */
+  readonly principal?: { readonly kind: string; readonly id: string } | null;
+  /** The request's session, or null. */
+  readonly session?: string | null;
+  /** The resource's `path` (else its `id`) when it is a string, or null. */
+  readonly resource?: string | null;
+  /**
+   * A digest of what the decision was for: policy, effect, time, action, principal, session,
+   * resource and the values of every attribute the candidate rules read. `recheck` holds a decision
+   * to it. Not a signature: anyone with the policy can compute it.
+   */
+  readonly digest?: string;
+  /** True when the decision read history that another policy version wrote (carried over on reload). */
+  readonly migrated?: boolean;
 }
 
 /**
  * The state of all keys, immutable and JSON-serialisable: `JSON.parse(JSON.stringify(state))` is a
- * valid state. Treat it as opaque; `inspectState` shows what it holds.
+ * valid state that decides as the original. It holds one partition per key (see docs/semantics.md,
+ * "State"); its JSON form lists them as `partitions: [[key, partition], ...]` in write order.
+ * Treat it as opaque; `policy.partitions(state)` and `policy.revocations(state)` show what it holds.
  */
 export interface PolicyState {
-  readonly v: 1;
-  /** Layout hash: which history operators the registers belong to. */
+  readonly v: 2;
+  /** Layout hash of the policy that wrote it last. */
   readonly layout: string;
   /** Number of stored key partitions. */
   readonly size: number;
   /** Partitions evicted because the key cap was reached. */
   readonly evictions: number;
-  readonly keys: PNode | null;
-  readonly revoked: PNode | null;
+  /** Number of revoked keys (partitions holding a revocation, never evicted). */
+  readonly revoked: number;
+  /** Descriptors of the partition layouts in the state, so another policy version can read them. */
+  readonly layouts: Readonly<Record<string, LayoutDescriptor>>;
 }
 
 export interface DecideResult {
@@ -151,7 +170,13 @@ export type KeySpec =
 export interface RecheckResult {
   /** True when the held decision's effect is unchanged at the new time and context. */
   readonly stands: boolean;
-  /** The fresh decision (effect deny with R308 when the decision came from another policy). */
+  /**
+   * The fresh decision: deny with R308 when the decision came from another policy, R317 when the
+   * object is not a decision, R318 when it was made for another request.
+   */
   readonly decision: Decision;
   readonly reason: string;
 }
+
+/** A list an inspection returns; `error` says why it is empty when the state could not be read (R303). */
+export type Inspection<T> = T[] & { readonly error?: DecisionError };

@@ -1,4 +1,3 @@
-import type { PNode } from "./pmap.js";
 import type { Decision, DecisionEffect, DecisionError, DecideResult, Obligation, PolicyState, Reason } from "./types.js";
 
 /*
@@ -13,25 +12,6 @@ import type { Decision, DecisionEffect, DecisionError, DecideResult, Obligation,
  * 0.33 M instead of 1.1 M decisions/s, with a 300 MB heap. Objects built by a constructor are
  * always allocated young. They read, compare (`toEqual`) and serialise as the literals did.
  */
-
-/** A state as `decide` and `observe` write it. */
-export class StateValue implements PolicyState {
-  readonly v: 1;
-  readonly layout: string;
-  readonly size: number;
-  readonly evictions: number;
-  readonly keys: PNode | null;
-  readonly revoked: PNode | null;
-
-  constructor(layout: string, size: number, evictions: number, keys: PNode | null, revoked: PNode | null) {
-    this.v = 1;
-    this.layout = layout;
-    this.size = size;
-    this.evictions = evictions;
-    this.keys = keys;
-    this.revoked = revoked;
-  }
-}
 
 /** A decision as `decide` makes it (see `Decision` for the fields). */
 export class DecisionValue implements Decision {
@@ -49,6 +29,11 @@ export class DecisionValue implements Decision {
     readonly policyHash: string,
     readonly time: number,
     readonly action: string,
+    readonly principal: { readonly kind: string; readonly id: string } | null,
+    readonly session: string | null,
+    readonly resource: string | null,
+    readonly digest: string,
+    readonly migrated: boolean,
   ) {}
 }
 

@@ -2,48 +2,64 @@ import type { PartitionData, Step, Store } from "./store.js";
 import { StoreError } from "./store.js";
 
 export interface MemoryStoreOptions {
-  /** Most partitions held (default 100,000); past it the least recently used one is dropped. */
+  /**
+   * Most partitions held (default 100,000). Past it the least recently used partition with a finite
+   * `keepMs` is dropped. Partitions to keep for ever (`keepMs` Infinity: revocations, layout
+   * descriptors) are never dropped: a transaction that would need room only they could give is
+   * refused with R326, and the Guard denies.
+   */
   readonly maxKeys?: number;
   /** The clock that `keepMs` is measured on (default `Date.now`). */
   readonly now?: () => number;
 }
 
-interface Slot {
-  value: PartitionData;
-  /** Local time after which the store may drop the partition (Infinity: never). */
-  keepUntil: number;
+/** A partition as the memory store holds it. */
+class Slot {
+  constructor(
+    public value: PartitionData,
+    /** Local time after which the store may drop the partition (Infinity: never). */
+    public keepUntil: number,
+  ) {}
+}
+
+/** The memory store, with its counters. */
+export interface MemoryStore extends Store {
+  /** Partitions held. */
+  readonly size: number;
+  /** Partitions dropped because the store was full (expired ones are not counted). */
+  readonly evictions: number;
 }
 
 /**
- * The embedded store: partitions in a `Map`, in least-recently-used order. Transactions run
- * synchronously, so two decisions of one process never interleave and every transaction sees the
- * writes of the one before it.
+ * The embedded store: partitions in two `Map`s in least-recently-used order, one for partitions it
+ * may drop (those with a finite `keepMs`, dropped when they expire or, least recently used first,
+ * when the store is full) and one for partitions it must keep (`keepMs` Infinity: revocations,
+ * layout descriptors). Transactions run synchronously, so two decisions of one process never
+ * interleave and every transaction sees the writes of the one before it: the Guard needs no locks
+ * over it.
  */
-export function memoryStore(options: MemoryStoreOptions = {}): Store & { readonly size: number; readonly evictions: number } {
+export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const maxKeys = options.maxKeys ?? 100_000;
   if (!Number.isSafeInteger(maxKeys) || maxKeys < 1) throw new RangeError("memoryStore: maxKeys must be a positive integer");
   const now = options.now ?? Date.now;
-  const slots = new Map<string, Slot>();
+  const droppable = new Map<string, Slot>();
+  const kept = new Map<string, Slot>();
   let evictions = 0;
   let closed = false;
 
-  const read = (key: string, t: number): PartitionData | null => {
-    const s = slots.get(key);
-    if (s === undefined) return null;
-    if (s.keepUntil <= t) {
-      slots.delete(key);
-      return null;
+  const slotOf = (key: string, t: number): Slot | undefined => {
+    const s = droppable.get(key) ?? kept.get(key);
+    if (s !== undefined && s.keepUntil <= t) {
+      droppable.delete(key);
+      return undefined;
     }
-    // Touched: moves to the most recently used end.
-    slots.delete(key);
-    slots.set(key, s);
-    return s.value;
+    return s;
   };
 
-  return {
+  const store: MemoryStore = {
     kind: "memory",
     get size() {
-      return slots.size;
+      return droppable.size + kept.size;
     },
     get evictions() {
       return evictions;
@@ -51,27 +67,66 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store & { readonl
     transact<T>(keys: readonly string[], step: Step<T>): T {
       if (closed) throw new StoreError("R314", "the memory store is closed");
       const t = now();
-      const current = keys.map((k) => read(k, t));
+      const n = keys.length;
+      const current = new Array<PartitionData | null>(n);
+      for (let i = 0; i < n; i++) {
+        const s = slotOf(keys[i]!, t);
+        current[i] = s === undefined ? null : s.value;
+      }
       const { writes, keepMs, result } = step(current);
-      for (let i = 0; i < keys.length; i++) {
+      // Room first, so that a transaction is applied whole or not at all.
+      let added = 0;
+      let addedDroppable = false;
+      let touchedDroppable = 0;
+      for (let i = 0; i < n; i++) {
         const w = writes[i];
-        if (w === undefined) continue;
         const key = keys[i]!;
-        slots.delete(key); // re-inserted last: the most recently used
+        const present = current[i] !== null;
+        if (present && droppable.has(key)) touchedDroppable++;
+        if (w === undefined) continue;
+        if (w === null) {
+          if (present) added--;
+        } else if (!present) {
+          added++;
+          if ((keepMs?.[i] ?? Infinity) !== Infinity) addedDroppable = true;
+        }
+      }
+      const over = droppable.size + kept.size + added - maxKeys;
+      if (over > 0 && over > droppable.size - touchedDroppable && addedDroppable) {
+        throw new StoreError("R326", `the memory store is full: all ${maxKeys} partitions it may hold must be kept (revoked keys)`);
+      }
+      for (let i = 0; i < n; i++) {
+        const key = keys[i]!;
+        const w = writes[i];
+        const s = droppable.get(key) ?? kept.get(key);
+        if (w === undefined) {
+          // Used: to the most recently used end.
+          if (s !== undefined && current[i] !== null) {
+            const map = droppable.has(key) ? droppable : kept;
+            map.delete(key);
+            map.set(key, s);
+          }
+          continue;
+        }
+        droppable.delete(key);
+        kept.delete(key);
         if (w === null) continue;
         const keep = keepMs?.[i] ?? Infinity;
-        slots.set(key, { value: w, keepUntil: keep === Infinity ? Infinity : t + keep });
-        if (slots.size > maxKeys) {
-          const oldest = slots.keys().next().value as string;
-          slots.delete(oldest);
-          evictions++;
-        }
+        if (keep === Infinity) kept.set(key, new Slot(w, Infinity));
+        else droppable.set(key, new Slot(w, t + Math.max(0, keep)));
+      }
+      while (droppable.size + kept.size > maxKeys && droppable.size > 0) {
+        const oldest = droppable.keys().next().value as string;
+        droppable.delete(oldest);
+        evictions++;
       }
       return result;
     },
     async close() {
       closed = true;
-      slots.clear();
+      droppable.clear();
+      kept.clear();
     },
   };
+  return store;
 }

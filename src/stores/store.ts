@@ -23,6 +23,12 @@ export interface StepResult<T> {
    * partition the core still counts as live. `Infinity` (or absent) keeps it until it is replaced.
    */
   readonly keepMs?: readonly number[];
+  /**
+   * Per key (same order as the keys): `true` to tell the other holders of a shared store that
+   * this write happened (a revocation, a signal's effect), through their `subscribe` listeners.
+   * Absent or `false`: nobody is told. A store whose partitions no one else holds ignores it.
+   */
+  readonly notify?: readonly boolean[];
   /** What the transaction returns to the caller. */
   readonly result: T;
 }
@@ -45,6 +51,16 @@ export class StoreError extends Error {
   }
 }
 
+/**
+ * Whether `e` is a StoreError — of this module or of another copy of it: the bundles of `leash`
+ * and `leash/redis` each carry the class, so `instanceof` alone would miss a store's error.
+ */
+export function isStoreError(e: unknown): e is StoreError {
+  if (!(e instanceof Error) || e.name !== "StoreError") return false;
+  const code = (e as { code?: unknown }).code;
+  return typeof code === "string" && /^R3\d\d$/.test(code);
+}
+
 /** A place where partitions live: in process (`memoryStore`) or shared by a fleet (`redisStore`). */
 export interface Store {
   /** `memory`, `redis`, `redis-cluster`, ...: for decision logs and metrics. */
@@ -57,4 +73,17 @@ export interface Store {
   transact<T>(keys: readonly string[], step: Step<T>, deadline: number): T | Promise<T>;
   /** Releases connections and timers; later transactions reject with `StoreError`. */
   close(): Promise<void>;
+  /**
+   * The store's clock (ms since the epoch), for stores that keep one (`redisStore` with
+   * `clock: "server"` reads the Redis server's time). A Guard given no `now` uses it.
+   */
+  readonly now?: () => number;
+  /**
+   * Calls `listener` with the keys that other holders of this store wrote with `notify` (a shared
+   * store: Redis pub/sub). Delivery is at most once and may lag; a decision never depends on it
+   * (every transaction reads current partitions), it only lets a holder act sooner — e.g. end the
+   * open streams of a session revoked elsewhere. Returns the function that stops listening.
+   * Stores that no one else shares (memory) leave it out.
+   */
+  subscribe?(listener: (keys: readonly string[]) => void): () => void;
 }

@@ -5,5 +5,5 @@
 export { parsePolicy, type ParseResult } from "./parse.js";
 export { tokenize, type TokenizeResult } from "./lexer.js";
 export { DEFAULT_OPTIONS, type ParseOptions } from "./options.js";
-export { parser, LeashParser } from "./parser.js";
+export { leashParser, LeashParser } from "./parser.js";
 export { KEYWORDS, type Keyword } from "./tokens.js";

@@ -67,7 +67,7 @@ export function lex(source: string, opts: ResolvedOptions, sink: DiagnosticSink)
   limits.lastUnknownEnd = -1;
   let result;
   try {
-    result = leashLexer.tokenize(source);
+    result = leashLexer().tokenize(source);
   } catch (e) {
     if (!(e instanceof LexAbort)) throw e;
     // Garbage, or too much of it: report what was seen so far and stop.
@@ -164,6 +164,7 @@ function checkTokens(tokens: readonly IToken[], file: string, sink: DiagnosticSi
       if (type === UnterminatedString) {
         sink.add(diagnostic("L001", tokenSpan(file, t), "unterminated string", CODES.L001.help));
       }
+      if (LONE_SURROGATE.test(t.image)) reportLoneSurrogates(t, file, sink);
       if (t.image.includes("\\")) {
         const errors: { index: number; length: number; message: string }[] = [];
         decodeString(t.image, errors);
@@ -188,6 +189,22 @@ function checkTokens(tokens: readonly IToken[], file: string, sink: DiagnosticSi
         sink.add(diagnostic("L009", tokenSpan(file, t), `number "${t.image.slice(0, 20)}..." is too large`, CODES.L009.help));
       }
     }
+  }
+}
+
+/** Half of a UTF-16 surrogate pair without the other half: not a character (no UTF-8 file has one). */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * L005 for each unpaired surrogate in a string: text from a UTF-8 file never has one, and no escape
+ * writes one (`\u{D800}` is L004), so the formatter could not print the string back.
+ */
+function reportLoneSurrogates(t: IToken, file: string, sink: DiagnosticSink): void {
+  const all = new RegExp(LONE_SURROGATE.source, "gu");
+  for (let m = all.exec(t.image); m !== null; m = all.exec(t.image)) {
+    const hex = m[0].charCodeAt(0).toString(16).toUpperCase();
+    const span = lineSpan(file, t.startOffset + m.index, t.startLine!, t.startColumn! + m.index, 1);
+    if (!sink.add(diagnostic("L005", span, `unpaired surrogate U+${hex} in a string: it is half of a character`, CODES.L005.help))) return;
   }
 }
 

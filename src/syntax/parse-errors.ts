@@ -4,6 +4,7 @@ import type { Span } from "../ast/span.js";
 import { diagnostic, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { CODES, type Code } from "../diagnostics/codes.js";
 import { afterToken, lineSpan, tokenSpan } from "./position.js";
+import { escapeInvisible } from "./strings.js";
 import { Dot, Identifier, Kw, NameTok, StringLiteral } from "./tokens.js";
 
 /**
@@ -43,8 +44,7 @@ export function describeExpected(type: TokenType, ruleName: string): string {
 /** `"alow"`, `the string "x"`, `end of file`: what the parser found. */
 export function describeFound(t: IToken | undefined): string {
   if (t === undefined || t.tokenType === EOF) return "end of file";
-  let image = t.image.length > 32 ? `${t.image.slice(0, 32)}...` : t.image;
-  image = image.replace(/[\x00-\x1f\x7f]/g, (c) => `\\u{${c.charCodeAt(0).toString(16)}}`);
+  const image = escapeInvisible(t.image.length > 32 ? `${t.image.slice(0, 32)}...` : t.image);
   return tokenMatcher(t, StringLiteral) ? `the string ${image}` : `"${image}"`;
 }
 

@@ -6,7 +6,7 @@ import { CODES } from "../diagnostics/codes.js";
 import { lex } from "./lexer.js";
 import { resolveOptions, type ParseOptions, type ResolvedOptions } from "./options.js";
 import { depthDiagnostic, parseErrorDiagnostic } from "./parse-errors.js";
-import { runParser, type ItemSink, type ParserOutput } from "./run-parser.js";
+import { isStray, runParser, type ItemSink, type ParserOutput } from "./run-parser.js";
 import { afterToken, lineSpan, spanAtOffset } from "./position.js";
 import { DiagnosticSink } from "./sink.js";
 import { AstBuilder, ItemError, TooManyNodes } from "./to-ast.js";
@@ -46,7 +46,8 @@ function parsePhases(source: string, opts: ResolvedOptions, sink: DiagnosticSink
   const lexing = [...sink.snapshot()];
   // Phase 2: parsing (P1xx), with each clean item's AST built as soon as it is parsed.
   const collector = new ItemCollector(opts);
-  const parsed = runParser(tokens, opts.maxDepth, opts.maxErrors - sink.count + 1, collector);
+  const lexedAt = new Set(lexing.map((d) => d.span.offset));
+  const parsed = runParser(tokens, opts.maxDepth, opts.maxErrors - sink.count + 1, collector, (offset) => lexedAt.has(offset));
   const bad = reportParseErrors(parsed, tokens, collector, opts, sink);
   if (parsed.stopped) {
     sink.overflow(spanAtOffset(opts.file, source, 0));
@@ -125,10 +126,17 @@ function reportParseErrors(out: ParserOutput, tokens: IToken[], collector: ItemC
     lexed.add(d.span.offset);
     if (d.code === "L002") swallowed = true;
   }
+  // Lines between items that start no item: the parser resumes on each (see `parseStretch`), and
+  // one error is reported per run of them (a run ends at the next item). A token the lexer already
+  // reported does not count, so the next line of the run is reported instead.
+  let strayRun = -2;
   for (const e of out.errors) {
     bad.add(e.itemIndex);
+    const stray = isStray(e);
+    if (stray && strayRun === e.itemIndex) continue;
     const d = parseErrorDiagnostic(e, opts.file, endOfInput, next, collector.kinds[e.itemIndex]);
     if (lexed.has(d.span.offset) || (swallowed && d.code === "P106")) continue;
+    if (stray) strayRun = e.itemIndex;
     sink.add(d);
   }
   for (const d of out.depthErrors) {

@@ -1040,7 +1040,13 @@ export class LeashParser extends CstParser {
   });
 }
 
-/** The one parser instance (chevrotain's advice: build once, reuse by setting `input`). */
-export const parser = new LeashParser();
+/**
+ * The one parser instance (chevrotain's advice: build once, reuse by setting `input`), built on first
+ * use: its self-analysis of the grammar is the costliest part of loading the syntax phase.
+ */
+export function leashParser(): LeashParser {
+  return (parser ??= new LeashParser());
+}
+let parser: LeashParser | null = null;
 
 export type { CstNode };

@@ -1,6 +1,6 @@
 import { tokenMatcher, type CstNode, type IToken } from "chevrotain";
 import { Colon, Kw, LCurly, NameTok, StringLiteral } from "./tokens.js";
-import { parser, TooManyParseErrors, type DepthError, type ParseError } from "./parser.js";
+import { leashParser, TooManyParseErrors, type DepthError, type ParseError } from "./parser.js";
 
 /** Receives the items as they are parsed (see `LeashParser.onItem`). */
 export interface ItemSink {
@@ -31,37 +31,121 @@ export interface ParserOutput {
  * and the next item survives. Splitting only removes readings, so it never accepts what the first
  * pass rejected.
  */
-export function runParser(tokens: IToken[], maxDepth: number, errorBudget: number, items: ItemSink): ParserOutput {
-  const whole = parseRange(tokens, 0, tokens.length, maxDepth, errorBudget, items, 0);
+export function runParser(tokens: IToken[], maxDepth: number, errorBudget: number, items: ItemSink, lexed: LexedAt = () => false): ParserOutput {
+  const whole = parseStretch(tokens, 0, tokens.length, maxDepth, errorBudget, items, lexed);
   if (whole.stopped || (whole.errors.length === 0 && whole.depthErrors.length === 0)) return whole;
   const heads = swallowedHeads(tokens, whole);
   if (heads.length === 0) return whole;
   items.restart();
-  const out: ParserOutput = { itemStarts: [], errors: [], depthErrors: [], stopped: false };
+  const out = emptyOutput();
   const bounds = [0, ...heads, tokens.length];
   for (let s = 0; s + 1 < bounds.length; s++) {
-    const from = bounds[s]!;
-    const to = bounds[s + 1]!;
-    const base = out.itemStarts.length;
-    const part = parseRange(tokens, from, to, maxDepth, errorBudget - out.errors.length, items, base);
-    const head = to < tokens.length ? tokens[to]! : undefined;
-    for (const e of part.errors) {
-      e.itemIndex = e.itemIndex < 0 ? base - 1 : e.itemIndex + base;
-      // The end of a stretch is the next head, not the end of the file.
-      if (head !== undefined && (e.token === undefined || Number.isNaN(e.token.startOffset))) {
-        e.token = head;
-        e.message = e.message.replace(/found end of file$/, `found "${head.image}"`);
-      }
-      out.errors.push(e);
-    }
-    for (const d of part.depthErrors) out.depthErrors.push({ token: d.token, itemIndex: d.itemIndex < 0 ? base - 1 : d.itemIndex + base });
-    out.itemStarts.push(...part.itemStarts);
-    if (part.stopped) return { ...out, stopped: true };
+    const part = parseStretch(tokens, bounds[s]!, bounds[s + 1]!, maxDepth, errorBudget - out.errors.length, items, lexed, out.itemStarts.length);
+    if (append(out, part, tokens[bounds[s + 1]!])) return { ...out, stopped: true };
   }
   return out;
 }
 
+/**
+ * Parse `tokens[from, to)` as items. Between items, chevrotain skips from a token that starts no item
+ * (`)))`, a stray string) to the next one that does, or to the end, and reports the first: one error
+ * per run of stray tokens. When the lexer already reported that first token (an unterminated
+ * string, say), its parse error is dropped and the rest of the run would go unreported, so a file
+ * with a bad string on line 4 would hide `)))` on line 7. The skipped lines after such a token are
+ * therefore parsed again on their own (only those tokens: the work stays linear).
+ */
+function parseStretch(tokens: IToken[], from: number, to: number, maxDepth: number, errorBudget: number, items: ItemSink, lexed: LexedAt, base = 0): ParserOutput {
+  const part = parseRange(tokens, from, to, maxDepth, errorBudget, items, base);
+  if (part.stopped || !part.errors.some((e) => isStray(e) && lexed(e.token.startOffset))) return part;
+  const errors: ParseError[] = [];
+  let stopped = false;
+  part.errors.forEach((e, i) => {
+    errors.push(e);
+    if (stopped || !isStray(e) || !lexed(e.token.startOffset)) return;
+    const at = indexOf(tokens, e.token, from, to);
+    const skippedFrom = nextLineStart(tokens, at, to);
+    const resumed = resumedAt(tokens, part, i, at, to);
+    if (skippedFrom >= resumed) return;
+    const skipped = parseStretch(tokens, skippedFrom, resumed, maxDepth, errorBudget - errors.length, items, lexed, base + part.itemStarts.length);
+    for (const x of skipped.errors) errors.push(Object.assign(x, { itemIndex: e.itemIndex }));
+    stopped = skipped.stopped;
+  });
+  return { ...part, errors, stopped };
+}
+
+/** Whether the lexer reported a problem at this offset. */
+export type LexedAt = (offset: number) => boolean;
+
+/** Where the parse went on after the stray token at `at`: the next item or error after it. */
+function resumedAt(tokens: readonly IToken[], part: ParserOutput, errorIndex: number, at: number, to: number): number {
+  const offset = tokens[at]!.startOffset;
+  let next = Infinity;
+  for (const o of part.itemStarts) if (o > offset && o < next) next = o;
+  for (let j = errorIndex + 1; j < part.errors.length; j++) {
+    const o = part.errors[j]!.token?.startOffset;
+    if (o !== undefined && o > offset && o < next) next = o;
+  }
+  if (next === Infinity) return to;
+  const token = { startOffset: next } as IToken;
+  return indexOf(tokens, token, at, to);
+}
+
+/**
+ * An error between items: at a token that starts no item, with only `policy` on the rule stack.
+ * chevrotain then skips the rest of its input, so nothing after it is parsed.
+ */
+export function isStray(e: ParseError): boolean {
+  const stack = e.context?.ruleStack ?? [];
+  return stack.length <= 1 && !Number.isNaN(e.token?.startOffset);
+}
+
+function emptyOutput(): { itemStarts: number[]; errors: ParseError[]; depthErrors: DepthError[]; stopped: boolean } {
+  return { itemStarts: [], errors: [], depthErrors: [], stopped: false };
+}
+
+/**
+ * Adds a stretch's results to `out`, numbering its items after those already there. `head` is the
+ * token after the stretch, which an error "at the end of file" of the stretch is really at. Returns
+ * whether the stretch hit the error limit.
+ */
+function append(out: ReturnType<typeof emptyOutput>, part: ParserOutput, head: IToken | undefined): boolean {
+  const base = out.itemStarts.length;
+  for (const e of part.errors) {
+    e.itemIndex = e.itemIndex < 0 ? base - 1 : e.itemIndex + base;
+    if (head !== undefined && (e.token === undefined || Number.isNaN(e.token.startOffset))) {
+      e.token = head;
+      e.message = e.message.replace(/found end of file$/, `found "${head.image}"`);
+    }
+    out.errors.push(e);
+  }
+  for (const d of part.depthErrors) out.depthErrors.push({ token: d.token, itemIndex: d.itemIndex < 0 ? base - 1 : d.itemIndex + base });
+  out.itemStarts.push(...part.itemStarts);
+  return part.stopped;
+}
+
+/** The index of `token` in `tokens[from, to)` (by offset; `to` when it is not there). */
+function indexOf(tokens: readonly IToken[], token: IToken, from: number, to: number): number {
+  let lo = from;
+  let hi = to - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const o = tokens[mid]!.startOffset;
+    if (o === token.startOffset) return mid;
+    if (o < token.startOffset) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return to;
+}
+
+/** The first token after `i` that starts a line (`to` when there is none before it). */
+function nextLineStart(tokens: readonly IToken[], i: number, to: number): number {
+  for (let j = i + 1; j < to; j++) if (tokens[j]!.startLine! > tokens[j - 1]!.endLine!) return j;
+  return to;
+}
+
+/** One chevrotain parse of `tokens[from, to)`; items are numbered from `base` for the sink, from 0 in the output. */
 function parseRange(tokens: IToken[], from: number, to: number, maxDepth: number, errorBudget: number, items: ItemSink, base: number): ParserOutput {
+  const parser = leashParser();
   parser.input = from === 0 && to === tokens.length ? tokens : tokens.slice(from, to);
   parser.maxDepth = maxDepth;
   parser.errorLimit = errorBudget;

@@ -1,5 +1,39 @@
 /** String literals: `"..."` with the escapes `\" \\ \n \t \r \u{HEX}` (grammar/rules.ebnf, `string`). */
 
+/**
+ * Characters that must never reach a reader raw: Cc controls (ESC starts terminal escape sequences),
+ * Cf format characters (BIDI marks and overrides, zero-width characters, the soft hyphen), Zl/Zp
+ * separators and unpaired surrogates. They hide or reorder text (Trojan Source, CVE-2021-42574).
+ */
+export const INVISIBLE_CHARS = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/u;
+const INVISIBLE_ALL = new RegExp(INVISIBLE_CHARS.source, "gu");
+
+/** `\u{1B}`: the string escape the lexer reads back as the character. */
+export function unicodeEscape(ch: string): string {
+  return `\\u{${ch.codePointAt(0)!.toString(16).toUpperCase()}}`;
+}
+
+/**
+ * `text` with every invisible character (see `INVISIBLE_CHARS`) written as `\u{HEX}`: safe to print
+ * on a terminal (no escape sequence, no BIDI reordering) and unambiguous to read. Used for every
+ * file name, trace value and message the CLI prints, and by `quoteString` for string literals.
+ */
+export function escapeInvisible(text: string): string {
+  return INVISIBLE_CHARS.test(text) ? text.replace(INVISIBLE_ALL, unicodeEscape) : text;
+}
+
+/**
+ * `value` as a string literal of the grammar (the inverse of `decodeString`): quotes and backslashes
+ * escaped, `\n \t \r` as themselves, every other invisible character as `\u{HEX}`, so the literal is
+ * always accepted by the lexer and reads back as `value`.
+ */
+export function quoteString(value: string): string {
+  const body = value.replace(/["\\\n\t\r]/g, (c) => QUOTED[c]!);
+  return `"${escapeInvisible(body)}"`;
+}
+
+const QUOTED: Readonly<Record<string, string>> = { '"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r" };
+
 export interface EscapeError {
   /** UTF-16 index in the token image where the bad escape starts (at the backslash). */
   readonly index: number;

@@ -138,13 +138,14 @@ export const NumberLiteral = createToken({ name: "NumberLiteral", pattern: /-?\d
 /* ---- names --------------------------------------------------------------------------------------- */
 
 /**
- * letter { letter | digit | "_" | "-" }. A `-` directly before `>` is left for `->`, so `a->b` reads
- * as a workflow arrow. Letters of any script are accepted here and checked for mixing (L006) later.
+ * ( letter | "_" ) { letter | digit | "_" | "-" }. A `-` directly before `>` is left for `->`, so
+ * `a->b` reads as a workflow arrow. Letters of any script are accepted here and checked for mixing
+ * (L006) later.
  */
 export const Identifier = createToken({
   name: "Identifier",
-  pattern: sticky(/\p{L}(?:[\p{L}\d_]|-(?!>))*/uy),
-  start_chars_hint: LETTER_STARTS,
+  pattern: sticky(/[\p{L}_](?:[\p{L}\d_]|-(?!>))*/uy),
+  start_chars_hint: [...LETTER_STARTS, 0x5f /* _ */],
   line_breaks: false,
   categories: [NameTok],
   label: "name",
@@ -317,10 +318,17 @@ export const ALL_TOKENS: TokenType[] = [
   UnknownChar,
 ];
 
-/** Built once. Only `\n` ends a line, as in the caret renderer (`\r\n` is `\r` + newline). */
-export const leashLexer = new Lexer(ALL_TOKENS, {
-  ensureOptimizations: true,
-  positionTracking: "full",
-  lineTerminatorsPattern: /\n/g,
-  lineTerminatorCharacters: ["\n"],
-});
+/**
+ * The lexer, built on first use and reused: building it analyses every pattern, which is work an
+ * application that only decides (or a bundle without the parser) should not pay for at import. Only
+ * `\n` ends a line, as in the caret renderer (`\r\n` is `\r` + newline).
+ */
+export function leashLexer(): Lexer {
+  return (lexer ??= new Lexer(ALL_TOKENS, {
+    ensureOptimizations: true,
+    positionTracking: "full",
+    lineTerminatorsPattern: /\n/g,
+    lineTerminatorCharacters: ["\n"],
+  }));
+}
+let lexer: Lexer | null = null;

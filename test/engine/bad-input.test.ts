@@ -102,9 +102,19 @@ describe("decide on malformed requests: a deny with a reason, never an exception
     expect(r.decision.effect).toBe("deny");
     expect(r.decision.reasons.map((x) => x.code)).toContain("R313");
   });
-  it("a 1 MB context value fails closed with a reason", () => {
+  it("a 1 MB context value is over the request limits: a deny with R302 before any rule runs", () => {
     const d = denyWith({ ...ok, resource: { path: "d/1", owner: "x".repeat(1 << 20) } }, "R302");
-    expect(d.errors[0]!.message).toContain("longer than");
+    expect(d.errors[0]!.message).toContain("request over a limit");
+    expect(d.rules).toEqual([]);
+  });
+  it("a value longer than a condition reads fails closed with a reason when the limits let the request in", () => {
+    const roomy = policyOf(`
+  rule allow-read: allow doc.read for agent * when context.level >= 1 and resource.owner == principal.id
+`, { limits: { maxStringLength: 1 << 21 } });
+    const r = roomy.decide(roomy.initialState(), { ...ok, resource: { path: "d/1", owner: "x".repeat(1 << 20) } });
+    expect(r.decision.effect).toBe("deny");
+    expect(r.decision.errors[0]!.code).toBe("R302");
+    expect(r.decision.errors[0]!.message).toContain("longer than");
   });
   it("100k fuzzed requests: no throw, always a decision, Object.prototype unchanged", () => {
     const before = Object.getOwnPropertyNames(Object.prototype).join();

@@ -63,6 +63,18 @@ describe("createGuard fails closed on the store", () => {
     expect(d.reasons).toEqual([{ rule: null, effect: "deny", code: "R314", message: "connection refused" }]);
   });
 
+  it("takes the code of a StoreError from another copy of the class (leash/redis is a bundle of its own)", async () => {
+    class StoreError extends Error {
+      override readonly name = "StoreError";
+      constructor(readonly code: string, message: string) {
+        super(message);
+      }
+    }
+    const other: Store = { kind: "other", transact: () => Promise.reject(new StoreError("R330", "busy")), close: async () => {} };
+    const d = await createGuard({ policy, store: other }).decide(req);
+    expect(d.reasons).toEqual([{ rule: null, effect: "deny", code: "R330", message: "busy" }]);
+  });
+
   it("denies with R315 when the store does not answer within timeoutMs", async () => {
     const hanging: Store = { kind: "hanging", transact: () => new Promise(() => {}), close: async () => {} };
     const d = await createGuard({ policy, store: hanging, timeoutMs: 20 }).decide(req);

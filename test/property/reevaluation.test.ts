@@ -389,6 +389,11 @@ function checkRevocations(source: string, steps: readonly RevStep[]): number {
   steps.forEach((step, i) => {
     if ("revoke" in step) {
       const r = policy.revoke(state, step.revoke, "by the test", V.startTime);
+      if ("attribute" in step.revoke && !targetsIp) {
+        // Revoking by an attribute no rule targets could never be enforced: it is refused, and nothing changes.
+        if (r.error?.code !== "R309" || r.state !== state) throw fail(i, `revoking by ${step.revoke.attribute}, which no rule targets, must be refused with R309; got ${JSON.stringify(r.error)}`);
+        return;
+      }
       if (r.error !== undefined) throw fail(i, `policy.revoke failed: ${JSON.stringify(r.error)}`);
       state = r.state;
       revoked.add(keySpecText(step.revoke));
@@ -490,6 +495,13 @@ const arbNoLimitPolicy = fc
   .oneof({ weight: 4, arbitrary: arbSequencePolicy(V) }, { weight: 1, arbitrary: arbScopePolicy(V) })
   .map((source) => source.split("\n").filter((line) => !/^\s*limit\b/.test(line)).join("\n"));
 
+/** What a decision is for: action, principal, session and resource (path, else id). */
+function identity(r: Request): string {
+  const res = r.resource as { path?: unknown; id?: unknown } | undefined;
+  const resource = typeof res?.path === "string" ? res.path : typeof res?.id === "string" ? res.id : null;
+  return JSON.stringify([r.action, r.principal.kind, r.principal.id, r.session ?? null, resource]);
+}
+
 describe("recheck", () => {
   it("recheck(S', d, R') stands exactly when decide(S', R') has d's effect (policies without limit)", () => {
     fc.assert(
@@ -521,6 +533,15 @@ describe("recheck", () => {
           for (const [what, req] of [["request", request], ["same request", { ...p.request, time: latest + gap }]] as const) {
             const fresh = policy.decide(later, req).decision;
             const r = policy.recheck(later, p.decision, req);
+            if (identity(req) !== identity(p.request)) {
+              // A decision holds only for the request it was made for.
+              if (r.stands || r.decision.effect !== "deny" || r.decision.reasons[0]?.code !== "R318") {
+                throw report("recheck of a decision for another request must answer R318 with stands: false", source, trace, `held: ${describeDecision(p.decision)}
+request ${JSON.stringify(req)}
+recheck: stands=${r.stands} ${describeDecision(r.decision)} (${r.reason})`);
+              }
+              continue;
+            }
             if (r.stands !== (fresh.effect === p.decision.effect) || r.decision.effect !== fresh.effect) {
               throw report(
                 "recheck disagrees with decide",

@@ -2,25 +2,23 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { generateRules } from "../../src/compile/generate.js";
 import { Policy } from "../../src/runtime/engine.js";
-import { mapShape } from "../../src/runtime/pmap.js";
 import type { PolicyState } from "../../src/runtime/types.js";
 import { arbSequencePolicy, arbTrace, DEFAULT_VOCABULARY } from "../../src/testing/arbitraries-policy.js";
 import { DEPTH, TIMEOUT } from "./harness.js";
 import { agent, policyOf } from "../engine/helpers.js";
 
 /**
- * History terms (src/compile/terms.ts) are a second way to evaluate the commonest history
- * conditions. These tests pin which conditions take that way, and check that a policy decides
- * exactly as the same policy with every rule on its closures: the same decisions, deadlines,
- * errors and states.
+ * History terms (src/compile/terms.ts) are a second way to compose the commonest history
+ * conditions (both read the operators through the one reader, src/runtime/readers.ts). These
+ * tests pin which conditions take that way, and check that a policy decides exactly as the same
+ * policy with every rule on its closures: the same decisions, deadlines, errors and states.
  */
 
 /** The same policy with history terms turned off: every rule is evaluated through its closures. */
 function withoutTerms(policy: Policy): Policy {
   const rules = generateRules(policy.ir);
   for (const r of rules) (r as { terms: unknown }).terms = null;
-  const layoutHash = (policy as unknown as { layoutHash: string }).layoutHash;
-  return new Policy(policy.ir, rules, policy.hash, layoutHash, mapShape(100_000));
+  return new Policy(policy.ir, rules, policy.hash, { maxKeys: policy.maxKeys, limits: policy.limits });
 }
 
 function termCounts(src: string): Record<string, number | null> {

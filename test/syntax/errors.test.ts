@@ -100,6 +100,17 @@ describe("syntax errors", () => {
     expect(where(parse("rule r: allow /* no end").diagnostics)).toEqual(["1:15 L002"]);
   });
 
+  it("goes on after a stray token the lexer reported: the lines it skipped are parsed too", () => {
+    // Before, the parse error at the unterminated string was dropped and nothing after it was read.
+    expect(where(parse('@@@\nrule a: allow x\n\n"open\n\n\n)))\n').diagnostics)).toEqual(["1:1 L003", "4:1 L001", "7:1 P101"]);
+    expect(where(parse('"a\n"b\n\n)))\nrule ok: allow x\n').diagnostics)).toEqual(["1:1 L001", "2:1 L001", "4:1 P101"]);
+    expect(names('"a\n)))\nrule ok: allow x\n')).toEqual(["ok"]);
+  });
+
+  it("reports one error per run of stray lines between items", () => {
+    expect(where(parse("rule a: allow x\n)))\n(((\n\"x\"\nrule b: allow y\n]\n").diagnostics)).toEqual(["2:1 P101", "6:1 P101"]);
+  });
+
   it("keywords are names where the grammar says name", () => {
     expect(names("rule count: allow session.revoked\nrule signal: deny signal.rule, signal for\nrule for: allow on.on")).toEqual(["count", "signal", "for"]);
   });

@@ -37,6 +37,15 @@ describe("tokens", () => {
     expect(tokens.map((t) => t.image)).toEqual(["rule", "r", ":", "allow", "x"]);
   });
 
+  it("reads a name starting with _ (as the error catalog says), and _ alone", () => {
+    const { tokens, diagnostics } = tokenize("_internal __x _ _a-b_c context._trace _x.y repo/_tmp/*");
+    expect(diagnostics).toEqual([]);
+    expect(tokens.map((t) => `${t.tokenType.name} ${t.image}`)).toEqual([
+      "Identifier _internal", "Identifier __x", "Identifier _", "Identifier _a-b_c", "Context context", "Dot .", "Identifier _trace",
+      "Identifier _x", "Dot .", "Identifier y", "ResourcePath repo/_tmp/*",
+    ]);
+  });
+
   it("accepts a byte-order mark and letters of any single script", () => {
     expect(lexErrors("\uFEFFrule règle-été: allow 読む.書く, чтение.x")).toEqual([]);
   });
@@ -80,6 +89,12 @@ describe("lexing diagnostics", () => {
       pos(source, "\u2066", 2),
       pos(source, "\u200f"),
     ]);
+  });
+
+  it("L005 an unpaired surrogate in a string (no escape writes one, so fmt could not print it back)", () => {
+    expect(where(lexErrors('rule r: deny x reason "a\ud800b"\n'))).toEqual(["1:25 L005"]);
+    expect(lexErrors('rule r: deny x reason "a\udc00"\n')[0]!.message).toBe("unpaired surrogate U+DC00 in a string: it is half of a character");
+    expect(lexErrors('rule r: deny x reason "\ud83d\ude00"\n')).toEqual([]);
   });
 
   it("L005 other C0 controls but not tab, CR, LF", () => {

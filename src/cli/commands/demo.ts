@@ -2,10 +2,11 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { compilePolicy } from "../../compile/compile.js";
 import { renderDiagnostics } from "../../diagnostics/render.js";
-import { parseJsonLines, replayTrace } from "../../runtime/trace.js";
-import { EXIT_FAIL, EXIT_OK, readText, UsageError, type CliIO } from "../io.js";
+import { readTrace, replayTrace } from "../../runtime/trace.js";
+import { escapeInvisible } from "../../syntax/strings.js";
+import { displayName, EXIT_FAIL, EXIT_OK, readText, stderrColor, UsageError, type CliIO } from "../io.js";
 import { parseArgs } from "../args.js";
-import { paint } from "../style.js";
+import { paint, valueText } from "../style.js";
 
 export const help = `leash demo [DIR]
 
@@ -26,16 +27,16 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   try {
     files = readdirSync(join(io.cwd, dir)).filter((f) => f.endsWith(".rules")).sort();
   } catch {
-    throw new UsageError(`no such directory: ${dir}`);
+    throw new UsageError(`no such directory: ${displayName(dir)}`);
   }
   let failures = 0;
   let decisions = 0;
   for (const f of files) {
     const path = join(dir, f);
-    const source = readText(io, join(io.cwd, path));
+    const source = readText(io, path);
     const compiled = compilePolicy(source, { file: path });
     if (compiled.policy === null) {
-      io.stderr(renderDiagnostics(compiled.diagnostics, () => source, { color: io.color }) + "\n");
+      io.stderr(renderDiagnostics(compiled.diagnostics, () => source, { color: stderrColor(io) }) + "\n");
       failures++;
       continue;
     }
@@ -44,12 +45,12 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     try {
       traceText = io.readFile(join(io.cwd, tracePath));
     } catch {
-      io.stdout(`${paint("·", "dim", io.color)} ${path}: ${compiled.policy.ruleIds.length} rules, no trace\n`);
+      io.stdout(`${paint("·", "dim", io.color)} ${displayName(path)}: ${compiled.policy.ruleIds.length} rules, no trace\n`);
       continue;
     }
-    const { events, errors } = parseJsonLines(traceText, tracePath);
-    if (errors.length > 0) {
-      io.stderr(errors.join("\n") + "\n");
+    const { events, lines, problems } = readTrace(traceText, displayName(tracePath));
+    if (problems.length > 0) {
+      io.stderr(problems.map(escapeInvisible).join("\n") + "\n");
       failures++;
       continue;
     }
@@ -60,12 +61,13 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     decisions += steps.length;
     const summary = Object.entries(counts).map(([k, v]) => `${v} ${k}`).join(", ");
     const mark = bad.length === 0 ? paint("✓", "green", io.color) : paint("✗", "red", io.color);
-    io.stdout(`${mark} ${f.replace(/\.rules$/, "").padEnd(28)} ${String(compiled.policy.ruleIds.length).padStart(3)} rules  ${String(steps.length).padStart(3)} events  ${summary}\n`);
+    io.stdout(`${mark} ${escapeInvisible(f).replace(/\.rules$/, "").padEnd(28)} ${String(compiled.policy.ruleIds.length).padStart(3)} rules  ${String(steps.length).padStart(3)} events  ${summary}\n`);
     if (args.flags.verbose || bad.length > 0) {
       for (const s of steps) {
         const d = s.decision;
-        const what = d ? `${d.effect.padEnd(9)} ${d.action} ${d.rules.join(",") || d.reasons.map((r) => r.code).join(",")}` : `${s.kind} ${String(s.event.signal ?? "")} ${s.revoked?.join(",") ?? ""}`;
-        if (args.flags.verbose || s.mismatches.length > 0) io.stdout(`    ${String(s.index).padStart(3)} ${what}${s.mismatches.length ? paint("  " + s.mismatches.join("; "), "red", io.color) : ""}\n`);
+        const what = d ? `${d.effect.padEnd(9)} ${d.action} ${d.rules.join(",") || d.reasons.map((r) => r.code).join(",")}` : `${s.kind} ${valueText(s.event.signal ?? "")} ${s.revoked?.join(",") ?? ""}`;
+        const at = `${displayName(tracePath)}:${lines[s.index - 1] ?? s.index}`;
+        if (args.flags.verbose || s.mismatches.length > 0) io.stdout(`    ${at} ${escapeInvisible(what)}${s.mismatches.length ? paint("  " + escapeInvisible(s.mismatches.join("; ")), "red", io.color) : ""}\n`);
       }
     }
     if (bad.length > 0) failures++;

@@ -1,0 +1,102 @@
+/**
+ * `npm run size`: what leash adds to a browser application. Builds the package's JavaScript as
+ * `npm run build` does (tsup.config.ts, without the type declarations) into
+ * node_modules/.cache/leash-size/node_modules/leash, then bundles small applications that import it
+ * with esbuild for the browser (minified, ESM, tree-shaken) and prints each one's size, minified and
+ * gzipped. Bundling for the browser fails on any Node built-in, so a figure for an entry is also the
+ * proof that the entry has none. Exits 1 when `leash/runtime` is over its budget (30 KB gzipped).
+ *
+ * `--json` prints the rows as one JSON array.
+ */
+import { cpSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+const CACHE = `${ROOT}node_modules/.cache/leash-size/`;
+const PACKAGE = `${CACHE}node_modules/leash/`;
+
+/**
+ * The budget of an application importing only `leash/runtime`, gzipped. The runtime was 19.3 KB
+ * before the core kept its state as partitions; the partition map, layout descriptors and
+ * migration, request limits, name checks and recheck binding add about 9 KB.
+ */
+export const RUNTIME_BUDGET = 30 * 1024;
+
+/** An application: the module text esbuild bundles. */
+export const APPS: readonly { readonly name: string; readonly code: string }[] = [
+  { name: "leash/runtime (everything it exports)", code: `import * as leash from "leash/runtime"; globalThis.leash = leash;` },
+  { name: "leash/runtime: loadCompiled + decide", code: `import { loadCompiledOrThrow } from "leash/runtime"; globalThis.policy = (json) => loadCompiledOrThrow(json);` },
+  { name: "leash (everything it exports)", code: `import * as leash from "leash"; globalThis.leash = leash;` },
+  { name: "leash: compilePolicy", code: `import { compilePolicy } from "leash"; globalThis.compile = compilePolicy;` },
+  { name: "leash: toMillis", code: `import { toMillis } from "leash"; globalThis.toMillis = toMillis;` },
+  { name: "leash/testing (everything it exports)", code: `import * as t from "leash/testing"; globalThis.t = t;` },
+];
+
+export interface SizeRow {
+  readonly app: string;
+  readonly minified: number;
+  readonly gzip: number;
+}
+
+/** Builds the package into the cache (JavaScript only) and returns the directory it is in. */
+export async function buildPackage(): Promise<string> {
+  const { build } = await import("tsup");
+  const configs = (await import("../tsup.config.js")).default as unknown as Record<string, unknown>[];
+  rmSync(CACHE, { recursive: true, force: true });
+  mkdirSync(PACKAGE, { recursive: true });
+  cpSync(`${ROOT}package.json`, `${PACKAGE}package.json`);
+  for (const config of configs) await build({ ...config, outDir: `${PACKAGE}dist`, dts: false, sourcemap: false, silent: true, config: false, clean: false });
+  return PACKAGE;
+}
+
+/** The size of each application in `APPS`, bundled for the browser against the built package. */
+export async function measureSizes(): Promise<SizeRow[]> {
+  const esbuild = await import("esbuild");
+  await buildPackage();
+  const rows: SizeRow[] = [];
+  const dir = `${CACHE}app/`;
+  mkdirSync(dir, { recursive: true });
+  // A package of its own, so that "leash" is not resolved as a self-reference of the repository.
+  writeFileSync(`${dir}package.json`, JSON.stringify({ name: "leash-size-app", private: true, type: "module" }));
+  for (const app of APPS) {
+    writeFileSync(`${dir}main.js`, app.code);
+    const out = await esbuild.build({
+      entryPoints: [`${dir}main.js`],
+      absWorkingDir: dir,
+      bundle: true,
+      minify: true,
+      platform: "browser",
+      format: "esm",
+      target: "es2022",
+      write: false,
+      logLevel: "silent",
+      metafile: true,
+    });
+    const inputs = Object.keys(out.metafile.inputs);
+    if (!inputs.some((f) => f.includes("node_modules/leash/dist/"))) throw new Error(`${app.name}: leash was not resolved to the build (${inputs.join(", ")})`);
+    const code = out.outputFiles[0]!.contents;
+    rows.push({ app: app.name, minified: code.length, gzip: gzipSync(code, { level: 9 }).length });
+  }
+  return rows;
+}
+
+const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
+
+async function main(): Promise<void> {
+  const rows = await measureSizes();
+  if (process.argv.includes("--json")) console.log(JSON.stringify(rows));
+  else {
+    const head = "application (esbuild --bundle --minify --platform=browser)";
+    const width = Math.max(head.length, ...rows.map((r) => r.app.length));
+    console.log(`${head.padEnd(width)}  ${"minified".padStart(9)}  ${"gzip -9".padStart(8)}`);
+    for (const r of rows) console.log(`${r.app.padEnd(width)}  ${kb(r.minified).padStart(9)}  ${kb(r.gzip).padStart(8)}`);
+  }
+  const runtime = rows[0]!;
+  if (runtime.gzip > RUNTIME_BUDGET) {
+    console.error(`leash/runtime is ${kb(runtime.gzip)} gzipped, over its budget of ${kb(RUNTIME_BUDGET)}`);
+    process.exitCode = 1;
+  } else console.error(`leash/runtime: ${kb(runtime.gzip)} gzipped, within its budget of ${kb(RUNTIME_BUDGET)}`);
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await main();

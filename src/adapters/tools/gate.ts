@@ -1,0 +1,318 @@
+/**
+ * The tool gate: the one decision path every adapter uses (the MCP server wrapper, the MCP proxy,
+ * the AI SDK and LangChain adapters). A call is mapped to requests, each is decided by the Guard,
+ * a challenge is put to the user when the adapter can ask, a revoke ends the session. The gate
+ * never throws and never answers "allowed" unless every request of the call was allowed.
+ */
+import { keySpecText } from "../../runtime/engine.js";
+import type { Guard, GuardRequest } from "../../guard/types.js";
+import type { Decision, DecisionEffect, Obligation } from "../../runtime/types.js";
+import type { CallScope, ToolCall, ToolMapping } from "./mapping.js";
+import { couldEverAllow } from "./reach.js";
+
+/** How the user answered a challenge (`unsupported`: the client cannot be asked; `failed`: no answer came). */
+export type ChallengeAnswer = "accept" | "decline" | "cancel" | "unsupported" | "failed";
+
+/** What a challenge asks the user, for the adapter that asks. */
+export interface Challenge {
+  readonly tool: string;
+  readonly action: string;
+  readonly session: string;
+  /** One line for the user: what the call is and what the policy asks for. */
+  readonly message: string;
+  readonly obligations: readonly Extract<Obligation, { kind: "challenge" }>[];
+  readonly decision: Decision;
+  /** Aborted when the gate stops waiting for the answer. */
+  readonly signal: AbortSignal;
+}
+
+/** Puts a challenge to the user. Resolving anything but `accept` leaves the call unallowed. */
+export type AskUser = (challenge: Challenge) => Promise<"accept" | "decline" | "cancel">;
+
+/** The outcome of one tool call. */
+export interface Verdict {
+  /** True only when every request of the call was allowed: run the tool. */
+  readonly allowed: boolean;
+  /** The effect that stands: `allow`, or the first effect that was not. */
+  readonly effect: DecisionEffect;
+  readonly tool: string;
+  /** The action the call was decided as (empty when the mapping has none for the tool). */
+  readonly action: string;
+  readonly session: string;
+  /** The decision that settled the call: the first that was not allow, else the last allow. */
+  readonly decision: Decision;
+  /** Every decision the call took, in order (one per `each` element, one more after a challenge). */
+  readonly decisions: readonly Decision[];
+  /** The request `decision` decided (absent when the call could not be mapped). */
+  readonly request?: GuardRequest;
+  /** Set when a challenge was met: how it was answered. */
+  readonly answer?: ChallengeAnswer;
+  /** One line for the caller (and the model): why the call runs or does not. */
+  readonly message: string;
+}
+
+/** Why a session ended. */
+export interface SessionEnd {
+  readonly session: string;
+  readonly reason: string;
+  /** `revoke`: a revoke decision; `hold`: a held decision turned; `api`: the host ended it. */
+  readonly cause: "revoke" | "hold" | "api";
+  readonly time: number;
+  readonly decision?: Decision;
+}
+
+export interface ToolGateOptions {
+  readonly guard: Guard;
+  readonly mapping: ToolMapping;
+  /** Called with every call's verdict (its decisions carry the flags): a decision log. Exceptions are ignored. */
+  readonly onToolCall?: (verdict: Verdict) => void;
+  /** Called once when a session ends, after later calls are already denied. Exceptions are ignored. */
+  readonly onSessionEnd?: (end: SessionEnd) => void;
+  /** Longest wait for the user's answer to a challenge (ms, default 300,000). */
+  readonly challengeTimeoutMs?: number;
+  /** Clock for session ends (default `Date.now`). */
+  readonly now?: () => number;
+}
+
+export interface ToolGate {
+  readonly guard: Guard;
+  readonly mapping: ToolMapping;
+  /** Decides a call; `ask` puts challenges to the user (absent: a challenge is not allowed). */
+  decide(call: ToolCall, scope: CallScope, ask?: AskUser): Promise<Verdict>;
+  /**
+   * Ends a session: every later call in it is denied with the reason, the Guard records the
+   * session as revoked, and `onSessionEnd` is told. The one place a session ends.
+   */
+  endSession(session: string, reason: string, cause?: SessionEnd["cause"], decision?: Decision): Promise<SessionEnd>;
+  /**
+   * Reports the signals that satisfy a challenged verdict's obligations, for a user who approved
+   * the call outside the gate (the AI SDK's approval flow); decide the call again afterwards.
+   */
+  satisfy(verdict: Verdict): Promise<void>;
+  /** Why a session ended, if it did (and is still remembered: the last 100,000 ends). */
+  ended(session: string): SessionEnd | undefined;
+  /** The tools a scope's principal could ever be allowed to call: the mapping knows them and some allow rule reaches them. */
+  visibleTools<T extends { readonly name: string }>(tools: readonly T[], scope: CallScope): T[];
+}
+
+const DEFAULT_CHALLENGE_TIMEOUT_MS = 300_000;
+/** Ended sessions remembered by the gate; older ones are still denied by the Guard's revocation. */
+const MAX_ENDED_SESSIONS = 100_000;
+const EMPTY: readonly never[] = Object.freeze([]);
+
+export function createToolGate(options: ToolGateOptions): ToolGate {
+  const { guard, mapping } = options;
+  const now = options.now ?? Date.now;
+  const timeoutMs = options.challengeTimeoutMs ?? DEFAULT_CHALLENGE_TIMEOUT_MS;
+  const ends = new Map<string, SessionEnd>();
+
+  const report = (v: Verdict): Verdict => {
+    if (options.onToolCall !== undefined) {
+      try {
+        options.onToolCall(v);
+      } catch {
+        // A log hook never changes a verdict.
+      }
+    }
+    return v;
+  };
+
+  const decideOne = async (request: GuardRequest): Promise<Decision> => {
+    try {
+      const d = await guard.decide(request);
+      if (d !== null && typeof d === "object" && (d.effect === "allow" || d.effect === "deny" || d.effect === "challenge" || d.effect === "revoke")) return d;
+      return gateDecision(guard, now(), "R314", "the guard gave no decision", request.action);
+    } catch (e) {
+      return gateDecision(guard, now(), "R314", `the guard failed: ${e instanceof Error ? e.message : String(e)}`, request.action);
+    }
+  };
+
+  const endSession = async (session: string, reason: string, cause: SessionEnd["cause"] = "api", decision?: Decision): Promise<SessionEnd> => {
+    const prior = ends.get(session);
+    if (prior !== undefined) return prior;
+    const end: SessionEnd = Object.freeze({ session, reason, cause, time: now(), ...(decision !== undefined ? { decision } : {}) });
+    ends.set(session, end);
+    if (ends.size > MAX_ENDED_SESSIONS) ends.delete(ends.keys().next().value as string);
+    // The Guard's state says so too, unless the decision revoked the session itself.
+    const key = keySpecText({ session });
+    const revokedByDecision = decision?.obligations.some((o) => o.kind === "revoke" && o.key === key) ?? false;
+    if (!revokedByDecision) await guard.revoke({ session }, reason);
+    if (options.onSessionEnd !== undefined) {
+      try {
+        options.onSessionEnd(end);
+      } catch {
+        // The host's hook never undoes the end.
+      }
+    }
+    return end;
+  };
+
+  /** Observes every signal that satisfies the decision's challenges, for the request's session and principal. */
+  const satisfy = async (d: Decision, request: GuardRequest): Promise<void> => {
+    for (const o of d.obligations) {
+      if (o.kind !== "challenge") continue;
+      for (const signal of o.satisfiedBy) {
+        await guard.observe({ signal, principal: request.principal, ...(request.session !== undefined ? { session: request.session } : {}) });
+      }
+    }
+  };
+
+  /** Asks the user; on `accept` reports the signals that satisfy the challenge and decides again. */
+  const meetChallenge = async (d: Decision, request: GuardRequest, call: ToolCall, ask: AskUser | undefined): Promise<{ decision: Decision | null; answer: ChallengeAnswer }> => {
+    if (ask === undefined) return { decision: null, answer: "unsupported" };
+    const obligations = d.obligations.filter((o): o is Extract<Obligation, { kind: "challenge" }> => o.kind === "challenge");
+    const controller = new AbortController();
+    const challenge: Challenge = Object.freeze({
+      tool: call.name,
+      action: d.action,
+      session: request.session ?? "",
+      message: challengeText(call.name, d.action, obligations),
+      obligations,
+      decision: d,
+      signal: controller.signal,
+    });
+    let answer: ChallengeAnswer;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const timeout = new Promise<"failed">((resolve) => {
+        timer = setTimeout(() => resolve("failed"), timeoutMs);
+      });
+      const given = await Promise.race([Promise.resolve().then(() => ask(challenge)), timeout]);
+      answer = given === "accept" || given === "decline" || given === "cancel" ? given : "failed";
+    } catch {
+      answer = "failed";
+    } finally {
+      clearTimeout(timer);
+      controller.abort();
+    }
+    if (answer !== "accept") return { decision: null, answer };
+    await satisfy(d, request);
+    return { decision: await decideOne(request), answer };
+  };
+
+  return {
+    guard,
+    mapping,
+    endSession,
+    ended: (session) => ends.get(session),
+    satisfy: async (v) => {
+      if (v.effect === "challenge" && v.request !== undefined) await satisfy(v.decision, v.request);
+    },
+
+    async decide(call: ToolCall, scope: CallScope, ask?: AskUser): Promise<Verdict> {
+      const tool = typeof call?.name === "string" ? call.name : "";
+      const session = typeof scope?.session === "string" ? scope.session : "";
+      const end = ends.get(session);
+      if (end !== undefined) {
+        const d = gateDecision(guard, now(), "R307", `the session ended: ${end.reason}`, mapping.actionOf(tool) ?? "");
+        return report(verdict(tool, session, d, [d], undefined, `leash denied ${tool}: the session ended (${end.reason})`));
+      }
+      const mapped = mapping.map(call, scope);
+      if (!mapped.ok) {
+        const d = gateDecision(guard, now(), mapped.code, mapped.message, mapped.action);
+        return report(verdict(tool, session, d, [d], undefined, `leash denied ${tool}: ${mapped.message}`));
+      }
+      const decisions: Decision[] = [];
+      let last: Decision | null = null;
+      let accepted = false;
+      for (const request of mapped.requests) {
+        let d = await decideOne(request);
+        decisions.push(d);
+        let answer: ChallengeAnswer | undefined;
+        if (d.effect === "challenge") {
+          const met = await meetChallenge(d, request, call, ask);
+          answer = met.answer;
+          accepted ||= answer === "accept";
+          if (met.decision !== null) {
+            decisions.push(met.decision);
+            d = met.decision;
+          }
+        }
+        if (d.effect !== "allow") {
+          if (d.effect === "revoke") {
+            const reason = refusal(d);
+            await endSession(session, reason, "revoke", d);
+            return report(verdict(tool, session, d, decisions, answer, `leash revoked the session at ${tool}: ${reason}; every later call is denied`, request));
+          }
+          return report(verdict(tool, session, d, decisions, answer, refusalText(tool, d, answer), request));
+        }
+        last = d;
+      }
+      const request = mapped.requests[mapped.requests.length - 1];
+      return report(verdict(tool, session, last!, decisions, accepted ? "accept" : undefined, `allowed by ${last!.rules.join(", ") || "the policy"}`, request));
+    },
+
+    visibleTools<T extends { readonly name: string }>(tools: readonly T[], scope: CallScope): T[] {
+      const principal = mapping.principalOf(scope);
+      if (typeof principal === "string") return [];
+      return tools.filter((t) => {
+        const action = mapping.actionOf(t.name);
+        return action !== null && couldEverAllow(guard.policy, action, principal);
+      });
+    },
+  };
+}
+
+function verdict(tool: string, session: string, decision: Decision, decisions: readonly Decision[], answer: ChallengeAnswer | undefined, message: string, request?: GuardRequest): Verdict {
+  return Object.freeze({
+    allowed: decision.effect === "allow",
+    effect: decision.effect,
+    tool,
+    action: decision.action,
+    session,
+    decision,
+    decisions: Object.freeze([...decisions]),
+    ...(request !== undefined ? { request } : {}),
+    ...(answer !== undefined ? { answer } : {}),
+    message,
+  });
+}
+
+/** The reasons of the rules that refused, or the decision's first reason. */
+function refusal(d: Decision): string {
+  const refusing = d.reasons.filter((r) => r.effect !== "allow" && r.effect !== "flag").map((r) => r.message);
+  return (refusing.length > 0 ? refusing : d.reasons.map((r) => r.message)).join("; ") || d.effect;
+}
+
+function refusalText(tool: string, d: Decision, answer: ChallengeAnswer | undefined): string {
+  if (d.effect !== "challenge") return `leash denied ${tool}: ${refusal(d)}`;
+  const obligations = d.obligations.filter((o): o is Extract<Obligation, { kind: "challenge" }> => o.kind === "challenge");
+  const asks = challengeText(tool, d.action, obligations);
+  switch (answer) {
+    case "decline":
+    case "cancel":
+      return `${asks}: the user answered ${answer}`;
+    case "failed":
+      return `${asks}: no answer came`;
+    case "accept":
+      return `${asks}: still challenged after the answer (${refusal(d)})`;
+    default:
+      return `${asks}: this client cannot be asked (it does not support elicitation)`;
+  }
+}
+
+function challengeText(tool: string, action: string, obligations: readonly Extract<Obligation, { kind: "challenge" }>[]): string {
+  const kinds = [...new Set(obligations.map((o) => o.challenge))].join(" and ") || "a step-up";
+  const by = [...new Set(obligations.flatMap((o) => o.satisfiedBy))];
+  return `leash: ${tool} (${action}) needs ${kinds}${by.length > 0 ? ` (satisfied by ${by.join(", ")})` : ""}`;
+}
+
+/** A deny that no rule gave: the gate could not decide the call (mapping, ended session, guard failure). */
+function gateDecision(guard: Guard, time: number, code: string, message: string, action: string): Decision {
+  const reason = Object.freeze({ rule: null, effect: "deny" as const, code, message });
+  return Object.freeze({
+    effect: "deny",
+    rules: EMPTY,
+    reasons: Object.freeze([reason]),
+    obligations: EMPTY,
+    flags: EMPTY,
+    errors: Object.freeze([Object.freeze({ rule: null, code, message })]),
+    warnings: EMPTY,
+    validUntil: null,
+    nextDeadline: null,
+    watch: EMPTY,
+    policyHash: guard.policy.hash,
+    time,
+    action,
+  }) as Decision;
+}

@@ -1,0 +1,13 @@
+/**
+ * leash/node — what needs Node's file system: reading `.rules` files and compiled policies from
+ * disk. Everything else is in `leash` (compile, decide, check, format) and `leash/runtime` (decide
+ * from a precompiled policy), which run in any JavaScript runtime.
+ *
+ * ```ts
+ * import { loadPolicy } from "leash/node";
+ * const { policy, diagnostics } = loadPolicy("policies/agent.rules");
+ * ```
+ * @packageDocumentation
+ */
+export { loadPolicy } from "./load.js";
+export type { LoadPolicyResult } from "./load.js";

@@ -1,0 +1,286 @@
+import type { ExprIR, OpIR, PolicyIR } from "../compile/ir.js";
+import { MAX_STRING } from "./attributes.js";
+import { LIMITS } from "./limits.js";
+import { contentHash } from "../compile/hash.js";
+import { describeGroup, layoutIdOf } from "./layout.js";
+import { registerWidth } from "./operators.js";
+
+/**
+ * Checks that a value read from a compiled policy is an IR the evaluators can run: every field of
+ * the type they assume (own properties only, no extra ones), every index pointing at an entry of the
+ * right kind, every register layout as `lower` computes it, and every size within the bounds the
+ * checker puts on source policies (so no file can make a decision allocate without bound).
+ * Returns the first problem as `at PATH: WHAT`, or null.
+ */
+export function irProblem(value: unknown): string | null {
+  try {
+    checkIR(value);
+    return null;
+  } catch (e) {
+    if (e instanceof Invalid) return `at ${e.at}: ${e.message}`;
+    throw e;
+  }
+}
+
+const MAX_CAPACITY = LIMITS.maxWindowCapacity;
+const MAX_SAMPLES = LIMITS.maxRegularitySamples;
+const MAX_STAGES = LIMITS.maxSequenceStages;
+const MAX_STEPS = LIMITS.maxWorkflowSteps;
+const MAX_INDEX = 2 ** 31;
+const MAX_COUNT = Number.MAX_SAFE_INTEGER;
+
+class Invalid extends Error {
+  constructor(
+    readonly at: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+type Check = (v: unknown, at: string) => void;
+
+const fail = (at: string, what: string): never => {
+  throw new Invalid(at, `expected ${what}`);
+};
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+/** An object whose content a later check compares with what it must be. */
+const isObjectCheck = (v: unknown, at: string): void => void (isObject(v) ? 0 : fail(at, "an object"));
+
+const str: Check = (v, at) => void (typeof v === "string" && v.length <= MAX_STRING ? 0 : fail(at, "a string"));
+const bool: Check = (v, at) => void (typeof v === "boolean" ? 0 : fail(at, "true or false"));
+const finite: Check = (v, at) => void (typeof v === "number" && Number.isFinite(v) ? 0 : fail(at, "a finite number"));
+const int =
+  (min: number, max: number): Check =>
+  (v, at) =>
+    void (Number.isInteger(v) && (v as number) >= min && (v as number) <= max ? 0 : fail(at, `a whole number from ${min} to ${max}`));
+/** Milliseconds: durations and windows size no register, so any positive time will do. */
+const duration: Check = (v, at) => void (typeof v === "number" && Number.isFinite(v) && v > 0 ? 0 : fail(at, "a positive number of milliseconds"));
+const ttl: Check = (v, at) => void (typeof v === "number" && Number.isFinite(v) && v >= 0 ? 0 : fail(at, "a number of milliseconds"));
+const oneOf =
+  (...values: readonly (string | number | boolean)[]): Check =>
+  (v, at) =>
+    void (values.includes(v as string) ? 0 : fail(at, `one of ${values.map((x) => JSON.stringify(x)).join(", ")}`));
+const nullable =
+  (c: Check): Check =>
+  (v, at) =>
+    v === null ? undefined : c(v, at);
+const list =
+  (c: Check): Check =>
+  (v, at) => {
+    if (!Array.isArray(v)) fail(at, "a list");
+    (v as unknown[]).forEach((x, i) => c(x, `${at}[${i}]`));
+  };
+/** An object with exactly these own properties. */
+const record =
+  (shape: Readonly<Record<string, Check>>): Check =>
+  (v, at) => {
+    if (!isObject(v)) return fail(at, "an object");
+    for (const k of Object.keys(v)) if (!Object.prototype.hasOwnProperty.call(shape, k)) throw new Invalid(`${at}.${k}`, "no such field");
+    for (const [k, c] of Object.entries(shape)) {
+      if (!Object.prototype.hasOwnProperty.call(v, k)) throw new Invalid(`${at}.${k}`, "missing field");
+      c(v[k], `${at}.${k}`);
+    }
+  };
+/** One of several record shapes, told apart by the string in field `tag`. */
+const tagged =
+  (tag: string, shapes: Readonly<Record<string, Readonly<Record<string, Check>>>>): Check =>
+  (v, at) => {
+    const kind = isObject(v) ? v[tag] : undefined;
+    if (typeof kind !== "string" || !Object.prototype.hasOwnProperty.call(shapes, kind)) return fail(`${at}.${tag}`, `one of ${Object.keys(shapes).join(", ")}`);
+    record({ [tag]: oneOf(kind), ...shapes[kind] })(v, at);
+  };
+
+const segments = list(str);
+const patterns = list(segments);
+const scalar: Check = (v, at) => void (typeof v === "string" ? str(v, at) : typeof v === "boolean" || (typeof v === "number" && Number.isFinite(v)) ? 0 : fail(at, "a string, number or boolean"));
+const span = record({ file: str, offset: int(0, MAX_INDEX), endOffset: int(0, MAX_INDEX), line: int(1, MAX_INDEX), column: int(1, MAX_INDEX), endLine: int(1, MAX_INDEX), endColumn: int(1, MAX_INDEX) });
+const root = oneOf("principal", "resource", "context", "action");
+const path = record({ root, segments, text: str, span });
+const key = tagged("kind", { session: {}, principal: {}, path: { root, segments, text: str } });
+const events = record({ filter: oneOf("happened", "allowed", "attempted", "denied", "signal"), patterns });
+const opBase = { index: int(0, MAX_INDEX), group: int(0, MAX_INDEX), slot: int(0, MAX_INDEX), signature: str, id: str };
+const op = tagged("op", {
+  after: { ...opBase, events, window: nullable(duration), until: nullable(events) },
+  since: { ...opBase, events },
+  gap: { ...opBase, events },
+  count: { ...opBase, events, window: duration, capacity: int(1, MAX_CAPACITY) },
+  distinct: { ...opBase, events: nullable(events), attribute: path, window: duration, capacity: int(1, MAX_CAPACITY) },
+  rate: { ...opBase, events, limit: int(1, MAX_COUNT), per: duration },
+  regularity: { ...opBase, events, samples: int(2, MAX_SAMPLES) },
+  sequence: { ...opBase, stages: (v, at) => (list(events)(v, at), (v as unknown[]).length >= 1 && (v as unknown[]).length <= MAX_STAGES ? undefined : fail(at, `1 to ${MAX_STAGES} stages`)), window: duration, until: nullable(events) },
+  workflow: { ...opBase, workflow: int(0, MAX_INDEX) },
+  limit: { ...opBase, rule: int(0, MAX_INDEX), count: int(1, MAX_COUNT), window: nullable(duration) },
+  grant: { ...opBase, rule: int(0, MAX_INDEX), duration: duration },
+  labels: opBase,
+});
+
+/** Expressions nest as deep as their source did: checked with a work list instead of recursion. */
+const expr: Check = (v, at) => {
+  const work: [unknown, string][] = [[v, at]];
+  const sub: Check = (x, a) => void work.push([x, a]);
+  const shapes = {
+    lit: { value: scalar, span },
+    set: { values: list(scalar), span },
+    path: { path, span },
+    and: { left: sub, right: sub, span },
+    or: { left: sub, right: sub, span },
+    not: { operand: sub, span },
+    cmp: { op: oneOf("==", "!=", "<", "<=", ">", ">="), left: sub, right: sub, span },
+    in: { element: sub, collection: sub, span },
+    like: { subject: sub, pattern: str, span },
+    has: { root, segments, span },
+    label: { label: int(0, MAX_INDEX), op: int(0, MAX_INDEX), span },
+    op: { op: int(0, MAX_INDEX), span },
+  };
+  for (let item = work.pop(); item !== undefined; item = work.pop()) tagged("t", shapes)(item[0], item[1]);
+};
+
+const rule = record({
+  index: int(0, MAX_INDEX),
+  id: str,
+  span,
+  effect: oneOf("allow", "challenge", "deny", "revoke", "flag"),
+  actions: patterns,
+  signals: patterns,
+  principals: list(record({ kind: nullable(str), id: nullable(str), attributes: list(record({ name: str, value: scalar })) })),
+  resources: list(str),
+  condition: nullable(expr),
+  reason: nullable(str),
+  limit: nullable(int(0, MAX_INDEX)),
+  grant: nullable(int(0, MAX_INDEX)),
+  labels: list(record({ label: int(0, MAX_INDEX), duration: nullable(duration) })),
+  labelsOp: nullable(int(0, MAX_INDEX)),
+  obligation: nullable(record({ kind: str, satisfiedBy: list(str) })),
+  revokeTarget: nullable(key),
+  reads: list(str),
+  workflow: nullable(int(0, MAX_INDEX)),
+});
+
+const mask = int(0, MAX_INDEX - 1);
+const workflow = record({
+  index: int(0, MAX_INDEX),
+  name: str,
+  span,
+  op: int(0, MAX_INDEX),
+  positions: (v, at) => (list(patterns)(v, at), (v as unknown[]).length >= 1 && (v as unknown[]).length <= MAX_STEPS ? undefined : fail(at, `1 to ${MAX_STEPS} steps`)),
+  first: mask,
+  follow: list(mask),
+  accepting: mask,
+});
+
+const policy = record({
+  rules: list(rule),
+  ops: list(op),
+  keyGroups: list(
+    record({ index: int(0, MAX_INDEX), key, text: str, ttl, slots: int(0, MAX_INDEX), ops: list(int(0, MAX_INDEX)), lifetime: bool, layout: isObjectCheck, layoutId: str }),
+  ),
+  workflows: list(workflow),
+  labels: list(str),
+  actions: list(record({ name: str, segments, high: bool })),
+  hasActionsBlock: bool,
+  revokeTargets: list(key),
+  sessionGroup: int(0, MAX_INDEX),
+  principalGroup: int(0, MAX_INDEX),
+  targetGroups: list(int(0, MAX_INDEX)),
+});
+
+function checkIR(value: unknown): asserts value is PolicyIR {
+  policy(value, "ir");
+  const ir = value as PolicyIR;
+  const at = (where: string, ok: boolean, what: string) => void (ok ? 0 : fail(where, what));
+  const opOf = (i: number | null, kind: OpIR["op"], where: string) => at(where, i === null || ir.ops[i]?.op === kind, `the index of a ${kind} operator`);
+
+  ir.rules.forEach((r, i) => {
+    at(`ir.rules[${i}].index`, r.index === i, `${i}`);
+    opOf(r.limit, "limit", `ir.rules[${i}].limit`);
+    opOf(r.grant, "grant", `ir.rules[${i}].grant`);
+    opOf(r.labelsOp, "labels", `ir.rules[${i}].labelsOp`);
+    at(`ir.rules[${i}].labelsOp`, (r.labels.length > 0) === (r.labelsOp !== null), "a labels operator exactly when the rule sets labels");
+    r.labels.forEach((l, j) => at(`ir.rules[${i}].labels[${j}].label`, l.label < ir.labels.length, "the index of a label"));
+    at(`ir.rules[${i}].workflow`, r.workflow === null || r.workflow < ir.workflows.length, "the index of a workflow");
+    if (r.condition !== null) checkRefs(r.condition, ir, `ir.rules[${i}].condition`);
+  });
+  // Register layout: each operator's slots follow the previous operator's of its group.
+  const slots = ir.keyGroups.map(() => 0);
+  ir.ops.forEach((o, i) => {
+    at(`ir.ops[${i}].index`, o.index === i, `${i}`);
+    at(`ir.ops[${i}].group`, o.group < ir.keyGroups.length, "the index of a key group");
+    at(`ir.ops[${i}].slot`, o.slot === slots[o.group], `slot ${slots[o.group]}`);
+    slots[o.group]! += registerWidth(o, ir.labels.length);
+    if (o.op === "workflow") at(`ir.ops[${i}].workflow`, ir.workflows[o.workflow]?.op === i, "a workflow that reads this operator");
+    if (o.op === "limit" || o.op === "grant") at(`ir.ops[${i}].rule`, o.rule < ir.rules.length, "the index of a rule");
+    if (o.op === "limit" && o.window !== null) at(`ir.ops[${i}].count`, o.count <= MAX_CAPACITY, `at most ${MAX_CAPACITY} uses in a window`);
+  });
+  ir.ops.forEach((o, i) => at(`ir.ops[${i}].id`, o.id === contentHash(o.signature), "the content hash of its signature"));
+  ir.keyGroups.forEach((g, i) => {
+    at(`ir.keyGroups[${i}].index`, g.index === i, `${i}`);
+    at(`ir.keyGroups[${i}].slots`, g.slots === slots[i], `${slots[i]} slots (the widths of its operators)`);
+    // What partitions of the group mean is derived from its operators: recomputed, never trusted.
+    const own = ir.ops.filter((o) => o.group === i);
+    at(`ir.keyGroups[${i}].ops`, g.ops.length === own.length && g.ops.every((x, j) => x === own[j]!.index), "the indices of the group's operators, in slot order");
+    at(`ir.keyGroups[${i}].lifetime`, g.lifetime === own.some(windowless), `${own.some(windowless)} (whether an operator has no window)`);
+    const layout = describeGroup(g.text, g.slots, own, ir.labels);
+    at(`ir.keyGroups[${i}].layout`, JSON.stringify(g.layout) === JSON.stringify(layout), "the layout its operators describe");
+    at(`ir.keyGroups[${i}].layoutId`, g.layoutId === layoutIdOf(layout), "the hash of its layout");
+    at(`ir.keyGroups[${i}].text`, g.text === (g.key.kind === "path" ? g.key.text : g.key.kind), "the text of its key");
+  });
+  const groupOf = (text: string) => ir.keyGroups.findIndex((g) => g.text === text);
+  at("ir.sessionGroup", ir.sessionGroup === groupOf("session"), "the session group");
+  at("ir.principalGroup", ir.principalGroup === groupOf("principal"), "the principal group");
+  at("ir.targetGroups", ir.targetGroups.length === ir.revokeTargets.length && ir.revokeTargets.every((t, j) => ir.targetGroups[j] === groupOf(t.kind === "path" ? t.text : t.kind)), "the group of each revoke target");
+  ir.workflows.forEach((w, i) => {
+    at(`ir.workflows[${i}].index`, w.index === i, `${i}`);
+    opOf(w.op, "workflow", `ir.workflows[${i}].op`);
+    at(`ir.workflows[${i}].follow`, w.follow.length === w.positions.length, "one entry per step");
+  });
+}
+
+/** Whether an operator holds state without a window (its group then lives `keyTtlMs` after a read). */
+function windowless(o: OpIR): boolean {
+  switch (o.op) {
+    case "after":
+    case "limit":
+      return o.window === null;
+    case "since":
+    case "gap":
+    case "regularity":
+    case "workflow":
+    case "grant":
+    case "labels":
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** Operator and label references in a condition point at entries of the right kind. */
+function checkRefs(e: ExprIR, ir: PolicyIR, at: string): void {
+  const work: ExprIR[] = [e];
+  for (let x = work.pop(); x !== undefined; x = work.pop()) {
+    switch (x.t) {
+      case "and":
+      case "or":
+      case "cmp":
+        work.push(x.left, x.right);
+        break;
+      case "not":
+        work.push(x.operand);
+        break;
+      case "in":
+        work.push(x.element, x.collection);
+        break;
+      case "like":
+        work.push(x.subject);
+        break;
+      case "op":
+        if (x.op >= ir.ops.length) fail(at, "operator indices within the operator table");
+        break;
+      case "label":
+        if (x.label >= ir.labels.length || ir.ops[x.op]?.op !== "labels") fail(at, "label reads of a declared label through the labels operator");
+        break;
+      default:
+        break;
+    }
+  }
+}

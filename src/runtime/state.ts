@@ -1,0 +1,338 @@
+import { isRecord } from "./attributes.js";
+import { parseDescriptor, type LayoutDescriptor } from "./layout.js";
+import type { PolicyState } from "./types.js";
+
+/**
+ * The state behind the pure API: a map from partition keys to partitions in exact least-recently-
+ * written order, as immutable versions.
+ *
+ * Every `PolicyState` is one version of the map and never changes. Versions share one mutable
+ * structure per *epoch* (a `Map` and two linked lists in write order); the newest version of a
+ * chain is the epoch's root and holds the structure as it is, every other version holds the changes
+ * that turn its successor's content into its own (Baker's rerooting). Deciding on the newest state,
+ * as a process that threads its state does, changes the structure in place and records the undo:
+ * no path copying. Deciding on an older state first rolls the structure back to it, at a cost that
+ * grows with the distance. After `max(1024, 2 × keys)` changes an epoch starts over with a copy of
+ * the structure, so an old state a caller keeps holds at most one epoch's structure and changes —
+ * as much memory as a state of the same keys, never the whole history since it.
+ *
+ * Eviction happens only when a write would take the state past its key cap: the least recently
+ * written partition without a revocation goes first (operation order, never key strings or hashes,
+ * so no chosen key can steer it). Partitions holding a revocation are never evicted (a lost
+ * revocation would be an allow the caller did not intend): when only they are left, a write of a
+ * new unrevoked partition is refused and the decision that needed it is denied (R326).
+ *
+ * `JSON.stringify(state)` writes `{v, layout, size, evictions, revoked, layouts, partitions}`, the
+ * partitions as `[key, partition]` pairs in write order (unrevoked first); `JSON.parse` of it is a
+ * state that decides exactly as the original.
+ */
+
+/** One partition key in an epoch's structure. */
+class Entry {
+  /** The stored value: a `Partition` the core wrote, or a value from a state that went through JSON. */
+  part: unknown = null;
+  pinned = false;
+  prev: Entry | null = null;
+  next: Entry | null = null;
+  /** Whether the entry is in the map and its list. */
+  present = false;
+  /** The write that last touched it (so one write never evicts a partition it stores). */
+  stamp = 0;
+  constructor(readonly key: string) {}
+}
+
+/** "Entry `entry` is `present` with `part`, after `prev` in its list": a change and its undo alike. */
+class Change {
+  constructor(
+    readonly entry: Entry,
+    readonly present: boolean,
+    readonly part: unknown,
+    readonly pinned: boolean,
+    readonly prev: Entry | null,
+  ) {}
+}
+
+/** A version: the epoch's root (`undo` null), or the changes from its successor `next`. */
+class Version {
+  undo: readonly Change[] | null = null;
+  next: Version | null = null;
+  constructor(readonly epoch: Epoch) {}
+}
+
+/** The mutable structure one chain of versions shares. */
+class Epoch {
+  readonly map = new Map<string, Entry>();
+  /** Least recently written first: partitions without a revocation, and with one. */
+  head: Entry | null = null;
+  tail: Entry | null = null;
+  pinnedHead: Entry | null = null;
+  pinnedTail: Entry | null = null;
+  pinnedCount = 0;
+  /** Forward changes applied since the epoch started. */
+  changes = 0;
+  root: Version;
+  constructor() {
+    this.root = new Version(this);
+  }
+
+  detach(e: Entry): void {
+    if (e.prev !== null) e.prev.next = e.next;
+    else if (e.pinned) this.pinnedHead = e.next;
+    else this.head = e.next;
+    if (e.next !== null) e.next.prev = e.prev;
+    else if (e.pinned) this.pinnedTail = e.prev;
+    else this.tail = e.prev;
+    e.prev = e.next = null;
+    e.present = false;
+    if (e.pinned) this.pinnedCount--;
+    this.map.delete(e.key);
+  }
+
+  attachAfter(e: Entry, prev: Entry | null): void {
+    const next = prev !== null ? prev.next : e.pinned ? this.pinnedHead : this.head;
+    e.prev = prev;
+    e.next = next;
+    if (prev !== null) prev.next = e;
+    else if (e.pinned) this.pinnedHead = e;
+    else this.head = e;
+    if (next !== null) next.prev = e;
+    else if (e.pinned) this.pinnedTail = e;
+    else this.tail = e;
+    e.present = true;
+    if (e.pinned) this.pinnedCount++;
+    this.map.set(e.key, e);
+  }
+
+  /** Applies `c` and returns the change that undoes it. */
+  apply(c: Change): Change {
+    const e = c.entry;
+    const undo = new Change(e, e.present, e.part, e.pinned, e.prev);
+    if (e.present) this.detach(e);
+    e.part = c.part;
+    e.pinned = c.pinned;
+    if (c.present) this.attachAfter(e, c.prev);
+    return undo;
+  }
+
+  /** A copy of the structure, for a new epoch. */
+  copy(): Epoch {
+    const out = new Epoch();
+    for (const list of [this.head, this.pinnedHead]) {
+      let prev: Entry | null = null;
+      for (let e = list; e !== null; e = e.next) {
+        const n = new Entry(e.key);
+        n.part = e.part;
+        n.pinned = e.pinned;
+        out.attachAfter(n, prev);
+        prev = n;
+      }
+    }
+    return out;
+  }
+}
+
+/** Makes `v` its epoch's root: rolls the structure back (or forward) to v's content. */
+function reroot(v: Version): void {
+  if (v.undo === null) return;
+  const path: Version[] = [];
+  for (let u: Version = v; u.undo !== null; u = u.next!) path.push(u);
+  const epoch = v.epoch;
+  for (let i = path.length - 1; i >= 0; i--) {
+    const node = path[i]!;
+    const root = node.next!;
+    const changes = node.undo!;
+    const inverse = new Array<Change>(changes.length);
+    for (let j = 0; j < changes.length; j++) inverse[changes.length - 1 - j] = epoch.apply(changes[j]!);
+    root.undo = inverse;
+    root.next = node;
+    node.undo = null;
+    node.next = null;
+    epoch.root = node;
+  }
+}
+
+/** Whether a stored value holds a revocation (such partitions are never evicted). */
+export function isPinned(part: unknown): boolean {
+  if (part === null || typeof part !== "object") return false;
+  const v = (part as { v?: unknown }).v;
+  return v !== undefined && v !== null;
+}
+
+const EMPTY_LAYOUTS: Readonly<Record<string, LayoutDescriptor>> = Object.freeze({});
+
+/** A state as the pure API writes it. */
+export class StateValue implements PolicyState {
+  readonly v: 2 = 2;
+  /** null: the empty state, which belongs to no epoch. Private, so tools that walk objects see only the counters. */
+  readonly #version: Version | null;
+
+  constructor(
+    readonly layout: string,
+    readonly size: number,
+    readonly evictions: number,
+    readonly revoked: number,
+    readonly layouts: Readonly<Record<string, LayoutDescriptor>>,
+    version: Version | null,
+  ) {
+    this.#version = version;
+  }
+
+  /** The stored value of `key`, or null. */
+  get(key: string): unknown {
+    const v = this.#version;
+    if (v === null) return null;
+    if (v.undo !== null) reroot(v);
+    const e = v.epoch.map.get(key);
+    return e === undefined ? null : e.part;
+  }
+
+  /** Whether the state holds any revocation (so a decision must read the keys that hold them). */
+  get hasRevocations(): boolean {
+    return this.revoked > 0;
+  }
+
+  /** Every stored partition, least recently written first (unrevoked, then revoked). */
+  entries(): [string, unknown][] {
+    const v = this.#version;
+    if (v === null) return [];
+    reroot(v);
+    const out: [string, unknown][] = [];
+    for (const list of [v.epoch.head, v.epoch.pinnedHead]) for (let e = list; e !== null; e = e.next) out.push([e.key, e.part]);
+    return out;
+  }
+
+  toJSON(): object {
+    return { v: 2, layout: this.layout, size: this.size, evictions: this.evictions, revoked: this.revoked, layouts: this.layouts, partitions: this.entries() };
+  }
+
+  /**
+   * A new state: this one with `keys[i]` set to `parts[i]` for `i < count` (`null` deletes it,
+   * `undefined` leaves it), evicting the least recently written unrevoked partitions beyond
+   * `maxKeys`. "full" when a new unrevoked partition cannot be stored because only revoked ones are
+   * left to evict (then nothing is changed).
+   */
+  write(keys: readonly (string | null | undefined)[], parts: readonly unknown[], count: number, maxKeys: number, layout: string, layouts: Readonly<Record<string, LayoutDescriptor>>): StateValue | "full" {
+    let version = this.#version;
+    let epoch: Epoch;
+    if (version === null) {
+      epoch = new Epoch();
+      version = epoch.root;
+    } else {
+      reroot(version);
+      epoch = version.epoch;
+      if (epoch.changes >= Math.max(1024, 2 * epoch.map.size)) {
+        // A new epoch: the old one stays with the states that use it.
+        epoch = epoch.copy();
+        version = epoch.root;
+      }
+    }
+    const stamp = ++stamps;
+    const undo: Change[] = [];
+    for (let i = 0; i < count; i++) {
+      const part = parts[i];
+      const key = keys[i];
+      if (part === undefined || key === null || key === undefined) continue;
+      let e = epoch.map.get(key);
+      if (part === null) {
+        if (e !== undefined) undo.push(epoch.apply(new Change(e, false, null, false, null)));
+        continue;
+      }
+      if (e === undefined) e = new Entry(key);
+      e.stamp = stamp;
+      const pinned = isPinned(part);
+      let prev = pinned ? epoch.pinnedTail : epoch.tail;
+      if (prev === e) prev = e.prev;
+      undo.push(epoch.apply(new Change(e, true, part, pinned, prev)));
+    }
+    let evicted = 0;
+    // Written entries moved to the tail: a head written by this call means none is left to evict.
+    while (epoch.map.size > maxKeys && epoch.head !== null && epoch.head.stamp !== stamp) {
+      undo.push(epoch.apply(new Change(epoch.head, false, null, false, null)));
+      evicted++;
+    }
+    if (epoch.map.size > maxKeys && addsUnrevoked(undo)) {
+      for (let i = undo.length - 1; i >= 0; i--) epoch.apply(undo[i]!);
+      return "full";
+    }
+    if (undo.length === 0) return this;
+    epoch.changes += undo.length;
+    const next = new Version(epoch);
+    const inverse = new Array<Change>(undo.length);
+    for (let j = 0; j < undo.length; j++) inverse[j] = undo[undo.length - 1 - j]!;
+    version.undo = inverse;
+    version.next = next;
+    epoch.root = next;
+    return new StateValue(layout, epoch.map.size, this.evictions + evicted, epoch.pinnedCount, layouts, next);
+  }
+
+  /** A state rebuilt from its JSON form (see `stateOf`). */
+  static fromEntries(layout: string, evictions: number, layouts: Readonly<Record<string, LayoutDescriptor>>, entries: readonly (readonly [string, unknown])[]): StateValue | string {
+    if (entries.length === 0) return new StateValue(layout, 0, evictions, 0, layouts, null);
+    const epoch = new Epoch();
+    const last: [Entry | null, Entry | null] = [null, null];
+    for (const [key, part] of entries) {
+      if (epoch.map.has(key)) return `state_corrupt: ${key.slice(0, 40)} appears twice`;
+      const e = new Entry(key);
+      e.part = part;
+      e.pinned = isPinned(part);
+      const list = e.pinned ? 1 : 0;
+      epoch.attachAfter(e, last[list]);
+      last[list] = e;
+    }
+    return new StateValue(layout, epoch.map.size, evictions, epoch.pinnedCount, layouts, epoch.root);
+  }
+}
+
+/** The empty state of a policy with layout hash `layout`. */
+export function emptyState(layout: string): StateValue {
+  return new StateValue(layout, 0, 0, 0, EMPTY_LAYOUTS, null);
+}
+
+let stamps = 0;
+
+/** Whether the changes (as their undos) added a partition without a revocation that was absent before. */
+function addsUnrevoked(undo: readonly Change[]): boolean {
+  for (const u of undo) if (!u.present && u.entry.present && !u.entry.pinned) return true;
+  return false;
+}
+
+const states = new WeakMap<object, StateValue>();
+
+/**
+ * The state a value passed to the pure API stands for: a `StateValue` as it is, or a state that went
+ * through JSON, checked and rebuilt (once per object). A string says why it is not a state.
+ */
+export function stateOf(s: unknown): StateValue | string {
+  if (s instanceof StateValue) return s;
+  if (s === null || typeof s !== "object") return "state_corrupt: the state is not an object";
+  const known = states.get(s);
+  if (known !== undefined) return known;
+  try {
+    const built = fromJSON(s as Record<string, unknown>);
+    if (typeof built !== "string") states.set(s, built);
+    return built;
+  } catch (e) {
+    return `state_corrupt: the state cannot be read (${e instanceof Error ? e.message : "unreadable"})`;
+  }
+}
+
+function fromJSON(o: Record<string, unknown>): StateValue | string {
+  if (!Array.isArray(o) && o.v !== 2) return o.v === 1 ? "state_corrupt: a state of leash's first format (v 1); start from policy.initialState()" : "state_corrupt: unknown state version";
+  const { layout, evictions, layouts, partitions } = o;
+  if (typeof layout !== "string") return "state_corrupt: no layout";
+  if (typeof evictions !== "number" || !Number.isSafeInteger(evictions) || evictions < 0) return "state_corrupt: counters are not numbers";
+  if (!Array.isArray(partitions)) return "state_corrupt: partitions is not a list";
+  if (!isRecord(layouts)) return "state_corrupt: layouts is not an object";
+  const table: Record<string, LayoutDescriptor> = {};
+  for (const id of Object.keys(layouts)) {
+    const d = parseDescriptor((layouts as Record<string, unknown>)[id], id);
+    if (typeof d === "string") return `state_corrupt: layout ${id.slice(0, 20)}: ${d}`;
+    table[id] = d;
+  }
+  const entries: [string, unknown][] = [];
+  for (const item of partitions) {
+    if (!Array.isArray(item) || item.length !== 2 || typeof item[0] !== "string") return "state_corrupt: a partition entry is not [key, partition]";
+    entries.push([item[0], item[1]]);
+  }
+  return StateValue.fromEntries(layout, evictions, Object.freeze(table), entries);
+}

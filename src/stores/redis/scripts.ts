@@ -1,0 +1,202 @@
+/**
+ * The server-side scripts of the Redis store. Each runs atomically on the node that holds its
+ * keys; all keys of one call share a slot (the store groups them so).
+ *
+ * A partition is passed as two KEYS, its data key and its lock key (only its data key to COMMIT in
+ * mode `0`, where no locks exist). Per partition the caller sends
+ * four ARGV: the version it computed on (`""` absent), an op (`r` read only, `s` set, `d` delete;
+ * upper case also publishes the change), the stored value and a time to live in ms (`0`: none).
+ *
+ * Replies: `{1}` committed or prepared · `{0, i, current, ...}` the versions of these partitions
+ * differ, with their current values · `{2, i, expires, txid, status, now}` partition `i` is locked
+ * by a cross-slot transaction · `{3}` the server's clock is past the caller's deadline, nothing
+ * written · `{4}` this cross-slot transaction was aborted by another holder.
+ */
+
+export interface Script {
+  readonly name: string;
+  readonly lua: string;
+}
+
+const PRELUDE = `
+local function version(v)
+  if not v then return '' end
+  local m = string.match(v, '^([%w_%-]+):')
+  if m then return m end
+  return '=' .. v
+end
+local function read(k)
+  local v = redis.pcall('GET', k)
+  if type(v) == 'table' then return '(a Redis ' .. redis.call('TYPE', k)['ok'] .. ', not a partition)' end
+  return v
+end
+local function clock()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function apply(k, op, value, ttl, channel, writer)
+  local o = string.lower(op)
+  if o == 's' then
+    local ms = tonumber(ttl)
+    if ms > 0 then redis.call('SET', k, value, 'PX', ms) else redis.call('SET', k, value) end
+  elseif o == 'd' then
+    redis.call('DEL', k)
+  else
+    return
+  end
+  if o ~= op and channel ~= '' then redis.call('PUBLISH', channel, writer .. ' ' .. k) end
+end
+-- Whether partition i may be used now: an exclusive lock (a cross-slot writer's) stops everyone;
+-- shared locks (cross-slot readers', fields r:<txid>) stop writers only, and a writer they stop
+-- leaves a mark (w) that keeps new readers out until it got through, so readers cannot starve it.
+-- Expired marks are removed here. ARGV[4 * i + 2] is partition i's op.
+local function locked(n, now, sharing)
+  for i = 1, n do
+    local l = KEYS[2 * i]
+    if redis.call('EXISTS', l) == 1 then
+      local f = redis.call('HMGET', l, 'e', 't', 's', 'w')
+      local at = string.format('%.0f', now)
+      if f[2] then return {2, i, f[1], f[2], f[3], at} end
+      local writes = string.lower(ARGV[4 * i + 2]) ~= 'r'
+      if f[4] and tonumber(f[4]) <= now then
+        redis.call('HDEL', l, 'w')
+        f[4] = false
+      end
+      if sharing and not writes and f[4] then return {2, i, f[4], false, false, at} end
+      if writes then
+        -- A shared lock is 'r:<txid>' = '<expires>|<status key>'. One past its lease goes back to
+        -- the caller, which settles it through the status key like an exclusive one.
+        local all = redis.call('HGETALL', l)
+        local live = false
+        for j = 1, #all, 2 do
+          if string.sub(all[j], 1, 2) == 'r:' then
+            local bar = string.find(all[j + 1], '|', 1, true)
+            local e = string.sub(all[j + 1], 1, bar - 1)
+            if tonumber(e) <= now then return {2, i, e, string.sub(all[j], 3), string.sub(all[j + 1], bar + 1), at} end
+            live = e
+          end
+        end
+        if live then
+          redis.call('HSET', l, 'w', live)
+          return {2, i, live, false, false, at}
+        end
+      end
+    end
+  end
+  return nil
+end
+local function stale(n, at, stride)
+  local bad = {0}
+  for i = 1, n do
+    local v = read(KEYS[stride * (i - 1) + 1])
+    if version(v) ~= ARGV[at + 4 * i] then
+      bad[#bad + 1] = i
+      bad[#bad + 1] = v
+    end
+  end
+  if #bad > 1 then return bad end
+  return nil
+end
+`;
+
+/**
+ * Validates and writes one slot's partitions. ARGV: notAfter (server ms, 0: none), mode (`0` no
+ * locks exist, `1` check locks, `2` also the last KEY is this transaction's status key: commit
+ * only if no one aborted it, and record the commit there), channel, writer id, then the
+ * per-partition four.
+ */
+export const COMMIT: Script = {
+  name: "commit",
+  lua: `${PRELUDE}
+local mode = ARGV[2]
+local stride = 2
+if mode == '0' then stride = 1 end
+local n = #KEYS
+if mode == '2' then n = n - 1 end
+n = n / stride
+local notAfter = tonumber(ARGV[1])
+local now = 0
+if notAfter > 0 or mode ~= '0' then now = clock() end
+if notAfter > 0 and now > notAfter then return {3} end
+if mode ~= '0' then
+  local l = locked(n, now, false)
+  if l then return l end
+end
+if mode == '2' and redis.call('GET', KEYS[#KEYS]) then return {4} end
+local bad = stale(n, 1, stride)
+if bad then return bad end
+for i = 1, n do
+  apply(KEYS[stride * (i - 1) + 1], ARGV[4 * i + 2], ARGV[4 * i + 3], ARGV[4 * i + 4], ARGV[3], ARGV[4])
+  -- A writer that had to wait for shared locks lifts its mark once through.
+  if mode ~= '0' and string.lower(ARGV[4 * i + 2]) ~= 'r' then redis.call('HDEL', KEYS[2 * i], 'w') end
+end
+if mode == '2' then redis.call('SET', KEYS[#KEYS], 'c') end
+return {1}
+`,
+};
+
+/**
+ * First phase of a cross-slot transaction on one of its slots: validates the partitions and locks
+ * them — exclusively, with the values to write, those it writes; shared, those it only reads. ARGV: notAfter, txid, status key name, lease (ms), then the
+ * per-partition four.
+ */
+export const PREPARE: Script = {
+  name: "prepare",
+  lua: `${PRELUDE}
+local n = #KEYS / 2
+local now = clock()
+local notAfter = tonumber(ARGV[1])
+if notAfter > 0 and now > notAfter then return {3} end
+local l = locked(n, now, true)
+if l then return l end
+local bad = stale(n, 1, 2)
+if bad then return bad end
+local e = string.format('%.0f', now + tonumber(ARGV[4]))
+for i = 1, n do
+  if ARGV[4 * i + 2] == 'r' then
+    redis.call('HSET', KEYS[2 * i], 'r:' .. ARGV[2], e .. '|' .. ARGV[3])
+  else
+    redis.call('HSET', KEYS[2 * i], 'e', e, 't', ARGV[2], 's', ARGV[3], 'o', ARGV[4 * i + 2], 'v', ARGV[4 * i + 3], 'p', ARGV[4 * i + 4])
+    redis.call('HDEL', KEYS[2 * i], 'w')
+  end
+end
+return {1}
+`,
+};
+
+/**
+ * Second phase on a slot: applies (`c`) or drops (`a`) the locks transaction `txid` holds there.
+ * ARGV: txid, outcome, channel, writer id. Replies with the number of locks settled.
+ */
+export const SETTLE: Script = {
+  name: "settle",
+  lua: `${PRELUDE}
+local n = #KEYS / 2
+local done = 0
+for i = 1, n do
+  local l = KEYS[2 * i]
+  local f = redis.call('HMGET', l, 't', 'o', 'v', 'p')
+  if f[1] == ARGV[1] then
+    if ARGV[2] == 'c' then apply(KEYS[2 * i - 1], f[2], f[3], f[4], ARGV[3], ARGV[4]) end
+    redis.call('HDEL', l, 'e', 't', 's', 'o', 'v', 'p')
+    done = done + 1
+  end
+  done = done + redis.call('HDEL', l, 'r:' .. ARGV[1])
+end
+return done
+`,
+};
+
+/**
+ * Decides the fate of a cross-slot transaction whose lock outlived its lease: `c` if it committed,
+ * otherwise records `a` so that its commit can no longer happen. KEYS: its status key.
+ */
+export const RESOLVE: Script = {
+  name: "resolve",
+  lua: `
+local v = redis.call('GET', KEYS[1])
+if v then return v end
+redis.call('SET', KEYS[1], 'a')
+return 'a'
+`,
+};

@@ -1,0 +1,595 @@
+import type { PartitionData, Step, StepResult, Store } from "../store.js";
+import { StoreError } from "../store.js";
+import { connect, scriptRunner, storeErrorOf, type RedisClient } from "./client.js";
+import { serverClock } from "./clock.js";
+import { ABSENT, decode, encode, versionSource, type Held } from "./codec.js";
+import { keyNames, keySlot } from "./names.js";
+import { PartitionCache, WriteGate } from "./local.js";
+import { COMMIT, PREPARE, RESOLVE, SETTLE } from "./scripts.js";
+
+export interface RedisStoreOptions {
+  /**
+   * An ioredis client (`new Redis(...)` or `new Cluster(...)`) the caller owns: the store does not
+   * close it. Give it `autoResendUnfulfilledCommands: false` and `maxRetriesPerRequest: 0` so that
+   * a script is never sent twice and nothing waits for a reconnect (see docs/deployment.md).
+   */
+  readonly client?: RedisClient;
+  /** A standalone server, `redis://[user:password@]host:port[/db]`; the store owns the client. */
+  readonly url?: string;
+  /** Seed nodes of a Redis Cluster, `["redis://127.0.0.1:7000", ...]`; the store owns the client. */
+  readonly cluster?: readonly string[];
+  /** Prefix of every key the store writes (default `leash:`); no `{` or `}`. One per policy or tenant. */
+  readonly prefix?: string;
+  /**
+   * What the Cluster hash tag is: `partition` (default) spreads partitions over the slots, so a
+   * request's partitions may sit in several slots (two-phase commit); `prefix` puts every
+   * partition of this prefix in one slot, so every transaction is one script on one node.
+   */
+  readonly hashTag?: "partition" | "prefix";
+  /**
+   * `local` (default): `store.now()` is this process's clock. `server`: `store.now()` is the Redis
+   * server's clock, estimated from `TIME` (within half a round trip, refreshed every
+   * `clockRefreshMs`); pass `now: store.now` to the Guard, or let it pick the store's clock.
+   */
+  readonly clock?: "local" | "server";
+  /** How often the server clock estimate is refreshed (ms, default 10,000). */
+  readonly clockRefreshMs?: number;
+  /** Most partitions whose last known value and version the store keeps in process (default 10,000). */
+  readonly cacheSize?: number;
+  /** How long a cross-slot transaction's locks hold before another holder may resolve them (ms, default 2,000). */
+  readonly lockLeaseMs?: number;
+  /** Most runs of a step in one transaction before it gives up with R330 (default 100). */
+  readonly maxAttempts?: number;
+  /** A script that reaches Redis this long after the transaction's deadline (by the server's clock) writes nothing (ms, default 250). */
+  readonly lateMarginMs?: number;
+  /** Longest stored value decoded as a partition (characters, default 1,048,576); a longer one reaches the step as raw text. */
+  readonly maxValueLength?: number;
+  /** Pub/sub channel for changes steps mark with `notify` (default `<prefix>changes`). */
+  readonly channel?: string;
+}
+
+/** Counters of a Redis store since it was created. */
+export interface RedisStoreStats {
+  /** Transactions committed. */
+  readonly commits: number;
+  /** Step runs repeated because another holder had written a partition first. */
+  readonly conflicts: number;
+  /** Transactions committed over several slots (two-phase). */
+  readonly crossSlot: number;
+  /** Waits for a cross-slot transaction's lock. */
+  readonly lockWaits: number;
+  /** Locks of other holders resolved after their lease ran out. */
+  readonly resolved: number;
+}
+
+/** The Redis store: the Store contract plus its clock, readiness, notifications and counters. */
+export interface RedisStore extends Store {
+  readonly kind: "redis" | "redis-cluster";
+  /** The store's clock (ms since the epoch): local, or the server's with `clock: "server"`. */
+  readonly now: () => number;
+  /** Resolves once Redis answered and the server clock was sampled; rejects with a StoreError if it cannot be reached. */
+  ready(): Promise<void>;
+  /**
+   * Calls `listener` with the partition keys other holders of this prefix changed with
+   * `notify` (revocations, signals). Returns the function that stops listening.
+   */
+  subscribe(listener: (keys: readonly string[]) => void): () => void;
+  readonly stats: RedisStoreStats;
+  /** The ioredis client in use. */
+  readonly client: RedisClient;
+}
+
+interface Reply {
+  readonly code: 0 | 1 | 2 | 3 | 4;
+  readonly raw: readonly unknown[];
+}
+
+interface Plan {
+  /** The four ARGV per partition, in key order, one after the other. */
+  readonly args: string[];
+  /** What each partition holds after a commit (undefined: unchanged). */
+  readonly next: (Held | undefined)[];
+}
+
+/** A transaction that must run its step again (versions changed or another holder aborted it). */
+const RETRY = Symbol("retry");
+
+/**
+ * Creates a store that keeps each partition in one Redis key and commits every transaction
+ * atomically after checking the versions of all the partitions its step read — exact decisions
+ * across any number of processes, on a standalone server or a Redis Cluster. See
+ * docs/deployment.md for the consistency model, the failure modes and the clock option.
+ *
+ * ```ts
+ * import { redisStore } from "leash/redis";
+ * const store = redisStore({ url: "redis://127.0.0.1:6379", prefix: "leash:gateway:" });
+ * const guard = createGuard({ policy, store, timeoutMs: 200 });
+ * ```
+ */
+export function redisStore(options: RedisStoreOptions): RedisStore {
+  const owned = options.client === undefined;
+  const client = options.client ?? connect(options);
+  const cluster = (client as { isCluster?: boolean }).isCluster === true;
+  const prefix = options.prefix ?? "leash:";
+  const oneSlot = options.hashTag === "prefix";
+  const names = keyNames(prefix, oneSlot);
+  const channel = options.channel ?? `${prefix}changes`;
+  const cacheSize = positive(options.cacheSize ?? 10_000, "cacheSize");
+  const leaseMs = positive(options.lockLeaseMs ?? 2_000, "lockLeaseMs");
+  const maxAttempts = positive(options.maxAttempts ?? 100, "maxAttempts");
+  const lateMarginMs = nonNegative(options.lateMarginMs ?? 250, "lateMarginMs");
+  const maxValueLength = positive(options.maxValueLength ?? 1_048_576, "maxValueLength");
+  const run = scriptRunner(client);
+  const clock = serverClock(client, positive(options.clockRefreshMs ?? 10_000, "clockRefreshMs"));
+  const firstSample = clock.sample().catch(() => {});
+  const fresh = versionSource();
+  const writer = fresh();
+  const cache = new PartitionCache(cacheSize);
+  const gate = new WriteGate();
+  const deadlines = new Deadlines();
+  /** Locks exist only where a request's partitions can sit in several slots. */
+  const lockMode = cluster && !oneSlot ? "1" : "0";
+  const stats = { commits: 0, conflicts: 0, crossSlot: 0, lockWaits: 0, resolved: 0 };
+  const listeners = new Set<(keys: readonly string[]) => void>();
+  let subscriber: RedisClient | null = null;
+  let closed = false;
+
+  const notAfter = (deadline: number): string => {
+    const offset = clock.offset();
+    return offset === null ? "0" : String(Math.ceil(deadline + offset + lateMarginMs));
+  };
+
+  const plan = (keys: readonly string[], held: readonly Held[], out: StepResult<unknown>): Plan => {
+    const args: string[] = [];
+    const next: (Held | undefined)[] = [];
+    const writes = out.writes;
+    for (let i = 0; i < keys.length; i++) {
+      const w = writes[i];
+      const version = held[i]!.version;
+      const loud = out.notify?.[i] === true;
+      if (w === undefined || (w === null && version === "")) {
+        args.push(version, "r", "", "0");
+        next.push(undefined);
+      } else if (w === null) {
+        args.push(version, loud ? "D" : "d", "", "0");
+        next.push(ABSENT);
+      } else {
+        const fresh_ = fresh();
+        const keep = out.keepMs?.[i] ?? Infinity;
+        args.push(version, loud ? "S" : "s", encode(fresh_, w), Number.isFinite(keep) ? String(Math.max(1, Math.ceil(keep))) : "0");
+        next.push({ version: fresh_, value: w as PartitionData });
+      }
+    }
+    return { args, next };
+  };
+
+  const slotKeys = (keys: readonly string[], idx: readonly number[]): string[] => {
+    const out: string[] = [];
+    for (const i of idx) out.push(names.data(keys[i]!), names.lock(keys[i]!));
+    return out;
+  };
+
+  const slotArgs = (p: Plan, idx: readonly number[]): string[] => {
+    const out: string[] = [];
+    for (const i of idx) out.push(p.args[4 * i]!, p.args[4 * i + 1]!, p.args[4 * i + 2]!, p.args[4 * i + 3]!);
+    return out;
+  };
+
+  const learn = (keys: readonly string[], idx: readonly number[], r: Reply): void => {
+    for (let j = 1; j + 1 < r.raw.length; j += 2) {
+      const at = r.raw[j];
+      const cur = r.raw[j + 1];
+      if (typeof at !== "number" || at < 1 || at > idx.length || (cur !== null && typeof cur !== "string")) throw unreadable(r.raw);
+      cache.set(keys[idx[at - 1]!]!, decode(cur, maxValueLength));
+    }
+    stats.conflicts++;
+  };
+
+  const commitAll = (keys: readonly string[], p: Plan): void => {
+    for (let i = 0; i < keys.length; i++) {
+      const n = p.next[i];
+      if (n !== undefined) cache.set(keys[i]!, n);
+    }
+    stats.commits++;
+  };
+
+  /** Waits for another holder's cross-slot lock, or resolves it when its lease ran out. */
+  const onLocked = async (keys: readonly string[], idx: readonly number[], r: Reply, attempt: number, within: Within): Promise<void> => {
+    stats.lockWaits++;
+    const [, at, expires, txid, status, now] = r.raw;
+    if (typeof at !== "number" || at < 1 || at > idx.length) throw unreadable(r.raw);
+    const e = Number(expires);
+    if (Number.isFinite(e) && Number(now) >= e && typeof txid === "string" && typeof status === "string") {
+      const key = keys[idx[at - 1]!]!;
+      const outcome = await within(run(RESOLVE, [status], []));
+      if (outcome !== "c" && outcome !== "a") throw unreadable([outcome]);
+      await within(run(SETTLE, [names.data(key), names.lock(key)], [txid, outcome, channel, writer]));
+      cache.delete(key);
+      stats.resolved++;
+      return;
+    }
+    await within(sleep(Math.min(10, 1 + (attempt >> 2)) * (0.5 + Math.random())));
+  };
+
+  /** Runs the step on the cached partitions; if it throws, the partitions go to their next waiters. */
+  const runStep = <T>(keys: readonly string[], step: Step<T>): { out: StepResult<T>; p: Plan } => {
+    try {
+      const held = keys.map((k) => cache.get(k));
+      const out = step(held.map((h) => h.value));
+      return { out, p: plan(keys, held, out) };
+    } catch (e) {
+      gate.hold(keys, []);
+      throw e;
+    }
+  };
+
+  /** The keys a plan writes. */
+  const written = (keys: readonly string[], p: Plan): string[] => keys.filter((_, i) => p.next[i] !== undefined);
+
+  const single = async <T>(keys: readonly string[], step: Step<T>, tx: Tx): Promise<T> => {
+    const idx = indexes(keys.length);
+    // Where no locks exist, the script gets the data keys only.
+    const redisKeys = lockMode === "0" ? keys.map(names.data) : slotKeys(keys, idx);
+    // Conflicts count against maxAttempts; waits for locks only against the deadline.
+    for (let attempt = 0, waits = 0; ; ) {
+      checkBudget(attempt, maxAttempts, tx.deadline);
+      const admitted = gate.admit(keys, tx.within);
+      if (admitted !== null) await admitted;
+      const { out, p } = runStep(keys, step);
+      const mine = written(keys, p);
+      gate.hold(keys, mine);
+      // Released when the reply comes, or at the deadline if it never does.
+      const release = tx.onExpiry(() => gate.release(mine));
+      let r: Reply;
+      try {
+        r = readReply(await run(COMMIT, redisKeys, [notAfter(tx.deadline), lockMode, channel, writer, ...p.args]));
+        if (r.code === 1) commitAll(keys, p);
+        else if (r.code === 0) learn(keys, idx, r);
+      } finally {
+        release();
+      }
+      if (tx.expired) throw expiredError();
+      switch (r.code) {
+        case 1:
+          return out.result;
+        case 0:
+          attempt++;
+          break;
+        case 2:
+          await onLocked(keys, idx, r, waits++, tx.within);
+          break;
+        case 3:
+          throw late();
+        default:
+          throw unreadable(r.raw);
+      }
+    }
+  };
+
+  /** Drops transaction `txid`'s locks on these slots (it never committed). Errors are left to lease expiry. */
+  const rollBack = (keys: readonly string[], slots: readonly (readonly number[])[], txid: string): void => {
+    for (const idx of slots) void run(SETTLE, slotKeys(keys, idx), [txid, "a", channel, writer]).catch(() => {});
+  };
+
+  /** Applies a committed transaction's locks, then forgets its status. */
+  const rollForward = async (keys: readonly string[], slots: readonly (readonly number[])[], txid: string, status: string): Promise<void> => {
+    await Promise.all(slots.map((idx) => run(SETTLE, slotKeys(keys, idx), [txid, "c", channel, writer])));
+    await client.del(status);
+  };
+
+  /** After a commit whose reply never came: learns the outcome from the status key and settles the locks. */
+  const settleUnknown = async (keys: readonly string[], slots: readonly (readonly number[])[], txid: string, status: string): Promise<void> => {
+    const outcome = await run(RESOLVE, [status], []);
+    await Promise.all(slots.map((idx) => run(SETTLE, slotKeys(keys, idx), [txid, outcome === "c" ? "c" : "a", channel, writer])));
+    if (outcome === "c") await client.del(status);
+  };
+
+  /**
+   * Two-phase commit over several slots, in ascending slot order: every slot but the last is
+   * validated and locked (PREPARE), then the last slot is validated and written together with the
+   * transaction's status key (COMMIT mode 2) — that script is the commit point — and the locks are
+   * applied afterwards. A holder that meets a lock past its lease asks the status key: `c` applies
+   * it, otherwise `a` is recorded there first, so a late commit can no longer happen.
+   */
+  const crossSlot = async <T>(keys: readonly string[], step: Step<T>, tx: Tx, slots: readonly (readonly number[])[]): Promise<T> => {
+    const { deadline, within } = tx;
+    const secondaries = slots.slice(0, -1);
+    const primary = slots[slots.length - 1]!;
+    for (let attempt = 0; ; attempt++) {
+      checkBudget(attempt, maxAttempts, deadline);
+      const admitted = gate.admit(keys, within);
+      if (admitted !== null) await admitted;
+      const { out, p } = runStep(keys, step);
+      // What it writes is held here until its locks are applied or dropped (they stop readers).
+      const mine = written(keys, p);
+      gate.hold(keys, mine);
+      const txid = fresh();
+      const status = names.status(keys[primary[0]!]!, txid);
+      const prepared: (readonly number[])[] = [];
+      const outcome = await (async (): Promise<"committed" | typeof RETRY> => {
+        for (const idx of secondaries) {
+          prepared.push(idx);
+          for (let wait = 0; ; wait++) {
+            const r = readReply(await within(run(PREPARE, slotKeys(keys, idx), [notAfter(deadline), txid, status, String(leaseMs), ...slotArgs(p, idx)])));
+            if (r.code === 1) break;
+            if (r.code === 0) return (learn(keys, idx, r), RETRY);
+            if (r.code === 2) await onLocked(keys, idx, r, wait, within);
+            else if (r.code === 3) throw late();
+            else throw unreadable(r.raw);
+            checkBudget(0, maxAttempts, deadline);
+          }
+        }
+        for (let wait = 0; ; wait++) {
+          let r: Reply;
+          try {
+            r = readReply(await within(run(COMMIT, [...slotKeys(keys, primary), status], [notAfter(deadline), "2", channel, writer, ...slotArgs(p, primary)])));
+          } catch (e) {
+            void settleUnknown(keys, prepared, txid, status).catch(() => {});
+            prepared.length = 0; // settled there, not by the caller's roll-back
+            throw e;
+          }
+          if (r.code === 1) return "committed";
+          if (r.code === 0) return (learn(keys, primary, r), RETRY);
+          if (r.code === 4) return RETRY;
+          if (r.code === 2) await onLocked(keys, primary, r, wait, within);
+          else if (r.code === 3) throw late();
+          else throw unreadable(r.raw);
+          checkBudget(0, maxAttempts, deadline);
+        }
+      })().catch((e: unknown) => {
+        rollBack(keys, prepared, txid);
+        gate.release(mine);
+        throw e;
+      });
+      if (outcome === RETRY) {
+        rollBack(keys, prepared, txid);
+        gate.release(mine);
+        continue;
+      }
+      commitAll(keys, p);
+      stats.crossSlot++;
+      // This process's transactions on these partitions wait until the locks are applied.
+      void rollForward(keys, prepared, txid, status)
+        .catch(() => {})
+        .finally(() => gate.release(mine));
+      return out.result;
+    }
+  };
+
+  const transact = <T>(keys: readonly string[], step: Step<T>, deadline: number): Promise<T> => {
+    if (closed) return Promise.reject(new StoreError("R314", "the redis store is closed"));
+    if (hasDuplicate(keys)) return Promise.reject(new StoreError("R314", "a transaction names a partition twice"));
+    return new Promise<T>((resolve, reject) => {
+      const tx = deadlines.start(deadline, reject);
+      const slots = groupBySlot(keys);
+      (slots.length <= 1 ? single(keys, step, tx) : crossSlot(keys, step, tx, slots)).then(
+        (v) => tx.finish() && resolve(v),
+        (e: unknown) => {
+          // What Redis holds for these partitions is unknown now: read them again next time.
+          for (const k of keys) cache.delete(k);
+          if (tx.finish()) reject(storeErrorOf(e));
+        },
+      );
+    });
+  };
+
+  const groupBySlot = (keys: readonly string[]): readonly (readonly number[])[] => {
+    if (!cluster || oneSlot || keys.length < 2) return ONE_GROUP;
+    const bySlot = new Map<number, number[]>();
+    keys.forEach((k, i) => {
+      const s = keySlot(names.data(k));
+      const list = bySlot.get(s);
+      if (list === undefined) bySlot.set(s, [i]);
+      else list.push(i);
+    });
+    return [...bySlot.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1]);
+  };
+
+  const subscribe = (listener: (keys: readonly string[]) => void): (() => void) => {
+    listeners.add(listener);
+    if (subscriber === null && !closed) {
+      const sub = (client as { duplicate(): RedisClient }).duplicate();
+      subscriber = sub;
+      sub.on("error", () => {}); // reconnects by itself; a decision never depends on it
+      sub.on("message", (_ch: string, message: string) => {
+        const space = message.indexOf(" ");
+        if (space < 0 || message.slice(0, space) === writer) return;
+        const key = names.partitionOf(message.slice(space + 1));
+        if (key === null) return;
+        cache.delete(key);
+        for (const l of listeners) {
+          try {
+            l([key]);
+          } catch {
+            // A listener's exception never reaches the connection.
+          }
+        }
+      });
+      void sub.subscribe(channel).catch(() => {});
+    }
+    return () => {
+      listeners.delete(listener);
+      if (listeners.size === 0 && subscriber !== null) {
+        subscriber.disconnect();
+        subscriber = null;
+      }
+    };
+  };
+
+  return {
+    kind: cluster ? "redis-cluster" : "redis",
+    client,
+    now: options.clock === "server" ? clock.now : Date.now,
+    stats,
+    transact,
+    subscribe,
+    async ready() {
+      try {
+        await clock.sample();
+      } catch (e) {
+        throw storeErrorOf(e);
+      }
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      clock.stop();
+      void firstSample;
+      subscriber?.disconnect();
+      subscriber = null;
+      listeners.clear();
+      if (owned) await Promise.race([client.quit().catch(() => {}), sleep(1_000)]).then(() => client.disconnect());
+    },
+  };
+}
+
+type Within = <V>(p: Promise<V>) => Promise<V>;
+
+/** One transaction's deadline, as the store's scripts and waits see it. */
+interface Tx {
+  readonly deadline: number;
+  /** True once the deadline passed before the transaction finished. */
+  readonly expired: boolean;
+  /** Races a wait against the deadline (waits only: a script in flight is not raced). */
+  readonly within: Within;
+  /** Runs `f` at the deadline unless the returned function runs first (it runs `f` then, once). */
+  onExpiry(f: () => void): () => void;
+  /** Marks the transaction done; false if the deadline had already rejected it. */
+  finish(): boolean;
+}
+
+const GRANULE_MS = 2;
+/** What groupBySlot answers when every partition is in one slot (the caller needs no groups then). */
+const ONE_GROUP: readonly (readonly number[])[] = Object.freeze([]);
+
+function expiredError(): StoreError {
+  return new StoreError("R315", "redis did not answer before the deadline");
+}
+
+/**
+ * Deadlines of the transactions in flight, in buckets of 2 ms with one timer per bucket: no timer
+ * and no promise race per transaction on the path where Redis answers in time.
+ */
+class Deadlines {
+  private readonly buckets = new Map<number, Set<() => void>>();
+
+  start(deadline: number, reject: (e: unknown) => void): Tx {
+    let done = false;
+    let expired = false;
+    let expiry: Promise<never> | null = null;
+    let failWait: ((e: unknown) => void) | null = null;
+    const hooks: (() => void)[] = [];
+    const fire = () => {
+      if (done) return;
+      done = true;
+      expired = true;
+      for (const h of hooks.splice(0)) h();
+      failWait?.(expiredError());
+      reject(expiredError());
+    };
+    const bucket = this.add(deadline, fire);
+    return {
+      deadline,
+      get expired() {
+        return expired;
+      },
+      within: <V>(p: Promise<V>): Promise<V> => {
+        if (expired) return Promise.reject(expiredError());
+        expiry ??= new Promise<never>((_, rej) => (failWait = rej));
+        return Promise.race([p, expiry]);
+      },
+      onExpiry(f) {
+        let ran = false;
+        const once = () => {
+          if (ran) return;
+          ran = true;
+          f();
+        };
+        hooks.push(once);
+        return () => {
+          const at = hooks.indexOf(once);
+          if (at >= 0) hooks.splice(at, 1);
+          once();
+        };
+      },
+      finish: () => {
+        if (done) return false;
+        done = true;
+        bucket.delete(fire);
+        return true;
+      },
+    };
+  }
+
+  private add(deadline: number, fire: () => void): Set<() => void> {
+    const at = Math.ceil(deadline / GRANULE_MS) * GRANULE_MS;
+    let set = this.buckets.get(at);
+    if (set === undefined) {
+      const s = new Set<() => void>();
+      set = s;
+      this.buckets.set(at, s);
+      const timer = setTimeout(() => {
+        this.buckets.delete(at);
+        for (const f of s) f();
+      }, Math.max(0, at - Date.now()));
+      timer.unref();
+    }
+    set.add(fire);
+    return set;
+  }
+}
+
+const INDEXES: number[][] = [];
+/** [0, 1, ..., n - 1], shared. */
+function indexes(n: number): readonly number[] {
+  return (INDEXES[n] ??= Array.from({ length: n }, (_, i) => i));
+}
+
+function checkBudget(attempt: number, max: number, deadline: number): void {
+  if (attempt >= max) throw new StoreError("R330", `redis: gave up after ${max} attempts; other holders kept changing these partitions`);
+  if (Date.now() >= deadline) throw expiredError();
+}
+
+function readReply(raw: unknown): Reply {
+  if (!Array.isArray(raw) || raw.length === 0) throw unreadable(raw);
+  const code = raw[0];
+  if (code !== 0 && code !== 1 && code !== 2 && code !== 3 && code !== 4) throw unreadable(raw);
+  return { code, raw };
+}
+
+function unreadable(raw: unknown): StoreError {
+  let text: string;
+  try {
+    text = JSON.stringify(raw)?.slice(0, 200) ?? String(raw);
+  } catch {
+    text = "(unprintable)";
+  }
+  return new StoreError("R331", `redis: unreadable reply from the store's script: ${text}`);
+}
+
+function late(): StoreError {
+  return new StoreError("R315", "redis: the script reached the server after the deadline and wrote nothing");
+}
+
+function hasDuplicate(keys: readonly string[]): boolean {
+  if (keys.length < 2) return false;
+  if (keys.length < 8) {
+    for (let i = 1; i < keys.length; i++) for (let j = 0; j < i; j++) if (keys[i] === keys[j]) return true;
+    return false;
+  }
+  return new Set(keys).size !== keys.length;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function positive(n: number, name: string): number {
+  if (!(n > 0) || !Number.isFinite(n)) throw new RangeError(`redisStore: ${name} must be a positive number`);
+  return n;
+}
+
+function nonNegative(n: number, name: string): number {
+  if (!(n >= 0) || !Number.isFinite(n)) throw new RangeError(`redisStore: ${name} must be zero or more`);
+  return n;
+}
