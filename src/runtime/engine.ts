@@ -5,7 +5,6 @@ import { EFFECT_RANK, type CompiledRule, type RuleOutcome } from "../compile/gen
 import { DEFAULT_INDEX_OPTIONS, walkIndex, type IndexOptions, type Probe, type ProbeSink } from "../compile/rule-index.js";
 import { contentHash, hash32, mix32 } from "../compile/hash.js";
 import type { KeyGroupIR, OpIR, PolicyIR } from "../compile/ir.js";
-import { didYouMean } from "../diagnostics/suggest.js";
 import { Failure, MAX_STRING, readOwn } from "./attributes.js";
 import { EvalContext, KeyCache, principalKey, sessionKey, type Layout } from "./context.js";
 import type { LayoutDescriptor } from "./layout.js";
@@ -135,9 +134,10 @@ export class Policy implements ProbeSink {
   private readonly layout: Layout;
   private readonly initial: PolicyState;
   private readonly groupOps: readonly (readonly OpIR[])[];
-  private readonly declaredNames: readonly string[];
   /** The digest of a decision over attributes no rule reads, per bucket (see digestOf). */
   private readonly ownLayouts: LayoutSource;
+  /** Orders errors and notes by their rules' places in the source (rules without one first). */
+  private readonly bySource: (a: { readonly rule: string | null }, b: { readonly rule: string | null }) => number;
   /**
    * The evaluation context of the last finished decision, reused by the next one. A decision takes
    * it out (leaving null) and puts it back when done, so a decision started while another is
@@ -158,8 +158,9 @@ export class Policy implements ProbeSink {
     this.hash = hash;
     this.ruleIds = Object.freeze(rules.map((r) => r.id));
     this.actions = Object.freeze(ir.actions.map((a) => Object.freeze({ name: a.name, high: a.high })));
-    this.declaredNames = Object.freeze(ir.actions.filter((a) => !a.segments.includes("*")).map((a) => a.name));
     this.index = new ActionIndex(ir, rules, hash, options.index ?? DEFAULT_INDEX_OPTIONS);
+    const place = new Map(rules.map((r) => [r.id, r.ir.index]));
+    this.bySource = (a, b) => (a.rule === null ? -1 : (place.get(a.rule) ?? -1)) - (b.rule === null ? -1 : (place.get(b.rule) ?? -1));
     this.layout = { groups: ir.keyGroups, workflows: ir.workflows, keyCache: new KeyCache() };
     this.layoutHash = contentHash(ir.keyGroups.map((g) => g.layoutId).join(";"));
     const own: Record<string, LayoutDescriptor> = {};
@@ -732,10 +733,7 @@ export class Policy implements ProbeSink {
     }
     const bucket = known ?? this.index.action(name);
     if (bucket.declared) return bucket;
-    const lower = name.toLowerCase();
-    const suggestion = this.declaredNames.find((d) => d.toLowerCase() === lower) ?? didYouMean(name, this.declaredNames);
-    const message = `${quote(name)} is not a declared action: the policy's actions block does not list it, so no rule applies${suggestion ? `; did you mean ${suggestion}?` : ""}`;
-    return this.errorDecision("R316", message, null, ev);
+    return this.errorDecision("R316", bucket.undeclared, null, ev);
   }
 
   /** Evaluates the event in `c`; with `record`, also notes what it writes. */
@@ -744,7 +742,12 @@ export class Policy implements ProbeSink {
     const revokedBy = ev.isSignal ? null : this.revokedKey(c);
 
     // The index hands over every rule that the event can match (see rule-index.ts), each once.
-    if (revokedBy === null) walkIndex(bucket.index, c, held, this);
+    if (revokedBy === null) {
+      walkIndex(bucket.index, c, held, this);
+      // The index visits rules in its own order; errors and notes are listed as a scan in source order lists them.
+      if (c.errors !== null && c.errors.length > 1) c.errors.sort(this.bySource);
+      if (c.notes !== null && c.notes.length > 1) c.notes.sort(this.bySource);
+    }
     const { anyAllow, notes, flags } = c;
     let { best, matched, single } = c;
 
