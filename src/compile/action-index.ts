@@ -7,6 +7,8 @@ import type { CompiledRule } from "./generate.js";
 import type { ExprIR, OpIR, PolicyIR } from "./ir.js";
 import { buildIndex, DEFAULT_INDEX_OPTIONS, type IndexNode, type IndexOptions, type Placement } from "./rule-index.js";
 import { hash32 } from "./hash.js";
+import { didYouMean } from "../diagnostics/suggest.js";
+import { quote } from "../runtime/request.js";
 
 /** Everything a decision on one action (or one observed signal) needs, found by one map lookup. */
 export interface Bucket {
@@ -37,6 +39,8 @@ export interface Bucket {
   readonly writable: readonly boolean[];
   /** False for an action the actions block does not declare (a closed world: R316). */
   readonly declared: boolean;
+  /** For an undeclared action, the message of its R316 deny (with a did-you-mean, worked out once). */
+  readonly undeclared: string;
   /** Where a decision's digest starts: the policy hash and this name, hashed. */
   readonly digestSeed: number;
 }
@@ -184,6 +188,7 @@ export class ActionIndex {
     denyReasons.push(Object.freeze({ rule: null, effect: "deny" as const, code: "R313", message: `no allow rule matched ${name}` }));
     const hasLimits = candidates.some((r) => r.ir.limit !== null || r.ir.grant !== null || r.ir.labels.length > 0);
     const { reads, checks, writable } = this.groupsOf(candidates, updates, signal);
+    const declared = signal || !this.ir.hasActionsBlock || this.ir.actions.some((a) => actionPatternMatches(a.segments, name));
     return Object.freeze({
       index: buildIndex(placements, this.options),
       denyReasons: Object.freeze(denyReasons),
@@ -197,7 +202,8 @@ export class ActionIndex {
       reads,
       checks,
       writable,
-      declared: signal || !this.ir.hasActionsBlock || this.ir.actions.some((a) => actionPatternMatches(a.segments, name)),
+      declared,
+      undeclared: declared ? "" : undeclaredMessage(name, this.ir),
       digestSeed: hash32(`${this.policyHash}|${signal ? "signal " : ""}${name}`),
     });
   }
@@ -234,6 +240,14 @@ export class ActionIndex {
     const checks = signal ? [] : [ir.sessionGroup, ir.principalGroup, ...ir.targetGroups].filter((g, i, all) => !reads.has(g) && all.indexOf(g) === i);
     return { reads: [...reads].sort((a, b) => a - b), checks, writable };
   }
+}
+
+/** Why an action the actions block does not declare is denied, with the declared name it may have meant. */
+function undeclaredMessage(name: string, ir: PolicyIR): string {
+  const declared = ir.actions.filter((a) => !a.segments.includes("*")).map((a) => a.name);
+  const lower = name.toLowerCase();
+  const suggestion = declared.find((d) => d.toLowerCase() === lower) ?? didYouMean(name, declared);
+  return `${quote(name)} is not a declared action: the policy's actions block does not list it, so no rule applies${suggestion ? `; did you mean ${suggestion}?` : ""}`;
 }
 
 const IDENTITY = new Set(["session", "principal.kind", "principal.id", "resource.path", "resource.id"]);
