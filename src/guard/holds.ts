@@ -21,6 +21,8 @@ export interface HoldHost {
 
 /** How long after a recheck the store could not answer the hold is tried again (ms). */
 export const HOLD_RETRY_MS = 1_000;
+/** Partition keys whose latest change the holds remember, for holds started on slightly older decisions. */
+const RECENT_KEYS = 10_000;
 
 const STORE_CODES: ReadonlySet<string> = new Set(["R314", "R315", "R330", "R331"]);
 
@@ -68,6 +70,10 @@ export class Holds {
   private readonly entries = new Set<Entry>();
   private readonly byKey = new Map<string, Set<Entry>>();
   private readonly timers: Timers<Entry>;
+  /** When each recently changed partition key was last reported changed (insertion order: oldest first). */
+  private readonly recent = new Map<string, number>();
+  /** The latest time a change was forgotten from `recent`, or every hold was re-checked at once. */
+  private forgottenAt = -Infinity;
 
   constructor(
     private readonly host: HoldHost,
@@ -108,15 +114,38 @@ export class Holds {
       return e;
     }
     this.index(e, keys);
-    const now = this.host.clock.now();
-    // A decision made before now may have been overtaken already (a revocation on another instance).
-    if (typeof decision.time === "number" && decision.time < now) queueMicrotask(() => this.check(e, "hold"));
-    else this.schedule(e, decision, now);
+    // A change reported between the decision and now may not be in it: recheck at once then.
+    if (this.changedSince(keys, decision.time)) queueMicrotask(() => this.check(e, "hold"));
+    else this.schedule(e, decision, this.host.clock.now());
     return e;
+  }
+
+  /** Whether any of `keys` was reported changed at or after `time` (or that cannot be ruled out). */
+  private changedSince(keys: readonly string[], time: unknown): boolean {
+    if (typeof time !== "number" || this.forgottenAt >= time) return true;
+    for (const k of keys) {
+      const at = this.recent.get(k);
+      if (at !== undefined && at >= time) return true;
+    }
+    return false;
+  }
+
+  private remember(keys: readonly string[]): void {
+    const now = this.host.clock.now();
+    for (const k of keys) {
+      this.recent.delete(k);
+      this.recent.set(k, now);
+    }
+    while (this.recent.size > RECENT_KEYS) {
+      const oldest = this.recent.entries().next().value as [string, number];
+      this.recent.delete(oldest[0]);
+      this.forgottenAt = Math.max(this.forgottenAt, oldest[1]);
+    }
   }
 
   /** Re-checks the holds that read any of `keys`. */
   touched(keys: readonly string[], cause: HoldCause): void {
+    this.remember(keys);
     if (this.entries.size === 0) return;
     if (keys.length === 1) {
       const set = this.byKey.get(keys[0]!);
@@ -130,6 +159,7 @@ export class Holds {
 
   /** Re-checks every hold (a policy reload, a gap in the store's notifications). */
   all(cause: HoldCause): void {
+    this.forgottenAt = Math.max(this.forgottenAt, this.host.clock.now());
     for (const e of [...this.entries]) this.check(e, cause);
   }
 

@@ -111,6 +111,15 @@ describe("guard.hold: revocations, signals, reloads", () => {
     expect(changes[1]!.decision.effect).toBe("allow");
   });
 
+  it("re-checks at once a decision a revocation overtook before it was held", async () => {
+    const { guard, changes, onChange } = setup();
+    const decision = await guard.decide(request);
+    await guard.revoke({ session: "a1" }, "between the decision and the hold");
+    guard.hold(decision, request, { onChange });
+    await until(() => changes.length === 1);
+    expect(changes[0]).toMatchObject({ cause: "hold", revoked: true });
+  });
+
   it("turns on a revoke signal and on a signal a deny rule reads; other sessions' holds stay", async () => {
     const { guard, changes, onChange } = setup();
     const other = { ...request, session: "a2" };

@@ -71,8 +71,9 @@ export interface RedisStore extends Store {
   ready(): Promise<void>;
   /**
    * Calls `listener` with the partition keys other holders of this prefix changed with
-   * `notify` (revocations, signals). `onGap` is called when the subscription connection dropped
-   * and is subscribed again: what was published in between is lost. Returns the function that
+   * `notify` (revocations, signals). `onGap` is called once the subscription is in place, and
+   * again whenever its connection dropped and is subscribed again: what was published before
+   * is lost to this listener. Returns the function that
    * stops listening.
    */
   subscribe(listener: (keys: readonly string[]) => void, onGap?: () => void): () => void;
@@ -401,11 +402,12 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
       sub.on("close", () => {
         lost = true;
       });
-      sub.on("ready", () => {
-        if (!lost) return;
-        lost = false;
-        void sub.subscribe(channel).then(
-          () => {
+      // Once subscribed (again), with the client that re-checks connected, a re-check is current.
+      const subscribed = () => {
+        sub
+          .subscribe(channel)
+          .then(() => connected(client))
+          .then(() => {
             if (subscriber !== sub) return;
             for (const g of gapListeners) {
               try {
@@ -414,9 +416,12 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
                 // A listener's exception never reaches the connection.
               }
             }
-          },
-          () => {},
-        );
+          }, () => {});
+      };
+      sub.on("ready", () => {
+        if (!lost) return;
+        lost = false;
+        subscribed();
       });
       sub.on("message", (_ch: string, message: string) => {
         const space = message.indexOf(" ");
@@ -432,7 +437,8 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
           }
         }
       });
-      void sub.subscribe(channel).catch(() => {});
+      // What was published before the first subscription took effect is a gap too.
+      subscribed();
     }
     return () => {
       listeners.delete(listener);
@@ -566,6 +572,12 @@ class Deadlines {
     set.add(fire);
     return set;
   }
+}
+
+/** Resolves when `client` is connected (at once if it is). */
+function connected(client: RedisClient): Promise<void> {
+  if (client.status === "ready") return Promise.resolve();
+  return new Promise((resolve) => client.once("ready", () => resolve()));
 }
 
 const INDEXES: number[][] = [];
