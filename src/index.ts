@@ -55,8 +55,8 @@ export type { AttributeRead, ClauseExplanation, Explanation, PartExplanation, Pr
 export { renderExplanation } from "./explain/render.js";
 
 // Holding state for a caller: the Guard and its stores
-export { createGuard } from "./guard/index.js";
-export type { DecideOptions, Guard, GuardEvent, GuardOptions, ShadowOptions, GuardRequest, GuardSignal, ReinstateOutcome, RevokeOutcome, SignalOutcome } from "./guard/index.js";
+export { createGuard, manualClock, systemClock } from "./guard/index.js";
+export type { DecideOptions, Guard, GuardClock, GuardEvent, GuardOptions, ShadowOptions, GuardRequest, GuardSignal, Hold, HoldCause, HoldChange, HoldOptions, ManualClock, ReinstateOutcome, RevokeOutcome, SignalOutcome } from "./guard/index.js";
 export { memoryStore } from "./stores/memory.js";
 export type { MemoryStoreOptions } from "./stores/memory.js";
 export { StoreError } from "./stores/store.js";

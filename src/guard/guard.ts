@@ -4,10 +4,12 @@ import type { LayoutSource } from "../runtime/partition.js";
 import type { Decision, DecisionError, KeySpec, RecheckResult, Request, Signal } from "../runtime/types.js";
 import { memoryStore } from "../stores/memory.js";
 import { isStoreError, StoreError, type PartitionData, type Store, type StepResult } from "../stores/store.js";
+import { systemClock } from "./clock.js";
+import { Holds } from "./holds.js";
 import { KeyQueue } from "./queue.js";
 import { callerId, idMaker } from "./ids.js";
 import { shadowOf } from "./shadow.js";
-import type { DecideOptions, Guard, GuardEvent, GuardOptions, GuardRequest, GuardSignal, ReinstateOutcome, RevokeOutcome, SignalOutcome } from "./types.js";
+import type { DecideOptions, Guard, GuardEvent, GuardOptions, GuardRequest, GuardSignal, Hold, HoldOptions, ReinstateOutcome, RevokeOutcome, SignalOutcome } from "./types.js";
 
 const DEFAULT_TIMEOUT_MS = 1000;
 const EMPTY: readonly never[] = Object.freeze([]);
@@ -41,7 +43,8 @@ export function createGuard(options: GuardOptions): Guard {
   let policy = options.policy;
   const store: Store = options.store ?? memoryStore();
   // A store that keeps a clock of its own (Redis with the server's time) gives it to a Guard given none.
-  const now = options.now ?? store.now ?? Date.now;
+  const given = options.clock;
+  const now = options.now ?? (given !== undefined ? () => given.now() : undefined) ?? store.now ?? Date.now;
   const timeoutMs = options.timeoutMs !== undefined && Number.isFinite(options.timeoutMs) && options.timeoutMs > 0 ? options.timeoutMs : DEFAULT_TIMEOUT_MS;
   const onDecision = options.onDecision;
   const storeDown = options.whenStoreDown?.skipRevocations === true ? new Set(options.whenStoreDown.skipHistory) : null;
@@ -121,7 +124,9 @@ export function createGuard(options: GuardOptions): Guard {
   const attempt = (p: Policy, plan: Plan): Result | NeedsLayout | Failed | Promise<Result | NeedsLayout | Failed> => {
     const step = (current: readonly (PartitionData | null)[]): StepResult<Result | NeedsLayout> => {
       const out = p.step(plan, current, source);
-      return out instanceof NeedsLayout ? new StepOutcome(out, EMPTY as never[], EMPTY as never[]) : out;
+      if (out instanceof NeedsLayout) return new StepOutcome(out, EMPTY as never[], EMPTY as never[]);
+      // What a signal writes is announced to the store's other holders: their holds re-check.
+      return plan.kind === "observe" ? new StepOutcome(out.result, out.writes, out.keepMs, out.writes.map((w) => w !== undefined)) : out;
     };
     try {
       const out = store.transact(plan.keys, step, now() + timeoutMs);
@@ -218,7 +223,11 @@ export function createGuard(options: GuardOptions): Guard {
       const id = decideOptions === undefined ? null : callerId(decideOptions);
       const plan = p.planRequest(request, started);
       if (!(plan instanceof Plan)) return Promise.resolve(decided(request, plan, p, t0, id));
-      const finish = (r: Result | Failed): Decision => decided(request, r instanceof Failed ? failedDecision(p, plan, r, request) : (r as Decision), p, t0, id);
+      const finish = (r: Result | Failed): Decision => {
+        const d = decided(request, r instanceof Failed ? failedDecision(p, plan, r, request) : (r as Decision), p, t0, id);
+        if (d.effect === "revoke") holds.touched(revokedKeys(d), "revocation");
+        return d;
+      };
       const out = run(p, plan);
       return out instanceof Promise ? out.then(finish) : Promise.resolve(finish(out));
     },
@@ -234,6 +243,7 @@ export function createGuard(options: GuardOptions): Guard {
         const sig = withTime(signal, plan.ev.time) as Signal;
         if (onDecision !== undefined) emit({ kind: "signal", id: nextId(), policy: p, signal: sig, outcome, latencyMs: performance.now() - t0, store: store.kind });
         shadow?.observe(sig);
+        if (!(r instanceof Failed)) holds.touched(plan.keys, outcome.revoked.length > 0 ? "revocation" : "signal");
         return outcome;
       };
       const out = run(p, plan);
@@ -261,15 +271,29 @@ export function createGuard(options: GuardOptions): Guard {
       return out instanceof Promise ? out.then(finish) : Promise.resolve(finish(out));
     },
 
+    hold(decision: Decision, request: GuardRequest, options: HoldOptions): Hold {
+      if (!closed && unsubscribe === null && store.subscribe !== undefined) {
+        // Changes made by other holders of the store reach this Guard's holds; a gap re-checks them all.
+        unsubscribe = store.subscribe(
+          (keys) => holds.touched(keys, "notified"),
+          () => holds.all("resync"),
+        );
+      }
+      // On a closed Guard the hold is answered once (a deny, R314) and ends.
+      return holds.add(decision, request, options, closed);
+    },
+
     setPolicy(next: Policy): Promise<void> {
       learn(next);
       policy = next;
-      return describe(next) ?? Promise.resolve();
+      return (describe(next) ?? Promise.resolve()).then(() => holds.all("policy"));
     },
 
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
+      holds.clear();
+      unsubscribe?.();
       try {
         await Promise.all([store.close(), shadow?.close()]);
       } catch {
@@ -287,6 +311,7 @@ export function createGuard(options: GuardOptions): Guard {
       if (onDecision !== undefined) emit({ kind, id: nextId(), policy: p, key: r.key, reason: kind === "revoke" ? safeText(reason) : "", time, store: store.kind, ...(r.error ? { error: r.error } : {}) });
       if (kind === "revoke") shadow?.revoke(key, safeText(reason));
       else shadow?.reinstate(key);
+      if (r.error === undefined) holds.touched([r.key], "revocation");
       return r;
     };
     if (!(plan instanceof Plan)) return Promise.resolve(finish({ key: plan.key, changed: false, error: plan.error }));
@@ -295,7 +320,25 @@ export function createGuard(options: GuardOptions): Guard {
     return out instanceof Promise ? out.then(settle) : Promise.resolve(settle(out));
   };
 
+  const holds = new Holds({
+    clock: given ?? systemClock(now),
+    policyHash: () => policy.hash,
+    recheck: (d, r) => guard.recheck(d, r),
+    keysOf: (d, r) => {
+      const plan = policy.planRecheck(d, r, now());
+      return plan instanceof Plan ? plan.keys : plan;
+    },
+  });
+  let unsubscribe: (() => void) | null = null;
+
   return guard;
+}
+
+/** The keys a revoke decision ended. */
+function revokedKeys(d: Decision): string[] {
+  const keys: string[] = [];
+  for (const o of d.obligations) if (o.kind === "revoke") keys.push(o.key);
+  return keys;
 }
 
 /** A store's failure as the Guard reports it. */

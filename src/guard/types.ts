@@ -1,6 +1,7 @@
 import type { Policy } from "../runtime/engine.js";
 import type { Decision, DecisionError, KeySpec, RecheckResult, Request, Signal } from "../runtime/types.js";
 import type { Store } from "../stores/store.js";
+import type { GuardClock } from "./clock.js";
 
 /** A request as the Guard takes it: a `Request` whose `time` may be left out (the Guard fills it). */
 export type GuardRequest = Omit<Request, "time"> & { readonly time?: number | string };
@@ -120,6 +121,11 @@ export interface GuardOptions {
   readonly store?: Store;
   /** The clock for requests and signals without a `time` (ms since the epoch); the store's clock (`store.now`), else `Date.now`, when absent. */
   readonly now?: () => number;
+  /**
+   * The clock for requests without a `time` and for the holds' one timer (`systemClock()` when
+   * absent; `manualClock()` in tests). Its `now` is used unless `now` is given too.
+   */
+  readonly clock?: GuardClock;
   /** Longest a decision may wait for the store before it is denied (ms, default 1,000). */
   readonly timeoutMs?: number;
   /** Called once per decision, signal, revocation and reinstatement; an exception it throws is ignored. */
@@ -138,6 +144,55 @@ export interface GuardOptions {
   };
   /** A candidate policy decided beside the enforced one, never enforced (`shadow` events); see `ShadowOptions`. */
   readonly shadow?: Policy | ShadowOptions;
+}
+
+/** Why a hold was re-checked. */
+export type HoldCause =
+  /** Its `nextDeadline` (or `validUntil`) came, or a retry after the store failed. */
+  | "deadline"
+  /** A revocation or reinstatement on this Guard touched a partition it reads. */
+  | "revocation"
+  /** A signal observed by this Guard touched a partition it reads. */
+  | "signal"
+  /** Another holder of the store (another instance) changed a partition it reads. */
+  | "notified"
+  /** The policy was replaced (`setPolicy`). */
+  | "policy"
+  /** The store's notifications had a gap (a lost connection): every hold is re-checked. */
+  | "resync"
+  /** The hold started on a decision older than now. */
+  | "hold";
+
+/** What `onChange` is told when a held decision's answer changes. */
+export interface HoldChange {
+  /** The new answer (a decision of the same request at `time`). */
+  readonly decision: Decision;
+  /** The answer before. */
+  readonly previous: Decision;
+  /** Why it changed, as `recheck` words it ("allow became deny: session:s1 was revoked: ..."). */
+  readonly reason: string;
+  readonly cause: HoldCause;
+  /** True when a revocation (R307) decided the new answer: end the session. */
+  readonly revoked: boolean;
+  /** True when the store could not answer (R314, R315, ...): the hold is tried again every second until it does. */
+  readonly unavailable: boolean;
+  /** When the recheck was made (the Guard's clock). */
+  readonly time: number;
+}
+
+export interface HoldOptions {
+  /** Called each time the held decision's answer changes; an exception it throws is ignored. */
+  readonly onChange: (change: HoldChange) => void;
+}
+
+/** A decision under watch (see `guard.hold`). */
+export interface Hold {
+  /** The latest answer: the held decision until it changes. */
+  readonly decision: Decision;
+  /** True once `release` was called or the Guard closed. */
+  readonly released: boolean;
+  /** Stops watching; no `onChange` call follows. */
+  release(): void;
 }
 
 /**
@@ -159,6 +214,14 @@ export interface Guard {
   /** Re-evaluates a held decision at the request's time and context without recording anything. */
   recheck(decision: Decision, request: GuardRequest): Promise<RecheckResult>;
   /**
+   * Keeps `decision` (made for `request`) under watch while the caller acts on it: the Guard
+   * re-checks it at its `nextDeadline` / `validUntil`, when a signal or revocation touches a
+   * partition it reads (on this instance, or on another one sharing the store), and when the
+   * policy is replaced, and calls `onChange` whenever the answer changes. Rechecks record nothing.
+   * All holds share one timer. Throws a TypeError only when `onChange` is not a function.
+   */
+  hold(decision: Decision, request: GuardRequest, options: HoldOptions): Hold;
+  /**
    * Replaces the policy. Decisions started after the call use `next`; history carries over lazily:
    * when `next` reads a partition the old policy wrote, the registers of operators whose kind, key,
    * events and window are unchanged keep their history, others start empty, and the registers of
@@ -167,6 +230,6 @@ export interface Guard {
    * store (or, if the store is down, once that was tried); never rejects.
    */
   setPolicy(next: Policy): Promise<void>;
-  /** Stops the Guard; later calls are denied (or answered with an error) and the store is closed. */
+  /** Stops the Guard; later calls are denied (or answered with an error), holds end, and the store is closed. */
   close(): Promise<void>;
 }

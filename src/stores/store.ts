@@ -83,7 +83,10 @@ export interface Store {
    * store: Redis pub/sub). Delivery is at most once and may lag; a decision never depends on it
    * (every transaction reads current partitions), it only lets a holder act sooner — e.g. end the
    * open streams of a session revoked elsewhere. Returns the function that stops listening.
+   * `onGap`, when given, is called each time notifications may have been lost: once the
+   * subscription is in place (what came before it is not delivered), and whenever the connection
+   * that receives them dropped and is back. A holder then re-checks everything it holds.
    * Stores that no one else shares (memory) leave it out.
    */
-  subscribe?(listener: (keys: readonly string[]) => void): () => void;
+  subscribe?(listener: (keys: readonly string[]) => void, onGap?: () => void): () => void;
 }

@@ -66,6 +66,8 @@ export async function connectMcpProxy(upstream: Transport, downstream: Transport
   /** tools/call requests being decided, and those of them the client cancelled meanwhile. */
   const deciding = new Set<Id>();
   const cancelled = new Set<Id>();
+  /** Allowed tools/call requests the server is running: their results are withheld if the session ends meanwhile. */
+  const running = new Map<Id, Verdict>();
 
   const report = (side: "client" | "server") => (e: unknown) => options.onError?.(e instanceof Error ? e : new Error(String(e)), side);
   const sendUp = (m: Message, relatedRequestId?: Id) =>
@@ -126,6 +128,7 @@ export async function connectMcpProxy(upstream: Transport, downstream: Transport
     if (cancelled.delete(id)) return;
     if (verdict.allowed) {
       inflight.push(id);
+      running.set(id, verdict);
       await forward(m);
     } else await sendUp({ jsonrpc: "2.0", id, result: refusedCallResult(verdict) as unknown as Record<string, unknown> }, id);
   };
@@ -174,6 +177,12 @@ export async function connectMcpProxy(upstream: Transport, downstream: Transport
           upstream.setProtocolVersion?.(version);
         }
       }
+      const ran = running.get(id);
+      if (ran !== undefined) {
+        running.delete(id);
+        const cut = gate.cutOff(ran);
+        if (cut !== null) return void sendUp({ jsonrpc: "2.0", id, result: refusedCallResult(cut) as unknown as Record<string, unknown> }, id);
+      }
       if (listIds.delete(id) && "result" in m) {
         const result = m.result as { tools?: unknown } & Record<string, unknown>;
         if (Array.isArray(result.tools)) m = { ...m, result: { ...result, tools: gate.visibleTools(result.tools as { name: string }[], scope()) } };
@@ -190,6 +199,7 @@ export async function connectMcpProxy(upstream: Transport, downstream: Transport
   const closeBoth = async () => {
     if (closing) return;
     closing = true;
+    gate.releaseSession(session());
     for (const resolve of elicitations.values()) resolve({ jsonrpc: "2.0", error: { code: -32000, message: "closed" } });
     await Promise.allSettled([upstream.close(), downstream.close()]);
     resolveClosed();

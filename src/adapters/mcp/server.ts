@@ -99,7 +99,11 @@ export function guardServer(server: McpServer | Server, options: GuardServerOpti
   const guardCall = (handler: Handler): Handler => async (request, extra) => {
     const params = request.params ?? {};
     const verdict = await gate.decide({ name: params.name as string, arguments: params.arguments }, scopeOf(extra), askFor(extra));
-    return verdict.allowed ? handler(request, extra) : refusedCallResult(verdict);
+    if (!verdict.allowed) return refusedCallResult(verdict);
+    const result = await handler(request, extra);
+    // A session that ended while the tool ran gets the reason, not the result.
+    const cut = gate.cutOff(verdict);
+    return cut !== null ? refusedCallResult(cut) : result;
   };
 
   const filterList = (handler: Handler): Handler => async (request, extra) => {

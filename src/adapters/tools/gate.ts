@@ -5,7 +5,7 @@
  * never throws and never answers "allowed" unless every request of the call was allowed.
  */
 import { keySpecText } from "../../runtime/engine.js";
-import type { Guard, GuardRequest } from "../../guard/types.js";
+import type { Guard, GuardRequest, Hold, HoldChange } from "../../guard/types.js";
 import type { Decision, DecisionEffect, Obligation } from "../../runtime/types.js";
 import type { CallScope, ToolCall, ToolMapping } from "./mapping.js";
 import { couldEverAllow } from "./reach.js";
@@ -72,6 +72,18 @@ export interface ToolGateOptions {
   readonly challengeTimeoutMs?: number;
   /** Clock for session ends (default `Date.now`). */
   readonly now?: () => number;
+  /**
+   * Keep each session's latest allowed decision under watch (`guard.hold`, default true): when it
+   * turns to a revocation (R307) — the session or principal was revoked by a `revoke signal` rule
+   * on a risk signal, by an operator or a revoke decision, on this instance or another sharing the
+   * store — the session ends (cause `hold`) with the revocation's reason, and a call running then
+   * is answered with that reason instead of its result. A held call that turns to deny for another
+   * reason (a grant ran out, a window moved, the policy changed) does not end the session: each
+   * later call is decided, and refused, on its own; nor does a hold that only lost the store.
+   */
+  readonly holdSessions?: boolean;
+  /** Most sessions held at once; the least recently used is released beyond it (default 10,000). */
+  readonly maxHeldSessions?: number;
 }
 
 export interface ToolGate {
@@ -91,11 +103,19 @@ export interface ToolGate {
   satisfy(verdict: Verdict): Promise<void>;
   /** Why a session ended, if it did (and is still remembered: the last 100,000 ends). */
   ended(session: string): SessionEnd | undefined;
+  /**
+   * For an allowed call whose tool has just finished: the refusal to answer instead of the tool's
+   * result when the session ended while the tool ran, else null.
+   */
+  cutOff(verdict: Verdict): Verdict | null;
+  /** Stops watching a session whose connection closed (it is not ended). */
+  releaseSession(session: string): void;
   /** The tools a scope's principal could ever be allowed to call: the mapping knows them and some allow rule reaches them. */
   visibleTools<T extends { readonly name: string }>(tools: readonly T[], scope: CallScope): T[];
 }
 
 const DEFAULT_CHALLENGE_TIMEOUT_MS = 300_000;
+const DEFAULT_MAX_HELD_SESSIONS = 10_000;
 /** Ended sessions remembered by the gate; older ones are still denied by the Guard's revocation. */
 const MAX_ENDED_SESSIONS = 100_000;
 const EMPTY: readonly never[] = Object.freeze([]);
@@ -105,6 +125,44 @@ export function createToolGate(options: ToolGateOptions): ToolGate {
   const now = options.now ?? Date.now;
   const timeoutMs = options.challengeTimeoutMs ?? DEFAULT_CHALLENGE_TIMEOUT_MS;
   const ends = new Map<string, SessionEnd>();
+  const holding = options.holdSessions ?? true;
+  const maxHeld = options.maxHeldSessions ?? DEFAULT_MAX_HELD_SESSIONS;
+  /** Per session, the hold of its latest allowed decision (insertion order: least recently used first). */
+  const held = new Map<string, Hold>();
+
+  const releaseSession = (session: string): void => {
+    held.get(session)?.release();
+    held.delete(session);
+  };
+
+  /** Calls being decided per session, and a hold's turn that waits for them (their own revoke ends the session first). */
+  const busy = new Map<string, number>();
+  const waiting = new Map<string, HoldChange>();
+
+  const turned = (session: string, change: HoldChange): void => {
+    if (busy.has(session)) return void waiting.set(session, change);
+    releaseSession(session);
+    void endSession(session, refusal(change.decision), "hold", change.decision);
+  };
+
+  /** Watches `d` (the session's latest allow) in place of the session's earlier hold. */
+  const holdSession = (session: string, d: Decision, request: GuardRequest): void => {
+    if (!holding || session === "" || ends.has(session)) return;
+    releaseSession(session);
+    let hold: Hold | null = null;
+    const onChange = (change: HoldChange): void => {
+      if (!change.revoked) return;
+      if (hold !== null && held.get(session) === hold) turned(session, change);
+    };
+    try {
+      hold = guard.hold(d, request, { onChange });
+    } catch {
+      return; // a Guard without holds: the session is decided call by call
+    }
+    if (hold.released) return;
+    held.set(session, hold);
+    if (held.size > maxHeld) releaseSession(held.keys().next().value as string);
+  };
 
   const report = (v: Verdict): Verdict => {
     if (options.onToolCall !== undefined) {
@@ -132,10 +190,11 @@ export function createToolGate(options: ToolGateOptions): ToolGate {
     if (prior !== undefined) return prior;
     const end: SessionEnd = Object.freeze({ session, reason, cause, time: now(), ...(decision !== undefined ? { decision } : {}) });
     ends.set(session, end);
+    releaseSession(session);
     if (ends.size > MAX_ENDED_SESSIONS) ends.delete(ends.keys().next().value as string);
     // The Guard's state says so too, unless the decision revoked the session itself.
     const key = keySpecText({ session });
-    const revokedByDecision = decision?.obligations.some((o) => o.kind === "revoke" && o.key === key) ?? false;
+    const revokedByDecision = (decision?.obligations.some((o) => o.kind === "revoke" && o.key === key) ?? false) || (cause === "hold" && decision !== undefined && revokes(decision, key));
     if (!revokedByDecision) await guard.revoke({ session }, reason);
     if (options.onSessionEnd !== undefined) {
       try {
@@ -194,7 +253,14 @@ export function createToolGate(options: ToolGateOptions): ToolGate {
     guard,
     mapping,
     endSession,
+    releaseSession,
     ended: (session) => ends.get(session),
+    cutOff(v: Verdict): Verdict | null {
+      const end = v.allowed ? ends.get(v.session) : undefined;
+      if (end === undefined) return null;
+      const d = end.decision ?? gateDecision(guard, end.time, "R307", `the session ended: ${end.reason}`, v.action);
+      return report(verdict(v.tool, v.session, d, [...v.decisions, d], v.answer, `leash cut off ${v.tool}: the session ended while it ran (${end.reason}); its result is withheld`, v.request));
+    },
     satisfy: async (v) => {
       if (v.effect === "challenge" && v.request !== undefined) await satisfy(v.decision, v.request);
     },
@@ -212,34 +278,19 @@ export function createToolGate(options: ToolGateOptions): ToolGate {
         const d = gateDecision(guard, now(), mapped.code, mapped.message, mapped.action);
         return report(verdict(tool, session, d, [d], undefined, `leash denied ${tool}: ${mapped.message}`));
       }
-      const decisions: Decision[] = [];
-      let last: Decision | null = null;
-      let accepted = false;
-      for (const request of mapped.requests) {
-        let d = await decideOne(request);
-        decisions.push(d);
-        let answer: ChallengeAnswer | undefined;
-        if (d.effect === "challenge") {
-          const met = await meetChallenge(d, request, call, ask);
-          answer = met.answer;
-          accepted ||= answer === "accept";
-          if (met.decision !== null) {
-            decisions.push(met.decision);
-            d = met.decision;
-          }
+      busy.set(session, (busy.get(session) ?? 0) + 1);
+      try {
+        return await decideMapped(tool, session, call, mapped.requests, ask);
+      } finally {
+        const left = busy.get(session)! - 1;
+        if (left > 0) busy.set(session, left);
+        else {
+          busy.delete(session);
+          const change = waiting.get(session);
+          waiting.delete(session);
+          if (change !== undefined && !ends.has(session)) turned(session, change);
         }
-        if (d.effect !== "allow") {
-          if (d.effect === "revoke") {
-            const reason = refusal(d);
-            await endSession(session, reason, "revoke", d);
-            return report(verdict(tool, session, d, decisions, answer, `leash revoked the session at ${tool}: ${reason}; every later call is denied`, request));
-          }
-          return report(verdict(tool, session, d, decisions, answer, refusalText(tool, d, answer), request));
-        }
-        last = d;
       }
-      const request = mapped.requests[mapped.requests.length - 1];
-      return report(verdict(tool, session, last!, decisions, accepted ? "accept" : undefined, `allowed by ${last!.rules.join(", ") || "the policy"}`, request));
     },
 
     visibleTools<T extends { readonly name: string }>(tools: readonly T[], scope: CallScope): T[] {
@@ -251,6 +302,39 @@ export function createToolGate(options: ToolGateOptions): ToolGate {
       });
     },
   };
+
+  /** Decides a mapped call's requests in order; holds the last allow of a call that is allowed. */
+  async function decideMapped(tool: string, session: string, call: ToolCall, requests: readonly GuardRequest[], ask: AskUser | undefined): Promise<Verdict> {
+    const decisions: Decision[] = [];
+    let last: Decision | null = null;
+    let accepted = false;
+    for (const request of requests) {
+      let d = await decideOne(request);
+      decisions.push(d);
+      let answer: ChallengeAnswer | undefined;
+      if (d.effect === "challenge") {
+        const met = await meetChallenge(d, request, call, ask);
+        answer = met.answer;
+        accepted ||= answer === "accept";
+        if (met.decision !== null) {
+          decisions.push(met.decision);
+          d = met.decision;
+        }
+      }
+      if (d.effect !== "allow") {
+        if (d.effect === "revoke") {
+          const reason = refusal(d);
+          await endSession(session, reason, "revoke", d);
+          return report(verdict(tool, session, d, decisions, answer, `leash revoked the session at ${tool}: ${reason}; every later call is denied`, request));
+        }
+        return report(verdict(tool, session, d, decisions, answer, refusalText(tool, d, answer), request));
+      }
+      last = d;
+    }
+    const request = requests[requests.length - 1];
+    if (request !== undefined) holdSession(session, last!, request);
+    return report(verdict(tool, session, last!, decisions, accepted ? "accept" : undefined, `allowed by ${last!.rules.join(", ") || "the policy"}`, request));
+  }
 }
 
 function verdict(tool: string, session: string, decision: Decision, decisions: readonly Decision[], answer: ChallengeAnswer | undefined, message: string, request?: GuardRequest): Verdict {
@@ -266,6 +350,11 @@ function verdict(tool: string, session: string, decision: Decision, decisions: r
     ...(answer !== undefined ? { answer } : {}),
     message,
   });
+}
+
+/** Whether `d` was denied because `key` is revoked already (R307 names the key first). */
+function revokes(d: Decision, key: string): boolean {
+  return d.reasons.some((r) => r.code === "R307" && r.message.startsWith(`${key} was revoked`));
 }
 
 /** The reasons of the rules that refused, or the decision's first reason. */

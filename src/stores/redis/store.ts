@@ -73,9 +73,12 @@ export interface RedisStore extends Store {
   ready(): Promise<void>;
   /**
    * Calls `listener` with the partition keys other holders of this prefix changed with
-   * `notify` (revocations, signals). Returns the function that stops listening.
+   * `notify` (revocations, signals). `onGap` is called once the subscription is in place, and
+   * again whenever its connection dropped and is subscribed again: what was published before
+   * is lost to this listener. Returns the function that
+   * stops listening.
    */
-  subscribe(listener: (keys: readonly string[]) => void): () => void;
+  subscribe(listener: (keys: readonly string[]) => void, onGap?: () => void): () => void;
   readonly stats: RedisStoreStats;
   /** The ioredis client in use. */
   readonly client: RedisClient;
@@ -140,6 +143,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
   const lockMode = cluster && !oneSlot ? "1" : "0";
   const stats = { commits: 0, conflicts: 0, crossSlot: 0, lockWaits: 0, resolved: 0, turns: 0 };
   const listeners = new Set<(keys: readonly string[]) => void>();
+  const gapListeners = new Set<() => void>();
   let subscriber: RedisClient | null = null;
   let closed = false;
 
@@ -446,12 +450,40 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
     return [...bySlot.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1]);
   };
 
-  const subscribe = (listener: (keys: readonly string[]) => void): (() => void) => {
+  const subscribe = (listener: (keys: readonly string[]) => void, onGap?: () => void): (() => void) => {
     listeners.add(listener);
+    if (onGap !== undefined) gapListeners.add(onGap);
     if (subscriber === null && !closed) {
       const sub = (client as { duplicate(): RedisClient }).duplicate();
       subscriber = sub;
       sub.on("error", () => {}); // reconnects by itself; a decision never depends on it
+      // A dropped subscription loses what is published until it is back: once subscribed again,
+      // the gap listeners hear of it (they re-check what they hold against current partitions).
+      let lost = false;
+      sub.on("close", () => {
+        lost = true;
+      });
+      // Once subscribed (again), with the client that re-checks connected, a re-check is current.
+      const subscribed = () => {
+        sub
+          .subscribe(channel)
+          .then(() => connected(client))
+          .then(() => {
+            if (subscriber !== sub) return;
+            for (const g of gapListeners) {
+              try {
+                g();
+              } catch {
+                // A listener's exception never reaches the connection.
+              }
+            }
+          }, () => {});
+      };
+      sub.on("ready", () => {
+        if (!lost) return;
+        lost = false;
+        subscribed();
+      });
       sub.on("message", (_ch: string, message: string) => {
         const space = message.indexOf(" ");
         if (space < 0 || message.slice(0, space) === writer) return;
@@ -466,10 +498,12 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
           }
         }
       });
-      void sub.subscribe(channel).catch(() => {});
+      // What was published before the first subscription took effect is a gap too.
+      subscribed();
     }
     return () => {
       listeners.delete(listener);
+      if (onGap !== undefined) gapListeners.delete(onGap);
       if (listeners.size === 0 && subscriber !== null) {
         subscriber.disconnect();
         subscriber = null;
@@ -499,6 +533,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
       subscriber?.disconnect();
       subscriber = null;
       listeners.clear();
+      gapListeners.clear();
       if (owned) await Promise.race([client.quit().catch(() => {}), sleep(1_000)]).then(() => client.disconnect());
     },
   };
@@ -608,6 +643,12 @@ class Deadlines {
     set.add(fire);
     return set;
   }
+}
+
+/** Resolves when `client` is connected (at once if it is). */
+function connected(client: RedisClient): Promise<void> {
+  if (client.status === "ready") return Promise.resolve();
+  return new Promise((resolve) => client.once("ready", () => resolve()));
 }
 
 const INDEXES: number[][] = [];
