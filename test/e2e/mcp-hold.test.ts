@@ -15,6 +15,7 @@ import { compilePolicyOrThrow, createGuard } from "../../src/index.js";
 import { connectMcpProxy, createToolGate, loadMappingOrThrow, type SessionEnd, type Verdict } from "../../src/adapters/mcp/index.js";
 import { childEnv, decisionOf, FS_SERVER, MAPPING, newClient, POLICY, root, text, workspace } from "./mcp-helpers.js";
 
+/** Declared in the example's signals block, and revoking on it. */
 const RISK_RULE = `
 rule risk-signal: revoke signal risk.high
   reason "the risk engine reported high risk"
@@ -23,7 +24,7 @@ rule risk-signal: revoke signal risk.high
 describe("an MCP session under a hold", () => {
   it("is cut off mid-chain when a risk signal arrives, and the client sees the reason", async () => {
     const ws = workspace();
-    const guard = createGuard({ policy: compilePolicyOrThrow(readFileSync(join(root, POLICY), "utf8") + RISK_RULE) });
+    const guard = createGuard({ policy: compilePolicyOrThrow(readFileSync(join(root, POLICY), "utf8").replace("signals {\n", "signals {\n  risk.high\n") + RISK_RULE) });
     const ends: SessionEnd[] = [];
     const log: string[] = [];
     let signalDuring: string | null = null;
