@@ -190,14 +190,32 @@ function sinceLike(op: Extract<OpIR, { op: "since" | "gap" }>, reader: Reader, k
   const plans: (readonly (Move | null)[] | null)[] = [[kit.final(reader.rule, 0)]];
   const gaps = new Set<number>([SECOND]);
   for (const t of reader.thresholds) for (const g of [t.n - 1, t.n, t.n + 1]) if (g >= 0) gaps.add(g);
+  const group = kit.ir.keyGroups[op.group]!;
   for (const x of kit.events(op.events, 2)) {
+    // Another event of the same key halfway: it keeps the key's state alive past its lifetime, so a
+    // constant longer than that lifetime is reached too.
+    const keepAlive = keepAliveOf(op, x, kit);
     for (const g of gaps) {
       plans.push([...kit.repeat(x, 1, 0, 0), kit.final(reader.rule, g)]);
       if (op.op === "gap") plans.push([...kit.repeat(x, 2, 0, g), kit.final(reader.rule, SECOND)]);
+      if (keepAlive && g > group.ttl / 2) plans.push([...kit.repeat(x, 1, 0, 0), ...kit.repeat(keepAlive, 1, Math.floor(g / 2), 0), kit.final(reader.rule, g - Math.floor(g / 2))]);
     }
     for (const other of kit.others(kit.ir.keyGroups[op.group]!.key)) plans.push([...kit.repeat(x, 2, 0, 0, other), kit.final(reader.rule, 0)]);
   }
   return plans;
+}
+
+/** An event another operator of the same key records (not `x` itself): it writes the key's state. */
+function keepAliveOf(op: OpIR, x: EventChoice, kit: PlanKit): EventChoice | null {
+  for (const other of kit.ir.ops) {
+    if (other.group !== op.group || other.index === op.index) continue;
+    const sels = other.op === "sequence" ? other.stages : other.op === "after" ? [other.events, ...(other.until ? [other.until] : [])] : "events" in other && other.events ? [other.events] : [];
+    for (const sel of sels) {
+      const y = kit.events(sel, 2).find((c) => c.name !== x.name || c.signal !== x.signal);
+      if (y) return y;
+    }
+  }
+  return null;
 }
 
 function enableSinceLike(op: Extract<OpIR, { op: "since" | "gap" }>, reading: Reading, kit: PlanKit): EventChoice[] | null {
