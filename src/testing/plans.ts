@@ -120,6 +120,12 @@ interface OperatorEntry<O extends OpIR> {
 type Table = { readonly [K in OpIR["op"]]: OperatorEntry<Extract<OpIR, { op: K }>> };
 
 const SECOND = 1000;
+/**
+ * The most events of one kind a plan repeats to reach a threshold or a limit: a threshold above it
+ * is left to the random rounds. Policies count to a hundred or so (`>= 100 within 1d`), so a bound
+ * of 64 would leave ordinary limits unreached.
+ */
+const MAX_BURST = 1000;
 /** What `distinct(P by K)` without `of X` counts: every event that happened. */
 const EVERYTHING: EventSelIR = { filter: "happened", patterns: [["*"]] };
 
@@ -128,11 +134,11 @@ function edges(w: number | null): number[] {
   return w === null ? [SECOND] : [...new Set([w - 1, w].filter((g) => g >= 0))];
 }
 
-/** The values of `k` worth trying around each threshold (N−1, N, N+1), within the register bound. */
+/** The values of `k` worth trying around each threshold (N−1, N, N+1), up to `MAX_BURST`. */
 function around(thresholds: readonly Threshold[], fallback: number): number[] {
   const ns = thresholds.length > 0 ? thresholds.map((t) => t.n) : [fallback];
   const out = new Set<number>();
-  for (const n of ns) for (const k of [Math.floor(n) - 1, Math.floor(n), Math.floor(n) + 1]) if (k >= 0 && k <= 64) out.add(k);
+  for (const n of ns) for (const k of [Math.floor(n) - 1, Math.floor(n), Math.floor(n) + 1]) if (k >= 0 && k <= MAX_BURST) out.add(k);
   return [...out].sort((a, b) => a - b);
 }
 
@@ -155,7 +161,7 @@ function holds(k: number, t: Threshold): boolean {
 }
 
 /** The fewest events (from none up) that give `count CMP n` the wanted value, or null. */
-function fewest(reading: Reading, max = 64): number | null {
+function fewest(reading: Reading, max = MAX_BURST): number | null {
   const t = reading.threshold;
   if (t === undefined) return reading.want ? 1 : 0;
   for (let k = 0; k <= max; k++) if (holds(k, t) === reading.want) return k;
@@ -295,7 +301,7 @@ const rate: OperatorEntry<Extract<OpIR, { op: "rate" }>> = {
     const plans: (readonly (Move | null)[] | null)[] = [];
     const interval = Math.max(1, Math.round(op.per / op.limit));
     for (const x of kit.events(op.events, 2)) {
-      for (const k of [op.limit - 1, op.limit, op.limit + 1]) if (k >= 0 && k <= 64) plans.push([...kit.repeat(x, k, 0, 0), kit.final(reader.rule, 0)]);
+      for (const k of [op.limit - 1, op.limit, op.limit + 1]) if (k >= 0 && k <= MAX_BURST) plans.push([...kit.repeat(x, k, 0, 0), kit.final(reader.rule, 0)]);
       for (const g of [interval - 1, interval]) plans.push([...kit.repeat(x, op.limit, 0, 0), kit.final(reader.rule, g)]);
       plans.push([...kit.repeat(x, op.limit + 1, 0, interval), kit.final(reader.rule, interval)]);
       for (const other of kit.others(kit.ir.keyGroups[op.group]!.key)) plans.push([...kit.repeat(x, op.limit + 1, 0, 0, other), kit.final(reader.rule, 0)]);
@@ -408,7 +414,7 @@ const limit: OperatorEntry<Extract<OpIR, { op: "limit" }>> = {
     const use = (gap: number, actor?: ActorRef) => kit.final(rule, gap, actor);
     const uses = (k: number, spacing: number, actor?: ActorRef) => Array.from({ length: k }, (_, i) => use(i === 0 ? 0 : spacing, actor));
     const plans: (readonly (Move | null)[] | null)[] = [];
-    for (const k of [op.count - 1, op.count, op.count + 1]) if (k >= 0 && k <= 64) plans.push([...uses(k, 0), use(k === 0 ? 0 : SECOND)]);
+    for (const k of [op.count - 1, op.count, op.count + 1]) if (k >= 0 && k <= MAX_BURST) plans.push([...uses(k, 0), use(k === 0 ? 0 : SECOND)]);
     if (op.window !== null) for (const g of edges(op.window)) if (g - (op.count - 1) >= 0) plans.push([...uses(op.count, 1), use(g - (op.count - 1))]);
     for (const other of kit.others(kit.ir.keyGroups[op.group]!.key)) plans.push([...uses(op.count, 0, other), use(SECOND)]);
     return plans;
