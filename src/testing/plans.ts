@@ -64,6 +64,8 @@ export interface Plan {
   readonly rules: readonly string[];
   /** The key the plan's histories are partitioned by (actor 0 keeps it; variants change it). */
   readonly key: KeyIR | null;
+  /** The principal kind of the plan's actors when its rule does not fix one (`for *`): each kind a rule names. */
+  readonly kind?: string;
 }
 
 /** A comparison of an operator's value with a constant, `op CMP n`, the operator on the left. */
@@ -314,6 +316,25 @@ const rate: OperatorEntry<Extract<OpIR, { op: "rate" }>> = {
   },
 };
 
+/** The mean gap of the straddling plans of `regularity`: long enough that whole milliseconds give a variation within 10⁻⁵. */
+const REGULAR_GAP = 100 * SECOND;
+
+/**
+ * For each constant `c` a regularity is compared with, `samples` gaps whose coefficient of variation
+ * is `c` × 0.999 and `c` × 1.001: the mean `REGULAR_GAP`, two gaps `a` over and under it, the rest
+ * at the mean, so the deviation is `a·√(2/samples)`.
+ */
+function straddlingGaps(samples: number, thresholds: readonly Threshold[]): number[][] {
+  if (samples < 2) return [];
+  const out: number[][] = [];
+  for (const t of thresholds)
+    for (const f of [0.999, 1.001]) {
+      const a = Math.round(t.n * f * REGULAR_GAP * Math.sqrt(samples / 2));
+      if (a > 0 && a < REGULAR_GAP) out.push([REGULAR_GAP + a, REGULAR_GAP - a, ...Array.from({ length: samples - 2 }, () => REGULAR_GAP)]);
+    }
+  return out;
+}
+
 const regularity: OperatorEntry<Extract<OpIR, { op: "regularity" }>> = {
   sites: (op, reader, kit) => {
     const plans: (readonly (Move | null)[] | null)[] = [];
@@ -323,6 +344,12 @@ const regularity: OperatorEntry<Extract<OpIR, { op: "regularity" }>> = {
       plans.push([...kit.repeat(x, n - 1, 0, SECOND), kit.final(reader.rule, SECOND)]);
       // Gaps alternating one and three seconds: far from regular.
       plans.push([...kit.repeat(x, n, 0, SECOND).map((m, i) => ({ ...m, gap: i === 0 ? 0 : i % 2 === 0 ? 3 * SECOND : SECOND })), kit.final(reader.rule, 3 * SECOND)]);
+      // Gaps whose variation is 0.1% under and over each constant: the threshold straddled. With
+      // the request itself one of the events (the last gap is its own) and without.
+      for (const gaps of straddlingGaps(op.samples, reader.thresholds)) {
+        plans.push([...kit.repeat(x, op.samples, 0, 0).map((m, i) => ({ ...m, gap: i === 0 ? 0 : gaps[i - 1]! })), kit.final(reader.rule, gaps[op.samples - 1]!)]);
+        plans.push([...kit.repeat(x, n, 0, 0).map((m, i) => ({ ...m, gap: i === 0 ? 0 : gaps[i - 1]! })), kit.final(reader.rule, REGULAR_GAP)]);
+      }
       for (const other of kit.others(kit.ir.keyGroups[op.group]!.key)) plans.push([...kit.repeat(x, n, 0, SECOND, other), kit.final(reader.rule, SECOND)]);
     }
     return plans;

@@ -104,6 +104,31 @@ describe("directed traces: every threshold, window, limit, label and rule of the
     expect(decidedBy(policy, late.map((t) => t.trace))).toContain("r");
   });
 
+  it("straddle a regularity constant: gaps whose variation is just under and just over it", () => {
+    const { policy } = compiled("rule vpn: allow vpn.connect\nrule robotic: flag vpn.connect when regularity(attempted vpn.connect by context.ip over 4) < 0.05\n");
+    const flagged = directedTraces(policy)
+      .filter((t) => t.rules.includes("robotic") && t.trace.some((e) => e.time >= 400_000))
+      .map((t) => {
+        let s = policy.initialState();
+        let flags: readonly string[] = [];
+        for (const e of t.trace) ({ state: s, decision: { flags } } = policy.decide(s, e as never));
+        return flags.includes("robotic");
+      });
+    // One trace each side of 0.05 with the request's own gap counted, and one each side without.
+    expect(flagged.filter((f) => f).length).toBeGreaterThanOrEqual(1);
+    expect(flagged.filter((f) => !f).length).toBeGreaterThanOrEqual(1);
+  });
+
+  it("build a `for *` rule's history plans for every principal kind the rules name", () => {
+    const { policy } = compiled(
+      'rule agents: allow email.send for agent *\nrule staff: allow email.send for human * { team: "support" }\nrule rate: deny email.send when count(allowed email.send by principal within 1h) >= 3\n',
+    );
+    const traces = directedTraces(policy).filter((t) => t.site.startsWith("principal|count") && t.trace.length === 4);
+    const kinds = new Set(traces.map((t) => JSON.stringify(t.trace.map((e) => e.principal?.kind))));
+    expect(kinds).toEqual(new Set([JSON.stringify(["agent", "agent", "agent", "agent"]), JSON.stringify(["human", "human", "human", "human"])]));
+    expect(traces.find((t) => t.trace[0]!.principal?.kind === "human")!.trace[0]!.principal).toMatchObject({ team: "support" });
+  });
+
   it("meet the history a request needs: a lookup is placed before a refund that requires it", () => {
     const { policy } = compiled(
       "rule agents: allow customer.lookup, refund.issue for agent *\n  limit 2 per session\nrule lookup-first: deny refund.issue unless after(customer.lookup by session within 30m)\n",
