@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --json] [-- --suite scope,parse,sequence,lsp,guard,mcp,mutation]`
+ * `npm run bench [-- --quick] [-- --json] [-- --suite scope,parse,sequence,lsp,guard,mcp,http,mutation]`
  *
  * Runs the suites, prints a table per suite (or, with `--json`, one JSON object per line on
  * stdout and nothing else there), then the scope ratios. Exits non-zero if any engine disagreed
@@ -19,6 +19,7 @@ import { sequenceBenchInChild } from "./sequence.js";
 import { guardRedisBenchInChild, guardRedisRatios, type GuardRedisRow } from "./guard-redis.js";
 import { mcpBench } from "./mcp.js";
 import { mutationBench } from "./mutation.js";
+import { httpBench, httpRatios, type HttpRow, type HttpSpanRow } from "./http.js";
 
 /** What a suite returns is checked by `normalise`. */
 type Suite = (opts: BenchOptions) => unknown;
@@ -76,6 +77,8 @@ async function main(argv: readonly string[]): Promise<number> {
     ["mcp", (o) => mcpBench(o)],
     // How many policy mutants leash diff and leash test catch (several minutes: only with --suite mutation).
     ["mutation", (o) => mutationBench(o)],
+    // autocannon against the example shop and a catalog on express, fastify and hono, with and without leash.
+    ["http", (o) => httpBench(o.quick)],
   ];
   const onlyWhenAsked = new Set(["mutation"]);
   say(`leash bench — ${new Date().toISOString()} — node ${process.version}${opts.quick ? " — quick" : ""}`);
@@ -104,6 +107,7 @@ async function main(argv: readonly string[]): Promise<number> {
       console.log(name === "scope" ? scopeTable(got as ScopeRow[]) : table(got, ["suite"]));
     }
     if (name === "scope") ratios = scopeRatios(got as ScopeRow[]);
+    if (name === "http") ratios = [...ratios, ...httpRatios(got as unknown as (HttpRow | HttpSpanRow)[])];
     if (name === "guard") ratios = [...ratios, ...guardRedisRatios(got.filter((r) => typeof r.store === "string" && r.store.startsWith("redis")) as unknown as GuardRedisRow[])];
   }
 
