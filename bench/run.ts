@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --json] [-- --suite scope,parse,sequence,lsp,guard,mcp]`
+ * `npm run bench [-- --quick] [-- --json] [-- --suite scope,parse,sequence,lsp,guard,mcp,http,mutation]`
  *
  * Runs the suites, prints a table per suite (or, with `--json`, one JSON object per line on
  * stdout and nothing else there), then the scope ratios. Exits non-zero if any engine disagreed
@@ -7,7 +7,8 @@
  *
  * `sequenceBenchInChild(quick)` is imported statically; `parse.ts` is loaded only if it exists.
  * Suites return rows, `{ rows }` or one result object (see `normalise`). A suite that throws is
- * reported as a failed row.
+ * reported as a failed row. A suite marked `onlyWhenAsked` (mutation: several minutes) runs only
+ * when `--suite` names it.
  */
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -17,6 +18,7 @@ import { lspBench } from "./lsp.js";
 import { sequenceBenchInChild } from "./sequence.js";
 import { guardRedisBenchInChild, guardRedisRatios, type GuardRedisRow } from "./guard-redis.js";
 import { mcpBench } from "./mcp.js";
+import { mutationBench } from "./mutation.js";
 import { httpBench, httpRatios, type HttpRow, type HttpSpanRow } from "./http.js";
 
 /** What a suite returns is checked by `normalise`. */
@@ -73,15 +75,18 @@ async function main(argv: readonly string[]): Promise<number> {
     ["guard", (o) => guardRedisBenchInChild(o.quick)],
     // Added latency per MCP tool call, in process and through leash mcp-proxy, against the same calls unguarded.
     ["mcp", (o) => mcpBench(o)],
+    // How many policy mutants leash diff and leash test catch (several minutes: only with --suite mutation).
+    ["mutation", (o) => mutationBench(o)],
     // autocannon against the example shop and a catalog on express, fastify and hono, with and without leash.
     ["http", (o) => httpBench(o.quick)],
   ];
+  const onlyWhenAsked = new Set(["mutation"]);
   say(`leash bench — ${new Date().toISOString()} — node ${process.version}${opts.quick ? " — quick" : ""}`);
 
   const rows: BenchRow[] = [];
   let ratios: RatioRow[] = [];
   for (const [name, suite] of suites) {
-    if (!want(name)) continue;
+    if (!want(name) || (wanted === null && onlyWhenAsked.has(name))) continue;
     if (suite === null) {
       say(`\n${name}: bench/${name}.ts not present, skipped`);
       continue;

@@ -149,3 +149,22 @@ describe("leash diff: a verdict only from a search that exercised something", ()
     expect(r.exhaustive!.depth).toBeLessThan(3);
   });
 });
+
+describe("leash diff: flags", () => {
+  it("a flag rule that changes is a difference of its own: flags changed", async () => {
+    const src = (w: string) => `rule logins: allow login.attempt\nrule robotic: flag login.attempt when gap(attempted login.attempt by context.ip) < ${w}\n`;
+    const io = memoryIO({ [join(ROOT, "f1.rules")]: src("300ms"), [join(ROOT, "f2.rules")]: src("150ms") });
+    expect(await diffRun(["f1.rules", "f2.rules", "--seed", "1", "--json"], io)).toBe(1);
+    const r = JSON.parse(io.out);
+    expect(r.groups.map((g: { action: string; direction: string }) => `${g.action} ${g.direction}`)).toEqual(["login.attempt flags changed"]);
+    const x = r.groups[0].examples[0];
+    expect(x.old).toMatchObject({ effect: "allow", flags: ["robotic"] });
+    expect(x.new).toMatchObject({ effect: "allow", flags: [] });
+    // The old version raised the flag: the test block pins it with `=> flag by robotic`, so it fails on the new one.
+    expect(x.test).toMatch(/=> flag by robotic {2}\/\/ the new version: no flag\n\}$/);
+    const gap = x.trace[x.trace.length - 1].time - x.trace[x.trace.length - 2].time;
+    expect(gap).toBeGreaterThanOrEqual(150);
+    expect(gap).toBeLessThan(300);
+    expect(r.changes).toEqual([{ name: "robotic", kind: "rule", change: "changed", parts: ["condition"], witnessed: true }]);
+  });
+});

@@ -3,13 +3,13 @@ import { compilePolicy } from "../compile/compile.js";
 import type { PolicyIR } from "../compile/ir.js";
 import type { Diagnostic } from "../diagnostics/diagnostic.js";
 import type { Policy } from "../runtime/engine.js";
-import type { Decision } from "../runtime/types.js";
+import type { Decision, ObserveResult } from "../runtime/types.js";
 import { arbTrace, type TraceEntry } from "./arbitraries.js";
 import { CoverageRecorder, type CoverageReport } from "./coverage.js";
 import { arbDirectedTrace, directedTraces } from "./directed.js";
-import { alphabetOf, exploreTraces, type ExhaustiveReport } from "./exhaustive.js";
+import { alphabetOf, exploreTraces, type EventOutcome, type ExhaustiveReport } from "./exhaustive.js";
 import { stepOutcomes, type StepOutcome } from "./outcomes.js";
-import { instrument, type RuleProbes } from "./probes.js";
+import { instrument, isProbe, type RuleProbes } from "./probes.js";
 import { minimizeTrace, randomSeed, type SearchPhase } from "./properties.js";
 import { changesBetween, type PolicyChange } from "./changes.js";
 import { mergeVocabularies, vocabularyOf } from "./vocabulary.js";
@@ -37,15 +37,19 @@ export interface DiffOptions {
   readonly exhaustiveBudget?: number;
 }
 
-/** `more`: the new policy allows (or only challenges) what the old one did not; `less`: the reverse. */
-export type DiffDirection = "more permissive" | "less permissive";
+/**
+ * `more permissive`: the new policy allows (or only challenges) what the old one did not; `less
+ * permissive`: the reverse; `flags changed`: the same effect, but the policies' own flags differ (a
+ * monitor-only rule that now flags, or stops flagging; also on observed signals).
+ */
+export type DiffDirection = "more permissive" | "less permissive" | "flags changed";
 
 /** One shrunk trace whose last request the two policies decide differently. */
 export interface DiffExample {
   /** The trace up to and including the differing request. */
   readonly trace: readonly TraceEntry[];
-  readonly old: { readonly effect: string; readonly rules: readonly string[]; readonly reasons: readonly string[] };
-  readonly new: { readonly effect: string; readonly rules: readonly string[]; readonly reasons: readonly string[] };
+  readonly old: DiffSide;
+  readonly new: DiffSide;
   /** What each event did under the old policy: the test block that pins the old behaviour. */
   readonly outcomes: readonly StepOutcome[];
   /** 0-based index of the first event the new policy decides differently (the last one, unless an earlier difference was already known). */
@@ -53,6 +57,14 @@ export interface DiffExample {
   /** The changes (rule, workflow or action names) this example shows. */
   readonly shows: readonly string[];
   readonly phase: SearchPhase;
+}
+
+/** What one policy did with the differing event: a request's effect (`observed` for a signal), deciding rules, reasons, own flags. */
+export interface DiffSide {
+  readonly effect: string;
+  readonly rules: readonly string[];
+  readonly reasons: readonly string[];
+  readonly flags: readonly string[];
 }
 
 /** The differences found for one action in one direction. */
@@ -94,9 +106,28 @@ const LEVEL: Readonly<Record<string, number>> = { allow: 3, challenge: 2, deny: 
 
 interface Found {
   readonly index: number;
-  readonly old: Decision;
-  readonly new: Decision;
+  /** The action or signal name. */
+  readonly action: string;
+  readonly old: DiffSide & { readonly reasonRules: readonly string[] };
+  readonly new: DiffSide & { readonly reasonRules: readonly string[] };
   readonly direction: DiffDirection;
+}
+
+/** A decision (or a signal's outcome) as a diff compares and reports it. */
+function sideOfDecision(d: Decision): Found["old"] {
+  return { effect: d.effect, rules: d.rules, reasons: reasonsOf(d), flags: d.flags.filter((f) => !isProbe(f)), reasonRules: d.reasons.flatMap((r) => (r.rule ? [r.rule] : [])) };
+}
+
+function sideOfSignal(r: ObserveResult): Found["old"] {
+  return { effect: "observed", rules: r.revoked.map((x) => x.rule), reasons: r.revoked.map((x) => `revoked ${x.key}: ${x.reason}`), flags: r.flags.filter((f) => !isProbe(f)), reasonRules: [] };
+}
+
+/** How two outcomes of one event differ, if they do. */
+function compareSides(o: Found["old"], n: Found["old"]): DiffDirection | null {
+  const x = LEVEL[o.effect];
+  const y = LEVEL[n.effect];
+  if (x !== undefined && y !== undefined && x !== y) return y > x ? "more permissive" : "less permissive";
+  return o.flags.join(",") === n.flags.join(",") ? null : "flags changed";
 }
 
 /** A policy under comparison: the one decisions come from (instrumented when possible) and its coverage. */
@@ -143,6 +174,8 @@ function differences(a: Side, b: Side, trace: readonly TraceEntry[], record: boo
   const out: Found[] = [];
   for (let i = 0; i < trace.length; i++) {
     const e = trace[i]!;
+    let old: Found["old"];
+    let neu: Found["old"];
     if ("signal" in e) {
       const ro = a.run.observe(so, e);
       const rn = b.run.observe(sn, e);
@@ -152,21 +185,28 @@ function differences(a: Side, b: Side, trace: readonly TraceEntry[], record: boo
         a.recorder.outcome({ rules: ro.revoked.map((x) => x.rule), flags: ro.flags, errors: ro.errors });
         b.recorder.outcome({ rules: rn.revoked.map((x) => x.rule), flags: rn.flags, errors: rn.errors });
       }
-      continue;
+      old = sideOfSignal(ro);
+      neu = sideOfSignal(rn);
+    } else {
+      const ro = a.run.decide(so, e);
+      const rn = b.run.decide(sn, e);
+      so = ro.state;
+      sn = rn.state;
+      if (record) {
+        a.recorder.decision(ro.decision);
+        b.recorder.decision(rn.decision);
+      }
+      old = sideOfDecision(ro.decision);
+      neu = sideOfDecision(rn.decision);
     }
-    const ro = a.run.decide(so, e);
-    const rn = b.run.decide(sn, e);
-    so = ro.state;
-    sn = rn.state;
-    if (record) {
-      a.recorder.decision(ro.decision);
-      b.recorder.decision(rn.decision);
-    }
-    const x = LEVEL[ro.decision.effect]!;
-    const y = LEVEL[rn.decision.effect]!;
-    if (x !== y) out.push({ index: i, old: ro.decision, new: rn.decision, direction: y > x ? "more permissive" : "less permissive" });
+    const direction = compareSides(old, neu);
+    if (direction !== null) out.push({ index: i, action: "signal" in e ? e.signal : e.action, old, new: neu, direction });
   }
   return out;
+}
+
+function outcomeSide(o: EventOutcome): Found["old"] {
+  return o.decision ? sideOfDecision(o.decision) : sideOfSignal(o.observed!);
 }
 
 function reasonsOf(d: Decision): string[] {
@@ -192,33 +232,33 @@ export function diffPolicies(oldInput: DiffInput, newInput: DiffInput, options: 
   const witnessed = new Set<string>();
   const groups = new Map<string, { action: string; direction: DiffDirection; examples: DiffExample[]; signatures: Set<string> }>();
   // Two examples of a group are different when the effects or the deciding rules differ.
-  const signature = (f: Found) => `${f.old.effect}>${f.new.effect}|${f.old.rules.join(",")}|${f.new.rules.join(",")}|${f.old.reasons.map((r) => r.code ?? "").join(",")}`;
+  const signature = (f: Found) => `${f.old.effect}>${f.new.effect}|${f.old.rules.join(",")}|${f.new.rules.join(",")}|${f.old.flags.join(",")}|${f.new.flags.join(",")}|${f.old.reasons.map((r) => r.split(":")[0]).join(",")}`;
   const shows = (f: Found): string[] => {
-    const involved = new Set([...f.old.rules, ...f.new.rules, ...f.old.reasons.map((r) => r.rule ?? ""), ...f.new.reasons.map((r) => r.rule ?? ""), f.new.action]);
+    const involved = new Set([...f.old.rules, ...f.new.rules, ...f.old.reasonRules, ...f.new.reasonRules, ...f.old.flags, ...f.new.flags, f.action]);
     return changes.filter((c) => involved.has(c.name)).map((c) => c.name);
   };
   const wanted = (f: Found) => {
     if (shows(f).some((c) => !witnessed.has(c))) return true;
-    const g = groups.get(`${f.new.action}|${f.direction}`);
+    const g = groups.get(`${f.action}|${f.direction}`);
     return g === undefined || (g.examples.length < perGroup && !g.signatures.has(signature(f)));
   };
-  const sameKind = (x: Found, y: Found) => x.new.action === y.new.action && x.direction === y.direction && signature(x) === signature(y);
+  const sameKind = (x: Found, y: Found) => x.action === y.action && x.direction === y.direction && signature(x) === signature(y);
   const add = (trace: readonly TraceEntry[], f: Found, phase: SearchPhase) => {
     const keep = (t: readonly TraceEntry[]) => differences(a, b, t, false).some((x) => sameKind(x, f));
     const small = minimizeTrace(trace.slice(0, f.index + 1), keep);
     const all = differences(a, b, small, false);
     const hit = all.find((x) => sameKind(x, f)) ?? f;
     const cut = small.slice(0, hit.index + 1);
-    const key = `${hit.new.action}|${hit.direction}`;
+    const key = `${hit.action}|${hit.direction}`;
     let g = groups.get(key);
-    if (!g) groups.set(key, (g = { action: hit.new.action, direction: hit.direction, examples: [], signatures: new Set() }));
+    if (!g) groups.set(key, (g = { action: hit.action, direction: hit.direction, examples: [], signatures: new Set() }));
     g.signatures.add(signature(hit));
     const s = shows(hit);
     for (const c of s) witnessed.add(c);
     g.examples.push({
       trace: cut,
-      old: { effect: hit.old.effect, rules: hit.old.rules, reasons: reasonsOf(hit.old) },
-      new: { effect: hit.new.effect, rules: hit.new.rules, reasons: reasonsOf(hit.new) },
+      old: { effect: hit.old.effect, rules: hit.old.rules, reasons: hit.old.reasons, flags: hit.old.flags },
+      new: { effect: hit.new.effect, rules: hit.new.rules, reasons: hit.new.reasons, flags: hit.new.flags },
       outcomes: stepOutcomes(a.plain, cut),
       firstDifference: all[0]?.index ?? hit.index,
       shows: s,
@@ -246,15 +286,16 @@ export function diffPolicies(oldInput: DiffInput, newInput: DiffInput, options: 
     exhaustive = exploreTraces(
       [a.run, b.run],
       alphabetOf([a.plain, b.plain]),
-      { maxEvents: options.exhaustive, budget: options.exhaustiveBudget, deadline, prune: ([o, n]) => o!.decision !== null && n!.decision !== null && LEVEL[o!.decision.effect] !== LEVEL[n!.decision.effect] },
+      { maxEvents: options.exhaustive, budget: options.exhaustiveBudget, deadline, prune: ([o, n]) => compareSides(outcomeSide(o!), outcomeSide(n!)) !== null },
       (trace, [o, n]) => {
-        if (o!.decision === null || n!.decision === null) return false;
-        a.recorder.decision(o!.decision);
-        b.recorder.decision(n!.decision);
-        const x = LEVEL[o!.decision.effect]!;
-        const y = LEVEL[n!.decision.effect]!;
-        if (x === y) return false;
-        const f: Found = { index: trace.length - 1, old: o!.decision, new: n!.decision, direction: y > x ? "more permissive" : "less permissive" };
+        if (o!.decision) a.recorder.decision(o!.decision);
+        if (n!.decision) b.recorder.decision(n!.decision);
+        const old = outcomeSide(o!);
+        const neu = outcomeSide(n!);
+        const direction = compareSides(old, neu);
+        if (direction === null) return false;
+        const e = trace[trace.length - 1]!;
+        const f: Found = { index: trace.length - 1, action: "signal" in e ? e.signal : e.action, old, new: neu, direction };
         if (wanted(f)) add(trace, f, "exhaustive");
         return true;
       },
@@ -293,8 +334,9 @@ export function diffPolicies(oldInput: DiffInput, newInput: DiffInput, options: 
     else break;
   }
 
+  const order: readonly DiffDirection[] = ["more permissive", "less permissive", "flags changed"];
   const sorted = [...groups.values()]
-    .sort((x, y) => (x.direction === y.direction ? x.action.localeCompare(y.action) : x.direction === "more permissive" ? -1 : 1))
+    .sort((x, y) => (x.direction === y.direction ? x.action.localeCompare(y.action) : order.indexOf(x.direction) - order.indexOf(y.direction)))
     .map(({ action, direction, examples }) => ({ action, direction, examples }));
   const coverage = { old: a.recorder.report(), new: b.recorder.report() };
   const undecided = undecidedRules(coverage);

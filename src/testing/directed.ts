@@ -102,6 +102,8 @@ class TraceBuilder implements PlanKit {
   private readonly effects: ReadonlyMap<string, string>;
   /** Attribute paths histories are keyed by (and distinct attributes): every event carries them. */
   private readonly keyPaths: readonly string[];
+  /** The principal kinds the policy's rules name, in order of first appearance. */
+  private readonly namedKinds: readonly string[];
   /** Events tried for the plan being built (see PLAN_BUDGET). */
   private spent = 0;
   private readonly goalCache = new Map<string, Solution[]>();
@@ -117,6 +119,7 @@ class TraceBuilder implements PlanKit {
     for (const k of this.ir.revokeTargets) if (k.kind === "path" && k.root !== "action") paths.add(k.text);
     for (const op of this.ir.ops) if (op.op === "distinct" && op.attribute.root !== "action" && op.attribute.text !== "principal.id" && op.attribute.text !== "principal.kind") paths.add(op.attribute.text);
     this.keyPaths = [...paths];
+    this.namedKinds = [...new Set(this.ir.rules.flatMap((r) => (isProbe(r.id) ? [] : r.principals.flatMap((p) => (p.kind === null ? [] : [p.kind])))))];
   }
 
   /* ---- PlanKit ------------------------------------------------------------------------------ */
@@ -199,11 +202,23 @@ class TraceBuilder implements PlanKit {
       for (const reader of readers.get(op.index) ?? []) {
         const labels = op.op === "labels" ? new Set(labelsRead(reader.rule.condition)) : new Set<number>();
         const site = `${op.signature} of ${reader.rule.id}`;
-        for (const moves of operatorSites(op, reader, this)) out.push({ site, moves, ops: new Set([op.index]), labels, rules: [reader.rule.id], key });
+        for (const moves of operatorSites(op, reader, this))
+          for (const kind of this.kindsFor(reader.rule)) out.push({ site, moves, ops: new Set([op.index]), labels, rules: [reader.rule.id], key, ...(kind === null ? {} : { kind }) });
       }
     }
     for (const rule of this.ir.rules) if (!isCoverageProbe(rule.id)) out.push(...this.ruleSites(rule));
     return out;
+  }
+
+  /**
+   * The principal kinds a rule's history plans are built for: one (null: the solver's or the default
+   * kind) when its selectors fix the kind, else every kind a rule of the policy names — a `for *`
+   * rule reads the same history whoever acts, but the other rules decide the events by kind, so
+   * a count reached by agents says nothing of the humans it also limits.
+   */
+  private kindsFor(rule: RuleIR): readonly (string | null)[] {
+    if (rule.principals.length > 0 && rule.principals.every((p) => p.kind !== null)) return [null];
+    return [null, ...this.namedKinds.filter((k) => k !== this.defaultKind())];
   }
 
   /**
@@ -286,7 +301,8 @@ class TraceBuilder implements PlanKit {
   /** Who the subject is: the principal and key values the plan's last rule event needs (so all its events share them). */
   private cast(plan: Plan): Cast {
     const last = [...plan.moves].reverse().find((m) => m.intent.t === "rule") ?? plan.moves[plan.moves.length - 1];
-    const s = last ? this.goals(last)[0] : undefined;
+    const goals = last ? this.goals(last) : [];
+    const s = (plan.kind === undefined ? undefined : goals.find((g) => [undefined, plan.kind].includes(g.assign.get("principal.kind") as string | undefined))) ?? goals[0];
     const get = (p: string) => {
       const v = s?.assign.get(p);
       return v === undefined || v === ABSENT || v === PRESENT ? undefined : v;
@@ -298,7 +314,7 @@ class TraceBuilder implements PlanKit {
       const v = get(p);
       if (v !== undefined) values.set(p, v);
     }
-    return { kind: typeof kind === "string" ? kind : this.defaultKind(), id: typeof id === "string" ? id : null, values };
+    return { kind: typeof kind === "string" ? kind : (plan.kind ?? this.defaultKind()), id: typeof id === "string" ? id : null, values };
   }
 
   private defaultKind(): string {

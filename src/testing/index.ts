@@ -49,7 +49,7 @@ export { traceAsTest, counterexampleTest, traceJsonl, traceLines, stepText, dura
 
 // What `leash diff` runs
 export { diffPolicies, mergeVocabularies, DiffCompileError } from "./diff.js";
-export type { DiffCoverage, DiffDirection, DiffExample, DiffGroup, DiffInput, DiffOptions, DiffReport } from "./diff.js";
+export type { DiffCoverage, DiffDirection, DiffExample, DiffGroup, DiffInput, DiffOptions, DiffReport, DiffSide } from "./diff.js";
 export { changesBetween } from "./changes.js";
 export type { PolicyChange } from "./changes.js";
 

@@ -64,6 +64,8 @@ export interface Plan {
   readonly rules: readonly string[];
   /** The key the plan's histories are partitioned by (actor 0 keeps it; variants change it). */
   readonly key: KeyIR | null;
+  /** The principal kind of the plan's actors when its rule does not fix one (`for *`): each kind a rule names. */
+  readonly kind?: string;
 }
 
 /** A comparison of an operator's value with a constant, `op CMP n`, the operator on the left. */
@@ -120,6 +122,12 @@ interface OperatorEntry<O extends OpIR> {
 type Table = { readonly [K in OpIR["op"]]: OperatorEntry<Extract<OpIR, { op: K }>> };
 
 const SECOND = 1000;
+/**
+ * The most events of one kind a plan repeats to reach a threshold or a limit: a threshold above it
+ * is left to the random rounds. Policies count to a hundred or so (`>= 100 within 1d`), so a bound
+ * of 64 would leave ordinary limits unreached.
+ */
+const MAX_BURST = 1000;
 /** What `distinct(P by K)` without `of X` counts: every event that happened. */
 const EVERYTHING: EventSelIR = { filter: "happened", patterns: [["*"]] };
 
@@ -128,11 +136,11 @@ function edges(w: number | null): number[] {
   return w === null ? [SECOND] : [...new Set([w - 1, w].filter((g) => g >= 0))];
 }
 
-/** The values of `k` worth trying around each threshold (N−1, N, N+1), within the register bound. */
+/** The values of `k` worth trying around each threshold (N−1, N, N+1), up to `MAX_BURST`. */
 function around(thresholds: readonly Threshold[], fallback: number): number[] {
   const ns = thresholds.length > 0 ? thresholds.map((t) => t.n) : [fallback];
   const out = new Set<number>();
-  for (const n of ns) for (const k of [Math.floor(n) - 1, Math.floor(n), Math.floor(n) + 1]) if (k >= 0 && k <= 64) out.add(k);
+  for (const n of ns) for (const k of [Math.floor(n) - 1, Math.floor(n), Math.floor(n) + 1]) if (k >= 0 && k <= MAX_BURST) out.add(k);
   return [...out].sort((a, b) => a - b);
 }
 
@@ -155,7 +163,7 @@ function holds(k: number, t: Threshold): boolean {
 }
 
 /** The fewest events (from none up) that give `count CMP n` the wanted value, or null. */
-function fewest(reading: Reading, max = 64): number | null {
+function fewest(reading: Reading, max = MAX_BURST): number | null {
   const t = reading.threshold;
   if (t === undefined) return reading.want ? 1 : 0;
   for (let k = 0; k <= max; k++) if (holds(k, t) === reading.want) return k;
@@ -190,14 +198,32 @@ function sinceLike(op: Extract<OpIR, { op: "since" | "gap" }>, reader: Reader, k
   const plans: (readonly (Move | null)[] | null)[] = [[kit.final(reader.rule, 0)]];
   const gaps = new Set<number>([SECOND]);
   for (const t of reader.thresholds) for (const g of [t.n - 1, t.n, t.n + 1]) if (g >= 0) gaps.add(g);
+  const group = kit.ir.keyGroups[op.group]!;
   for (const x of kit.events(op.events, 2)) {
+    // Another event of the same key halfway: it keeps the key's state alive past its lifetime, so a
+    // constant longer than that lifetime is reached too.
+    const keepAlive = keepAliveOf(op, x, kit);
     for (const g of gaps) {
       plans.push([...kit.repeat(x, 1, 0, 0), kit.final(reader.rule, g)]);
       if (op.op === "gap") plans.push([...kit.repeat(x, 2, 0, g), kit.final(reader.rule, SECOND)]);
+      if (keepAlive && g > group.ttl / 2) plans.push([...kit.repeat(x, 1, 0, 0), ...kit.repeat(keepAlive, 1, Math.floor(g / 2), 0), kit.final(reader.rule, g - Math.floor(g / 2))]);
     }
     for (const other of kit.others(kit.ir.keyGroups[op.group]!.key)) plans.push([...kit.repeat(x, 2, 0, 0, other), kit.final(reader.rule, 0)]);
   }
   return plans;
+}
+
+/** An event another operator of the same key records (not `x` itself): it writes the key's state. */
+function keepAliveOf(op: OpIR, x: EventChoice, kit: PlanKit): EventChoice | null {
+  for (const other of kit.ir.ops) {
+    if (other.group !== op.group || other.index === op.index) continue;
+    const sels = other.op === "sequence" ? other.stages : other.op === "after" ? [other.events, ...(other.until ? [other.until] : [])] : "events" in other && other.events ? [other.events] : [];
+    for (const sel of sels) {
+      const y = kit.events(sel, 2).find((c) => c.name !== x.name || c.signal !== x.signal);
+      if (y) return y;
+    }
+  }
+  return null;
 }
 
 function enableSinceLike(op: Extract<OpIR, { op: "since" | "gap" }>, reading: Reading, kit: PlanKit): EventChoice[] | null {
@@ -277,7 +303,7 @@ const rate: OperatorEntry<Extract<OpIR, { op: "rate" }>> = {
     const plans: (readonly (Move | null)[] | null)[] = [];
     const interval = Math.max(1, Math.round(op.per / op.limit));
     for (const x of kit.events(op.events, 2)) {
-      for (const k of [op.limit - 1, op.limit, op.limit + 1]) if (k >= 0 && k <= 64) plans.push([...kit.repeat(x, k, 0, 0), kit.final(reader.rule, 0)]);
+      for (const k of [op.limit - 1, op.limit, op.limit + 1]) if (k >= 0 && k <= MAX_BURST) plans.push([...kit.repeat(x, k, 0, 0), kit.final(reader.rule, 0)]);
       for (const g of [interval - 1, interval]) plans.push([...kit.repeat(x, op.limit, 0, 0), kit.final(reader.rule, g)]);
       plans.push([...kit.repeat(x, op.limit + 1, 0, interval), kit.final(reader.rule, interval)]);
       for (const other of kit.others(kit.ir.keyGroups[op.group]!.key)) plans.push([...kit.repeat(x, op.limit + 1, 0, 0, other), kit.final(reader.rule, 0)]);
@@ -290,6 +316,25 @@ const rate: OperatorEntry<Extract<OpIR, { op: "rate" }>> = {
   },
 };
 
+/** The mean gap of the straddling plans of `regularity`: long enough that whole milliseconds give a variation within 10⁻⁵. */
+const REGULAR_GAP = 100 * SECOND;
+
+/**
+ * For each constant `c` a regularity is compared with, `samples` gaps whose coefficient of variation
+ * is `c` × 0.999 and `c` × 1.001: the mean `REGULAR_GAP`, two gaps `a` over and under it, the rest
+ * at the mean, so the deviation is `a·√(2/samples)`.
+ */
+function straddlingGaps(samples: number, thresholds: readonly Threshold[]): number[][] {
+  if (samples < 2) return [];
+  const out: number[][] = [];
+  for (const t of thresholds)
+    for (const f of [0.999, 1.001]) {
+      const a = Math.round(t.n * f * REGULAR_GAP * Math.sqrt(samples / 2));
+      if (a > 0 && a < REGULAR_GAP) out.push([REGULAR_GAP + a, REGULAR_GAP - a, ...Array.from({ length: samples - 2 }, () => REGULAR_GAP)]);
+    }
+  return out;
+}
+
 const regularity: OperatorEntry<Extract<OpIR, { op: "regularity" }>> = {
   sites: (op, reader, kit) => {
     const plans: (readonly (Move | null)[] | null)[] = [];
@@ -299,6 +344,12 @@ const regularity: OperatorEntry<Extract<OpIR, { op: "regularity" }>> = {
       plans.push([...kit.repeat(x, n - 1, 0, SECOND), kit.final(reader.rule, SECOND)]);
       // Gaps alternating one and three seconds: far from regular.
       plans.push([...kit.repeat(x, n, 0, SECOND).map((m, i) => ({ ...m, gap: i === 0 ? 0 : i % 2 === 0 ? 3 * SECOND : SECOND })), kit.final(reader.rule, 3 * SECOND)]);
+      // Gaps whose variation is 0.1% under and over each constant: the threshold straddled. With
+      // the request itself one of the events (the last gap is its own) and without.
+      for (const gaps of straddlingGaps(op.samples, reader.thresholds)) {
+        plans.push([...kit.repeat(x, op.samples, 0, 0).map((m, i) => ({ ...m, gap: i === 0 ? 0 : gaps[i - 1]! })), kit.final(reader.rule, gaps[op.samples - 1]!)]);
+        plans.push([...kit.repeat(x, n, 0, 0).map((m, i) => ({ ...m, gap: i === 0 ? 0 : gaps[i - 1]! })), kit.final(reader.rule, REGULAR_GAP)]);
+      }
       for (const other of kit.others(kit.ir.keyGroups[op.group]!.key)) plans.push([...kit.repeat(x, n, 0, SECOND, other), kit.final(reader.rule, SECOND)]);
     }
     return plans;
@@ -390,7 +441,7 @@ const limit: OperatorEntry<Extract<OpIR, { op: "limit" }>> = {
     const use = (gap: number, actor?: ActorRef) => kit.final(rule, gap, actor);
     const uses = (k: number, spacing: number, actor?: ActorRef) => Array.from({ length: k }, (_, i) => use(i === 0 ? 0 : spacing, actor));
     const plans: (readonly (Move | null)[] | null)[] = [];
-    for (const k of [op.count - 1, op.count, op.count + 1]) if (k >= 0 && k <= 64) plans.push([...uses(k, 0), use(k === 0 ? 0 : SECOND)]);
+    for (const k of [op.count - 1, op.count, op.count + 1]) if (k >= 0 && k <= MAX_BURST) plans.push([...uses(k, 0), use(k === 0 ? 0 : SECOND)]);
     if (op.window !== null) for (const g of edges(op.window)) if (g - (op.count - 1) >= 0) plans.push([...uses(op.count, 1), use(g - (op.count - 1))]);
     for (const other of kit.others(kit.ir.keyGroups[op.group]!.key)) plans.push([...uses(op.count, 0, other), use(SECOND)]);
     return plans;

@@ -84,6 +84,51 @@ describe("directed traces: every threshold, window, limit, label and rule of the
     expect(new Set(decisions)).toEqual(new Set(["allow", "deny"]));
   });
 
+  it("reach a count of a hundred, and a window one day shorter or longer", () => {
+    const src = (w: string) => `rule exports: allow contact.export\nrule cap: deny contact.export when count(allowed contact.export by principal within ${w}) >= 100\n`;
+    for (const w of ["1d", "12h"]) {
+      const { policy } = compiled(src(w));
+      const traces = directedTraces(policy).filter((t) => t.rules.includes("cap"));
+      const lengths = new Set(traces.map((t) => t.trace.length - 1));
+      for (const k of [99, 100, 101]) expect(lengths).toContain(k);
+      expect(decidedBy(policy, traces.map((t) => t.trace))).toContain("cap");
+    }
+  });
+
+  it("reach a `since` constant longer than the key's lifetime: another event of the key keeps its state", () => {
+    // The session group lives 24 h (the default key lifetime); `since(...) < 36h` needs its state kept.
+    const { policy } = compiled("rule tools: allow a.run, b.run, x.run\nrule r: deny x.run when since(a.run by session) < 36h\nrule q: deny x.run when after(b.run by session within 1m)\n");
+    const traces = directedTraces(policy).filter((t) => t.rules.includes("r") && t.trace.length === 3);
+    const late = traces.filter((t) => t.trace[2]!.time === 36 * 3600_000 - 1 && "action" in t.trace[1]! && t.trace[1].action === "b.run");
+    expect(late.length).toBeGreaterThan(0);
+    expect(decidedBy(policy, late.map((t) => t.trace))).toContain("r");
+  });
+
+  it("straddle a regularity constant: gaps whose variation is just under and just over it", () => {
+    const { policy } = compiled("rule vpn: allow vpn.connect\nrule robotic: flag vpn.connect when regularity(attempted vpn.connect by context.ip over 4) < 0.05\n");
+    const flagged = directedTraces(policy)
+      .filter((t) => t.rules.includes("robotic") && t.trace.some((e) => e.time >= 400_000))
+      .map((t) => {
+        let s = policy.initialState();
+        let flags: readonly string[] = [];
+        for (const e of t.trace) ({ state: s, decision: { flags } } = policy.decide(s, e as never));
+        return flags.includes("robotic");
+      });
+    // One trace each side of 0.05 with the request's own gap counted, and one each side without.
+    expect(flagged.filter((f) => f).length).toBeGreaterThanOrEqual(1);
+    expect(flagged.filter((f) => !f).length).toBeGreaterThanOrEqual(1);
+  });
+
+  it("build a `for *` rule's history plans for every principal kind the rules name", () => {
+    const { policy } = compiled(
+      'rule agents: allow email.send for agent *\nrule staff: allow email.send for human * { team: "support" }\nrule rate: deny email.send when count(allowed email.send by principal within 1h) >= 3\n',
+    );
+    const traces = directedTraces(policy).filter((t) => t.site.startsWith("principal|count") && t.trace.length === 4);
+    const kinds = new Set(traces.map((t) => JSON.stringify(t.trace.map((e) => e.principal?.kind))));
+    expect(kinds).toEqual(new Set([JSON.stringify(["agent", "agent", "agent", "agent"]), JSON.stringify(["human", "human", "human", "human"])]));
+    expect(traces.find((t) => t.trace[0]!.principal?.kind === "human")!.trace[0]!.principal).toMatchObject({ team: "support" });
+  });
+
   it("meet the history a request needs: a lookup is placed before a refund that requires it", () => {
     const { policy } = compiled(
       "rule agents: allow customer.lookup, refund.issue for agent *\n  limit 2 per session\nrule lookup-first: deny refund.issue unless after(customer.lookup by session within 30m)\n",

@@ -5,7 +5,7 @@ import { contentHash } from "../../compile/hash.js";
 import { renderDiagnostics } from "../../diagnostics/render.js";
 import { escapeInvisible } from "../../syntax/strings.js";
 import { coverageSummary } from "../../testing/coverage.js";
-import { diffPolicies, type DiffExample, type DiffReport } from "../../testing/diff.js";
+import { diffPolicies, type DiffExample, type DiffReport, type DiffSide } from "../../testing/diff.js";
 import { exhaustiveShortfall, randomSeed } from "../../testing/properties.js";
 import { traceAsTest, traceJsonl, traceLines } from "../../testing/render.js";
 import { intOption, parseArgs, RANGES } from "../args.js";
@@ -99,10 +99,11 @@ function verdictOf(r: DiffReport, strict: boolean): Verdict {
   return { kind: reasons.length > 0 ? "inconclusive" : "same", reasons };
 }
 
-function decided(d: { effect: string; rules: readonly string[]; reasons: readonly string[] }): string {
-  if (d.rules.length > 0) return `${d.effect} by ${d.rules.join(", ")}`;
+function decided(d: DiffSide, withFlags: boolean): string {
+  const flags = withFlags ? (d.flags.length > 0 ? `, flagged by ${d.flags.join(", ")}` : ", no flag") : "";
+  if (d.rules.length > 0) return `${d.effect} by ${d.rules.join(", ")}${flags}`;
   const why = d.reasons.find((r) => /^R3\d\d: /.test(r) && !r.startsWith("R313"));
-  return why ? `${d.effect} (${escapeInvisible(why)})` : d.effect;
+  return `${why ? `${d.effect} (${escapeInvisible(why)})` : d.effect}${flags}`;
 }
 
 function searched(r: DiffReport): string {
@@ -129,14 +130,15 @@ function textOf(r: DiffReport, files: ReadonlyMap<string, string>, oldPath: stri
   }
   lines.push("");
   r.groups.forEach((g, gi) => {
-    const tone = g.direction === "more permissive" ? "red" : "yellow";
+    const tone = g.direction === "more permissive" ? "red" : g.direction === "less permissive" ? "yellow" : "cyan";
     lines.push(`${paint(escapeInvisible(g.action), "bold", color)}: ${paint(g.direction, tone, color)} (${g.examples.length} example${g.examples.length === 1 ? "" : "s"})`);
     g.examples.forEach((x, xi) => {
-      lines.push(`  ${xi + 1}. old ${decided(x.old)}, new ${decided(x.new)}`);
+      const flags = g.direction === "flags changed";
+      lines.push(`  ${xi + 1}. old ${decided(x.old, flags)}, new ${decided(x.new, flags)}`);
       for (const l of traceLines(x.trace, new Map([[x.trace.length - 1, `old ${x.old.effect}, new ${x.new.effect}`]]))) lines.push(`     ${escapeInvisible(l)}`);
-      const test = exampleTest(g.action, g.direction, x);
+      const { test, pins } = examplePin(g.action, g.direction, x);
       if (test) {
-        lines.push(`     as a test: it passes on ${oldPath} and fails on ${newPath} at step ${x.firstDifference + 1}`);
+        lines.push(pins ? `     as a test: it passes on ${oldPath} and fails on ${newPath} at step ${x.firstDifference + 1}` : `     as a test of ${oldPath} (no test step can say "not flagged", so it passes on both):`);
         for (const l of test.split("\n")) lines.push(paint(`       ${escapeInvisible(l)}`, "dim", color));
       }
       const path = files.get(`${gi}/${xi}`);
@@ -153,11 +155,26 @@ function textOf(r: DiffReport, files: ReadonlyMap<string, string>, oldPath: stri
 
 /** The test block that pins the old behaviour of an example (each request step expects OLD's effect). */
 export function exampleTest(action: string, direction: string, x: DiffExample): string | null {
+  return examplePin(action, direction, x).test;
+}
+
+/** An example's test block and whether it fails on the new version (a flag the new one adds cannot be pinned). */
+function examplePin(action: string, direction: string, x: DiffExample): { test: string | null; pins: boolean } {
   const expects = new Map<number, string>();
   x.outcomes.forEach((o, i) => {
     if (o.kind === "request" && o.effect !== undefined) expects.set(i, o.effect);
   });
-  return traceAsTest(`before the change: ${action} ${direction === "more permissive" ? "was not let through" : "was let through"}`, x.trace, expects, new Map([[x.firstDifference, `the new version: ${x.new.effect}`]]));
+  let note = `the new version: ${x.new.effect}`;
+  let pins = true;
+  if (direction === "flags changed") {
+    // A step can say "flagged by F", not "not flagged": the block pins a flag the old version raised.
+    const lost = x.old.flags.find((f) => !x.new.flags.includes(f));
+    pins = lost !== undefined && x.firstDifference === x.trace.length - 1;
+    if (pins) expects.set(x.firstDifference, `flag by ${lost}`);
+    note = `the new version: ${x.new.flags.length > 0 ? `flagged by ${x.new.flags.join(", ")}` : "no flag"}`;
+  }
+  const what = direction === "more permissive" ? "was not let through" : direction === "less permissive" ? "was let through" : "kept its flags";
+  return { test: traceAsTest(`before the change: ${action} ${what}`, x.trace, expects, new Map([[x.firstDifference, note]])), pins };
 }
 
 function jsonOf(r: DiffReport, files: ReadonlyMap<string, string>, oldPath: string, newPath: string): Record<string, unknown> {
