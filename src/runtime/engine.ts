@@ -5,7 +5,7 @@ import { contentHash, hash32, mix32 } from "../compile/hash.js";
 import type { KeyGroupIR, OpIR, PolicyIR } from "../compile/ir.js";
 import { didYouMean } from "../diagnostics/suggest.js";
 import { Failure, MAX_STRING, readOwn } from "./attributes.js";
-import { EvalContext, KeyCache, principalKey, sessionKey, type Layout } from "./context.js";
+import { EvalContext, KeyCache, principalKey, sessionKey, Subject, type Layout } from "./context.js";
 import { hasPrefix } from "./glob.js";
 import type { LayoutDescriptor } from "./layout.js";
 import { addLabel, applyUpdate, emptyRegisters, grantHolds, limitUses, useGrant, useLimit, type Category } from "./operators.js";
@@ -132,8 +132,9 @@ export class Policy {
   private readonly layout: Layout;
   private readonly initial: PolicyState;
   private readonly groupOps: readonly (readonly OpIR[])[];
+  /** Per group: the longest key string its values may make (`text:` plus `limits.maxKeyLength`). */
+  private readonly keyLimits: readonly number[];
   private readonly declaredNames: readonly string[];
-  /** The digest of a decision over attributes no rule reads, per bucket (see digestOf). */
   private readonly ownLayouts: LayoutSource;
   /**
    * The evaluation context of the last finished decision, reused by the next one. A decision takes
@@ -141,9 +142,19 @@ export class Policy {
    * running (a getter on a request calling `decide`) builds its own. Also the arrays a pure write
    * fills, and the last layouts table merged with this policy's own.
    */
-  private readonly spare: { ctx: EvalContext | null; keys: (string | null | undefined)[]; parts: unknown[]; layoutsIn: object | null; layoutsOut: Readonly<Record<string, LayoutDescriptor>> | null } = {
+  private readonly spare: {
+    ctx: EvalContext | null;
+    keys: (string | null | undefined)[];
+    groups: (string | undefined)[];
+    values: (string | undefined)[];
+    parts: unknown[];
+    layoutsIn: object | null;
+    layoutsOut: Readonly<Record<string, LayoutDescriptor>> | null;
+  } = {
     ctx: null,
     keys: [],
+    groups: [],
+    values: [],
     parts: [],
     layoutsIn: null,
     layoutsOut: null,
@@ -166,6 +177,7 @@ export class Policy {
     this.groupOps = ir.keyGroups.map((g) => g.ops.map((i) => ir.ops[i]!));
     this.maxKeys = options.maxKeys;
     this.limits = options.limits;
+    this.keyLimits = ir.keyGroups.map((g) => g.text.length + 1 + options.limits.maxKeyLength);
     this.initial = emptyState(this.layoutHash);
     Object.freeze(this);
   }
@@ -416,7 +428,7 @@ export class Policy {
       for (const list of [plan.bucket!.reads, plan.bucket!.checks]) for (const g of list) c.key(g);
       const d = this.evaluate(c, plan.bucket!, false, false);
       const warning: DecisionError = { rule: null, code: "R319", message: `decided without the store (${why.code}: ${why.message}): the history of ${[...skip].join(", ") || "no rule"} read as empty, other histories failed closed, revocations unchecked` };
-      return new DecisionValue(d.effect, d.rules, d.reasons, d.obligations, d.flags, d.errors, [...d.warnings, warning], d.validUntil, d.nextDeadline, d.watch, d.policyHash, d.time, d.action, d.principal ?? null, d.session ?? null, d.resource ?? null, d.digest ?? "", false);
+      return new DecisionValue(d.effect, d.rules, d.reasons, d.obligations, d.flags, d.errors, [...d.warnings, warning], d.validUntil, d.nextDeadline, d.watch, d.policyHash, d.time, d.action, d.principal ?? null, d.session ?? null, d.resource ?? null, d.digest ?? 0, false);
     } catch (e) {
       return this.errorDecision("R304", `the request could not be evaluated: ${describeError(e)}`, null, plan.ev);
     } finally {
@@ -502,11 +514,17 @@ export class Policy {
     return null;
   }
 
-  /** Loads one stored value into group `g` of `c`, or why it cannot be. */
-  private loadOne(c: EvalContext, g: number, raw: unknown, layouts: LayoutSource): NeedsLayout | Refusal | null {
+  /** Loads one stored value into group `g` of `c`, or why it cannot be. `layouts` is built only when needed. */
+  private loadOne(c: EvalContext, g: number, raw: unknown, layouts: LayoutSource | StateValue): NeedsLayout | Refusal | null {
     const key = c.keys[g]!;
     const group = this.layout.groups[g]!;
-    if (key.length > group.text.length + 1 + this.limits.maxKeyLength) return new Refusal("R302", `request over a limit: the value of ${group.text} that keys a history is longer than ${this.limits.maxKeyLength} characters`);
+    if (key.length > this.keyLimits[g]!) return new Refusal("R302", `request over a limit: the value of ${group.text} that keys a history is longer than ${this.limits.maxKeyLength} characters`);
+    // The core's own write in this policy's layout, as it is (the common case).
+    if (raw === null || (raw instanceof Partition && raw.l === group.layoutId)) {
+      c.load(g, raw, false);
+      return null;
+    }
+    if (layouts instanceof StateValue) layouts = this.layoutsOf(layouts);
     const loaded = loadPartition(raw, key, group, this.groupOps[g]!, this.ir.labels, layouts, c.ev.time);
     if (loaded === null || loaded instanceof Partition) c.load(g, loaded, false);
     else if (loaded instanceof LoadedPartition) c.load(g, loaded.p, true);
@@ -586,27 +604,35 @@ export class Policy {
   private decideOn(st: StateValue, state: PolicyState, ev: Event, bucket: Bucket): DecideResult {
     const c = this.takeContext(ev);
     try {
-      // The keys that hold only revocations are read only when the state holds any.
-      // (their keys are resolved all the same: the decision watches them).
-      const lists = st.revoked > 0 ? 2 : 1;
+      // The keys that hold only revocations are read only when the state holds any (their keys are
+      // resolved all the same: the decision watches them). A stored partition is found by the
+      // request's own value (the session id), and its key string comes with it.
+      const groups = this.layout.groups;
       for (let l = 0; l < 2; l++) {
         const list = l === 0 ? bucket.reads : bucket.checks;
+        const read = l === 0 || st.revoked > 0;
         for (let i = 0; i < list.length; i++) {
           const g = list[i]!;
-          const k = c.key(g);
-          if (k === null) {
+          const value = c.value(g);
+          if (value === null) {
+            c.keys[g] = null;
             c.missing(g);
             continue;
           }
-          if (c.stored[g] !== undefined) continue;
-          if (l === 1 && st.revoked === 0) continue;
-          const r = this.loadOne(c, g, st.get(k), this.layoutsOf(st));
+          const e = read ? st.lookup(groups[g]!.text, value) : undefined;
+          if (e !== undefined) {
+            c.keys[g] = e.key;
+            c.hashes[g] = e.hash;
+          } else c.key(g);
+          if (!read) continue;
+          const r = this.loadOne(c, g, e === undefined ? null : e.part, st);
           if (r !== null) {
             const d = r instanceof NeedsLayout ? this.errorDecision("R303", `state_corrupt: ${r.key} was written in layout ${r.layout}, which this policy does not know and the state does not describe`, null, ev) : this.errorDecision(r.code, r.message, null, ev);
             return new DecideResultValue(d, state);
           }
         }
       }
+      const lists = st.revoked > 0 ? 2 : 1;
       const decision = this.evaluate(c, bucket, true, false);
       const next = this.writePure(st, c, lists === 1 ? bucket.reads : null, bucket);
       if (next === "full") return new DecideResultValue(this.errorDecision("R326", `state full: every one of the ${this.maxKeys} partitions it may hold is a revoked key, so ${ev.name} cannot be recorded`, null, ev), state);
@@ -618,27 +644,34 @@ export class Policy {
 
   /** Writes what the evaluation in `c` changed into the state (the groups of `only`, or every touched group). */
   private writePure(st: StateValue, c: EvalContext, only: readonly number[] | null, bucket: Bucket | null): StateValue | "full" {
-    const keys = this.spare.keys;
-    const parts = this.spare.parts;
+    const spare = this.spare;
     let n = 0;
-    const add = (g: number) => {
-      const p = this.partitionAfter(c, g);
-      if (p === undefined) return;
-      keys[n] = c.keys[g];
-      parts[n++] = p;
-    };
-    if (only !== null) for (let i = 0; i < only.length; i++) add(only[i]!);
+    if (only !== null) for (let i = 0; i < only.length; i++) n = this.collectPure(c, only[i]!, n);
     else if (bucket !== null) {
-      for (const g of bucket.reads) add(g);
-      for (const g of bucket.checks) if (c.keys[g] !== null && !bucket.reads.includes(g)) add(g);
-    } else for (let g = 0; g < c.keys.length; g++) if (c.stored[g] !== undefined) add(g);
+      for (const g of bucket.reads) n = this.collectPure(c, g, n);
+      for (const g of bucket.checks) if (c.keys[g] !== null && !bucket.reads.includes(g)) n = this.collectPure(c, g, n);
+    } else for (let g = 0; g < c.keys.length; g++) if (c.stored[g] !== undefined) n = this.collectPure(c, g, n);
     if (n === 0) return st;
-    const out = st.write(keys, parts, n, this.maxKeys, this.layoutHash, this.layoutsWith(st.layouts));
+    const out = st.write(spare.keys, spare.groups, spare.values, spare.parts, n, this.maxKeys, this.layoutHash, this.layoutsWith(st.layouts));
     for (let i = 0; i < n; i++) {
-      keys[i] = undefined;
-      parts[i] = undefined;
+      spare.keys[i] = undefined;
+      spare.groups[i] = undefined;
+      spare.values[i] = undefined;
+      spare.parts[i] = undefined;
     }
     return out;
+  }
+
+  /** Adds group `g`'s partition after the evaluation to the spare write lists at `n`; the new count. */
+  private collectPure(c: EvalContext, g: number, n: number): number {
+    const p = this.partitionAfter(c, g);
+    if (p === undefined) return n;
+    const spare = this.spare;
+    spare.keys[n] = c.keys[g];
+    spare.groups[n] = this.layout.groups[g]!.text;
+    spare.values[n] = c.value(g) ?? undefined;
+    spare.parts[n] = p;
+    return n + 1;
   }
 
   /** Runs a plan over the state (observe, recheck, revoke, reinstate): the result and the state after it. */
@@ -819,12 +852,17 @@ export class Policy {
       this.hash,
       ev.time,
       ev.name,
-      principalOf(ev),
+      this.subjectOf(c),
       ev.session ?? null,
       resourceOf(ev),
       this.digestOf(effect, ev, bucket, c),
       c.migrated,
     );
+  }
+
+  /** Whom the decision in `c` is for: the principal's cached subject (one object per principal). */
+  private subjectOf(c: EvalContext): { readonly kind: string; readonly id: string } | null {
+    return c.principalKey()?.subject ?? null;
   }
 
   /** Considers a candidate list; a resource-split list only where the request's resource can match. */
@@ -1046,7 +1084,7 @@ export class Policy {
     const resource = field("resource");
     const time = field("time");
     const digest = field("digest");
-    if (typeof action !== "string" || typeof time !== "number" || typeof digest !== "string" || !(session === null || typeof session === "string") || !(resource === null || typeof resource === "string")) return fail("R317", "not a decision of this policy: its fields have the wrong types");
+    if (typeof action !== "string" || typeof time !== "number" || typeof digest !== "number" || !(session === null || typeof session === "string") || !(resource === null || typeof resource === "string")) return fail("R317", "not a decision of this policy: its fields have the wrong types");
     const pk = p !== null && typeof p === "object" ? `${String(p.kind)}/${String(p.id)}` : String(p);
     const differs: string[] = [];
     if (action !== ev.name) differs.push(`action ${quote(action)}, this request ${quote(ev.name)}`);
@@ -1065,11 +1103,11 @@ export class Policy {
   }
 
   /**
-   * What a decision was for, as a 32-bit digest (8 hex digits): policy, action, effect, time,
+   * What a decision was for, as a 32-bit digest (an unsigned integer): policy, action, effect, time,
    * session, principal, resource and the value of every other attribute path the candidate rules
    * read. Hashed field by field (the keys' hashes are cached with them), never as one string.
    */
-  private digestOf(effect: DecisionEffect, ev: Event, bucket: Bucket, c: EvalContext | null): string {
+  private digestOf(effect: DecisionEffect, ev: Event, bucket: Bucket, c: EvalContext | null): number {
     const ir = this.ir;
     let h = mix32(bucket.digestSeed, EFFECT_RANK[effect]);
     h = mix32(h, ev.time);
@@ -1084,14 +1122,14 @@ export class Policy {
       const p = paths[i]!;
       h = digestValue(h, readOwn(p.root === "principal" ? ev.principal : p.root === "resource" ? ev.resource : ev.context, p.segments, p.text, undefined));
     }
-    return (h >>> 0).toString(16).padStart(8, "0");
+    return h >>> 0;
   }
 
   private errorDecision(code: string, message: string, request: unknown, ev?: Event): DecisionValue {
     const t = ev !== undefined ? ev.time : fieldTime(request);
     const action = ev !== undefined ? ev.name : actionOf(request);
     const reasons: Reason[] = [{ rule: null, effect: "deny", code, message }];
-    return new DecisionValue("deny", EMPTY, reasons, EMPTY, EMPTY, [{ rule: null, code, message }], EMPTY, null, null, EMPTY, this.hash, t, action, ev ? principalOf(ev) : null, ev?.session ?? null, ev ? resourceOf(ev) : null, "", false);
+    return new DecisionValue("deny", EMPTY, reasons, EMPTY, EMPTY, [{ rule: null, code, message }], EMPTY, null, null, EMPTY, this.hash, t, action, ev ? principalOf(ev) : null, ev?.session ?? null, ev ? resourceOf(ev) : null, 0, false);
   }
 }
 
@@ -1223,14 +1261,6 @@ function sortByRank(rs: CompiledRule[]): CompiledRule[] {
     rs[j + 1] = r;
   }
   return rs;
-}
-
-/** Whom a decision is for. A class, not a literal, for the reason given in values.ts. */
-class Subject {
-  constructor(
-    readonly kind: string,
-    readonly id: string,
-  ) {}
 }
 
 function principalOf(ev: Event): { readonly kind: string; readonly id: string } | null {
