@@ -16,7 +16,9 @@
  *   again; as `leash check`, checks and lints do not run on a file that does not parse);
  * - `completionMs`: a completion request at places in the middle of the file (after `context.`,
  *   after an effect, inside `count(`), median; `completionAfterChangeMs`: the same sent right after
- *   a didChange, before its diagnostics.
+ *   a didChange, before its diagnostics;
+ * - `fullCheckCpuMs`: `checkSource` on the same text in this process, the peer measured in the
+ *   same run (a server that parses, checks and lints the whole file on every change).
  *
  * `tsx bench/lsp.ts [--quick]` runs it alone.
  */
@@ -26,6 +28,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { bundleServer } from "../editors/vscode/build.mjs";
 import { LspClient, ROOT } from "../test/lsp/harness.js";
+import { leashModuleUrl } from "./leash-build.js";
 import { lspPolicy } from "./lsp-policy.js";
 import type { BenchOptions } from "./report.js";
 
@@ -40,6 +43,12 @@ export interface LspRow {
   readonly errorDiagnosticsMs: number;
   readonly errorDiagnosticsCpuMs: number | null;
   readonly completionAfterChangeMs: number;
+  /**
+   * CPU time of `checkSource` on the same text in this process (the tsup bundle, as the other
+   * suites time leash): what a server that is not incremental does on every change, measured in the
+   * same run; `diagnosticsCpuMs / fullCheckCpuMs` is the share the incremental server spends.
+   */
+  readonly fullCheckCpuMs: number;
   /** Diagnostics refreshes per second at `diagnosticsMs`. */
   readonly changesPerSec: number;
   /** Milliseconds; each a median of this many measurements. */
@@ -152,6 +161,7 @@ async function measure(client: LspClient, samples: number): Promise<LspRow> {
     if (list.items.length === 0) throw new Error(`no completion items after ${JSON.stringify(needle)}`);
   }
 
+  const fullCheckCpuMs = await checkSourceCpuMs(text, samples);
   const diagnosticsMs = median(clean);
   return {
     rules: RULES,
@@ -163,9 +173,25 @@ async function measure(client: LspClient, samples: number): Promise<LspRow> {
     errorDiagnosticsMs: round(median(broken)),
     errorDiagnosticsCpuMs: cpu0 === null ? null : round(brokenCpu / samples),
     completionAfterChangeMs: round(median(afterChange)),
+    fullCheckCpuMs: round(fullCheckCpuMs),
     changesPerSec: Math.round(1000 / diagnosticsMs),
     samples,
   };
+}
+
+/** Median CPU time of one `checkSource(text)` with the bundled leash, after two warm-up calls. */
+async function checkSourceCpuMs(text: string, runs: number): Promise<number> {
+  const leash = (await import(await leashModuleUrl())) as { checkSource(source: string, file: string): unknown[] };
+  leash.checkSource(text, "policy.rules");
+  leash.checkSource(text, "policy.rules");
+  const cpu: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const before = process.cpuUsage();
+    leash.checkSource(text, "policy.rules");
+    const used = process.cpuUsage(before);
+    cpu.push((used.user + used.system) / 1000);
+  }
+  return median(cpu);
 }
 
 function positionAt(text: string, offset: number): { line: number; character: number } {

@@ -1,10 +1,11 @@
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { run as evalRun } from "../src/cli/commands/eval.js";
 import { run as testRun } from "../src/cli/commands/test.js";
 import { UsageError } from "../src/cli/io.js";
 import { main } from "../src/cli/main.js";
+import { testPolicySource } from "../src/testing/suite.js";
 import { EXAMPLES, memoryIO, ROOT } from "./testing/helpers.js";
 
 describe("leash test", () => {
@@ -15,7 +16,8 @@ describe("leash test", () => {
     expect(code).toBe(0);
     for (const f of readdirSync(EXAMPLES).filter((x) => x.endsWith(".rules"))) expect(io.out).toContain(`examples/${f}`);
     expect(io.out).not.toContain("broken"); // a directory means its own files; --recursive goes deeper
-    expect(io.out).toContain('✓ property "the bot never pushes": never allow release.push for agent "deploy-bot" (200 traces');
+    expect(io.out).toMatch(/✓ property "the bot never pushes": never allow release\.push for agent "deploy-bot" \(\d+ directed \+ 200 random traces, applied to \d+ requests\)/);
+    expect(io.out).toMatch(/examples\/deploy-bot\.rules\n(?:.*\n)*? {2}searched: 3\/3 rules decided, 1\/1 clauses seen true and false\n/);
     expect(io.out).toContain('✓ test "the agent drafts but never approves" (4 steps)');
     expect(io.out).toMatch(/\nok: 12 files; tests 3 passed; properties 2 held \(seed 1, [\d.]+ s\)\n$/);
   });
@@ -50,13 +52,13 @@ describe("leash test", () => {
     expect(out).toContain("rerun:  leash test examples/broken/deploy-bot.rules --seed 7");
     expect(out).toContain('test "counterexample: the bot never pushes" {');
 
-    const replays = [...out.matchAll(/replay: leash eval (\S+) (\S+)/g)];
+    const replays = [...out.matchAll(/replay: leash eval (\S+) (\S+) --check/g)];
     expect(replays).toHaveLength(2);
     for (const [, policy, trace] of replays) {
       expect(policy).toBe("examples/broken/deploy-bot.rules");
       expect(io.files[trace!]).toBeDefined();
       const evalIO = memoryIO(io.files);
-      expect(await evalRun([join(ROOT, policy!), trace!], evalIO)).toBe(0);
+      expect(await evalRun([join(ROOT, policy!), trace!, "--check"], evalIO)).toBe(0);
       const last = evalIO.out.trim().split("\n").pop()!;
       expect(last).toMatch(/allow\s+release\.push\s+\S+\s+humans-release/);
     }
@@ -77,7 +79,9 @@ describe("leash test", () => {
     const p = broken.properties[0];
     expect(p).toMatchObject({ property: "the bot never pushes", ok: false, line: 20 });
     expect(p.counterexample.trace.length).toBeLessThanOrEqual(3);
-    expect(p.counterexample.replay).toBe(`leash eval examples/broken/deploy-bot.rules ${p.counterexample.traceFile}`);
+    expect(p.counterexample.replay).toBe(`leash eval examples/broken/deploy-bot.rules ${p.counterexample.traceFile} --check`);
+    expect(p.counterexample.phase).toBe("directed");
+    expect(p.counterexample.test).toMatch(/^test "counterexample: the bot never pushes" \{\n/);
   });
 
   it("--coverage lists each rule, its clauses and the rules never exercised", async () => {
@@ -150,5 +154,52 @@ describe("leash test", () => {
     const io = memoryIO();
     expect(await testRun(["examples", "--recursive", "--seed", "1", "--runs", "30"], io)).toBe(1);
     expect(io.out).toContain("examples/broken/deploy-bot.rules");
+  });
+});
+
+describe("leash test: counterexamples that paste, searches that say how deep they went", () => {
+  const LOOSE = "test/corpus/policies/loosened/support.rules";
+
+  it("each counterexample's test block, pasted into the policy, fails at the step that breaks the claim; its JSONL replays", async () => {
+    const io = memoryIO();
+    expect(await testRun([LOOSE, "--seed", "1", "--json"], io)).toBe(1);
+    const report = JSON.parse(io.out);
+    const failed = report.files[0].properties.filter((p: { ok: boolean }) => !p.ok);
+    expect(failed.map((p: { property: string }) => p.property)).toEqual(["no email within five minutes of a card view", "large refunds are approved"]);
+    const source = readFileSync(join(ROOT, LOOSE), "utf8");
+    for (const p of failed) {
+      const c = p.counterexample;
+      expect(c.phase).toBe("directed");
+      const pasted = testPolicySource(`${source}\n${c.test}\n`, { seed: 1, runs: 1 }).tests.find((t) => t.name === `counterexample: ${p.property}`)!;
+      expect(pasted.steps.filter((s) => !s.ok).map((s) => s.index)).toEqual([c.index + 1]);
+      expect(await evalRun([join(ROOT, LOOSE), c.traceFile, "--check"], memoryIO(io.files))).toBe(0);
+    }
+  });
+
+  it("a claim no request was about fails as vacuous", async () => {
+    const src = 'rule a: allow x.read\nproperty "nothing" {\n  never allow x.read when context.risk > 1 and context.risk < 0\n}\n';
+    const io = memoryIO({ [join(ROOT, "v.rules")]: src });
+    expect(await testRun(["v.rules", "--seed", "1", "--runs", "20"], io)).toBe(1);
+    expect(io.out).toMatch(/✗ property "nothing": .*\n {6}at v\.rules:3:3\n {6}vacuous: no generated request was one the claim is about, so the search proved nothing \(\d+ directed \+ 20 random traces\)/);
+  });
+
+  it("--strict fails a file with a rule that never decided", async () => {
+    const src = 'rule reads: allow doc.read for agent *\nrule never: allow doc.write for human "nobody" when context.a > 1 and context.a < 0\nproperty "p" {\n  never allow doc.write for agent *\n}\n';
+    const files = { [join(ROOT, "s.rules")]: src };
+    const plain = memoryIO(files);
+    expect(await testRun(["s.rules", "--seed", "1", "--runs", "20"], plain)).toBe(0);
+    expect(plain.out).toContain("  searched: 1/2 rules decided, 0/1 clauses seen true and false\n    never decided: never\n");
+    const strict = memoryIO(files);
+    expect(await testRun(["s.rules", "--seed", "1", "--runs", "20", "--strict"], strict)).toBe(1);
+    expect(strict.out).toContain("  --strict: 1 rule never decided: never\n");
+  });
+
+  it("--exhaustive proves a claim up to its bound; every number has a documented range", async () => {
+    const io = memoryIO();
+    expect(await testRun(["examples/deploy-bot.rules", "--seed", "1", "--runs", "10", "--exhaustive", "3"], io)).toBe(0);
+    expect(io.out).toMatch(/\(\d+ directed \+ [\d,]+ exhaustive \+ 10 random traces, applied to \d+ requests\)\n {6}proved for every trace of up to 3 events over \d+ letters and 3 gaps/);
+    for (const [opt, value, range] of [["--exhaustive", "7", "1 to 6"], ["--exhaustive", "1.5", "1 to 6"]]) {
+      await expect(testRun(["examples", opt!, value!], memoryIO())).rejects.toThrow(`${opt} takes a whole number from ${range}, got "${value}"`);
+    }
   });
 });

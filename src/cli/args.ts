@@ -75,4 +75,6 @@ export const RANGES = {
   timeout: { min: 1, max: 3_600_000 },
   /** Shrunk examples per difference group. */
   examples: { min: 1, max: 100 },
+  /** Events of the longest trace the exhaustive mode checks: the tree grows as letters^N. */
+  exhaustive: { min: 1, max: 6 },
 } as const satisfies Record<string, IntRange>;

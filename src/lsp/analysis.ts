@@ -33,9 +33,12 @@ export class Analysis {
     return this.symbolIndex;
   }
 
-  /** The whole text's tokens and comments (semantic tokens, folding). */
+  /**
+   * The whole text's tokens and comments (semantic tokens, folding); none for a text over
+   * `LEX_LIMIT`, whose millions of tokens would cost more memory than highlighting is worth.
+   */
   get lexed(): { tokens: Tok[]; comments: Tok[] } {
-    this.lexedText ??= lexWithComments(this.text, 0, this.text.length);
+    this.lexedText ??= this.text.length > LEX_LIMIT ? { tokens: [], comments: [] } : lexWithComments(this.text, 0, this.text.length);
     return this.lexedText;
   }
 
@@ -45,6 +48,9 @@ export class Analysis {
     return this.schemaEnv;
   }
 }
+
+/** Longest text lexed whole for semantic tokens and folding (a 2,000-rule policy is about 250 kB). */
+export const LEX_LIMIT = 4 * 1024 * 1024;
 
 /** Analyses successive versions of one document, reusing what did not change. */
 export class DocumentAnalyser {

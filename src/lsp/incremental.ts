@@ -25,8 +25,8 @@ export class IncrementalParser {
 
   /** Parse `text`, reusing the chunks of the previous clean parse. */
   parse(text: string): IncrementalResult {
+    if (text.length >= FULL_PARSE_LENGTH) return this.full(text, null);
     const chunks = splitChunks(text);
-    if (text.length >= FULL_PARSE_LENGTH) return this.full(text, chunks);
     const misses = chunks.filter((c) => !this.cache.has(text.slice(c.offset, c.end))).length;
     // A new document, or one that changed everywhere: one parse of the whole text is cheaper.
     if (misses > MAX_MISSES && misses * 2 > chunks.length) return this.full(text, chunks);
@@ -56,11 +56,13 @@ export class IncrementalParser {
     return { ast: policyFile(text, this.file, items, comments), diagnostics: [], reparsedChunks: reparsed, chunks: chunks.length, incremental: true };
   }
 
-  /** `parsePolicy` on the whole text; a clean result seeds the cache. */
-  private full(text: string, chunks: readonly Chunk[]): IncrementalResult {
+  /** `parsePolicy` on the whole text; a clean result seeds the cache (unless the text is too long to chunk). */
+  private full(text: string, chunks: readonly Chunk[] | null): IncrementalResult {
     const r = parsePolicy(text, { file: this.file });
-    if (r.diagnostics.length === 0) this.seed(text, chunks, r);
-    return { ...r, reparsedChunks: chunks.length, chunks: chunks.length, incremental: false };
+    if (r.diagnostics.length === 0 && chunks !== null) this.seed(text, chunks, r);
+    else if (chunks === null) this.cache = new Map();
+    const n = chunks?.length ?? 1;
+    return { ...r, reparsedChunks: n, chunks: n, incremental: false };
   }
 
   private seed(text: string, chunks: readonly Chunk[], r: ParseResult): void {

@@ -111,10 +111,11 @@ export function listen(connection: Connection, options: ServerOptions = {}): voi
   };
 
   /**
-   * Diagnostics `delay` ms after the last change, parse, check and lint each in a turn of the
-   * event loop of its own. Timers fire before the event loop reads input, so the analysis starts
-   * one turn later: a request that came in meanwhile (the completion that follows a keystroke) is
-   * answered first, and one that comes in during the analysis waits for one stage, not all three.
+   * Diagnostics `delay` ms after the last change: the parse and each stage of `leash check` in a
+   * turn of the event loop of its own. Timers fire before the event loop reads input, so the
+   * analysis starts one turn later: a request that came in meanwhile (the completion that follows
+   * a keystroke) is answered first, and one that comes in during the analysis waits for one stage,
+   * not for all of them.
    */
   const schedule = (doc: TextDocument) => {
     const s = state(doc);

@@ -97,3 +97,9 @@ export class CoverageRecorder {
     };
   }
 }
+
+/** `19/20 rules decided, 30/34 clauses seen true and false`: how deep a search went, in one line. */
+export function coverageSummary(c: CoverageReport): string {
+  const clauses = c.clauseRatio[1] > 0 ? `, ${c.clauseRatio[0]}/${c.clauseRatio[1]} clauses seen true and false` : "";
+  return `${c.ruleRatio[0]}/${c.ruleRatio[1]} rules decided${clauses}`;
+}

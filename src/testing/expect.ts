@@ -6,7 +6,7 @@ import { actionPatternMatches, compileGlob, globMatch } from "../runtime/glob.js
 import { parsePolicy } from "../syntax/index.js";
 import { PROBE_PREFIX, type ClaimProbe } from "./probes.js";
 import { checkClaim, randomSeed, type ClaimResult, type PropertyOptions } from "./properties.js";
-import { traceAsTest, traceJsonl, traceLines } from "./render.js";
+import { counterexampleTest, traceJsonl, traceLines } from "./render.js";
 import { vocabularyOf } from "./vocabulary.js";
 
 /**
@@ -147,9 +147,9 @@ export function failureMessage(r: ClaimResult): string {
   if (c) {
     lines.push(c.message, `counterexample (${c.trace.length} event${c.trace.length === 1 ? "" : "s"}, seed ${r.seed}${r.path ? `, path ${JSON.stringify(r.path)}` : ""}):`);
     lines.push(...traceLines(c.trace, new Map([[c.index, `${c.decision.effect}${c.decision.rules.length ? ` by ${c.decision.rules.join(", ")}` : ""}`]])));
-    const asTest = traceAsTest(`counterexample: ${r.claim}`, c.trace, new Map([[c.index, c.decision.effect]]));
-    if (asTest) lines.push("as a test block:", asTest);
-    lines.push("as JSONL (leash eval POLICY.rules TRACE.jsonl):", traceJsonl(c.trace).trimEnd());
+    const asTest = counterexampleTest(`counterexample: ${r.claim}`, c, r.claim);
+    if (asTest) lines.push(`as a test block (it fails at step ${c.index + 1} until the policy keeps the claim):`, asTest);
+    lines.push("as JSONL (leash eval POLICY.rules TRACE.jsonl --check replays it):", traceJsonl(c.trace, c.outcomes).trimEnd());
   } else lines.push(`seed ${r.seed}`);
   return lines.join("\n");
 }

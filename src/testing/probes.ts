@@ -121,3 +121,8 @@ export function instrument(source: string, ast: PolicyFile, options: { file?: st
 export function isProbe(name: string): boolean {
   return name.startsWith(PROBE_PREFIX);
 }
+
+/** True for a coverage probe (a copy of a rule's targets and one clause), which searches skip. */
+export function isCoverageProbe(name: string): boolean {
+  return name.startsWith(`${PROBE_PREFIX}cov-`);
+}

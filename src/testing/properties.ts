@@ -7,24 +7,35 @@ import { actionPatternMatches, compileGlob, globMatch } from "../runtime/glob.js
 import type { Decision, DecisionError } from "../runtime/types.js";
 import { arbTrace, type TraceEntry, type TraceOptions } from "./arbitraries.js";
 import type { Outcome } from "./coverage.js";
+import { arbDirectedTrace, directedTraces } from "./directed.js";
+import { alphabetOf, exploreTraces, type ExhaustiveReport } from "./exhaustive.js";
+import { stepOutcomes, type StepOutcome } from "./outcomes.js";
 import { instrument, isProbe, type ClaimProbe, type Instrumented } from "./probes.js";
 import { vocabularyOf, type Vocabulary } from "./vocabulary.js";
 
 /** Options for checking properties. */
 export interface PropertyOptions {
-  /** Random traces per claim (default 200). */
+  /** Random traces per claim after the directed ones (default 200). */
   readonly runs?: number;
   /** Seed of the random generator; the same seed gives the same traces (default: random, reported). */
   readonly seed?: number;
   /** Stop a claim's search after this many ms; a search cut short fails (default: no limit). */
   readonly timeout?: number;
-  /** Most event groups per trace (default 12). */
+  /** Most event groups per random trace (default 12). */
   readonly maxGroups?: number;
+  /**
+   * Also check every trace of up to this many events over the policy's alphabet (`leash test
+   * --exhaustive N`): a claim that holds is then proved up to that bound. A search that cannot reach
+   * the bound within its budget fails, saying how far it got.
+   */
+  readonly exhaustive?: number;
+  /** Most events the exhaustive search decides (default 3,000,000). */
+  readonly exhaustiveBudget?: number;
   /** Called with every decision and signal outcome (coverage). */
   readonly onOutcome?: (o: Outcome) => void;
 }
 
-/** The shortest trace fast-check found that breaks a claim. */
+/** The shortest trace found that breaks a claim. */
 export interface Counterexample {
   /** The trace up to and including the violating request, as JSONL trace lines. */
   readonly trace: readonly TraceEntry[];
@@ -32,9 +43,18 @@ export interface Counterexample {
   readonly index: number;
   /** What the policy decided for it. */
   readonly decision: { readonly effect: string; readonly rules: readonly string[]; readonly flags: readonly string[]; readonly reasons: readonly string[] };
+  /** What each event of the trace did (the expected effects of the test block that pins it). */
+  readonly outcomes: readonly StepOutcome[];
+  /** The effect the claim wants for the violating request, as a test step writes it; null when no step can say it (`never flag`). */
+  readonly claimed: string | null;
+  /** Which part of the search found it. */
+  readonly phase: SearchPhase;
   /** One line: what the claim says and what happened. */
   readonly message: string;
 }
+
+/** The parts of a search: traces aimed at the policy's edges, every short trace, random traces. */
+export type SearchPhase = "directed" | "exhaustive" | "random";
 
 /** The outcome of checking one property claim. */
 export interface ClaimResult {
@@ -43,19 +63,25 @@ export interface ClaimResult {
   readonly claim: string;
   readonly span: Span;
   readonly ok: boolean;
-  /** Traces tried (up to and including the first failing one). */
+  /** Random traces tried (up to and including the first failing one). */
   readonly runs: number;
+  /** Directed traces tried (up to and including the first failing one). */
+  readonly directed: number;
+  /** How far the exhaustive search went, when one was asked for. */
+  readonly exhaustive?: ExhaustiveReport;
   /** Seed that reproduces this search (`leash test --seed`). */
   readonly seed: number;
-  /** fast-check's path to the counterexample, with `seed` (`fc.assert(..., {seed, path})`). */
+  /** fast-check's path to a randomly found counterexample, with `seed` (`fc.assert(..., {seed, path})`). */
   readonly path?: string;
   readonly shrinks: number;
   /** The search was cut short by the timeout (a failure unless a counterexample was found). */
   readonly timedOut: boolean;
   /** Requests the claim applied to, over all traces: a claim that never applied proved nothing. */
   readonly applied: number;
+  /** No request of any trace was one the claim is about: the claim fails, since it proved nothing. */
+  readonly vacuous: boolean;
   readonly counterexample?: Counterexample;
-  /** Why the claim could not be checked. */
+  /** Why the claim could not be checked, or why it fails without a counterexample. */
   readonly error?: string;
 }
 
@@ -202,43 +228,145 @@ function selectorMatches(s: PrincipalSelector, p: { kind: string; id: string }):
 }
 
 /**
- * Searches for a counterexample to each claim of an instrumented policy: random traces from the
- * policy's own vocabulary (half of the requests about the claim's actions and principals), each
- * replayed from the initial state; a request the claim applies to and whose decision breaks it
- * fails the claim, and fast-check shrinks the trace.
+ * Searches for a counterexample to each claim of an instrumented policy, in three parts: the
+ * policy's directed traces (its thresholds, windows, limits, labels and rules reached and
+ * straddled), then, with `exhaustive: N`, every trace of up to N events over its alphabet, then
+ * `runs` random traces (mixtures of directed traces, and traces from the policy's vocabulary with
+ * half of the requests about the claim). A request the claim applies to whose decision breaks it
+ * fails the claim; the trace is shrunk. A claim no request applied to fails as vacuous.
  */
 export function checkClaims(inst: Pick<Instrumented, "policy" | "claims">, options: PropertyOptions = {}): ClaimResult[] {
   const v = vocabularyOf(inst.policy);
   const seed = options.seed ?? randomSeed();
-  return inst.claims.map((claim) => checkClaim(inst.policy, claim, v, seed, options));
+  const deadline = options.timeout ? Date.now() + options.timeout * Math.max(1, inst.claims.length) : undefined;
+  const searches = inst.claims.map((claim) => new ClaimSearch(inst.policy, claim, v, seed, options));
+  for (const s of searches) s.directed();
+  if (options.exhaustive !== undefined && options.exhaustive > 0) exhaustivePhase(inst.policy, searches, options, deadline);
+  return searches.map((s) => s.finish());
 }
 
-/** Searches for a counterexample to one claim. */
+/** Searches for a counterexample to one claim (every part of `checkClaims`). */
 export function checkClaim(policy: Policy, claim: ClaimProbe, v: Vocabulary, seed: number, options: PropertyOptions): ClaimResult {
-  const counter = { applied: 0 };
-  const arb = arbTrace(v, { maxGroups: options.maxGroups ?? 12, focus: claimFocus(claim.claim, v) });
-  const prop = fc.property(arb, (trace) => findViolation(policy, claim, trace, counter, options.onOutcome) === null);
-  const details = fc.check(prop, {
-    numRuns: options.runs ?? DEFAULT_RUNS,
-    seed,
-    ...(options.timeout ? { interruptAfterTimeLimit: options.timeout } : {}),
+  const s = new ClaimSearch(policy, claim, v, seed, options);
+  s.directed();
+  if (options.exhaustive !== undefined && options.exhaustive > 0) exhaustivePhase(policy, [s], options, options.timeout ? Date.now() + options.timeout : undefined);
+  return s.finish();
+}
+
+/** One exhaustive pass for every claim still open: each node's last event checked against each. */
+function exhaustivePhase(policy: Policy, searches: readonly ClaimSearch[], options: PropertyOptions, deadline: number | undefined): void {
+  const open = () => searches.filter((s) => s.found === null);
+  if (open().length === 0) return;
+  const alphabet = alphabetOf([policy]);
+  const report = exploreTraces([policy], alphabet, { maxEvents: options.exhaustive!, budget: options.exhaustiveBudget, deadline }, (trace, [o]) => {
+    const e = trace[trace.length - 1]!;
+    if (o!.decision) options.onOutcome?.({ rules: o!.decision.rules, flags: o!.decision.flags, errors: o!.decision.errors });
+    let remaining = 0;
+    for (const s of searches) {
+      if (s.found !== null) continue;
+      const d = o!.decision;
+      const obs = o!.observed;
+      const flags = d ? d.flags : obs!.flags;
+      const errors = d ? d.errors : obs!.errors;
+      if (applies(s.claim, flags, errors, e)) {
+        s.applied++;
+        const effect = d ? d.effect : obs!.revoked.length > 0 ? "revoke" : "none";
+        if (breaksClaim(s.claim.claim.quantifier, s.claim.claim.effect, { effect, flags })) s.found = { trace: [...trace], phase: "exhaustive" };
+      }
+      if (s.found === null) remaining++;
+    }
+    return remaining === 0;
   });
-  const base = { property: claim.property, claim: claim.text, span: claim.span, seed, runs: details.numRuns, shrinks: details.numShrinks, timedOut: details.interrupted, applied: counter.applied };
-  if (details.failed && details.counterexample !== null) {
+  for (const s of searches) s.exhaustive = report;
+}
+
+/** The search for one claim: its phases share the counters. */
+class ClaimSearch {
+  applied = 0;
+  directedRuns = 0;
+  found: { trace: readonly TraceEntry[]; phase: SearchPhase } | null = null;
+  exhaustive: ExhaustiveReport | undefined;
+  private readonly started = Date.now();
+
+  constructor(
+    readonly policy: Policy,
+    readonly claim: ClaimProbe,
+    readonly v: Vocabulary,
+    readonly seed: number,
+    readonly options: PropertyOptions,
+  ) {}
+
+  /** The directed traces, those about the claim's own probe first. */
+  directed(): void {
+    const traces = directedTraces(this.policy);
+    const own = traces.filter((t) => t.rules.includes(this.claim.probe));
+    const rest = traces.filter((t) => !t.rules.includes(this.claim.probe));
+    for (const t of [...own, ...rest]) {
+      this.directedRuns++;
+      if (findViolation(this.policy, this.claim, t.trace, this, this.options.onOutcome) !== null) {
+        this.found = { trace: t.trace, phase: "directed" };
+        return;
+      }
+      if (this.options.timeout && Date.now() - this.started > this.options.timeout) return;
+    }
+  }
+
+  finish(): ClaimResult {
+    const { claim, seed, options } = this;
+    const base = { property: claim.property, claim: claim.text, span: claim.span, seed, directed: this.directedRuns, ...(this.exhaustive ? { exhaustive: this.exhaustive } : {}) };
+    if (this.found !== null) return { ...base, ...this.counterexample(this.found.trace, this.found.phase), runs: 0, shrinks: 0, timedOut: false, applied: this.applied, vacuous: false };
+    const left = options.timeout ? options.timeout - (Date.now() - this.started) : undefined;
+    if (left !== undefined && left <= 0) return { ...base, ok: false, runs: 0, shrinks: 0, timedOut: true, applied: this.applied, vacuous: false, error: `timed out after ${options.timeout} ms (${this.directedRuns} directed traces) without a counterexample` };
+    const arb = fc.oneof(
+      { weight: 2, arbitrary: arbDirectedTrace(this.policy, { prefer: [claim.probe] }) },
+      { weight: 1, arbitrary: arbTrace(this.v, { maxGroups: options.maxGroups ?? 12, focus: claimFocus(claim.claim, this.v) }) },
+    );
+    const prop = fc.property(arb, (trace) => findViolation(this.policy, claim, trace, this, options.onOutcome) === null);
+    const details = fc.check(prop, { numRuns: options.runs ?? DEFAULT_RUNS, seed, ...(left !== undefined ? { interruptAfterTimeLimit: left } : {}) });
+    const random = { runs: details.numRuns, shrinks: details.numShrinks, timedOut: details.interrupted, applied: this.applied };
+    if (details.failed && details.counterexample !== null) return { ...base, ...random, ...this.counterexample(details.counterexample[0], "random"), path: details.counterexamplePath ?? undefined, vacuous: false };
+    if (details.interrupted) return { ...base, ...random, ok: false, vacuous: false, error: `timed out after ${options.timeout} ms and ${this.directedRuns} directed and ${details.numRuns} random traces without a counterexample` };
+    const ex = this.exhaustive;
+    if (this.applied === 0) return { ...base, ...random, ok: false, vacuous: true, error: "vacuous: no generated request was one the claim is about, so the search proved nothing" };
+    if (ex && !ex.complete) return { ...base, ...random, ok: false, vacuous: false, error: exhaustiveShortfall(ex) };
+    return { ...base, ...random, ok: true, vacuous: false };
+  }
+
+  /** The counterexample of a failing trace: shrunk, cut after the violation, each step's outcome. */
+  private counterexample(found: readonly TraceEntry[], phase: SearchPhase): Pick<ClaimResult, "ok" | "counterexample" | "error"> {
+    const { policy, claim } = this;
     const fails = (t: readonly TraceEntry[]) => findViolation(policy, claim, t, { applied: 0 }) !== null;
-    const trace = minimizeTrace(details.counterexample[0], fails);
-    const found = findViolation(policy, claim, trace, { applied: 0 });
-    if (found === null) return { ...base, ok: false, error: "the counterexample did not reproduce (the policy is not deterministic?)" };
-    const cut = trace.slice(0, found.index + 1);
-    const d = found.decision;
+    const trace = minimizeTrace(found, fails);
+    const hit = findViolation(policy, claim, trace, { applied: 0 });
+    if (hit === null) return { ok: false, error: "the counterexample did not reproduce (the policy is not deterministic?)" };
+    const cut = trace.slice(0, hit.index + 1);
+    const d = hit.decision;
     const shown = { effect: d.effect, rules: d.rules, flags: d.flags.filter((f) => !isProbe(f)), reasons: d.reasons.map((r) => `${r.rule ?? r.code ?? ""}: ${r.message}`) };
     const c = claim.claim;
     const what = c.effect === "flag" ? (shown.flags.length > 0 ? `flagged by ${shown.flags.join(", ")}` : "not flagged") : `${d.effect}${d.rules.length > 0 ? ` by ${d.rules.join(", ")}` : ""}`;
-    const message = `event ${found.index + 1} (${d.action}) was ${what}; the claim says ${c.quantifier} ${c.effect}`;
-    return { ...base, ok: false, path: details.counterexamplePath ?? undefined, counterexample: { trace: cut, index: found.index, decision: shown, message } };
+    const message = `event ${hit.index + 1} (${d.action}) was ${what}; the claim says ${c.quantifier} ${c.effect}`;
+    return { ok: false, counterexample: { trace: cut, index: hit.index, decision: shown, outcomes: stepOutcomes(policy, cut), claimed: claimedEffect(c.quantifier, c.effect), phase, message } };
   }
-  if (details.interrupted) return { ...base, ok: false, error: `timed out after ${options.timeout} ms and ${details.numRuns} traces without a counterexample` };
-  return { ...base, ok: true };
+}
+
+/** What a test step should expect where the claim is broken: the claim's effect, or for `never E` the effect it would rather see. */
+export function claimedEffect(quantifier: "never" | "always", effect: Effect): string | null {
+  if (quantifier === "always") return effect;
+  switch (effect) {
+    case "allow":
+      return "deny";
+    case "flag":
+      return null;
+    default:
+      return "allow";
+  }
+}
+
+/** Why an exhaustive search that stopped early is not a proof. */
+export function exhaustiveShortfall(ex: ExhaustiveReport): string {
+  if (ex.stopped === "alphabet") return `the exhaustive search cannot run: the alphabet has ${ex.letters} letters (at most 20000); lower --exhaustive or split the policy`;
+  const why = ex.stopped === "deadline" ? "the time limit" : `the budget of ${ex.decisions} decisions`;
+  return `exhaustive search proved only traces of up to ${ex.depth} of the ${ex.maxEvents} events asked (${why} ran out over ${ex.letters} letters and ${ex.gaps} gaps)`;
 }
 
 /**

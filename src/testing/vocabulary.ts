@@ -373,3 +373,30 @@ export function neighbours(v: number): number[] {
   const round = (x: number) => Number(x.toFixed(decimals + 1));
   return [round(v - fine), round(v + fine), round(v - coarse), round(v + coarse)];
 }
+
+/** Merges two vocabularies (the union of every word, attribute values joined per path). */
+export function mergeVocabularies(a: Vocabulary, b: Vocabulary): Vocabulary {
+  const union = <T>(x: readonly T[], y: readonly T[], key: (t: T) => string = (t) => JSON.stringify(t)): T[] => {
+    const m = new Map<string, T>();
+    for (const t of [...x, ...y]) if (!m.has(key(t))) m.set(key(t), t);
+    return [...m.values()];
+  };
+  const attrs = new Map<string, AttributePool>();
+  for (const p of [...a.attributes, ...b.attributes]) {
+    const k = `${p.root}.${p.segments.join(".")}`;
+    const prev = attrs.get(k);
+    attrs.set(k, prev ? { ...prev, values: union(prev.values, p.values) } : p);
+  }
+  return {
+    actions: union(a.actions, b.actions),
+    signals: union(a.signals, b.signals),
+    principals: union([...a.principals.slice(0, a.namedPrincipals), ...b.principals.slice(0, b.namedPrincipals)], [...a.principals, ...b.principals]),
+    namedPrincipals: union(a.principals.slice(0, a.namedPrincipals), b.principals.slice(0, b.namedPrincipals)).length,
+    resourcePaths: union(a.resourcePaths, b.resourcePaths),
+    attributes: [...attrs.values()],
+    sessions: union(a.sessions, b.sessions),
+    durations: union(a.durations, b.durations).sort((x, y) => x - y),
+    gaps: union(a.gaps, b.gaps),
+    repeats: union(a.repeats, b.repeats).sort((x, y) => x - y),
+  };
+}

@@ -12,7 +12,11 @@ import { join } from "node:path";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+
+// Every test starts real processes (the proxy through tsx, the server); on a machine shared by
+// many test runs that alone can take most of the default minute.
+vi.setConfig({ testTimeout: 180_000, hookTimeout: 60_000 });
 import { call, childEnv, CLI, decisionOf, FS_SERVER, MAPPING, newClient, POLICY, root, text, workspace, type Connected } from "./mcp-helpers.js";
 
 /** Ends a proxy this test started: SIGTERM (the proxy closes its sessions and exits), SIGKILL if it has not exited in 10 s. */

@@ -4,7 +4,8 @@
  *
  * argv[2]: JSON `{ url?, cluster?, prefix, policy, timeoutMs }`. stdin: one JSON line per round,
  * `{ round, n, request }` where `request` has `$round` and `$i` placeholders in its strings.
- * stdout: `ready`, then per round `{ round, effects: { allow: n, ... }, codes: { R310: n, ... } }`.
+ * stdout: `ready`, then per round `{ round, effects: { allow: n, ... }, codes: { R310: n, ... }, crossSlot }`
+ * (crossSlot: the store's cross-slot commits so far).
  */
 import { createInterface } from "node:readline";
 import { compilePolicyOrThrow } from "../../src/compile/compile.js";
@@ -41,6 +42,6 @@ for await (const line of createInterface({ input: process.stdin })) {
     effects[d.effect] = (effects[d.effect] ?? 0) + 1;
     for (const r of d.reasons) if (r.code !== undefined) codes[r.code] = (codes[r.code] ?? 0) + 1;
   }
-  process.stdout.write(`${JSON.stringify({ round, effects, codes })}\n`);
+  process.stdout.write(`${JSON.stringify({ round, effects, codes, crossSlot: store.stats.crossSlot })}\n`);
 }
 await guard.close();

@@ -9,6 +9,8 @@ import { fileURLToPath } from "node:url";
 export interface RoundResult {
   readonly effects: Record<string, number>;
   readonly codes: Record<string, number>;
+  /** The process's store's cross-slot commits so far. */
+  readonly crossSlot: number;
 }
 
 export interface GuardProcesses {

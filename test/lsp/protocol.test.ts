@@ -275,6 +275,11 @@ describe("leash lsp never fails a request", () => {
     const huge = uri();
     await client.open(huge, "rule a: allow x.y\n".repeat(1_000_000));
     expect((await client.diagnostics(huge, 1)).diagnostics.map((d) => d.code)).toEqual(["L008"]);
+    expect(await client.request("textDocument/semanticTokens/full", { textDocument: { uri: huge } })).toEqual({ data: [] });
+    expect(await client.request("textDocument/foldingRange", { textDocument: { uri: huge } })).toEqual([]);
+    // Completion reads only the item at the cursor, so it still works in a file too large to parse.
+    const items = (await client.request<CompletionList>("textDocument/completion", { textDocument: { uri: huge }, position: { line: 500_000, character: 8 } })).items;
+    expect(items.map((i) => i.label)).toEqual(expect.arrayContaining(["allow", "deny"]));
     await client.close(huge);
 
     const cut = uri();

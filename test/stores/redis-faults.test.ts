@@ -61,16 +61,17 @@ describe.runIf(hasRedis || process.env.CI === "true")("redisStore faults", () =>
 
     expect(downDenies.length).toBeGreaterThanOrEqual(200);
     expect(downDenies.every((d) => d.effect === "deny" && ["R314", "R315"].includes(storeCode(d)!))).toBe(true);
-    expect(slowest.down).toBeLessThan(TIMEOUT_MS + 150);
+    // No hang: each answer came at the Guard's timeout (plus the event loop's delay on a busy machine).
+    expect(slowest.down).toBeLessThan(TIMEOUT_MS + 1_000);
 
     await server.start();
     // Decisions resume: the first allow comes once the client has reconnected.
     let resumed: Decision | null = null;
-    for (let i = 0; i < 200 && resumed?.effect !== "allow"; i++) {
+    for (let i = 0; i < 400 && resumed?.effect !== "allow"; i++) {
       resumed = await guard.decide(request(i));
       if (resumed.effect !== "allow") await new Promise((r) => setTimeout(r, 25));
     }
-    expect(resumed?.effect).toBe("allow");
+    expect([resumed?.effect, resumed?.reasons]).toEqual(["allow", expect.anything()]);
     let after = 1;
     for (;;) {
       const d = await guard.decide(request(after));

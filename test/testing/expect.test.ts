@@ -20,8 +20,10 @@ describe("expectPolicy: property assertions for a user's own test suite", () => 
     const message = (error as Error).message;
     expect(message).toContain('claim failed: never allow release.push for agent "deploy-bot"');
     expect(message).toContain("seed 5");
-    expect(message).toMatch(/1 {2}at 0s agent "deploy-bot" release\.push repo\/x {3}<- allow by humans-release/);
-    expect(message).toContain('{"principal":{"kind":"agent","id":"deploy-bot"},"action":"release.push","resource":{"path":"repo/x"},"time":0}');
+    expect(message).toMatch(/1 {2}at 0s agent "deploy-bot" release\.push repo\/x session "s1" {3}<- allow by humans-release/);
+    // The test block expects what the claim wants at the violating step, so it fails as printed.
+    expect(message).toContain('at 0s agent "deploy-bot" release.push repo/x session "s1" => deny  // the claim: never allow release.push for agent "deploy-bot"; the policy says allow');
+    expect(message).toContain('{"action":"release.push","principal":{"kind":"agent","id":"deploy-bot"},"resource":{"path":"repo/x"},"session":"s1","time":0,"expect":{"effect":"allow"}}');
     expect((error as PolicyClaimError).result.counterexample!.trace).toHaveLength(1);
   });
 

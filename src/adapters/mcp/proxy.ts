@@ -116,6 +116,10 @@ export async function connectMcpProxy(upstream: Transport, downstream: Transport
     let verdict: Verdict;
     try {
       verdict = await gate.decide({ name: params.name as string, arguments: params.arguments }, scope(), askFor(id));
+    } catch (e) {
+      // A gate never throws; if a custom one does, the call is refused with an answer, never left hanging or run.
+      await sendUp({ jsonrpc: "2.0", id, error: { code: -32603, message: `leash mcp-proxy could not decide the call: ${e instanceof Error ? e.message : String(e)}` } }, id);
+      return;
     } finally {
       deciding.delete(id);
     }

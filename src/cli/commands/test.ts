@@ -1,44 +1,51 @@
 import { tmpdir } from "node:os";
-import { basename, join } from "node:path";
+import { basename, join, resolve } from "node:path";
+import { contentHash } from "../../compile/hash.js";
 import { renderDiagnostics } from "../../diagnostics/render.js";
-import { compilePolicy } from "../../compile/compile.js";
-import { replayTrace } from "../../runtime/trace.js";
-import type { ClaimResult, Counterexample } from "../../testing/properties.js";
+import { formatString } from "../../format/lexical.js";
+import { escapeInvisible } from "../../syntax/strings.js";
+import type { ClaimResult } from "../../testing/properties.js";
 import { randomSeed } from "../../testing/properties.js";
-import { traceAsTest, traceJsonl, traceLines } from "../../testing/render.js";
+import { counterexampleTest, traceJsonl, traceLines } from "../../testing/render.js";
 import { testPolicySource, type SuiteReport } from "../../testing/suite.js";
-import type { CoverageReport } from "../../testing/coverage.js";
+import { coverageSummary, type CoverageReport } from "../../testing/coverage.js";
 import { intOption, parseArgs, RANGES } from "../args.js";
 import { rulesFileArguments } from "../files.js";
 import { displayName, EXIT_FAIL, EXIT_OK, readText, type CliIO } from "../io.js";
 import { jsonText, paint } from "../style.js";
-import { escapeInvisible } from "../../syntax/strings.js";
-import { formatString } from "../../format/lexical.js";
 
-export const help = `leash test [FILES|DIRS...] [--runs N] [--seed S] [--timeout MS] [--json] [--coverage]
+export const help = `leash test [FILES|DIRS...] [--runs N] [--seed S] [--timeout MS] [--exhaustive N] [--strict] [--json] [--coverage] [--recursive]
 
-Runs the \`test\` blocks of each policy and searches random traces for counterexamples to its
-\`property\` claims. A directory (default: the current one) means the *.rules files in it;
-with --recursive, also those in its subdirectories.
+Runs the \`test\` blocks of each policy and searches for counterexamples to its \`property\`
+claims: first traces aimed at every threshold, window, limit, label and rule of the policy (each
+reached and straddled), then with --exhaustive every trace of up to N events, then random traces.
+A directory (default: the current one) means the *.rules files in it; with --recursive, also
+those in its subdirectories. Each file reports how deep the search went: which rules decided and
+which when/unless clauses were seen both true and false.
 
-  --runs N       random traces per property claim (default 200, at most 1,000,000)
-  --seed S       seed of the random traces, 0 to 2,147,483,647; a failure prints the seed that
-                 reproduces it
-  --timeout MS   time limit per property claim, at most 3,600,000 (an hour); a search cut
-                 short fails (default none)
-  --json         one JSON object on stdout: every file, test step, claim and counterexample
-  --coverage     report which rules decided in some test step or property trace, and whether
-                 each rule's when/unless clauses were seen true and false
-  --recursive    search directories recursively (skipping node_modules and dot directories)
-  --help         this text
+  --runs N        random traces per property claim after the directed ones (default 200, at
+                  most 1,000,000)
+  --seed S        seed of the random traces, 0 to 2,147,483,647; a failure prints the seed that
+                  reproduces it
+  --timeout MS    time limit per property claim, at most 3,600,000 (an hour); a search cut
+                  short fails (default none)
+  --exhaustive N  also check every trace of up to N events, 1 to 6: a claim that holds is then
+                  proved up to N events (for small policies; a search that cannot finish fails)
+  --strict        fail a file when some rule never decided in its test steps and searches
+  --json          one JSON object on stdout: every file, test step, claim and counterexample
+  --coverage      list every rule with its decisions and each when/unless clause with how often
+                  it was true and false
+  --recursive     search directories recursively (skipping node_modules and dot directories)
+  --help          this text
 
-A counterexample is shrunk to a short trace, printed as test steps, and written as JSONL to a
-temporary file with the \`leash eval\` command that replays it.
-Exit codes: 0 everything passed, 1 a test, property or policy failed, 2 usage.`;
+A counterexample is shrunk to a short trace and printed as a test block that parses and fails at
+the step that breaks the claim, and written as JSONL (with each event's effect as its "expect")
+to a temporary file; the printed \`leash eval\` command replays it and checks every line. A claim
+no generated request was about fails as vacuous. Exit codes: 0 everything passed, 1 a test, property or policy failed, 2 usage.`;
 
 /** `leash test [FILES|DIRS...]` */
 export async function run(argv: string[], io: CliIO): Promise<number> {
-  const args = parseArgs(argv, { command: "test", flags: ["json", "coverage", "recursive"], values: ["runs", "seed", "timeout"], help });
+  const args = parseArgs(argv, { command: "test", flags: ["json", "coverage", "recursive", "strict"], values: ["runs", "seed", "timeout", "exhaustive"], help });
   if (args.help) {
     io.stdout(help + "\n");
     return EXIT_OK;
@@ -46,6 +53,8 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const runs = intOption(args.values.runs, "--runs", RANGES.runs) ?? 200;
   const seed = intOption(args.values.seed, "--seed", RANGES.seed) ?? randomSeed();
   const timeout = intOption(args.values.timeout, "--timeout", RANGES.timeout);
+  const exhaustive = intOption(args.values.exhaustive, "--exhaustive", RANGES.exhaustive);
+  const strict = args.flags.strict === true;
   const files = rulesFileArguments(args.positional.length > 0 ? args.positional : ["."], io, args.flags.recursive === true);
 
   const progress = io.quiet || args.flags.json ? null : new Progress(io, files.length);
@@ -54,7 +63,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   for (const file of files) {
     progress?.update(reports.length, file);
     const source = readText(io, file);
-    reports.push({ report: testPolicySource(source, { file, runs, seed, timeout, coverage: args.flags.coverage === true }), source });
+    reports.push({ report: testPolicySource(source, { file, runs, seed, timeout, exhaustive, strict }), source });
     // Let the terminal draw the progress bar between files.
     await new Promise((r) => setImmediate(r));
   }
@@ -65,8 +74,9 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   for (const { report } of reports)
     report.properties.forEach((p, i) => {
       if (!p.counterexample) return;
-      const path = join(tmpdir(), `leash-${basename(report.file, ".rules")}-${p.seed}-${i + 1}.jsonl`);
-      io.writeFile(path, traceJsonl(p.counterexample.trace));
+      const tag = contentHash(resolve(io.cwd, report.file)).slice(0, 8);
+      const path = join(tmpdir(), `leash-${basename(report.file, ".rules")}-${tag}-${p.seed}-${i + 1}.jsonl`);
+      io.writeFile(path, traceJsonl(p.counterexample.trace, p.counterexample.outcomes, [`counterexample to ${p.claim.replace(/\s+/g, " ")} (${report.file})`, `leash eval ${report.file} ${path} --check   replays it: every line gets the effect it expects`]));
       repro.set(p, path);
     });
 
@@ -114,52 +124,50 @@ function textReport(r: SuiteReport, source: string, repro: ReadonlyMap<ClaimResu
   for (const p of r.properties) {
     const head = `property ${formatString(p.property)}: ${e(p.claim.replace(/\s+/g, " "))}`;
     if (p.ok) {
-      lines.push(`  ${paint(OK, "green", color)} ${head} ${paint(`(${p.runs} traces, applied to ${p.applied} requests)`, "dim", color)}`);
-      if (p.applied === 0) lines.push(paint(`      warning: no generated request was one the claim is about; it held vacuously`, "yellow", color));
+      lines.push(`  ${paint(OK, "green", color)} ${head} ${paint(`(${searchedText(p)}, applied to ${p.applied} requests)`, "dim", color)}`);
+      if (p.exhaustive?.complete) lines.push(paint(`      proved for every trace of up to ${p.exhaustive.maxEvents} event${p.exhaustive.maxEvents === 1 ? "" : "s"} over ${p.exhaustive.letters} letters and ${p.exhaustive.gaps} gaps (${p.exhaustive.traces.toLocaleString("en-US")} traces)`, "dim", color));
       continue;
     }
     lines.push(`  ${paint(FAIL, "red", color)} ${head}`);
     lines.push(`      at ${e(p.span.file)}:${p.span.line}:${p.span.column}`);
-    if (p.error) lines.push(`      ${e(p.error)}`);
+    if (p.error) lines.push(`      ${e(p.error)}${p.vacuous ? ` (${searchedText(p)})` : ""}`);
     const c = p.counterexample;
     if (!c) continue;
     lines.push(`      ${e(c.message)}`);
-    lines.push(`      counterexample: ${c.trace.length} event${c.trace.length === 1 ? "" : "s"} (found after ${p.runs} trace${p.runs === 1 ? "" : "s"}, shrunk ${p.shrinks} times, seed ${p.seed})`);
+    const after = c.phase === "directed" ? `${p.directed} directed trace${p.directed === 1 ? "" : "s"}` : c.phase === "exhaustive" ? `an exhaustive search (traces of up to ${p.exhaustive?.maxEvents ?? "?"} events)` : `${p.directed} directed and ${p.runs} random trace${p.runs === 1 ? "" : "s"}`;
+    lines.push(`      counterexample: ${c.trace.length} event${c.trace.length === 1 ? "" : "s"} (found after ${after}, shrunk, seed ${p.seed})`);
     const mark = `${c.decision.effect}${c.decision.rules.length > 0 ? ` by ${c.decision.rules.join(", ")}` : ""}: breaks the claim`;
     for (const l of traceLines(c.trace, new Map([[c.index, mark]]))) lines.push(`      ${e(l)}`);
-    const asTest = traceAsTest(`counterexample: ${p.property}`, c.trace, stepEffects(source, r.file, c));
+    const asTest = counterexampleTest(`counterexample: ${p.property}`, c, p.claim.replace(/\s+/g, " "));
     if (asTest) {
-      lines.push(`      as a test block (fix the expected effect and keep it):`);
+      lines.push(c.claimed !== null ? `      as a test block (it fails at step ${c.index + 1} until the policy keeps the claim):` : `      as a test block (it replays the trace; no test step can say "not flagged"):`);
       for (const l of asTest.split("\n")) lines.push(paint(`        ${e(l)}`, "dim", color));
     }
     const path = repro.get(p);
-    if (path) lines.push(`      replay: leash eval ${e(quote(r.file))} ${e(quote(path))}`);
+    if (path) lines.push(`      replay: leash eval ${e(quote(r.file))} ${e(quote(path))} --check`);
     lines.push(`      rerun:  leash test ${e(quote(r.file))} --seed ${p.seed}${runs !== 200 ? ` --runs ${runs}` : ""}`);
   }
   if (r.tests.length === 0 && r.properties.length === 0 && r.diagnostics.length === 0) lines.push(paint("  no tests or properties", "dim", color));
-  if (coverage && r.coverage) lines.push(...coverageText(r.coverage, color));
+  if (r.coverage) {
+    if (coverage) lines.push(...coverageText(r.coverage, color));
+    else if (r.tests.length > 0 || r.properties.length > 0) {
+      // How deep the search went (or, without properties, how much the tests reached).
+      lines.push(paint(`  ${r.properties.length > 0 ? "searched" : "tests reached"}: ${coverageSummary(r.coverage)}`, "dim", color));
+      if (r.coverage.notExercised.length > 0) lines.push(paint(`    never decided: ${r.coverage.notExercised.join(", ")}`, "yellow", color));
+    }
+  }
+  if (r.undecided && r.undecided.length > 0) lines.push(paint(`  --strict: ${r.undecided.length} rule${r.undecided.length === 1 ? "" : "s"} never decided: ${r.undecided.join(", ")}`, "red", color));
   return lines.join("\n") + "\n";
 }
 
-/**
- * The effect each request of a counterexample gets, for its test block: every request step needs
- * `=> EFFECT` to parse. The requests before the violating one are replayed through the policy; the
- * violating one keeps the decision the search saw.
- */
-function stepEffects(source: string, file: string, c: Counterexample): Map<number, string> {
-  const effects = new Map<number, string>();
-  const policy = compilePolicy(source, { file }).policy;
-  if (policy !== null) {
-    replayTrace(policy, c.trace as unknown as Record<string, unknown>[]).steps.forEach((s, i) => {
-      if (s.decision) effects.set(i, s.decision.effect);
-    });
-  }
-  effects.set(c.index, c.decision.effect);
-  return effects;
+/** `412 directed + 200 random traces` (and the exhaustive part, when there was one). */
+function searchedText(p: ClaimResult): string {
+  const ex = p.exhaustive ? ` + ${p.exhaustive.traces.toLocaleString("en-US")} exhaustive` : "";
+  return `${p.directed} directed${ex} + ${p.runs} random traces`;
 }
 
 function coverageText(c: CoverageReport, color: boolean): string[] {
-  const lines = [`  coverage: ${c.ruleRatio[0]}/${c.ruleRatio[1]} rules decided, ${c.clauseRatio[0]}/${c.clauseRatio[1]} clauses seen true and false`];
+  const lines = [`  coverage: ${coverageSummary(c)}`];
   const width = Math.max(8, ...c.rules.map((r) => r.rule.length));
   for (const r of c.rules) {
     const status = r.decided > 0 ? paint(`decided ${r.decided}`, "green", color) : paint("never decided", "red", color);
@@ -212,15 +220,26 @@ function jsonReport(reports: readonly SuiteReport[], repro: ReadonlyMap<ClaimRes
         line: p.span.line,
         column: p.span.column,
         ok: p.ok,
+        directed: p.directed,
         runs: p.runs,
+        exhaustive: p.exhaustive,
         applied: p.applied,
+        vacuous: p.vacuous,
         seed: p.seed,
         shrinks: p.shrinks,
         timedOut: p.timedOut,
         error: p.error,
-        counterexample: p.counterexample ? { ...p.counterexample, traceFile: repro.get(p), replay: repro.has(p) ? `leash eval ${quote(r.file)} ${quote(repro.get(p)!)}` : undefined } : undefined,
+        counterexample: p.counterexample
+          ? {
+              ...p.counterexample,
+              test: counterexampleTest(`counterexample: ${p.property}`, p.counterexample, p.claim.replace(/\s+/g, " ")),
+              traceFile: repro.get(p),
+              replay: repro.has(p) ? `leash eval ${quote(r.file)} ${quote(repro.get(p)!)} --check` : undefined,
+            }
+          : undefined,
       })),
       coverage: r.coverage,
+      undecided: r.undecided,
     })),
   };
 }
