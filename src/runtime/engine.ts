@@ -1068,6 +1068,15 @@ export class Policy {
 
   /** Holds a rechecked decision to the request: whether it stands as one this policy made for it. */
   private bindRecheck(previous: unknown, ev: Event, bucket: Bucket): Bound | DecisionValue {
+    try {
+      return this.bindRecheckOf(previous, ev, bucket);
+    } catch (e) {
+      // A Proxy or a getter that throws: not a decision anyone can hold.
+      return this.errorDecision("R317", `not a decision: it cannot be read (${describeError(e)})`, null, ev);
+    }
+  }
+
+  private bindRecheckOf(previous: unknown, ev: Event, bucket: Bucket): Bound | DecisionValue {
     const fail = (code: string, message: string) => this.errorDecision(code, message, null, ev);
     if (previous === null || typeof previous !== "object") return fail("R317", `not a decision: got ${safeDescribe(previous)}`);
     const d = previous as Record<string, unknown>;

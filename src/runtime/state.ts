@@ -365,11 +365,12 @@ const states = new WeakMap<object, StateValue>();
  * through JSON, checked and rebuilt (once per object). A string says why it is not a state.
  */
 export function stateOf(s: unknown): StateValue | string {
-  if (s instanceof StateValue) return s;
   if (s === null || typeof s !== "object") return "state_corrupt: the state is not an object";
-  const known = states.get(s);
-  if (known !== undefined) return known;
   try {
+    // `instanceof` asks a Proxy for its prototype, which may throw: inside the try.
+    if (s instanceof StateValue) return s;
+    const known = states.get(s);
+    if (known !== undefined) return known;
     const built = fromJSON(s as Record<string, unknown>);
     if (typeof built !== "string") states.set(s, built);
     return built;
