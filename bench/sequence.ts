@@ -46,7 +46,7 @@ interface RuleSpec {
   threshold: number;
 }
 
-export function specs(): RuleSpec[] {
+function specs(): RuleSpec[] {
   const out: RuleSpec[] = [];
   for (let i = 0; i < RULES; i++) {
     const target = i % ACTIONS;
@@ -195,7 +195,7 @@ class HandWrittenMonitor {
  * copies the session's registers and the path to it. What it costs over the mutable ceiling is
  * the price of immutable state alone.
  */
-export class ImmutableHandWrittenMonitor {
+class ImmutableHandWrittenMonitor {
   private readonly rules: HandWrittenRules;
   private readonly none: number[];
   constructor(specs: RuleSpec[]) {
@@ -235,7 +235,7 @@ export class ImmutableHandWrittenMonitor {
  * src/runtime/values.ts: V8 may pretenure an object literal's allocation site, and an old state then
  * keeps the young trie path it points to alive through young-generation collections).
  */
-export class FrozenState implements ImmutableState {
+class FrozenState implements ImmutableState {
   constructor(
     readonly root: readonly ((Leaf | null)[] | null)[] | null,
     readonly size: number,
@@ -385,6 +385,21 @@ export async function stateBytesAfter(events: number): Promise<number> {
 }
 
 /**
+ * leash against the immutable hand-written monitor in the same run, by wall-clock and by CPU-time
+ * rates (target: at least 0.6).
+ */
+export function sequenceRatios(rows: readonly SequenceRow[]): { suite: "sequence"; ratio: string; value: number }[] {
+  const leash = rows.find((r) => r.engine === "leash");
+  const frozen = rows.find((r) => r.engine === "hand-written, immutable state");
+  if (leash === undefined || frozen === undefined) return [];
+  const round = (x: number) => Math.round(x * 100) / 100;
+  return [
+    { suite: "sequence", ratio: "leash / hand-written, immutable state (wall clock)", value: round(leash.opsPerSec / frozen.opsPerSec) },
+    { suite: "sequence", ratio: "leash / hand-written, immutable state (CPU time)", value: round(leash.opsPerCpuSec / frozen.opsPerCpuSec) },
+  ];
+}
+
+/**
  * Runs the suite in a child process (same loader flags as this one), as the scope suite runs each
  * case: what earlier suites left in the heap and in the JIT's feedback does not colour the figures.
  * (After the scope and parse suites in one process, every engine of this suite measured 15–35%
@@ -398,5 +413,7 @@ if (import.meta.url === `file://${process.argv[1]}` && process.argv.includes("--
   process.send!(await sequenceBench(process.argv.includes("--quick")));
   process.disconnect();
 } else if (import.meta.url === `file://${process.argv[1]}`) {
-  for (const row of await sequenceBench(process.argv.includes("--quick"))) console.log(JSON.stringify(row));
+  const rows = await sequenceBench(process.argv.includes("--quick"));
+  for (const row of rows) console.log(JSON.stringify(row));
+  for (const r of sequenceRatios(rows)) console.log(JSON.stringify(r));
 }
