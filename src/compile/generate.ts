@@ -163,8 +163,10 @@ class Generator {
       const res = c.ev.resource;
       if (res === undefined) return new Failure("R301", "the rule names resources but the request has none", span);
       const v = readOwn(res, PATH, "resource.path", span);
+      // Only a missing (or null) path falls back to the id; a path of the wrong type fails closed.
+      if (v instanceof Failure && v.code !== "R301") return new Failure("R302", "resource.path must be a string", span);
       const subject = v instanceof Failure ? readOwn(res, ID, "resource.id", span) : v;
-      if (subject instanceof Failure) return new Failure("R301", "the request's resource has no path or id", span);
+      if (subject instanceof Failure) return new Failure(subject.code === "R301" ? "R301" : "R302", subject.code === "R301" ? "the request's resource has no path or id" : "resource.id must be a string", span);
       if (typeof subject !== "string") return new Failure("R302", "resource.path must be a string", span);
       for (const g of compiled) if (globMatch(g, subject)) return true;
       return false;

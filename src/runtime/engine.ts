@@ -771,6 +771,9 @@ export class Policy {
   /** Evaluates the event in `c`; with `record`, also notes what it writes. */
   private evaluate(c: EvalContext, bucket: Bucket, record: boolean, held: boolean): Decision {
     const ev = c.ev;
+    // Every partition the event's rules read counts as read, whichever rule decided first: a key's
+    // last-seen time (and the lifetime of its windowless state) does not hang on evaluation order.
+    if (record) for (let i = 0; i < bucket.reads.length; i++) c.read[bucket.reads[i]!] = true;
     const revokedBy = ev.isSignal ? null : this.revokedKey(c);
 
     if (revokedBy === null) {
