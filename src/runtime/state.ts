@@ -122,14 +122,18 @@ class Epoch {
 
   /** Applies `c` and returns the change that undoes it. The map changes only when the entry comes or goes. */
   apply(c: Change): Change {
-    const e = c.entry;
+    return this.set(c.entry, c.present, c.part, c.pinned, c.prev);
+  }
+
+  /** `apply` of the change its arguments spell, without building it. */
+  set(e: Entry, present: boolean, part: unknown, pinned: boolean, prev: Entry | null): Change {
     const was = e.present;
     const undo = new Change(e, was, e.part, e.pinned, e.prev);
     if (was) this.detach(e);
-    e.part = c.part;
-    e.pinned = c.pinned;
-    if (c.present) {
-      this.attachAfter(e, c.prev);
+    e.part = part;
+    e.pinned = pinned;
+    if (present) {
+      this.attachAfter(e, prev);
       if (!was) this.add(e);
     } else if (was) this.remove(e);
     return undo;
@@ -293,7 +297,7 @@ export class StateValue implements PolicyState {
       const value = values[i] ?? split(key)[1];
       let e = epoch.groups.get(group)?.get(value);
       if (part === null) {
-        if (e !== undefined) undo.push(epoch.apply(new Change(e, false, null, false, null)));
+        if (e !== undefined) undo.push(epoch.set(e, false, null, false, null));
         continue;
       }
       if (e === undefined) e = new Entry(key, group, value);
@@ -301,12 +305,12 @@ export class StateValue implements PolicyState {
       const pinned = isPinned(part);
       let prev = pinned ? epoch.pinnedTail : epoch.tail;
       if (prev === e) prev = e.prev;
-      undo.push(epoch.apply(new Change(e, true, part, pinned, prev)));
+      undo.push(epoch.set(e, true, part, pinned, prev));
     }
     let evicted = 0;
     // Written entries moved to the tail: a head written by this call means none is left to evict.
     while (epoch.size > maxKeys && epoch.head !== null && epoch.head.stamp !== stamp) {
-      undo.push(epoch.apply(new Change(epoch.head, false, null, false, null)));
+      undo.push(epoch.set(epoch.head, false, null, false, null));
       evicted++;
     }
     if (epoch.size > maxKeys && addsUnrevoked(undo)) {
@@ -316,9 +320,9 @@ export class StateValue implements PolicyState {
     if (undo.length === 0) return this;
     epoch.changes += undo.length;
     const next = new Version(epoch);
-    const inverse = new Array<Change>(undo.length);
-    for (let j = 0; j < undo.length; j++) inverse[j] = undo[undo.length - 1 - j]!;
-    version.undo = inverse;
+    // Undone last change first.
+    undo.reverse();
+    version.undo = undo;
     version.next = next;
     epoch.root = next;
     return new StateValue(layout, epoch.size, this.evictions + evicted, epoch.pinnedCount, layouts, next);
