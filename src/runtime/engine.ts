@@ -55,6 +55,8 @@ export class Plan {
     readonly writable: readonly boolean[],
     /** revoke: the reason; recheck: the decision being rechecked. */
     readonly extra: unknown,
+    /** Per key: its 32-bit hash (for decision digests), or null when the plan names a key directly. */
+    readonly hashes: readonly number[] | null = null,
   ) {}
 }
 
@@ -482,28 +484,44 @@ export class Policy {
     const keys: string[] = [];
     const groups: number[] = [];
     const writable: boolean[] = [];
+    const hashes: number[] = [];
     const c = this.takeContext(ev);
     try {
-      for (const list of [bucket.reads, bucket.checks]) {
-        for (const g of list) {
+      for (let l = 0; l < 2; l++) {
+        const list = l === 0 ? bucket.reads : bucket.checks;
+        for (let i = 0; i < list.length; i++) {
+          const g = list[i]!;
           const k = c.key(g);
           if (k === null || keys.includes(k)) continue;
           keys.push(k);
           groups.push(g);
           writable.push(kind !== "recheck" && bucket.writable[g]!);
+          hashes.push(c.hashes[g]!);
         }
       }
     } finally {
       this.releaseContext(c);
     }
-    return new Plan(kind, ev, bucket, keys, groups, writable, extra);
+    return new Plan(kind, ev, bucket, keys, groups, writable, extra, hashes);
   }
 
   /** Loads the stored values of a plan's keys into `c`. */
   private loadAll(c: EvalContext, plan: Plan, current: readonly unknown[], layouts: LayoutSource): NeedsLayout | Refusal | null {
     const bucket = plan.bucket;
     if (bucket !== null) {
-      for (const list of [bucket.reads, bucket.checks]) for (const g of list) if (c.key(g) === null) c.missing(g);
+      // The plan's keys as the plan resolved them (no second look-up per key).
+      const hashes = plan.hashes;
+      if (hashes !== null) {
+        for (let i = 0; i < plan.keys.length; i++) {
+          const g = plan.groups[i]!;
+          c.keys[g] = plan.keys[i]!;
+          c.hashes[g] = hashes[i]!;
+        }
+      }
+      for (let l = 0; l < 2; l++) {
+        const list = l === 0 ? bucket.reads : bucket.checks;
+        for (let i = 0; i < list.length; i++) if (c.key(list[i]!) === null) c.missing(list[i]!);
+      }
     }
     for (let i = 0; i < plan.keys.length; i++) {
       const g = plan.groups[i]!;
