@@ -18,6 +18,7 @@ import { sequenceBenchInChild, sequenceRatios, type SequenceRow } from "./sequen
 import { guardBenchInChild, guardRatios, type GuardRow } from "./guard.js";
 import { guardRedisBenchInChild, guardRedisRatios, type GuardRedisRow } from "./guard-redis.js";
 import { mcpBench } from "./mcp.js";
+import { httpBench, httpRatios, type HttpRow, type HttpSpanRow } from "./http.js";
 
 /** What a suite returns is checked by `normalise`. */
 type Suite = (opts: BenchOptions) => unknown;
@@ -74,6 +75,8 @@ async function main(argv: readonly string[]): Promise<number> {
     ["guard", async (o) => [...(await guardBenchInChild(o.quick)), ...(await guardRedisBenchInChild(o.quick))]],
     // Added latency per MCP tool call, in process and through leash mcp-proxy, against the same calls unguarded.
     ["mcp", (o) => mcpBench(o)],
+    // autocannon against the example shop and a catalog on express, fastify and hono, with and without leash.
+    ["http", (o) => httpBench(o.quick)],
   ];
   say(`leash bench — ${new Date().toISOString()} — node ${process.version}${opts.quick ? " — quick" : ""}`);
 
@@ -103,6 +106,7 @@ async function main(argv: readonly string[]): Promise<number> {
     if (name === "scope") ratios = scopeRatios(got as ScopeRow[]);
     if (name === "sequence") ratios = [...ratios, ...sequenceRatios(got as unknown as SequenceRow[])];
     if (name === "guard") ratios = [...ratios, ...guardRatios(got.filter((r) => typeof r.store === "string" && !r.store.startsWith("redis")) as unknown as GuardRow[])];
+    if (name === "http") ratios = [...ratios, ...httpRatios(got as unknown as (HttpRow | HttpSpanRow)[])];
     if (name === "guard") ratios = [...ratios, ...guardRedisRatios(got.filter((r) => typeof r.store === "string" && r.store.startsWith("redis")) as unknown as GuardRedisRow[])];
   }
 
