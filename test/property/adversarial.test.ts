@@ -272,9 +272,10 @@ function runCase(source: string, trace: readonly TraceEvent[], hostile: readonly
   let state = policy.initialState();
   let lastDecision: Decision | null = null;
   let now = V.startTime;
-  const log: string[] = [];
+  // Printed only when a case fails.
+  const log: (() => string)[] = [];
   const fail = (what: string): never => {
-    throw new Error(`${what}\n--- policy ---\n${source}--- ordinary trace ---\n${traceText(trace)}\n--- steps ---\n${log.join("\n")}`);
+    throw new Error(`${what}\n--- policy ---\n${source}--- ordinary trace ---\n${traceText(trace)}\n--- steps ---\n${log.map((line) => line()).join("\n")}`);
   };
   /** Decides on the engine and the reference alike, keeping their histories equal. */
   const decide = (request: unknown, hostileStep: boolean) => {
@@ -313,7 +314,7 @@ function runCase(source: string, trace: readonly TraceEvent[], hostile: readonly
   for (let i = 0; i < steps; i++) {
     const ordinary = trace[i];
     if (ordinary !== undefined) {
-      log.push(`  ordinary ${JSON.stringify("decide" in ordinary ? ordinary.decide : ordinary.observe)}`);
+      log.push(() => `  ordinary ${JSON.stringify("decide" in ordinary ? ordinary.decide : ordinary.observe)}`);
       if ("decide" in ordinary) decide(ordinary.decide, false);
       else observe(ordinary.observe);
     }
@@ -321,7 +322,7 @@ function runCase(source: string, trace: readonly TraceEvent[], hostile: readonly
     const h = hostile[i] === undefined ? undefined : (retime(hostile[i], now) as Hostile);
     if (h === undefined) continue;
     stats.cases++;
-    log.push(`  hostile #${i} ${describeStep(h)}`);
+    log.push(() => `  hostile #${i} ${describeStep(h)}`);
     const t0 = performance.now();
     const kind = Object.keys(h)[0]!;
     try {
