@@ -78,6 +78,10 @@ export const KEYWORD_DOCS: { readonly [K in Keyword]: KeywordDoc } = {
   property: { summary: '`property "name" { never|always EFFECT ... }`: a claim `leash test` searches random traces for a counterexample to.', example: 'property "agents never release" {\n  never allow release.push for agent *\n}' },
   never: { summary: "Property claim: no request matching the claim may get this effect." },
   always: { summary: "Property claim: every request matching the claim gets this effect." },
+  signals: { summary: "Declares the signals the policy observes, in comma-separated groups. With a signals block, a signal name that is not declared — in a rule, `satisfied by`, a test or a trace — is an error (C240) with a did-you-mean.", example: "signals {\n  approval.granted, login.fail\n}" },
+  including: { summary: "`including this` at the end of `count(...)` or `distinct(...)`: the request being decided counts too, as if it were allowed.", example: "rule spread: deny * when distinct(action.domain by principal within 5m including this) > 3" },
+  this: { summary: "`including this`: count the request being decided as well." },
+  given: { summary: '`given [KIND "ID"] [session "..."] [principal|resource|context {...}]` first in a test: what every step has unless it says otherwise.', example: 'test "refunds" {\n  given human "alice" session "s1"\n  order.lookup => allow\n}' },
 };
 
 /** Operators and punctuation with a meaning of their own. */

@@ -159,7 +159,7 @@ export const KEYWORDS = [
   "satisfied", "by", "target", "or", "and", "not", "in", "like", "has", "true", "false", "action",
   "after", "until", "since", "gap", "count", "distinct", "of", "rate", "regularity", "over",
   "sequence", "deviates", "allowed", "attempted", "denied", "workflow", "deviation", "test", "at",
-  "property", "never", "always",
+  "property", "never", "always", "signals", "including", "this", "given",
 ] as const;
 export type Keyword = (typeof KEYWORDS)[number];
 
