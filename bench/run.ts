@@ -15,7 +15,8 @@ import { fileURLToPath } from "node:url";
 import { table, type BenchOptions, type BenchRow, type RatioRow } from "./report.js";
 import { describeMismatches, scopeBench, scopeRatios, scopeTable, type ScopeRow } from "./scope.js";
 import { lspBench } from "./lsp.js";
-import { sequenceBenchInChild } from "./sequence.js";
+import { sequenceBenchInChild, sequenceRatios, type SequenceRow } from "./sequence.js";
+import { guardBenchInChild, guardRatios, type GuardRow } from "./guard.js";
 import { guardRedisBenchInChild, guardRedisRatios, type GuardRedisRow } from "./guard-redis.js";
 import { mcpBench } from "./mcp.js";
 import { mutationBench } from "./mutation.js";
@@ -71,8 +72,9 @@ async function main(argv: readonly string[]): Promise<number> {
     ["parse", await optionalSuite("./parse.ts", "parseSuite", false)],
     ["sequence", (o) => sequenceBenchInChild(o.quick)],
     ["lsp", (o) => lspBench(o)],
-    // The guard suite's Redis rows (standalone, Cluster, raw-script baseline), with servers of their own.
-    ["guard", (o) => guardRedisBenchInChild(o.quick)],
+    // The guard suite: the Guard over memoryStore beside the pure decide, then the Redis rows
+    // (standalone, Cluster, raw-script baseline) with servers of their own.
+    ["guard", async (o) => [...(await guardBenchInChild(o.quick)), ...(await guardRedisBenchInChild(o.quick))]],
     // Added latency per MCP tool call, in process and through leash mcp-proxy, against the same calls unguarded.
     ["mcp", (o) => mcpBench(o)],
     // How many policy mutants leash diff and leash test catch (several minutes: only with --suite mutation).
@@ -107,6 +109,8 @@ async function main(argv: readonly string[]): Promise<number> {
       console.log(name === "scope" ? scopeTable(got as ScopeRow[]) : table(got, ["suite"]));
     }
     if (name === "scope") ratios = scopeRatios(got as ScopeRow[]);
+    if (name === "sequence") ratios = [...ratios, ...sequenceRatios(got as unknown as SequenceRow[])];
+    if (name === "guard") ratios = [...ratios, ...guardRatios(got.filter((r) => typeof r.store === "string" && !r.store.startsWith("redis")) as unknown as GuardRow[])];
     if (name === "http") ratios = [...ratios, ...httpRatios(got as unknown as (HttpRow | HttpSpanRow)[])];
     if (name === "guard") ratios = [...ratios, ...guardRedisRatios(got.filter((r) => typeof r.store === "string" && r.store.startsWith("redis")) as unknown as GuardRedisRow[])];
   }

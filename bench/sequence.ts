@@ -20,6 +20,8 @@ export interface SequenceRow {
   rules: number;
   keys: number;
   opsPerSec: number;
+  /** Decisions per second of this process's CPU time (median run): steadier than wall-clock rates on a shared machine. */
+  opsPerCpuSec: number;
   stateBytesPerKey: number | null;
   /** leash: JSON bytes of a one-key state after 1,000 and after 1,000,000 events on that key (equal: constant size). */
   stateBytesAfter1k?: number;
@@ -307,33 +309,49 @@ export async function sequenceBench(quick = false): Promise<SequenceRow[]> {
   const bytesPerKey = Math.round(JSON.stringify(state).length / Math.max(1, state.size));
 
   const actions = Array.from({ length: ACTIONS }, (_, i) => `op${i}.run`);
-  const timeLeash = (): number => {
-    let s = policy.initialState();
+  const cpuMs = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
+  /** One run of `loop`: [decisions per wall-clock second, decisions per CPU second]. */
+  const rate = (loop: () => void): [number, number] => {
+    const c0 = cpuMs();
     const t0 = performance.now();
-    for (const r of reqs) s = policy.decide(s, { principal, action: actions[r.action]!, session: r.session, time: r.time }).state;
-    return reqs.length / ((performance.now() - t0) / 1000);
+    loop();
+    const wall = performance.now() - t0;
+    const cpu = cpuMs() - c0;
+    return [reqs.length / (wall / 1000), reqs.length / (Math.max(cpu, 1e-3) / 1000)];
   };
-  const timeHand = (): number => {
-    const m = new HandWrittenMonitor(specs());
-    const t0 = performance.now();
-    for (const r of reqs) m.decide(r.session, r.action, r.time);
-    return reqs.length / ((performance.now() - t0) / 1000);
-  };
-  const timeFrozen = (): number => {
-    const m = new ImmutableHandWrittenMonitor(specs());
-    let s: ImmutableState = new FrozenState(null, 0);
-    const t0 = performance.now();
-    for (const r of reqs) s = m.decide(s, r.session, r.action, r.time).state;
-    return reqs.length / ((performance.now() - t0) / 1000);
-  };
-  const median = (f: () => number, runs: number) => {
-    const xs = Array.from({ length: runs }, f).sort((a, b) => a - b);
-    return Math.round(xs[Math.floor(runs / 2)]!);
-  };
+  const timeLeash = () =>
+    rate(() => {
+      let s = policy.initialState();
+      for (const r of reqs) s = policy.decide(s, { principal, action: actions[r.action]!, session: r.session, time: r.time }).state;
+    });
+  const timeHand = () =>
+    rate(() => {
+      const m = new HandWrittenMonitor(specs());
+      for (const r of reqs) m.decide(r.session, r.action, r.time);
+    });
+  const timeFrozen = () =>
+    rate(() => {
+      const m = new ImmutableHandWrittenMonitor(specs());
+      let s: ImmutableState = new FrozenState(null, 0);
+      for (const r of reqs) s = m.decide(s, r.session, r.action, r.time).state;
+    });
+  const median = (xs: number[]) => Math.round(xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!);
+  const runs = quick ? 3 : 5;
+  // Interleaved, so that load on a shared machine falls on every engine alike.
+  const got: [number, number][][] = [[], [], []];
   timeLeash();
   timeHand();
   timeFrozen();
-  const runs = quick ? 3 : 5;
+  for (let i = 0; i < runs; i++) {
+    got[0]!.push(timeLeash());
+    got[1]!.push(timeHand());
+    got[2]!.push(timeFrozen());
+  }
+  const wallOf = (k: number) => median(got[k]!.map((x) => x[0]));
+  const cpuOf = (k: number) => median(got[k]!.map((x) => x[1]));
   const frozenBytes = Math.round(JSON.stringify(frozenState).length / Math.max(1, frozenState.size));
   return [
     {
@@ -341,14 +359,15 @@ export async function sequenceBench(quick = false): Promise<SequenceRow[]> {
       engine: "leash",
       rules: RULES,
       keys,
-      opsPerSec: median(timeLeash, runs),
+      opsPerSec: wallOf(0),
+      opsPerCpuSec: cpuOf(0),
       stateBytesPerKey: bytesPerKey,
       stateBytesAfter1k: await stateBytesAfter(1000),
       stateBytesAfter1M: await stateBytesAfter(1_000_000),
       agree,
     },
-    { suite: "sequence", engine: "hand-written", rules: RULES, keys, opsPerSec: median(timeHand, runs), stateBytesPerKey: null, agree },
-    { suite: "sequence", engine: "hand-written, immutable state", rules: RULES, keys, opsPerSec: median(timeFrozen, runs), stateBytesPerKey: frozenBytes, agree: frozenAgree },
+    { suite: "sequence", engine: "hand-written", rules: RULES, keys, opsPerSec: wallOf(1), opsPerCpuSec: cpuOf(1), stateBytesPerKey: null, agree },
+    { suite: "sequence", engine: "hand-written, immutable state", rules: RULES, keys, opsPerSec: wallOf(2), opsPerCpuSec: cpuOf(2), stateBytesPerKey: frozenBytes, agree: frozenAgree },
   ];
 }
 
@@ -366,6 +385,21 @@ export async function stateBytesAfter(events: number): Promise<number> {
 }
 
 /**
+ * leash against the immutable hand-written monitor in the same run, by wall-clock and by CPU-time
+ * rates (target: at least 0.6).
+ */
+export function sequenceRatios(rows: readonly SequenceRow[]): { suite: "sequence"; ratio: string; value: number }[] {
+  const leash = rows.find((r) => r.engine === "leash");
+  const frozen = rows.find((r) => r.engine === "hand-written, immutable state");
+  if (leash === undefined || frozen === undefined) return [];
+  const round = (x: number) => Math.round(x * 100) / 100;
+  return [
+    { suite: "sequence", ratio: "leash / hand-written, immutable state (wall clock)", value: round(leash.opsPerSec / frozen.opsPerSec) },
+    { suite: "sequence", ratio: "leash / hand-written, immutable state (CPU time)", value: round(leash.opsPerCpuSec / frozen.opsPerCpuSec) },
+  ];
+}
+
+/**
  * Runs the suite in a child process (same loader flags as this one), as the scope suite runs each
  * case: what earlier suites left in the heap and in the JIT's feedback does not colour the figures.
  * (After the scope and parse suites in one process, every engine of this suite measured 15–35%
@@ -379,5 +413,7 @@ if (import.meta.url === `file://${process.argv[1]}` && process.argv.includes("--
   process.send!(await sequenceBench(process.argv.includes("--quick")));
   process.disconnect();
 } else if (import.meta.url === `file://${process.argv[1]}`) {
-  for (const row of await sequenceBench(process.argv.includes("--quick"))) console.log(JSON.stringify(row));
+  const rows = await sequenceBench(process.argv.includes("--quick"));
+  for (const row of rows) console.log(JSON.stringify(row));
+  for (const r of sequenceRatios(rows)) console.log(JSON.stringify(r));
 }

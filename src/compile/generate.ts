@@ -246,12 +246,15 @@ class Generator {
     const noResource = new Failure("R301", "the rule names resources but the request has none", span);
     const noSubject = new Failure("R301", "the request's resource has no path or id", span);
     const notString = new Failure("R302", "resource.path must be a string", span);
+    const badId = new Failure("R302", "resource.id must be a string", span);
     const full: RuleTest = (c) => {
       const res = c.ev.resource;
       if (res === undefined) return noResource;
       const v = readOwn(res, PATH, "resource.path", span);
+      // Only a missing (or null) path falls back to the id; a path of the wrong type fails closed.
+      if (v instanceof Failure && v.code !== "R301") return notString;
       const subject = v instanceof Failure ? readOwn(res, ID, "resource.id", span) : v;
-      if (subject instanceof Failure) return noSubject;
+      if (subject instanceof Failure) return subject.code === "R301" ? noSubject : badId;
       if (typeof subject !== "string") return notString;
       for (const g of compiled) if (globMatch(g, subject)) return true;
       return false;

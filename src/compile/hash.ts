@@ -16,12 +16,9 @@ export function hash32(text: string, h = 0x811c9dc5): number {
   return h >>> 0;
 }
 
-/** Mixes a number (an integer or any double) into a 32-bit hash. */
+/** Mixes a number into a 32-bit hash: its low and high 32 bits as an integer, and its fraction in 1/2^16ths. */
 export function mix32(h: number, n: number): number {
-  const lo = n % 4294967296 | 0;
-  const hi = Math.floor(n / 4294967296) | 0;
-  h = Math.imul(h ^ lo, 0x01000193);
-  h = Math.imul(h ^ hi, 0x01000193);
-  if (!Number.isInteger(n)) h = Math.imul(h ^ Math.round((n - Math.trunc(n)) * 4294967296), 0x01000193);
-  return h >>> 0;
+  h = Math.imul(h ^ (n | 0), 0x01000193);
+  h = Math.imul(h ^ ((n / 4294967296) | 0), 0x01000193);
+  return Math.imul(h ^ (((n % 1) * 65536) | 0), 0x01000193);
 }

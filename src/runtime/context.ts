@@ -31,7 +31,7 @@ export class KeyCache {
   session(id: string): CachedKey {
     let e = this.sessions.get(id);
     if (e === undefined) {
-      e = new CachedKey(sessionKey(id), "");
+      e = new CachedKey(sessionKey(id), "", id);
       if (id.length <= KEY_CACHE_ID_LENGTH) {
         if (this.sessions.size >= KEY_CACHE_LIMIT) this.sessions.clear();
         this.sessions.set(id, e);
@@ -43,7 +43,7 @@ export class KeyCache {
   principal(kind: string, id: string): CachedKey {
     const e = this.principals.get(id);
     if (e !== undefined && e.kind === kind) return e;
-    const made = new CachedKey(principalKey(kind, id), kind);
+    const made = new CachedKey(principalKey(kind, id), kind, `${kind}/${id}`);
     if (id.length <= KEY_CACHE_ID_LENGTH) {
       if (this.principals.size >= KEY_CACHE_LIMIT) this.principals.clear();
       this.principals.set(id, made);
@@ -55,13 +55,26 @@ export class KeyCache {
 /** A partition key string with its 32-bit hash (for decision digests). */
 export class CachedKey {
   readonly hash: number;
+  /** For a principal key: whom a decision is for, one object for every decision of that principal. */
+  readonly subject: { readonly kind: string; readonly id: string } | null;
   constructor(
     readonly key: string,
     /** For a principal key: the kind it was built for (the cache is by id). */
     readonly kind: string,
+    /** The key's value: the session id, or `kind/id`. */
+    readonly value: string,
   ) {
     this.hash = hash32(key);
+    this.subject = kind === "" ? null : Object.freeze(new Subject(kind, value.slice(kind.length + 1)));
   }
+}
+
+/** Whom a decision is for. A class, not a literal, for the reason given in values.ts. */
+export class Subject {
+  constructor(
+    readonly kind: string,
+    readonly id: string,
+  ) {}
 }
 
 /**
@@ -82,6 +95,8 @@ export class EvalContext {
   readonly keys: (string | null | undefined)[];
   /** Per group: the 32-bit hash of the key string (once resolved; 0 for none). */
   readonly hashes: number[];
+  /** Per group: the key's value (`s-1`, `agent/bot`, `10.0.0.1`), once resolved. */
+  readonly values: (string | null | undefined)[];
   /** Per group: the stored partition as read (migrated to this policy's layout), null when there is none. */
   readonly stored: (Partition | null | undefined)[];
   /**
@@ -110,6 +125,8 @@ export class EvalContext {
   offlineReason = "";
   /** The rule being evaluated. */
   rule: CompiledRule | null = null;
+  /** The event's principal key, once looked up. */
+  principal: CachedKey | null | undefined = undefined;
   warnings: DecisionError[] | null = null;
   /* What the rules decided so far (kept here so the decision loop allocates nothing per rule). */
   best = 0;
@@ -128,6 +145,7 @@ export class EvalContext {
     const n = layout.groups.length;
     this.keys = new Array(n).fill(undefined);
     this.hashes = new Array(n).fill(0);
+    this.values = new Array(n).fill(undefined);
     this.stored = new Array(n).fill(undefined);
     this.parts = new Array(n).fill(undefined);
     this.nows = new Array(n).fill(ev.time);
@@ -146,6 +164,7 @@ export class EvalContext {
     const n = this.keys.length;
     for (let g = 0; g < n; g++) {
       this.keys[g] = undefined;
+      this.values[g] = undefined;
       this.stored[g] = undefined;
       this.parts[g] = undefined;
       this.nows[g] = ev.time;
@@ -158,6 +177,7 @@ export class EvalContext {
     this.offline = null;
     this.offlineReason = "";
     this.rule = null;
+    this.principal = undefined;
     this.warnings = null;
     this.best = 0;
     this.anyAllow = false;
@@ -186,21 +206,55 @@ export class EvalContext {
     if (k === undefined) {
       const group = this.layout.groups[g]!;
       const ev = this.ev;
-      if (group.key.kind === "session") {
-        const e = ev.session !== undefined ? this.layout.keyCache.session(ev.session) : null;
+      if (group.key.kind === "session" || group.key.kind === "principal") {
+        const e = this.cached(g);
         k = e === null ? null : e.key;
         this.hashes[g] = e === null ? 0 : e.hash;
-      } else if (group.key.kind === "principal") {
-        const e = ev.principalKind !== undefined ? this.layout.keyCache.principal(ev.principalKind, ev.principalId!) : null;
-        k = e === null ? null : e.key;
-        this.hashes[g] = e === null ? 0 : e.hash;
+        this.values[g] = e === null ? null : e.value;
       } else {
-        k = pathKeyOf(group, ev);
+        const v = pathValueOf(group, ev);
+        k = v === null ? null : `${group.text}:${v}`;
         this.hashes[g] = k === null ? 0 : hash32(k);
+        this.values[g] = v;
       }
       this.keys[g] = k;
     }
     return k;
+  }
+
+  /** The cached key of the session or principal group `g` for this event, or null when the event has none. */
+  cached(g: number): CachedKey | null {
+    const ev = this.ev;
+    if (this.layout.groups[g]!.key.kind === "session") return ev.session !== undefined ? this.layout.keyCache.session(ev.session) : null;
+    return this.principalKey();
+  }
+
+  /** The cached key of the event's principal (looked up once per decision), or null. */
+  principalKey(): CachedKey | null {
+    let p = this.principal;
+    if (p === undefined) {
+      const ev = this.ev;
+      p = ev.principalKind !== undefined ? this.layout.keyCache.principal(ev.principalKind, ev.principalId!) : null;
+      this.principal = p;
+    }
+    return p;
+  }
+
+  /**
+   * The value of group `g`'s key for this event without building the key string: the session id
+   * itself, the principal's `kind/id`, an attribute's text. Null when the event lacks it.
+   */
+  value(g: number): string | null {
+    const v = this.values[g];
+    if (v !== undefined) return v;
+    const group = this.layout.groups[g]!;
+    const ev = this.ev;
+    let out: string | null;
+    if (group.key.kind === "session") out = ev.session ?? null;
+    else if (group.key.kind === "principal") out = this.principalKey()?.value ?? null;
+    else out = pathValueOf(group, ev);
+    this.values[g] = out;
+    return out;
   }
 
   /** Takes the stored partition of group `g` (already read into this policy's layout) for the decision. */
@@ -270,19 +324,16 @@ export function principalKey(kind: string, id: string): string {
 }
 
 /**
- * `context.ip:10.0.0.1` — the key of an attribute-keyed or compound group for this event, or null
- * when a key attribute is missing or not a string or number. A number and its decimal text are one
- * key. A compound key's value is encoded by `compoundValue` (src/runtime/keys.ts).
+ * `10.0.0.1` — the value of an attribute-keyed or compound group for this event (its key is
+ * `context.ip:10.0.0.1`), or null when a key attribute is missing or not a string or number. A
+ * number and its decimal text are one key. A compound key's value is encoded by `compoundValue`
+ * (src/runtime/keys.ts).
  */
-export function pathKeyOf(g: KeyGroupIR, ev: Event): string | null {
+export function pathValueOf(g: KeyGroupIR, ev: Event): string | null {
   const k = g.key;
-  if (k.kind === "compound") {
-    const v = compoundValue(k.parts.map((p) => partValue(p, ev)));
-    return v === null ? null : `${g.text}:${v}`;
-  }
+  if (k.kind === "compound") return compoundValue(k.parts.map((p) => partValue(p, ev)));
   if (k.kind !== "path") return null;
-  const v = partValue(k, ev);
-  return v === null ? null : `${k.text}:${v}`;
+  return partValue(k, ev);
 }
 
 /** The value of one key part for this event as text (a principal is `kind/id`), or null when it has none. */
@@ -293,5 +344,5 @@ function partValue(k: SimpleKeyIR, ev: Event): string | null {
   if (k.root === "action") v = k.segments[0] === "name" ? ev.name : ev.name.split(".")[0];
   else v = readOwn(k.root === "principal" ? ev.principal : k.root === "resource" ? ev.resource : ev.context, k.segments, k.text, undefined);
   if (typeof v !== "string" && typeof v !== "number") return null;
-  return String(v);
+  return typeof v === "string" ? v : String(v);
 }

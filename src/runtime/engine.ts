@@ -6,7 +6,7 @@ import { DEFAULT_INDEX_OPTIONS, walkIndex, type IndexOptions, type Probe, type P
 import { contentHash, hash32, mix32 } from "../compile/hash.js";
 import type { KeyGroupIR, OpIR, PolicyIR } from "../compile/ir.js";
 import { Failure, MAX_STRING, readOwn } from "./attributes.js";
-import { EvalContext, KeyCache, principalKey, sessionKey, type Layout } from "./context.js";
+import { EvalContext, KeyCache, principalKey, sessionKey, Subject, type Layout } from "./context.js";
 import { keyText, keyValueTooLong } from "./keys.js";
 import type { LayoutDescriptor } from "./layout.js";
 import { addLabel, applyUpdate, distinctLimitAdmits, distinctLimitValue, emptyRegisters, grantHolds, limitUses, useDistinctLimit, useGrant, useLimit, type Category } from "./operators.js";
@@ -56,6 +56,8 @@ export class Plan {
     readonly writable: readonly boolean[],
     /** revoke: the reason; recheck: the decision being rechecked. */
     readonly extra: unknown,
+    /** Per key: its 32-bit hash (for decision digests), or null when the plan names a key directly. */
+    readonly hashes: readonly number[] | null = null,
   ) {}
 }
 
@@ -135,7 +137,6 @@ export class Policy implements ProbeSink {
   private readonly layout: Layout;
   private readonly initial: PolicyState;
   private readonly groupOps: readonly (readonly OpIR[])[];
-  /** The digest of a decision over attributes no rule reads, per bucket (see digestOf). */
   private readonly ownLayouts: LayoutSource;
   /** Orders errors and notes by their rules' places in the source (rules without one first). */
   private readonly bySource: (a: { readonly rule: string | null }, b: { readonly rule: string | null }) => number;
@@ -145,9 +146,19 @@ export class Policy implements ProbeSink {
    * running (a getter on a request calling `decide`) builds its own. Also the arrays a pure write
    * fills, and the last layouts table merged with this policy's own.
    */
-  private readonly spare: { ctx: EvalContext | null; keys: (string | null | undefined)[]; parts: unknown[]; layoutsIn: object | null; layoutsOut: Readonly<Record<string, LayoutDescriptor>> | null } = {
+  private readonly spare: {
+    ctx: EvalContext | null;
+    keys: (string | null | undefined)[];
+    groups: (string | undefined)[];
+    values: (string | undefined)[];
+    parts: unknown[];
+    layoutsIn: object | null;
+    layoutsOut: Readonly<Record<string, LayoutDescriptor>> | null;
+  } = {
     ctx: null,
     keys: [],
+    groups: [],
+    values: [],
     parts: [],
     layoutsIn: null,
     layoutsOut: null,
@@ -421,7 +432,7 @@ export class Policy implements ProbeSink {
       for (const list of [plan.bucket!.reads, plan.bucket!.checks]) for (const g of list) c.key(g);
       const d = this.evaluate(c, plan.bucket!, false, false);
       const warning: DecisionError = { rule: null, code: "R319", message: `decided without the store (${why.code}: ${why.message}): the history of ${[...skip].join(", ") || "no rule"} read as empty, other histories failed closed, revocations unchecked` };
-      return new DecisionValue(d.effect, d.rules, d.reasons, d.obligations, d.flags, d.errors, [...d.warnings, warning], d.validUntil, d.nextDeadline, d.watch, d.policyHash, d.time, d.action, d.principal ?? null, d.session ?? null, d.resource ?? null, d.digest ?? "", false);
+      return new DecisionValue(d.effect, d.rules, d.reasons, d.obligations, d.flags, d.errors, [...d.warnings, warning], d.validUntil, d.nextDeadline, d.watch, d.policyHash, d.time, d.action, d.principal ?? null, d.session ?? null, d.resource ?? null, d.digest ?? 0, false);
     } catch (e) {
       return this.errorDecision("R304", `the request could not be evaluated: ${describeError(e)}`, null, plan.ev);
     } finally {
@@ -475,28 +486,44 @@ export class Policy implements ProbeSink {
     const keys: string[] = [];
     const groups: number[] = [];
     const writable: boolean[] = [];
+    const hashes: number[] = [];
     const c = this.takeContext(ev);
     try {
-      for (const list of [bucket.reads, bucket.checks]) {
-        for (const g of list) {
+      for (let l = 0; l < 2; l++) {
+        const list = l === 0 ? bucket.reads : bucket.checks;
+        for (let i = 0; i < list.length; i++) {
+          const g = list[i]!;
           const k = c.key(g);
           if (k === null || keys.includes(k)) continue;
           keys.push(k);
           groups.push(g);
           writable.push(kind !== "recheck" && bucket.writable[g]!);
+          hashes.push(c.hashes[g]!);
         }
       }
     } finally {
       this.releaseContext(c);
     }
-    return new Plan(kind, ev, bucket, keys, groups, writable, extra);
+    return new Plan(kind, ev, bucket, keys, groups, writable, extra, hashes);
   }
 
   /** Loads the stored values of a plan's keys into `c`. */
   private loadAll(c: EvalContext, plan: Plan, current: readonly unknown[], layouts: LayoutSource): NeedsLayout | Refusal | null {
     const bucket = plan.bucket;
     if (bucket !== null) {
-      for (const list of [bucket.reads, bucket.checks]) for (const g of list) if (c.key(g) === null) c.missing(g);
+      // The plan's keys as the plan resolved them (no second look-up per key).
+      const hashes = plan.hashes;
+      if (hashes !== null) {
+        for (let i = 0; i < plan.keys.length; i++) {
+          const g = plan.groups[i]!;
+          c.keys[g] = plan.keys[i]!;
+          c.hashes[g] = hashes[i]!;
+        }
+      }
+      for (let l = 0; l < 2; l++) {
+        const list = l === 0 ? bucket.reads : bucket.checks;
+        for (let i = 0; i < list.length; i++) if (c.key(list[i]!) === null) c.missing(list[i]!);
+      }
     }
     for (let i = 0; i < plan.keys.length; i++) {
       const g = plan.groups[i]!;
@@ -507,11 +534,17 @@ export class Policy implements ProbeSink {
     return null;
   }
 
-  /** Loads one stored value into group `g` of `c`, or why it cannot be. */
-  private loadOne(c: EvalContext, g: number, raw: unknown, layouts: LayoutSource): NeedsLayout | Refusal | null {
+  /** Loads one stored value into group `g` of `c`, or why it cannot be. `layouts` is built only when needed. */
+  private loadOne(c: EvalContext, g: number, raw: unknown, layouts: LayoutSource | StateValue): NeedsLayout | Refusal | null {
     const key = c.keys[g]!;
     const group = this.layout.groups[g]!;
     if (keyValueTooLong(group.key, group.text, key, this.limits.maxKeyLength)) return new Refusal("R302", `request over a limit: ${group.key.kind === "compound" ? "a part of the key" : "the value of"} ${group.text} that keys a history is longer than ${this.limits.maxKeyLength} characters`);
+    // The core's own write in this policy's layout, as it is (the common case).
+    if (raw === null || (raw instanceof Partition && raw.l === group.layoutId)) {
+      c.load(g, raw, false);
+      return null;
+    }
+    if (layouts instanceof StateValue) layouts = this.layoutsOf(layouts);
     const loaded = loadPartition(raw, key, group, this.groupOps[g]!, this.ir.labels, layouts, c.ev.time);
     if (loaded === null || loaded instanceof Partition) c.load(g, loaded, false);
     else if (loaded instanceof LoadedPartition) c.load(g, loaded.p, true);
@@ -591,27 +624,35 @@ export class Policy implements ProbeSink {
   private decideOn(st: StateValue, state: PolicyState, ev: Event, bucket: Bucket): DecideResult {
     const c = this.takeContext(ev);
     try {
-      // The keys that hold only revocations are read only when the state holds any.
-      // (their keys are resolved all the same: the decision watches them).
-      const lists = st.revoked > 0 ? 2 : 1;
+      // The keys that hold only revocations are read only when the state holds any (their keys are
+      // resolved all the same: the decision watches them). A stored partition is found by the
+      // request's own value (the session id), and its key string comes with it.
+      const groups = this.layout.groups;
       for (let l = 0; l < 2; l++) {
         const list = l === 0 ? bucket.reads : bucket.checks;
+        const read = l === 0 || st.revoked > 0;
         for (let i = 0; i < list.length; i++) {
           const g = list[i]!;
-          const k = c.key(g);
-          if (k === null) {
+          const value = c.value(g);
+          if (value === null) {
+            c.keys[g] = null;
             c.missing(g);
             continue;
           }
-          if (c.stored[g] !== undefined) continue;
-          if (l === 1 && st.revoked === 0) continue;
-          const r = this.loadOne(c, g, st.get(k), this.layoutsOf(st));
+          const e = read ? st.lookup(groups[g]!.text, value) : undefined;
+          if (e !== undefined) {
+            c.keys[g] = e.key;
+            c.hashes[g] = e.hash;
+          } else c.key(g);
+          if (!read) continue;
+          const r = this.loadOne(c, g, e === undefined ? null : e.part, st);
           if (r !== null) {
             const d = r instanceof NeedsLayout ? this.errorDecision("R303", `state_corrupt: ${r.key} was written in layout ${r.layout}, which this policy does not know and the state does not describe`, null, ev) : this.errorDecision(r.code, r.message, null, ev);
             return new DecideResultValue(d, state);
           }
         }
       }
+      const lists = st.revoked > 0 ? 2 : 1;
       const decision = this.evaluate(c, bucket, true, false);
       const next = this.writePure(st, c, lists === 1 ? bucket.reads : null, bucket);
       if (next === "full") return new DecideResultValue(this.errorDecision("R326", `state full: every one of the ${this.maxKeys} partitions it may hold is a revoked key, so ${ev.name} cannot be recorded`, null, ev), state);
@@ -623,27 +664,34 @@ export class Policy implements ProbeSink {
 
   /** Writes what the evaluation in `c` changed into the state (the groups of `only`, or every touched group). */
   private writePure(st: StateValue, c: EvalContext, only: readonly number[] | null, bucket: Bucket | null): StateValue | "full" {
-    const keys = this.spare.keys;
-    const parts = this.spare.parts;
+    const spare = this.spare;
     let n = 0;
-    const add = (g: number) => {
-      const p = this.partitionAfter(c, g);
-      if (p === undefined) return;
-      keys[n] = c.keys[g];
-      parts[n++] = p;
-    };
-    if (only !== null) for (let i = 0; i < only.length; i++) add(only[i]!);
+    if (only !== null) for (let i = 0; i < only.length; i++) n = this.collectPure(c, only[i]!, n);
     else if (bucket !== null) {
-      for (const g of bucket.reads) add(g);
-      for (const g of bucket.checks) if (c.keys[g] !== null && !bucket.reads.includes(g)) add(g);
-    } else for (let g = 0; g < c.keys.length; g++) if (c.stored[g] !== undefined) add(g);
+      for (const g of bucket.reads) n = this.collectPure(c, g, n);
+      for (const g of bucket.checks) if (c.keys[g] !== null && !bucket.reads.includes(g)) n = this.collectPure(c, g, n);
+    } else for (let g = 0; g < c.keys.length; g++) if (c.stored[g] !== undefined) n = this.collectPure(c, g, n);
     if (n === 0) return st;
-    const out = st.write(keys, parts, n, this.maxKeys, this.layoutHash, this.layoutsWith(st.layouts));
+    const out = st.write(spare.keys, spare.groups, spare.values, spare.parts, n, this.maxKeys, this.layoutHash, this.layoutsWith(st.layouts));
     for (let i = 0; i < n; i++) {
-      keys[i] = undefined;
-      parts[i] = undefined;
+      spare.keys[i] = undefined;
+      spare.groups[i] = undefined;
+      spare.values[i] = undefined;
+      spare.parts[i] = undefined;
     }
     return out;
+  }
+
+  /** Adds group `g`'s partition after the evaluation to the spare write lists at `n`; the new count. */
+  private collectPure(c: EvalContext, g: number, n: number): number {
+    const p = this.partitionAfter(c, g);
+    if (p === undefined) return n;
+    const spare = this.spare;
+    spare.keys[n] = c.keys[g];
+    spare.groups[n] = this.layout.groups[g]!.text;
+    spare.values[n] = c.value(g) ?? undefined;
+    spare.parts[n] = p;
+    return n + 1;
   }
 
   /** Runs a plan over the state (observe, recheck, revoke, reinstate): the result and the state after it. */
@@ -740,6 +788,9 @@ export class Policy implements ProbeSink {
   /** Evaluates the event in `c`; with `record`, also notes what it writes. */
   private evaluate(c: EvalContext, bucket: Bucket, record: boolean, held: boolean): Decision {
     const ev = c.ev;
+    // Every partition the event's rules read counts as read, whichever rule decided first: a key's
+    // last-seen time (and the lifetime of its windowless state) does not hang on evaluation order.
+    if (record) for (let i = 0; i < bucket.reads.length; i++) c.read[bucket.reads[i]!] = true;
     const revokedBy = ev.isSignal ? null : this.revokedKey(c);
 
     // The index hands over every rule that the event can match (see rule-index.ts), each once.
@@ -816,12 +867,17 @@ export class Policy implements ProbeSink {
       this.hash,
       ev.time,
       ev.name,
-      principalOf(ev),
+      this.subjectOf(c),
       ev.session ?? null,
       resourceOf(ev),
       this.digestOf(effect, ev, bucket, c),
       c.migrated,
     );
+  }
+
+  /** Whom the decision in `c` is for: the principal's cached subject (one object per principal). */
+  private subjectOf(c: EvalContext): { readonly kind: string; readonly id: string } | null {
+    return c.principalKey()?.subject ?? null;
   }
 
   /**
@@ -1035,6 +1091,15 @@ export class Policy implements ProbeSink {
 
   /** Holds a rechecked decision to the request: whether it stands as one this policy made for it. */
   private bindRecheck(previous: unknown, ev: Event, bucket: Bucket): Bound | DecisionValue {
+    try {
+      return this.bindRecheckOf(previous, ev, bucket);
+    } catch (e) {
+      // A Proxy or a getter that throws: not a decision anyone can hold.
+      return this.errorDecision("R317", `not a decision: it cannot be read (${describeError(e)})`, null, ev);
+    }
+  }
+
+  private bindRecheckOf(previous: unknown, ev: Event, bucket: Bucket): Bound | DecisionValue {
     const fail = (code: string, message: string) => this.errorDecision(code, message, null, ev);
     if (previous === null || typeof previous !== "object") return fail("R317", `not a decision: got ${safeDescribe(previous)}`);
     const d = previous as Record<string, unknown>;
@@ -1051,7 +1116,7 @@ export class Policy implements ProbeSink {
     const resource = field("resource");
     const time = field("time");
     const digest = field("digest");
-    if (typeof action !== "string" || typeof time !== "number" || typeof digest !== "string" || !(session === null || typeof session === "string") || !(resource === null || typeof resource === "string")) return fail("R317", "not a decision of this policy: its fields have the wrong types");
+    if (typeof action !== "string" || typeof time !== "number" || typeof digest !== "number" || !(session === null || typeof session === "string") || !(resource === null || typeof resource === "string")) return fail("R317", "not a decision of this policy: its fields have the wrong types");
     const pk = p !== null && typeof p === "object" ? `${String(p.kind)}/${String(p.id)}` : String(p);
     const differs: string[] = [];
     if (action !== ev.name) differs.push(`action ${quote(action)}, this request ${quote(ev.name)}`);
@@ -1070,11 +1135,11 @@ export class Policy implements ProbeSink {
   }
 
   /**
-   * What a decision was for, as a 32-bit digest (8 hex digits): policy, action, effect, time,
+   * What a decision was for, as a 32-bit digest (an unsigned integer): policy, action, effect, time,
    * session, principal, resource and the value of every other attribute path the candidate rules
    * read. Hashed field by field (the keys' hashes are cached with them), never as one string.
    */
-  private digestOf(effect: DecisionEffect, ev: Event, bucket: Bucket, c: EvalContext | null): string {
+  private digestOf(effect: DecisionEffect, ev: Event, bucket: Bucket, c: EvalContext | null): number {
     const ir = this.ir;
     let h = mix32(bucket.digestSeed, EFFECT_RANK[effect]);
     h = mix32(h, ev.time);
@@ -1089,14 +1154,14 @@ export class Policy implements ProbeSink {
       const p = paths[i]!;
       h = digestValue(h, readOwn(p.root === "principal" ? ev.principal : p.root === "resource" ? ev.resource : ev.context, p.segments, p.text, undefined));
     }
-    return (h >>> 0).toString(16).padStart(8, "0");
+    return h >>> 0;
   }
 
   private errorDecision(code: string, message: string, request: unknown, ev?: Event): DecisionValue {
     const t = ev !== undefined ? ev.time : fieldTime(request);
     const action = ev !== undefined ? ev.name : actionOf(request);
     const reasons: Reason[] = [{ rule: null, effect: "deny", code, message }];
-    return new DecisionValue("deny", EMPTY, reasons, EMPTY, EMPTY, [{ rule: null, code, message }], EMPTY, null, null, EMPTY, this.hash, t, action, ev ? principalOf(ev) : null, ev?.session ?? null, ev ? resourceOf(ev) : null, "", false);
+    return new DecisionValue("deny", EMPTY, reasons, EMPTY, EMPTY, [{ rule: null, code, message }], EMPTY, null, null, EMPTY, this.hash, t, action, ev ? principalOf(ev) : null, ev?.session ?? null, ev ? resourceOf(ev) : null, 0, false);
   }
 }
 
@@ -1202,14 +1267,6 @@ function sortByRank(rs: CompiledRule[]): CompiledRule[] {
     rs[j + 1] = r;
   }
   return rs;
-}
-
-/** Whom a decision is for. A class, not a literal, for the reason given in values.ts. */
-class Subject {
-  constructor(
-    readonly kind: string,
-    readonly id: string,
-  ) {}
 }
 
 function principalOf(ev: Event): { readonly kind: string; readonly id: string } | null {

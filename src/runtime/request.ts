@@ -77,7 +77,7 @@ export function normalizeRequest(r: unknown, limits: RequestLimits = DEFAULT_LIM
   const kind = fastP || hasOwn.call(p, "kind") ? pKind : undefined;
   const id = fastP || hasOwn.call(p, "id") ? p.id : undefined;
   if (!isKind(kind)) return malformed(`principal.kind must be a name such as "agent", got ${describe(kind)}`);
-  if (!isName(id)) return malformed(`principal.id must be a non-empty string, got ${describe(id)}`);
+  if (!isId(id)) return malformed(`principal.id must be a non-empty string, got ${describe(id)}`);
   const action = fast || hasOwn.call(r, "action") ? r.action : undefined;
   if (typeof action !== "string" || action.length === 0 || action.length > MAX_NAME) {
     return malformed(action === undefined ? "the request has no action" : `action must be a dotted name such as "secret.read", got ${describe(action)}`);
@@ -123,7 +123,7 @@ export function normalizeSignal(s: unknown, limits: RequestLimits = DEFAULT_LIMI
   if (p !== undefined && !isRecord(p)) return new Rejection("R304", `malformed signal: principal must be an object, got ${describe(p)}`);
   const kind = p ? own(p, "kind") : undefined;
   const id = p ? own(p, "id") : undefined;
-  if (p && (!isKind(kind) || !isName(id))) return new Rejection("R304", "malformed signal: a signal's principal needs a kind (a name) and an id");
+  if (p && (!isKind(kind) || !isId(id))) return new Rejection("R304", "malformed signal: a signal's principal needs a kind (a name) and an id");
   const ev = finish(s, name, true, p, kind as string | undefined, id as string | undefined, false, limits, fallbackTime);
   return ev instanceof Rejection && ev.code === "R304" ? new Rejection("R304", ev.message.replace(/^malformed request/, "malformed signal")) : ev;
 }
@@ -152,7 +152,10 @@ function finish(
   const context = fast || hasOwn.call(r, "context") ? r.context : undefined;
   if (context !== undefined && !isRecord(context)) return malformed(`context must be an object, got ${describe(context)}`);
   const session = fast || hasOwn.call(r, "session") ? r.session : undefined;
-  if (session !== undefined && !isName(session)) return malformed(`session must be a non-empty string of at most ${MAX_NAME} characters, got ${describe(session)}`);
+  if (session !== undefined && !isId(session)) return malformed(`session must be a non-empty string, got ${describe(session)}`);
+  // The session and the principal id name partitions: over the key length is a limit (R302), as for a `by` value.
+  if (session !== undefined && session.length > limits.maxKeyLength) return new Rejection("R302", `request over a limit: the session is longer than ${limits.maxKeyLength} characters`);
+  if (id !== undefined && id.length > limits.maxKeyLength) return new Rejection("R302", `request over a limit: principal.id is longer than ${limits.maxKeyLength} characters`);
   const t = fast || hasOwn.call(r, "time") ? r.time : undefined;
   const time = t === undefined && fallbackTime !== undefined ? validTime(fallbackTime) : typeof t === "number" && t === t && t <= MAX_TIME && t >= -MAX_TIME ? t : validTime(t);
   if (time === undefined) return malformed(`time must be finite milliseconds since the epoch (at most ${MAX_TIME} in size) or an ISO 8601 string, got ${describe(t)}`);
@@ -227,8 +230,9 @@ function own(o: Record<string, unknown>, k: string): unknown {
   return hasOwn.call(o, k) ? o[k] : undefined;
 }
 
-function isName(v: unknown): v is string {
-  return typeof v === "string" && v.length > 0 && v.length <= MAX_NAME;
+/** A session or principal id: a non-empty string (its length is a limit, `maxKeyLength`). */
+function isId(v: unknown): v is string {
+  return typeof v === "string" && v.length > 0;
 }
 
 /** A name as `.rules` writes one: a letter, then letters, digits, `_` and `-` (grammar/rules.ebnf). */

@@ -1,3 +1,4 @@
+import { hash32 } from "../compile/hash.js";
 import { isRecord } from "./attributes.js";
 import { parseDescriptor, type LayoutDescriptor } from "./layout.js";
 import type { PolicyState } from "./types.js";
@@ -12,7 +13,7 @@ import type { PolicyState } from "./types.js";
  * that turn its successor's content into its own (Baker's rerooting). Deciding on the newest state,
  * as a process that threads its state does, changes the structure in place and records the undo:
  * no path copying. Deciding on an older state first rolls the structure back to it, at a cost that
- * grows with the distance. After `max(1024, 2 × keys)` changes an epoch starts over with a copy of
+ * grows with the distance. After `max(8192, 4 × keys)` changes an epoch starts over with a copy of
  * the structure, so an old state a caller keeps holds at most one epoch's structure and changes —
  * as much memory as a state of the same keys, never the whole history since it.
  *
@@ -28,7 +29,7 @@ import type { PolicyState } from "./types.js";
  */
 
 /** One partition key in an epoch's structure. */
-class Entry {
+export class Entry {
   /** The stored value: a `Partition` the core wrote, or a value from a state that went through JSON. */
   part: unknown = null;
   pinned = false;
@@ -38,7 +39,23 @@ class Entry {
   present = false;
   /** The write that last touched it (so one write never evicts a partition it stores). */
   stamp = 0;
-  constructor(readonly key: string) {}
+  /** `hash32(key)`, for decision digests. */
+  readonly hash: number;
+  constructor(
+    /** The partition key: `session:s-1`. */
+    readonly key: string,
+    /** Its group's text and its value: `session` and `s-1` (the key is `group:value`). */
+    readonly group: string,
+    readonly value: string,
+  ) {
+    this.hash = hash32(key);
+  }
+}
+
+/** The group text and value of a partition key (`context.ip:10.0.0.1` → `context.ip`, `10.0.0.1`). */
+function split(key: string): [string, string] {
+  const colon = key.indexOf(":");
+  return colon < 0 ? ["", key] : [key.slice(0, colon), key.slice(colon + 1)];
 }
 
 /** "Entry `entry` is `present` with `part`, after `prev` in its list": a change and its undo alike. */
@@ -61,7 +78,9 @@ class Version {
 
 /** The mutable structure one chain of versions shares. */
 class Epoch {
-  readonly map = new Map<string, Entry>();
+  /** Per key group (by its text): the entries by their value. */
+  readonly groups = new Map<string, Map<string, Entry>>();
+  size = 0;
   /** Least recently written first: partitions without a revocation, and with one. */
   head: Entry | null = null;
   tail: Entry | null = null;
@@ -85,7 +104,6 @@ class Epoch {
     e.prev = e.next = null;
     e.present = false;
     if (e.pinned) this.pinnedCount--;
-    this.map.delete(e.key);
   }
 
   attachAfter(e: Entry, prev: Entry | null): void {
@@ -100,18 +118,48 @@ class Epoch {
     else this.tail = e;
     e.present = true;
     if (e.pinned) this.pinnedCount++;
-    this.map.set(e.key, e);
   }
 
-  /** Applies `c` and returns the change that undoes it. */
+  /** Applies `c` and returns the change that undoes it. The map changes only when the entry comes or goes. */
   apply(c: Change): Change {
-    const e = c.entry;
-    const undo = new Change(e, e.present, e.part, e.pinned, e.prev);
-    if (e.present) this.detach(e);
-    e.part = c.part;
-    e.pinned = c.pinned;
-    if (c.present) this.attachAfter(e, c.prev);
+    return this.set(c.entry, c.present, c.part, c.pinned, c.prev);
+  }
+
+  /** `apply` of the change its arguments spell, without building it. */
+  set(e: Entry, present: boolean, part: unknown, pinned: boolean, prev: Entry | null): Change {
+    const was = e.present;
+    const undo = new Change(e, was, e.part, e.pinned, e.prev);
+    if (was) this.detach(e);
+    e.part = part;
+    e.pinned = pinned;
+    if (present) {
+      this.attachAfter(e, prev);
+      if (!was) this.add(e);
+    } else if (was) this.remove(e);
     return undo;
+  }
+
+  /** The entries of group `text` (made on first use). */
+  group(text: string): Map<string, Entry> {
+    let m = this.groups.get(text);
+    if (m === undefined) this.groups.set(text, (m = new Map()));
+    return m;
+  }
+
+  /** The entry of `key`, if present. */
+  find(key: string): Entry | undefined {
+    const [group, value] = split(key);
+    return this.groups.get(group)?.get(value);
+  }
+
+  private add(e: Entry): void {
+    this.group(e.group).set(e.value, e);
+    this.size++;
+  }
+
+  private remove(e: Entry): void {
+    this.groups.get(e.group)?.delete(e.value);
+    this.size--;
   }
 
   /** A copy of the structure, for a new epoch. */
@@ -120,10 +168,12 @@ class Epoch {
     for (const list of [this.head, this.pinnedHead]) {
       let prev: Entry | null = null;
       for (let e = list; e !== null; e = e.next) {
-        const n = new Entry(e.key);
+        const n = new Entry(e.key, e.group, e.value);
         n.part = e.part;
         n.pinned = e.pinned;
         out.attachAfter(n, prev);
+        out.group(n.group).set(n.value, n);
+        out.size++;
         prev = n;
       }
     }
@@ -182,8 +232,19 @@ export class StateValue implements PolicyState {
     const v = this.#version;
     if (v === null) return null;
     if (v.undo !== null) reroot(v);
-    const e = v.epoch.map.get(key);
+    const e = v.epoch.find(key);
     return e === undefined ? null : e.part;
+  }
+
+  /**
+   * The entry of the partition of group `group` for `value` (the key `group:value`), or undefined:
+   * one map lookup by the request's own value (a session id), no key string built.
+   */
+  lookup(group: string, value: string): Entry | undefined {
+    const v = this.#version;
+    if (v === null) return undefined;
+    if (v.undo !== null) reroot(v);
+    return v.epoch.groups.get(group)?.get(value);
   }
 
   /** Whether the state holds any revocation (so a decision must read the keys that hold them). */
@@ -211,7 +272,7 @@ export class StateValue implements PolicyState {
    * `maxKeys`. "full" when a new unrevoked partition cannot be stored because only revoked ones are
    * left to evict (then nothing is changed).
    */
-  write(keys: readonly (string | null | undefined)[], parts: readonly unknown[], count: number, maxKeys: number, layout: string, layouts: Readonly<Record<string, LayoutDescriptor>>): StateValue | "full" {
+  write(keys: readonly (string | null | undefined)[], groups: readonly (string | undefined)[], values: readonly (string | undefined)[], parts: readonly unknown[], count: number, maxKeys: number, layout: string, layouts: Readonly<Record<string, LayoutDescriptor>>): StateValue | "full" {
     let version = this.#version;
     let epoch: Epoch;
     if (version === null) {
@@ -220,7 +281,7 @@ export class StateValue implements PolicyState {
     } else {
       reroot(version);
       epoch = version.epoch;
-      if (epoch.changes >= Math.max(1024, 2 * epoch.map.size)) {
+      if (epoch.changes >= Math.max(8192, 4 * epoch.size)) {
         // A new epoch: the old one stays with the states that use it.
         epoch = epoch.copy();
         version = epoch.root;
@@ -232,37 +293,39 @@ export class StateValue implements PolicyState {
       const part = parts[i];
       const key = keys[i];
       if (part === undefined || key === null || key === undefined) continue;
-      let e = epoch.map.get(key);
+      const group = groups[i] ?? split(key)[0];
+      const value = values[i] ?? split(key)[1];
+      let e = epoch.groups.get(group)?.get(value);
       if (part === null) {
-        if (e !== undefined) undo.push(epoch.apply(new Change(e, false, null, false, null)));
+        if (e !== undefined) undo.push(epoch.set(e, false, null, false, null));
         continue;
       }
-      if (e === undefined) e = new Entry(key);
+      if (e === undefined) e = new Entry(key, group, value);
       e.stamp = stamp;
       const pinned = isPinned(part);
       let prev = pinned ? epoch.pinnedTail : epoch.tail;
       if (prev === e) prev = e.prev;
-      undo.push(epoch.apply(new Change(e, true, part, pinned, prev)));
+      undo.push(epoch.set(e, true, part, pinned, prev));
     }
     let evicted = 0;
     // Written entries moved to the tail: a head written by this call means none is left to evict.
-    while (epoch.map.size > maxKeys && epoch.head !== null && epoch.head.stamp !== stamp) {
-      undo.push(epoch.apply(new Change(epoch.head, false, null, false, null)));
+    while (epoch.size > maxKeys && epoch.head !== null && epoch.head.stamp !== stamp) {
+      undo.push(epoch.set(epoch.head, false, null, false, null));
       evicted++;
     }
-    if (epoch.map.size > maxKeys && addsUnrevoked(undo)) {
+    if (epoch.size > maxKeys && addsUnrevoked(undo)) {
       for (let i = undo.length - 1; i >= 0; i--) epoch.apply(undo[i]!);
       return "full";
     }
     if (undo.length === 0) return this;
     epoch.changes += undo.length;
     const next = new Version(epoch);
-    const inverse = new Array<Change>(undo.length);
-    for (let j = 0; j < undo.length; j++) inverse[j] = undo[undo.length - 1 - j]!;
-    version.undo = inverse;
+    // Undone last change first.
+    undo.reverse();
+    version.undo = undo;
     version.next = next;
     epoch.root = next;
-    return new StateValue(layout, epoch.map.size, this.evictions + evicted, epoch.pinnedCount, layouts, next);
+    return new StateValue(layout, epoch.size, this.evictions + evicted, epoch.pinnedCount, layouts, next);
   }
 
   /** A state rebuilt from its JSON form (see `stateOf`). */
@@ -271,15 +334,18 @@ export class StateValue implements PolicyState {
     const epoch = new Epoch();
     const last: [Entry | null, Entry | null] = [null, null];
     for (const [key, part] of entries) {
-      if (epoch.map.has(key)) return `state_corrupt: ${key.slice(0, 40)} appears twice`;
-      const e = new Entry(key);
+      if (epoch.find(key) !== undefined) return `state_corrupt: ${key.slice(0, 40)} appears twice`;
+      const [group, value] = split(key);
+      const e = new Entry(key, group, value);
       e.part = part;
       e.pinned = isPinned(part);
       const list = e.pinned ? 1 : 0;
       epoch.attachAfter(e, last[list]);
+      epoch.group(group).set(value, e);
+      epoch.size++;
       last[list] = e;
     }
-    return new StateValue(layout, epoch.map.size, evictions, epoch.pinnedCount, layouts, epoch.root);
+    return new StateValue(layout, epoch.size, evictions, epoch.pinnedCount, layouts, epoch.root);
   }
 }
 
@@ -303,11 +369,12 @@ const states = new WeakMap<object, StateValue>();
  * through JSON, checked and rebuilt (once per object). A string says why it is not a state.
  */
 export function stateOf(s: unknown): StateValue | string {
-  if (s instanceof StateValue) return s;
   if (s === null || typeof s !== "object") return "state_corrupt: the state is not an object";
-  const known = states.get(s);
-  if (known !== undefined) return known;
   try {
+    // `instanceof` asks a Proxy for its prototype, which may throw: inside the try.
+    if (s instanceof StateValue) return s;
+    const known = states.get(s);
+    if (known !== undefined) return known;
     const built = fromJSON(s as Record<string, unknown>);
     if (typeof built !== "string") states.set(s, built);
     return built;

@@ -117,11 +117,11 @@ export interface Decision {
   /** The resource's `path` (else its `id`) when it is a string, or null. */
   readonly resource?: string | null;
   /**
-   * A digest of what the decision was for: policy, effect, time, action, principal, session,
-   * resource and the values of every attribute the candidate rules read. `recheck` holds a decision
-   * to it. Not a signature: anyone with the policy can compute it.
+   * A 32-bit digest (an unsigned integer) of what the decision was for: policy, effect, time,
+   * action, principal, session, resource and the values of every attribute the candidate rules
+   * read. `recheck` holds a decision to it. Not a signature: anyone with the policy can compute it.
    */
-  readonly digest?: string;
+  readonly digest?: number;
   /** True when the decision read history that another policy version wrote (carried over on reload). */
   readonly migrated?: boolean;
 }

@@ -32,7 +32,7 @@ export class DecisionValue implements Decision {
     readonly principal: { readonly kind: string; readonly id: string } | null,
     readonly session: string | null,
     readonly resource: string | null,
-    readonly digest: string,
+    readonly digest: number,
     readonly migrated: boolean,
   ) {}
 }

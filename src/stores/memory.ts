@@ -19,6 +19,8 @@ class Slot {
     public value: PartitionData,
     /** Local time after which the store may drop the partition (Infinity: never). */
     public keepUntil: number,
+    /** Whether it is held for ever (in `kept`), else in `droppable`. */
+    public kept: boolean,
   ) {}
 }
 
@@ -47,6 +49,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   let evictions = 0;
   let closed = false;
 
+  /** The live slot of `key` at local time `t` (an expired droppable one is dropped). */
   const slotOf = (key: string, t: number): Slot | undefined => {
     const s = droppable.get(key) ?? kept.get(key);
     if (s !== undefined && s.keepUntil <= t) {
@@ -69,8 +72,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       const t = now();
       const n = keys.length;
       const current = new Array<PartitionData | null>(n);
+      const slots = new Array<Slot | undefined>(n);
       for (let i = 0; i < n; i++) {
         const s = slotOf(keys[i]!, t);
+        slots[i] = s;
         current[i] = s === undefined ? null : s.value;
       }
       const { writes, keepMs, result } = step(current);
@@ -80,13 +85,12 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       let touchedDroppable = 0;
       for (let i = 0; i < n; i++) {
         const w = writes[i];
-        const key = keys[i]!;
-        const present = current[i] !== null;
-        if (present && droppable.has(key)) touchedDroppable++;
+        const s = slots[i];
+        if (s !== undefined && !s.kept) touchedDroppable++;
         if (w === undefined) continue;
         if (w === null) {
-          if (present) added--;
-        } else if (!present) {
+          if (s !== undefined) added--;
+        } else if (s === undefined) {
           added++;
           if ((keepMs?.[i] ?? Infinity) !== Infinity) addedDroppable = true;
         }
@@ -98,22 +102,30 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       for (let i = 0; i < n; i++) {
         const key = keys[i]!;
         const w = writes[i];
-        const s = droppable.get(key) ?? kept.get(key);
+        const s = slots[i];
         if (w === undefined) {
           // Used: to the most recently used end.
-          if (s !== undefined && current[i] !== null) {
-            const map = droppable.has(key) ? droppable : kept;
+          if (s !== undefined) {
+            const map = s.kept ? kept : droppable;
             map.delete(key);
             map.set(key, s);
           }
           continue;
         }
-        droppable.delete(key);
-        kept.delete(key);
+        if (s !== undefined) (s.kept ? kept : droppable).delete(key);
         if (w === null) continue;
         const keep = keepMs?.[i] ?? Infinity;
-        if (keep === Infinity) kept.set(key, new Slot(w, Infinity));
-        else droppable.set(key, new Slot(w, t + Math.max(0, keep)));
+        const forever = keep === Infinity;
+        const until = forever ? Infinity : t + Math.max(0, keep);
+        // The slot object is reused: written again, it moves to the most recently used end.
+        let slot: Slot;
+        if (s !== undefined) {
+          slot = s;
+          slot.value = w;
+          slot.keepUntil = until;
+          slot.kept = forever;
+        } else slot = new Slot(w, until, forever);
+        (forever ? kept : droppable).set(key, slot);
       }
       while (droppable.size + kept.size > maxKeys && droppable.size > 0) {
         const oldest = droppable.keys().next().value as string;

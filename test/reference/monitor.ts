@@ -103,6 +103,16 @@ export class ReferenceMonitor {
     return { flags, revoked: revokes.map((r) => r.key) };
   }
 
+  /** How much history there is: `rollback(mark())` undoes every step taken after it. */
+  mark(): number {
+    return this.history.length;
+  }
+
+  /** Forgets every event recorded after `mark` (the history is all the monitor's state). */
+  rollback(mark: number): void {
+    this.history.length = mark;
+  }
+
   /** `policy.reinstate(state, key)` with the key as `keyValue` writes it (`session:s1`). */
   reinstate(key: string): void {
     this.history.push({ kind: "reinstate", key });

@@ -1,0 +1,173 @@
+/**
+ * Guard suite: `guard.decide` over a store, with the sequence suite's 50 rules over 1,000 session
+ * keys, at concurrency 1 and 64, beside the pure `policy.decide` on the same requests (what the
+ * Guard adds is the difference). Rows:
+ *
+ *   {"suite":"guard","store":"memory","rules":50,"keys":1000,"concurrency":1,"opsPerSec":..,"p50Us":..,"p99Us":..}
+ *
+ * Each store of `STORES` gives rows for both concurrencies; a store is a name and a factory. The
+ * Redis rows (`redis`, `redis-cluster`, `redis-baseline`) come from bench/guard-redis.ts, which
+ * starts its own servers. leash is the tsup bundle users get (see leash-build.ts). Run alone:
+ * `npx tsx bench/guard.ts [--quick]`.
+ */
+import type { Guard, GuardOptions, Policy, PolicyState, Store } from "../src/index.js";
+import { resultOfChild } from "./child.js";
+import { leashModuleUrl } from "./leash-build.js";
+import { median } from "./measure.js";
+import { sequencePolicySource } from "./sequence.js";
+
+export interface GuardRow {
+  suite: "guard";
+  engine: "leash";
+  /** The store the Guard held its state in; `none (pure decide)` is `policy.decide` threading a state. */
+  store: string;
+  rules: number;
+  keys: number;
+  concurrency: number;
+  opsPerSec: number;
+  p50Us: number;
+  p99Us: number;
+  agree: boolean;
+}
+
+interface Leash {
+  compilePolicyOrThrow(source: string, options?: { file?: string }): Policy;
+  createGuard(options: GuardOptions): Guard;
+  memoryStore(options?: { maxKeys?: number }): Store;
+}
+
+/** The stores measured here: a name for the rows and a factory for a fresh, empty store. */
+export const STORES: readonly { readonly name: string; readonly make: (leash: Leash) => Store }[] = [{ name: "memory", make: (leash) => leash.memoryStore() }];
+
+const KEYS = 1000;
+const RULES = 50;
+const ACTIONS = 10;
+const START = Date.UTC(2026, 10, 1);
+const principal = { kind: "agent", id: "bench" };
+const actionNames = Array.from({ length: ACTIONS }, (_, i) => `op${i}.run`);
+
+/** The sequence suite's request stream (same generator, same seed). */
+function requests(n: number): { session: string; action: number; time: number }[] {
+  let seed = 42;
+  const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const out = [];
+  let time = START;
+  for (let i = 0; i < n; i++) {
+    time += Math.floor(rand() * 6);
+    out.push({ session: `s${Math.floor(rand() * KEYS)}`, action: Math.floor(rand() * ACTIONS), time });
+  }
+  return out;
+}
+
+type Req = ReturnType<typeof requests>[number];
+
+/** Decisions per second of `n` calls of `op` with `concurrency` callers, no per-call clock. */
+async function throughput(n: number, concurrency: number, op: (i: number) => Promise<unknown> | unknown): Promise<number> {
+  let next = 0;
+  const t0 = performance.now();
+  if (concurrency === 1) {
+    for (let i = 0; i < n; i++) await op(i);
+  } else {
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        for (let i = next++; i < n; i = next++) await op(i);
+      }),
+    );
+  }
+  return (n / (performance.now() - t0)) * 1000;
+}
+
+/** Per-call latencies (µs) of `n` calls with `concurrency` callers: p50 and p99. */
+async function latency(n: number, concurrency: number, op: (i: number) => Promise<unknown> | unknown): Promise<{ p50: number; p99: number }> {
+  const lat = new Float64Array(n);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (let i = next++; i < n; i = next++) {
+        const s = performance.now();
+        await op(i);
+        lat[i] = (performance.now() - s) * 1000;
+      }
+    }),
+  );
+  lat.sort();
+  const at = (q: number) => Math.round(lat[Math.min(n - 1, Math.floor(q * n))]! * 10) / 10;
+  return { p50: at(0.5), p99: at(0.99) };
+}
+
+/** The suite's rows; `quick` shortens the timed runs. */
+export async function guardBench(quick = false): Promise<GuardRow[]> {
+  const leash = (await import(await leashModuleUrl())) as Leash;
+  const policy = leash.compilePolicyOrThrow(sequencePolicySource(), { file: "bench-sequence.rules" });
+  const n = quick ? 100_000 : 400_000;
+  const reqs = requests(n);
+  const runs = quick ? 3 : 5;
+  const rows: GuardRow[] = [];
+  const request = (r: Req) => ({ principal, action: actionNames[r.action]!, session: r.session, time: r.time });
+
+  // The pure decide, threading its state: the reference the Guard is measured against.
+  const pure = () => {
+    let s: PolicyState = policy.initialState();
+    return (i: number) => {
+      const out = policy.decide(s, request(reqs[i]!));
+      s = out.state;
+      return out.decision;
+    };
+  };
+  // Agreement: every store's Guard gives the pure decide's effect and flags on the whole trace.
+  const reference = pure();
+  const expected = reqs.map((_, i) => reference(i));
+  const agreeOf = async (guard: Guard): Promise<boolean> => {
+    for (let i = 0; i < reqs.length; i++) {
+      const d = await guard.decide(request(reqs[i]!));
+      if (d.effect !== expected[i]!.effect || d.flags.join() !== expected[i]!.flags.join()) return false;
+    }
+    return true;
+  };
+
+  const measure = async (make: () => (i: number) => Promise<unknown> | unknown, concurrency: number) => {
+    await throughput(n, concurrency, make()); // warm-up
+    const rates: number[] = [];
+    for (let r = 0; r < runs; r++) rates.push(await throughput(n, concurrency, make()));
+    const lat = await latency(quick ? 50_000 : 100_000, concurrency, make());
+    return { opsPerSec: Math.round(median(rates)), p50Us: lat.p50, p99Us: lat.p99 };
+  };
+
+  for (const concurrency of [1, 64]) {
+    const p = await measure(pure, concurrency);
+    rows.push({ suite: "guard", engine: "leash", store: "none (pure decide)", rules: RULES, keys: KEYS, concurrency, ...p, agree: true });
+    for (const s of STORES) {
+      const agree = await agreeOf(leash.createGuard({ policy, store: s.make(leash), timeoutMs: 60_000 }));
+      const guarded = () => {
+        const guard = leash.createGuard({ policy, store: s.make(leash), timeoutMs: 60_000 });
+        return (i: number) => guard.decide(request(reqs[i]!));
+      };
+      rows.push({ suite: "guard", engine: "leash", store: s.name, rules: RULES, keys: KEYS, concurrency, ...(await measure(guarded, concurrency)), agree });
+    }
+  }
+  return rows;
+}
+
+/** Each store's Guard against the pure decide at the same concurrency (target: at least 0.7 for memory). */
+export function guardRatios(rows: readonly GuardRow[]): { suite: "guard"; ratio: string; value: number }[] {
+  const out = [];
+  for (const c of [1, 64]) {
+    const pure = rows.find((r) => r.store === "none (pure decide)" && r.concurrency === c);
+    for (const r of rows) if (pure && r.concurrency === c && r !== pure) out.push({ suite: "guard" as const, ratio: `${r.store} guard / pure decide, concurrency ${c}`, value: Math.round((r.opsPerSec / pure.opsPerSec) * 100) / 100 });
+  }
+  return out;
+}
+
+/** The suite in a child process of its own, as the other suites run. */
+export function guardBenchInChild(quick = false): Promise<GuardRow[]> {
+  return resultOfChild<GuardRow[]>(import.meta.url, ["--child", ...(quick ? ["--quick"] : [])], "guard suite (memory)");
+}
+
+if (import.meta.url === `file://${process.argv[1]}` && process.argv.includes("--child")) {
+  process.send!(await guardBench(process.argv.includes("--quick")));
+  process.disconnect();
+} else if (import.meta.url === `file://${process.argv[1]}`) {
+  const rows = await guardBench(process.argv.includes("--quick"));
+  for (const r of rows) console.log(JSON.stringify(r));
+  for (const r of guardRatios(rows)) console.log(JSON.stringify(r));
+}
