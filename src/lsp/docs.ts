@@ -78,6 +78,9 @@ export const KEYWORD_DOCS: { readonly [K in Keyword]: KeywordDoc } = {
   property: { summary: '`property "name" { never|always EFFECT ... }`: a claim `leash test` searches random traces for a counterexample to.', example: 'property "agents never release" {\n  never allow release.push for agent *\n}' },
   never: { summary: "Property claim: no request matching the claim may get this effect." },
   always: { summary: "Property claim: every request matching the claim gets this effect." },
+  import: { summary: "`import \"path.rules\"` (first in a file): another file of the same policy, relative to this one and inside the policy's root. Its declarations and rules join the policy (docs/policies.md).", example: 'import "../shared/schema.rules"' },
+  use: { summary: "`use leash/MODULE { NAME: VALUE }` (first in a file): a module of leash's library — its schema, actions and ready rules — with values for its parameters; the others keep their defaults (docs/guides/library.md).", example: "use leash/login { failures-per-ip: 10, window: 5m }" },
+  param: { summary: "`param NAME = DEFAULT` (first in a file): a value the file's rules write as `$NAME`; a `use` of the file as a module may set it to another value of the same type.", example: "param failures = 5\nrule stuffing: challenge login.attempt when count(signal login.fail by context.ip within 1m) >= $failures" },
 };
 
 /** Operators and punctuation with a meaning of their own. */
