@@ -4,7 +4,8 @@ import { defineConfig } from "tsup";
  * The library entries share one copy of the engine: both formats are split into chunks, so
  * `leash/testing` and `leash/runtime` import the same `Policy` and `PolicyCompileError` as `leash`.
  * The CLI is ESM only (bin/leash.mjs imports it) and reuses the ESM chunks. The two builds run at
- * once, so neither cleans dist/: `npm run build` empties it first.
+ * once, so neither cleans dist/: `npm run build` empties it first, and writes the CommonJS type
+ * declarations (`.d.cts`) after, as copies of the ESM ones (scripts/cts-types.ts).
  */
 const entry = {
   index: "src/index.ts",
@@ -30,7 +31,6 @@ export default defineConfig([
   {
     entry,
     format: ["cjs"],
-    dts: { entry },
     sourcemap: true,
     target: "node20",
     splitting: true,

@@ -77,13 +77,14 @@ export function compiledDigest(compiled: Readonly<Record<string, unknown>>): str
 export function loadCompiled(json: unknown, options: LoadCompiledOptions = {}): LoadCompiledResult {
   const span = syntheticSpan(options.file ?? "<compiled policy>");
   const refuse = (code: keyof typeof LOAD_CODES, message: string): LoadCompiledResult => ({ policy: null, diagnostics: [diagnostic(code, span, message, LOAD_CODES[code].help)] });
-  let value = json;
-  if (typeof json === "string") {
-    try {
-      value = JSON.parse(json);
-    } catch (e) {
-      return refuse("R320", `not a compiled policy: the text is not JSON (${e instanceof Error ? e.message : String(e)})`);
-    }
+  // The policy keeps its own copy: what was checked is what runs, whatever the caller does with
+  // its value later, and a value with getters, proxies or cycles is refused here, not mid-check.
+  let value: unknown;
+  try {
+    value = JSON.parse(typeof json === "string" ? json : (JSON.stringify(json) ?? "null"));
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    return refuse("R320", typeof json === "string" ? `not a compiled policy: the text is not JSON (${why})` : `not a compiled policy: the value is not plain JSON data (${why})`);
   }
   if (!isRecord(value) || value.kind !== COMPILED_KIND) {
     return refuse("R320", `not a compiled policy: expected an object with "kind": "${COMPILED_KIND}"`);

@@ -20,7 +20,10 @@ beforeAll(() => {
   // read its configuration (without it, it misses package.json and writes CommonJS over the ESM).
   const env = { ...process.env, NODE_OPTIONS: "" };
   const out = execFileSync("npm", ["pack", "--json", "--pack-destination", work], { cwd: ROOT, env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-  const [info] = JSON.parse(out.slice(out.indexOf("["))) as { filename: string; files: { path: string }[] }[];
+  // npm prints the build's output before its JSON, which starts on a line of its own.
+  const json = out.search(/^\[\s*$/m);
+  if (json < 0) throw new Error(`npm pack printed no JSON:\n${out}`);
+  const [info] = JSON.parse(out.slice(json)) as { filename: string; files: { path: string }[] }[];
   files = info!.files.map((f) => f.path).sort();
   mkdirSync(join(consumer, "node_modules"), { recursive: true });
   execFileSync("tar", ["-xzf", join(work, info!.filename), "-C", join(consumer, "node_modules")]);
@@ -28,7 +31,7 @@ beforeAll(() => {
   // leash's dependencies (and the optional peer of leash/redis), as npm would install them next to it.
   for (const dep of ["chevrotain", "fast-check", "ioredis"]) symlinkSync(join(ROOT, "node_modules", dep), join(consumer, "node_modules", dep));
   writeFileSync(join(consumer, "package.json"), JSON.stringify({ name: "consumer", private: true }));
-}, 300_000);
+}, 600_000);
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 

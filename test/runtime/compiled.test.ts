@@ -128,6 +128,24 @@ describe("a compiled policy that is not what leash build wrote is refused", () =
     }
   });
 
+  it("a value that is not plain JSON data is refused, and the policy keeps its own copy", () => {
+    const cyclic: Record<string, unknown> = { ...c };
+    cyclic.self = cyclic;
+    const throwing = Object.defineProperty({ ...c }, "ir", { enumerable: true, get: () => { throw new Error("no"); } });
+    for (const v of [cyclic, throwing]) {
+      const r = loadCompiled(v);
+      expect(codes(r)).toEqual(["R320"]);
+      expect(r.diagnostics[0]!.message).toMatch(/^not a compiled policy: the value is not plain JSON data/);
+    }
+    const mine = JSON.parse(text) as Record<string, any>;
+    const policy = loadCompiled(mine).policy!;
+    const request = { principal: { kind: "agent", id: "ticket-bot" }, action: "ticket.approve", time: 0 };
+    const before = policy.decide(policy.initialState(), request).decision;
+    for (const r of mine.ir.rules) r.effect = "allow";
+    mine.ir.rules.length = 0;
+    expect(policy.decide(policy.initialState(), request).decision).toEqual(before);
+  });
+
   it("a digest other than the pinned one (R324)", () => {
     expect(loadCompiled(c, { digest: c.digest }).policy).not.toBeNull();
     const other = compiledOf("deploy-bot");
