@@ -9,5 +9,5 @@
  * ```
  * @packageDocumentation
  */
-export { loadPolicy } from "./load.js";
-export type { LoadPolicyResult } from "./load.js";
+export { loadPolicy, isPolicyDirectory, POLICY_MANIFEST } from "./load.js";
+export type { LoadPolicyResult, LoadOptions } from "./load.js";
