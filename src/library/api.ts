@@ -9,7 +9,7 @@ param resource-window = 1m
 param export-window = 10m
 
 schema {
-  resource { id: string }
+  resource { path: string }
 }
 
 rule api-chaining: deny * for service *, token *
@@ -17,7 +17,7 @@ rule api-chaining: deny * for service *, token *
   reason "calls span too many business functions"
 
 rule api-enumeration: challenge * for service *, token *
-  when distinct(resource.id by principal within $resource-window) >= $max-resources
+  when distinct(resource.path by principal within $resource-window) >= $max-resources
   require human-approval
   reason "many different resources read in a short time"
 

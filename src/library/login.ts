@@ -34,7 +34,8 @@ rule login-stuffing-by-account: challenge login.attempt
   require mfa
   reason "many failed logins for this account"
 
-rule login-robotic-timing: flag login.attempt when gap(attempted login.attempt by context.ip) < $min-gap
+rule login-robotic-timing: flag login.attempt
+  when gap(attempted login.attempt by context.ip) < $min-gap
 
 rule login-robotic-rhythm: flag login.attempt
   when regularity(attempted login.attempt by context.ip over 4) < $min-regularity

@@ -27,5 +27,6 @@ rule signup-block-ip: deny account.create
 rule signup-too-fast: flag account.create
   when since(signal signup.form-shown by session) < $min-fill-time
 
-rule signup-robotic-timing: flag account.create when gap(attempted account.create by context.ip) < $min-fill-time
+rule signup-robotic-timing: flag account.create
+  when gap(attempted account.create by context.ip) < $min-fill-time
 `;
