@@ -16,6 +16,9 @@ const entry = {
   mcp: "src/adapters/mcp/index.ts",
   "ai-sdk": "src/adapters/ai-sdk/index.ts",
   langchain: "src/adapters/langchain/index.ts",
+  http: "src/adapters/http/index.ts",
+  log: "src/log/index.ts",
+  otel: "src/log/otel.ts",
 };
 
 export default defineConfig([
@@ -26,7 +29,7 @@ export default defineConfig([
     sourcemap: true,
     target: "node20",
     splitting: true,
-    external: ["ioredis"],
+    external: ["ioredis", "@opentelemetry/api"],
   },
   {
     entry,
@@ -36,6 +39,6 @@ export default defineConfig([
     splitting: true,
     // Rollup writes the CommonJS chunks (tsup's own CommonJS splitting would down-level `?.` and `??`).
     treeshake: true,
-    external: ["ioredis"],
+    external: ["ioredis", "@opentelemetry/api"],
   },
 ]);

@@ -17,6 +17,7 @@ import { lspBench } from "./lsp.js";
 import { sequenceBenchInChild } from "./sequence.js";
 import { guardRedisBenchInChild, guardRedisRatios, type GuardRedisRow } from "./guard-redis.js";
 import { mcpBench } from "./mcp.js";
+import { httpBench, httpRatios, type HttpRow, type HttpSpanRow } from "./http.js";
 
 /** What a suite returns is checked by `normalise`. */
 type Suite = (opts: BenchOptions) => unknown;
@@ -72,6 +73,8 @@ async function main(argv: readonly string[]): Promise<number> {
     ["guard", (o) => guardRedisBenchInChild(o.quick)],
     // Added latency per MCP tool call, in process and through leash mcp-proxy, against the same calls unguarded.
     ["mcp", (o) => mcpBench(o)],
+    // autocannon against the example shop and a catalog on express, fastify and hono, with and without leash.
+    ["http", (o) => httpBench(o.quick)],
   ];
   say(`leash bench — ${new Date().toISOString()} — node ${process.version}${opts.quick ? " — quick" : ""}`);
 
@@ -99,6 +102,7 @@ async function main(argv: readonly string[]): Promise<number> {
       console.log(name === "scope" ? scopeTable(got as ScopeRow[]) : table(got, ["suite"]));
     }
     if (name === "scope") ratios = scopeRatios(got as ScopeRow[]);
+    if (name === "http") ratios = [...ratios, ...httpRatios(got as unknown as (HttpRow | HttpSpanRow)[])];
     if (name === "guard") ratios = [...ratios, ...guardRedisRatios(got.filter((r) => typeof r.store === "string" && r.store.startsWith("redis")) as unknown as GuardRedisRow[])];
   }
 

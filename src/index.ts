@@ -58,7 +58,7 @@ export { renderExplanation } from "./explain/render.js";
 
 // Holding state for a caller: the Guard and its stores
 export { createGuard } from "./guard/index.js";
-export type { Guard, GuardEvent, GuardOptions, GuardRequest, GuardSignal, ReinstateOutcome, RevokeOutcome, SignalOutcome } from "./guard/index.js";
+export type { DecideOptions, Guard, GuardEvent, GuardOptions, ShadowOptions, GuardRequest, GuardSignal, ReinstateOutcome, RevokeOutcome, SignalOutcome } from "./guard/index.js";
 export { memoryStore } from "./stores/memory.js";
 export type { MemoryStoreOptions } from "./stores/memory.js";
 export { StoreError } from "./stores/store.js";

@@ -50,6 +50,7 @@ const MISSING: Readonly<Record<string, readonly string[]>> = {
   diff: ["/no/such/old.rules", "/no/such/new.rules"],
   demo: ["/no/such/examples-dir"],
   "mcp-proxy": ["--policy", "/no/such/policy.rules", "--", "node", "server.js"],
+  replay: ["/no/such/log.jsonl", "--policy", "/no/such/new.rules"],
 };
 
 /** Commands that read no files of their own (the language server gets its documents from the client). */

@@ -19,13 +19,14 @@ describe("leash test", () => {
     expect(io.out).toMatch(/✓ property "the bot never pushes": never allow release\.push for agent "deploy-bot" \(\d+ directed \+ 200 random traces, applied to \d+ requests\)/);
     expect(io.out).toMatch(/examples\/deploy-bot\.rules\n(?:.*\n)*? {2}searched: 3\/3 rules decided, 1\/1 clauses seen true and false\n/);
     expect(io.out).toContain('✓ test "the agent drafts but never approves" (4 steps)');
-    expect(io.out).toMatch(/\nok: 12 files; tests 3 passed; properties 2 held \(seed 1, [\d.]+ s\)\n$/);
+    const files = readdirSync(EXAMPLES).filter((x) => x.endsWith(".rules")).length;
+    expect(io.out).toMatch(new RegExp(`\\nok: ${files} files; tests 3 passed; properties 2 held \\(seed 1, [\\d.]+ s\\)\\n$`));
   });
 
   it("is registered: `leash test` and `leash diff` through main, usage errors exit 2", async () => {
     const io = memoryIO();
     expect(await main(["test", "examples", "--seed", "2", "--runs", "50"], io)).toBe(0);
-    expect(io.out).toMatch(/\nok: 12 files;/);
+    expect(io.out).toContain(`\nok: ${readdirSync(EXAMPLES).filter((x) => x.endsWith(".rules")).length} files;`);
     const broken = memoryIO();
     expect(await main(["test", "examples/broken", "--seed", "2"], broken)).toBe(1);
     const usage = memoryIO();

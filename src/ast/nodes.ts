@@ -133,6 +133,8 @@ export interface FieldDecl {
   readonly type: TypeExpr;
   /** `name?: type` marks an optional attribute. */
   readonly optional: boolean;
+  /** Tags after the type: `password: string [secret]` (decision logs redact the value). */
+  readonly tags: readonly Name[];
 }
 
 export type TypeExpr =

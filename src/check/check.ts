@@ -63,7 +63,12 @@ export function checkNames(file: PolicyFile, out: Diagnostic[]): void {
       workflows.add(item.name.value);
     } else if (item.kind === "TestDecl") declare("test", item.name.value, item.name.span);
     else if (item.kind === "PropertyDecl") declare("property", item.name.value, item.name.span);
-    else if (item.kind === "ActionsBlock") {
+    else if (item.kind === "SchemaBlock") {
+      for (const ent of item.entities)
+        for (const f of ent.fields)
+          for (const tag of f.tags)
+            if (tag.value !== "secret") out.push(diagnostic("C211", tag.span, `unknown attribute tag \`${tag.value}\``, suggestionHelp(tag.value, ["secret"], "the only attribute tag is [secret]")));
+    } else if (item.kind === "ActionsBlock") {
       for (const g of item.groups)
         for (const tag of g.tags)
           if (tag.value !== "high") out.push(diagnostic("C211", tag.span, `unknown action tag \`${tag.value}\``, suggestionHelp(tag.value, ["high"], "the only action tag is [high]")));

@@ -30,6 +30,8 @@ export const BUILTIN_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string,
 export interface Field {
   readonly type: Type;
   readonly optional: boolean;
+  /** Tagged `[secret]`: decision logs redact the value. */
+  readonly secret: boolean;
   readonly span: Span;
 }
 
@@ -84,7 +86,7 @@ export function buildSchema(file: PolicyFile, out: Diagnostic[]): SchemaEnv {
           });
           continue;
         }
-        fields.set(f.name.value, { type: resolveType(f.type), optional: f.optional, span: f.span });
+        fields.set(f.name.value, { type: resolveType(f.type), optional: f.optional, secret: f.tags.some((t) => t.value === "secret"), span: f.span });
       }
       env.set(ent.entity, fields);
     }

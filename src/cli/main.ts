@@ -11,6 +11,7 @@ import * as diff from "./commands/diff.js";
 import * as build from "./commands/build.js";
 import * as lsp from "./commands/lsp.js";
 import * as mcpProxy from "./commands/mcp-proxy.js";
+import * as replay from "./commands/replay.js";
 
 interface Command {
   readonly run: (argv: string[], io: CliIO) => Promise<number>;
@@ -28,6 +29,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   build: { run: build.run, summary: "compile a policy to JSON that leash/runtime loads without the parser" },
   lsp: { run: lsp.run, summary: "run the language server for editors (stdio)" },
   "mcp-proxy": { run: mcpProxy.run, summary: "guard an MCP server: decide every tools/call before it runs" },
+  replay: { run: replay.run, summary: "re-decide a decision log with another policy and report what would change" },
 };
 
 export const HELP = `leash — policy-as-code for the action layer

@@ -23,6 +23,8 @@ export interface PolicyIR {
   readonly principalGroup: number;
   /** The key groups of the `target` attribute paths, in `revokeTargets` order. */
   readonly targetGroups: readonly number[];
+  /** Attribute paths the schema marks `[secret]` (`context.password`): decision logs redact their values. */
+  readonly secrets: readonly string[];
 }
 
 /** How a history is partitioned: by session, by principal, or by an attribute value. */

@@ -291,6 +291,13 @@ export function lower(file: PolicyFile, options: LowerOptions): PolicyIR {
     }
   }
 
+  const secrets: string[] = [];
+  for (const item of file.items) {
+    if (item.kind !== "SchemaBlock") continue;
+    for (const ent of item.entities)
+      for (const f of ent.fields) if (f.tags.some((t) => t.value === "secret")) secrets.push(`${ent.entity}.${f.name.value}`);
+  }
+
   // Every request's session and principal are checked for revocation, and so is every `target`
   // attribute: their partitions hold the revocations, so each has a group (perhaps with no registers).
   const sessionGroup = groupOf({ kind: "session" });
@@ -309,7 +316,7 @@ export function lower(file: PolicyFile, options: LowerOptions): PolicyIR {
     const layout = describeGroup(g.text, g.slots, own, labels);
     return { index, key: g.key, text: g.text, ttl: g.ttl, slots: g.slots, ops: own.map((o) => o.index), lifetime: g.lifetime, layout, layoutId: layoutIdOf(layout) };
   });
-  return { rules, ops, keyGroups, workflows, labels, actions, hasActionsBlock, revokeTargets, sessionGroup, principalGroup, targetGroups };
+  return { rules, ops, keyGroups, workflows, labels, actions, hasActionsBlock, revokeTargets, sessionGroup, principalGroup, targetGroups, secrets };
 }
 
 function widen(op: OpIR, capacity: number): void {

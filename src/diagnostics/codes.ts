@@ -42,7 +42,7 @@ export const CODES = {
   C208: { title: "clause not allowed here", help: "limit and valid for apply to allow rules; target to revoke rules; require to challenge rules" },
   C209: { title: "value out of range", help: "the number is outside the range the construct accepts" },
   C210: { title: "duplicate schema entry", help: "declare each entity and attribute once" },
-  C211: { title: "unknown tag", help: "the only action tag is [high]" },
+  C211: { title: "unknown tag", help: "the only action tag is [high]; the only attribute tag is [secret]" },
   C212: { title: "unknown label", help: "session has LABEL needs a rule with label session += LABEL" },
   C213: { title: "invalid glob", help: "a glob uses * for any run of characters; at most 16 stars" },
   // Policies of several files: imports, library modules, parameters, merging (C270-C289)
@@ -111,6 +111,11 @@ export const CODES = {
   R326: { title: "state full", help: "every partition the state may hold is a revoked key, so a new key cannot be recorded; raise maxKeys or reinstate keys" },
   R330: { title: "store contention", help: "other holders kept changing the partitions of this request; the Redis store gave up after maxAttempts runs and denies (fail closed)" },
   R331: { title: "unreadable store reply", help: "a Redis script answered in a shape the store does not know (another program on its keys, a proxy); the guard denies (fail closed)" },
+  R335: { title: "log sink failed", help: "a decision log sink threw or could not write (a disk error, a closed file); the line is lost for that sink, the decision stands; see log.stats()" },
+  R336: { title: "log line dropped", help: "a decision log sink's buffer was full (the disk does not keep up), so it refused the line; raise maxBuffered or use a faster sink" },
+  R337: { title: "HTTP mapping failed", help: "the HTTP adapter's mapping (principal, context, session, skip) or one of its hooks threw; the request was refused with 403" },
+  R338: { title: "replayed with redacted input", help: "the logged input of a decision had [secret] values redacted or was cut down, so its replay may differ for that reason alone" },
+  R339: { title: "not a decision log line", help: "leash replay reads the JSON lines a decision log writes (kind decision, signal, revoke, reinstate or shadow)" },
 } as const satisfies Record<string, CodeInfo>;
 
 export type Code = keyof typeof CODES;

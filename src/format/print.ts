@@ -182,7 +182,8 @@ class Printer {
 /* ---- schema ----------------------------------------------------------------------------- */
 
 function field(f: FieldDecl): string {
-  return `${f.name.value}${f.optional ? "?" : ""}: ${typeText(f.type)}`;
+  const tags = f.tags.length > 0 ? ` [${f.tags.map((t) => t.value).join(", ")}]` : "";
+  return `${f.name.value}${f.optional ? "?" : ""}: ${typeText(f.type)}${tags}`;
 }
 
 function typeText(t: TypeExpr): string {

@@ -5,7 +5,9 @@ import type { Decision, DecisionError, KeySpec, RecheckResult, Request, Signal }
 import { memoryStore } from "../stores/memory.js";
 import { isStoreError, StoreError, type PartitionData, type Store, type StepResult } from "../stores/store.js";
 import { KeyQueue } from "./queue.js";
-import type { Guard, GuardEvent, GuardOptions, GuardRequest, GuardSignal, ReinstateOutcome, RevokeOutcome, SignalOutcome } from "./types.js";
+import { callerId, idMaker } from "./ids.js";
+import { shadowOf } from "./shadow.js";
+import type { DecideOptions, Guard, GuardEvent, GuardOptions, GuardRequest, GuardSignal, ReinstateOutcome, RevokeOutcome, SignalOutcome } from "./types.js";
 
 const DEFAULT_TIMEOUT_MS = 1000;
 const EMPTY: readonly never[] = Object.freeze([]);
@@ -183,10 +185,17 @@ export function createGuard(options: GuardOptions): Guard {
     }
   };
 
-  const decided = (request: unknown, decision: Decision, started: number): Decision => {
+  const nextId = idMaker();
+  const shadow = shadowOf(options, emit, createGuard);
+
+  /** Reports a decision (`t0` from performance.now) to the hook and to the shadow candidate. */
+  const decided = (request: unknown, decision: Decision, p: Policy, t0: number, id: string | null): Decision => {
     // A request that cannot even be read (a hostile Proxy) is denied but not handed to the hook.
-    if (onDecision !== undefined && readable(request)) {
-      emit({ kind: "decision", request: withTime(request, decision.time) as Request, decision, latencyMs: now() - started, store: store.kind, migrated: decision.migrated === true });
+    if ((onDecision !== undefined || shadow !== null) && readable(request)) {
+      const req = withTime(request, decision.time) as Request;
+      const decisionId = id ?? nextId();
+      emit({ kind: "decision", id: decisionId, policy: p, request: req, decision, latencyMs: performance.now() - t0, store: store.kind, migrated: decision.migrated === true });
+      shadow?.decide(req, decision, decisionId, p);
     }
     return decision;
   };
@@ -202,24 +211,29 @@ export function createGuard(options: GuardOptions): Guard {
       return policy;
     },
 
-    decide(request: GuardRequest): Promise<Decision> {
+    decide(request: GuardRequest, decideOptions?: DecideOptions): Promise<Decision> {
+      const t0 = performance.now();
       const started = now();
       const p = policy;
+      const id = decideOptions === undefined ? null : callerId(decideOptions);
       const plan = p.planRequest(request, started);
-      if (!(plan instanceof Plan)) return Promise.resolve(decided(request, plan, started));
-      const finish = (r: Result | Failed): Decision => decided(request, r instanceof Failed ? failedDecision(p, plan, r, request) : (r as Decision), started);
+      if (!(plan instanceof Plan)) return Promise.resolve(decided(request, plan, p, t0, id));
+      const finish = (r: Result | Failed): Decision => decided(request, r instanceof Failed ? failedDecision(p, plan, r, request) : (r as Decision), p, t0, id);
       const out = run(p, plan);
       return out instanceof Promise ? out.then(finish) : Promise.resolve(finish(out));
     },
 
     observe(signal: GuardSignal): Promise<SignalOutcome> {
+      const t0 = performance.now();
       const started = now();
       const p = policy;
       const plan = p.planSignal(signal, started);
       if (!(plan instanceof Plan)) return Promise.resolve({ revoked: EMPTY, flags: EMPTY, errors: [plan] });
       const finish = (r: Result | Failed): SignalOutcome => {
         const outcome: SignalOutcome = r instanceof Failed ? { revoked: EMPTY, flags: EMPTY, errors: [{ rule: null, code: r.code, message: r.message }] } : (r as SignalStep);
-        emit({ kind: "signal", signal: withTime(signal, plan.ev.time) as Signal, outcome, latencyMs: now() - started, store: store.kind });
+        const sig = withTime(signal, plan.ev.time) as Signal;
+        if (onDecision !== undefined) emit({ kind: "signal", id: nextId(), policy: p, signal: sig, outcome, latencyMs: performance.now() - t0, store: store.kind });
+        shadow?.observe(sig);
         return outcome;
       };
       const out = run(p, plan);
@@ -257,7 +271,7 @@ export function createGuard(options: GuardOptions): Guard {
       if (closed) return;
       closed = true;
       try {
-        await store.close();
+        await Promise.all([store.close(), shadow?.close()]);
       } catch {
         // Closing never rejects; later calls are denied whatever the store did.
       }
@@ -270,7 +284,9 @@ export function createGuard(options: GuardOptions): Guard {
     const p = policy;
     const plan = p.planKey(kind, key, time, reason);
     const finish = (r: KeyStep): KeyStep => {
-      emit({ kind, key: r.key, reason: kind === "revoke" ? safeText(reason) : "", time, store: store.kind, ...(r.error ? { error: r.error } : {}) });
+      if (onDecision !== undefined) emit({ kind, id: nextId(), policy: p, key: r.key, reason: kind === "revoke" ? safeText(reason) : "", time, store: store.kind, ...(r.error ? { error: r.error } : {}) });
+      if (kind === "revoke") shadow?.revoke(key, safeText(reason));
+      else shadow?.reinstate(key);
       return r;
     };
     if (!(plan instanceof Plan)) return Promise.resolve(finish({ key: plan.key, changed: false, error: plan.error }));

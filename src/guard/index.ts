@@ -1,2 +1,2 @@
 export { createGuard } from "./guard.js";
-export type { Guard, GuardEvent, GuardOptions, GuardRequest, GuardSignal, ReinstateOutcome, RevokeOutcome, SignalOutcome } from "./types.js";
+export type { DecideOptions, Guard, GuardEvent, GuardOptions, ShadowOptions, GuardRequest, GuardSignal, ReinstateOutcome, RevokeOutcome, SignalOutcome } from "./types.js";

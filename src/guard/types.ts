@@ -31,10 +31,38 @@ export interface ReinstateOutcome {
   readonly error?: DecisionError;
 }
 
+/** Options of one `guard.decide` call. */
+export interface DecideOptions {
+  /**
+   * The decision's id in the events it causes (decision logs, spans), e.g. the HTTP request's id;
+   * a string of 1 to 128 characters. The Guard makes one when it is absent or not such a string.
+   */
+  readonly id?: string;
+}
+
+/**
+ * Shadow mode: a candidate policy decides every request after the enforced one, on a state of its
+ * own (signals, revocations and reinstatements reach it too). Its decisions are reported as
+ * `shadow` events, never enforced; a candidate that fails or is slow never delays a decision.
+ */
+export interface ShadowOptions {
+  readonly policy: Policy;
+  /**
+   * Where the candidate's state lives; a `memoryStore()` of its own when absent. Over a shared
+   * store give it a shared store too (`redisStore({ prefix: "leash-shadow:" })`), so that it sees
+   * the history of the whole fleet as the enforced policy does.
+   */
+  readonly store?: Store;
+}
+
 /** One event of the Guard's activity, for decision logs, metrics and tests. */
 export type GuardEvent =
   | {
       readonly kind: "decision";
+      /** The decision's id: `DecideOptions.id`, else one the Guard made (unique per process and Guard). */
+      readonly id: string;
+      /** The policy that decided. */
+      readonly policy: Policy;
       /** The request as decided (with the time the Guard filled in). */
       readonly request: Request;
       readonly decision: Decision;
@@ -47,6 +75,8 @@ export type GuardEvent =
     }
   | {
       readonly kind: "signal";
+      readonly id: string;
+      readonly policy: Policy;
       readonly signal: Signal;
       readonly outcome: SignalOutcome;
       readonly latencyMs: number;
@@ -54,10 +84,33 @@ export type GuardEvent =
     }
   | {
       readonly kind: "revoke" | "reinstate";
+      readonly id: string;
+      readonly policy: Policy;
       readonly key: string;
       readonly reason: string;
       readonly error?: DecisionError;
       readonly time: number;
+      readonly store: string;
+    }
+  | {
+      /** Shadow mode: what the candidate decided for a request the enforced policy decided. */
+      readonly kind: "shadow";
+      /** The enforced decision's id. */
+      readonly id: string;
+      /** The enforced policy. */
+      readonly policy: Policy;
+      /** The candidate policy. */
+      readonly candidatePolicy: Policy;
+      readonly request: Request;
+      /** The enforced decision. */
+      readonly decision: Decision;
+      /** The candidate's decision, never enforced. */
+      readonly candidate: Decision;
+      /** True when the candidate's effect differs from the enforced one. */
+      readonly flipped: boolean;
+      /** Time the candidate took, its store included (ms). */
+      readonly latencyMs: number;
+      /** The candidate's store. */
       readonly store: string;
     };
 
@@ -83,6 +136,8 @@ export interface GuardOptions {
     readonly skipHistory: readonly string[];
     readonly skipRevocations: boolean;
   };
+  /** A candidate policy decided beside the enforced one, never enforced (`shadow` events); see `ShadowOptions`. */
+  readonly shadow?: Policy | ShadowOptions;
 }
 
 /**
@@ -94,7 +149,7 @@ export interface Guard {
   /** The policy deciding now (changes with `setPolicy`). */
   readonly policy: Policy;
   /** Decides a request and records it. */
-  decide(request: GuardRequest): Promise<Decision>;
+  decide(request: GuardRequest, options?: DecideOptions): Promise<Decision>;
   /** Records an observed signal; `revoke signal` and `flag signal` rules run on it. */
   observe(signal: GuardSignal): Promise<SignalOutcome>;
   /** Revokes a key by API call: its later requests are denied (R307) until `reinstate`. */

@@ -279,6 +279,7 @@ class Context {
     if (depth === 2 && this.lastIs(":", "<", "|")) {
       for (const t of ["string", "number", "bool", "duration", "set"]) this.keyword(t);
     }
+    if (depth === 2 && this.lastIs("[")) this.plain("secret", CompletionItemKind.Keyword, "decision logs redact the attribute's value");
   }
 
   private actionsBlock(): void {

@@ -152,7 +152,7 @@ function attributeHover(a: Analysis, s: PolicySymbol): string {
   const builtin = BUILTIN_ATTRIBUTES[root];
   const declared = a.attributes.get(root as "principal")?.get(attr);
   let head: string;
-  if (declared) head = `**\`${s.name}${declared.optional ? "?" : ""}: ${typeText(declared.type)}\`** — declared in the schema on line ${declared.span.line}${declared.optional ? "; optional: test it with `has` before reading it" : ""}`;
+  if (declared) head = `**\`${s.name}${declared.optional ? "?" : ""}: ${typeText(declared.type)}${declared.secret ? " [secret]" : ""}\`** — declared in the schema on line ${declared.span.line}${declared.optional ? "; optional: test it with `has` before reading it" : ""}${declared.secret ? "; secret: decision logs redact its value" : ""}`;
   else if (builtin && Object.prototype.hasOwnProperty.call(builtin, attr)) head = `**\`${s.name}: ${typeText(builtin[attr]!)}\`** — always present on every request`;
   else if (a.attributes.has(root as "principal")) head = `**\`${s.name}\`** — not declared in the schema (C201)`;
   else head = `**\`${s.name}\`** — no schema for \`${root}\`: any value the request carries`;

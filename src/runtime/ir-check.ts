@@ -183,6 +183,7 @@ const policy = record({
   sessionGroup: int(0, MAX_INDEX),
   principalGroup: int(0, MAX_INDEX),
   targetGroups: list(int(0, MAX_INDEX)),
+  secrets: list(str),
 });
 
 function checkIR(value: unknown): asserts value is PolicyIR {

@@ -289,12 +289,21 @@ export class LeashParser extends CstParser {
     this.CONSUME(RCurly);
   });
 
-  // field = name [ "?" ] ":" type ;
+  // field = name [ "?" ] ":" type [ "[" name { "," name } "]" ] ;
   field = this.RULE("field", () => {
     this.CONSUME(NameTok);
     this.OPTION(() => this.CONSUME(Question));
     this.CONSUME(Colon);
     this.SUBRULE(this.type);
+    this.OPTION2(() => {
+      this.CONSUME(LBracket);
+      this.CONSUME2(NameTok, { LABEL: "tag" });
+      this.MANY(() => {
+        this.CONSUME(Comma);
+        this.CONSUME3(NameTok, { LABEL: "tag" });
+      });
+      this.CONSUME(RBracket);
+    });
   });
 
   // type = "string" | "number" | "bool" | "duration" | "set" "<" type ">" | string { "|" string } ;

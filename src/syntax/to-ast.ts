@@ -160,7 +160,9 @@ export class AstBuilder {
     const c = cst.children;
     const name = this.name(tok(c.NameTok));
     const type = this.type(node(c.type));
-    return this.count({ kind: "FieldDecl", span: joinSpans(name.span, type.span), name, type, optional: c.Question !== undefined });
+    const tags = toks(c.tag).map((t) => this.name(t));
+    const end = c.RBracket ? this.tokSpan(tok(c.RBracket)) : type.span;
+    return this.count({ kind: "FieldDecl", span: joinSpans(name.span, end), name, type, optional: c.Question !== undefined, tags });
   }
 
   private type(cst: CstNode): A.TypeExpr {

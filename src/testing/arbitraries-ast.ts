@@ -332,7 +332,10 @@ export function arbType(maxDepth = 2): fc.Arbitrary<TypeExpr> {
 }
 
 export function arbSchema(): fc.Arbitrary<SchemaBlock> {
-  const fieldDecl = fc.record({ name: arbName(), type: arbType(), optional: fc.boolean() }).map((r): FieldDecl => ({ kind: "FieldDecl", span: SPAN, ...r }));
+  const tag = fc.oneof(fc.constant("secret"), arbNameText()).map((value): Name => ({ kind: "Name", span: SPAN, value }));
+  const fieldDecl = fc
+    .record({ name: arbName(), type: arbType(), optional: fc.boolean(), tags: fc.array(tag, { maxLength: 2 }) })
+    .map((r): FieldDecl => ({ kind: "FieldDecl", span: SPAN, ...r }));
   const entity = fc
     .record({ entity: fc.constantFrom("principal", "resource", "context" as const), fields: fc.array(fieldDecl, { maxLength: 4 }) })
     .map((r): EntitySchema => ({ kind: "EntitySchema", span: SPAN, ...r }));

@@ -94,6 +94,21 @@ describe("schema", () => {
     expect(schema.entities[2]!.fields.map((f) => f.type.kind === "PrimType" && f.type.name)).toEqual(["number", "bool", "duration"]);
   });
 
+  it("attribute tags after the type: [secret], several, on optional and set-typed fields", () => {
+    const source = `schema { context { ip: string, card?: string [secret], codes: set<string> [secret, x] } }`;
+    const [ip, card, codes] = only(source, "SchemaBlock").entities[0]!.fields;
+    expect(ip!.tags).toEqual([]);
+    expect(card).toMatchObject({ optional: true, tags: [{ value: "secret" }] });
+    expect(text(source, card!.span)).toBe("card?: string [secret]");
+    expect(text(source, card!.tags[0]!.span)).toBe("secret");
+    expect(codes!.tags.map((t) => t.value)).toEqual(["secret", "x"]);
+    expect(text(source, codes!.span)).toBe("codes: set<string> [secret, x]");
+  });
+
+  it("an empty tag list is a parse error", () => {
+    expect(parsePolicy("schema { context { a: string [] } }").diagnostics.map((d) => d.code)).toContain("P101");
+  });
+
   it("an entity with no fields", () => {
     expect(only("schema { context {} }", "SchemaBlock").entities[0]!.fields).toEqual([]);
   });

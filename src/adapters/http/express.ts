@@ -1,0 +1,89 @@
+import type { IncomingHttpHeaders } from "node:http";
+import { attach } from "./attached.js";
+import { cookieValue } from "./cookies.js";
+import { HttpGate, type GateResult } from "./gate.js";
+import type { HttpGuardOptions, HttpRefusal } from "./types.js";
+
+/** The parts of an express 5 request the middleware reads. */
+export interface ExpressRequestLike {
+  readonly method?: string | undefined;
+  readonly url?: string | undefined;
+  readonly headers: IncomingHttpHeaders;
+  readonly socket?: { readonly remoteAddress?: string | undefined } | undefined;
+  readonly path: string;
+  readonly originalUrl: string;
+  readonly ip?: string | undefined;
+  readonly body?: unknown;
+  readonly route?: { readonly path?: unknown } | undefined;
+  readonly params?: Record<string, string>;
+}
+
+/** The parts of a Node response (express 5's, or a plain `http` server's) a refusal is written with. */
+export interface NodeResponseLike {
+  statusCode: number;
+  readonly headersSent: boolean;
+  setHeader(name: string, value: number | string | readonly string[]): unknown;
+  end(body: string): unknown;
+  destroy(): unknown;
+}
+
+/** The parts of an express 5 response the middleware uses. */
+export interface ExpressResponseLike extends NodeResponseLike {
+  locals: Record<string, unknown>;
+}
+
+/**
+ * Express 5 middleware: decides every request it sees through the Guard before the handlers run.
+ * Allowed: `res.locals.leash` holds `{ id, decision, request }` and the next handler runs. Refused:
+ * the response is sent here (403, 429, 401; see docs/guides/http.md) and no handler runs.
+ *
+ * ```ts
+ * app.use(express.json(), expressGuard({ guard, routes: { "POST /login": "login.attempt" } }));
+ * app.post("/checkout", expressGuard({ guard, action: "payment.submit" }), checkout);
+ * ```
+ */
+export function expressGuard(options: HttpGuardOptions): (req: ExpressRequestLike, res: ExpressResponseLike, next: (err?: unknown) => void) => Promise<void> {
+  const gate = new HttpGate(options);
+  return async (req, res, next) => {
+    let result: GateResult;
+    try {
+      const route = req.route?.path;
+      result = await gate.check({
+        method: (req.method ?? "GET").toUpperCase(),
+        path: req.path,
+        url: req.originalUrl ?? req.url ?? req.path,
+        ...(typeof route === "string" ? { route, params: { ...(req.params ?? {}) } } : {}),
+        header: (name) => headerOf(req.headers[name.toLowerCase()]),
+        cookie: (name) => cookieValue(headerOf(req.headers.cookie), name),
+        ip: req.ip ?? req.socket?.remoteAddress,
+        body: req.body,
+        raw: req,
+      });
+    } catch (e) {
+      next(e);
+      return;
+    }
+    if (result.kind === "refuse") return send(res, result.refusal);
+    if (result.kind === "allow") {
+      res.locals.leash = result.leash;
+      attach(req, result.leash);
+    }
+    next();
+  };
+}
+
+/** A Node response written directly (express, or a plain `http` server). */
+export function send(res: NodeResponseLike, refusal: HttpRefusal): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.statusCode = refusal.status;
+  for (const [k, v] of Object.entries(refusal.headers)) res.setHeader(k, v);
+  res.setHeader("content-length", Buffer.byteLength(refusal.body));
+  res.end(refusal.body);
+}
+
+export function headerOf(v: string | readonly string[] | undefined): string | undefined {
+  return v === undefined ? undefined : typeof v === "string" ? v : v.join(", ");
+}

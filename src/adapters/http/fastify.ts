@@ -1,0 +1,95 @@
+import type { IncomingHttpHeaders } from "node:http";
+import { attach } from "./attached.js";
+import { cookieValue } from "./cookies.js";
+import { headerOf } from "./express.js";
+import { HttpGate } from "./gate.js";
+import type { HttpGuardOptions } from "./types.js";
+
+/** The parts of a fastify 5 request the hook reads. */
+export interface FastifyRequestLike {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly ip: string;
+  readonly body?: unknown;
+  readonly params?: unknown;
+  readonly routeOptions?: { readonly url?: string | undefined; readonly config?: unknown };
+  leash?: unknown;
+}
+
+/** The parts of a fastify 5 reply the hook uses. */
+export interface FastifyReplyLike {
+  code(status: number): FastifyReplyLike;
+  header(name: string, value: unknown): FastifyReplyLike;
+  send(payload?: unknown): FastifyReplyLike;
+}
+
+/** The parts of a fastify instance the plugin uses. */
+export interface FastifyInstanceLike {
+  decorateRequest(name: string, value: unknown): unknown;
+  addHook(name: "preHandler", hook: (request: FastifyRequestLike, reply: FastifyReplyLike) => Promise<unknown>): unknown;
+}
+
+/** A fastify plugin without encapsulation (what `fastify-plugin` makes): its hook guards the routes of the instance it is registered on. */
+export type FastifyGuardPlugin = ((instance: FastifyInstanceLike, opts: unknown, done: (err?: Error) => void) => void) & { readonly [key: symbol]: unknown };
+
+/**
+ * A fastify 5 plugin: a `preHandler` hook (the body is parsed by then) decides every request of
+ * the instance's routes. Allowed: `request.leash` holds `{ id, decision, request }`. Refused: the
+ * hook replies (403, 429, 401) and the handler does not run. A route's `config: { leash: { action } }`
+ * names its action; `config: { leash: false }` leaves it unguarded.
+ *
+ * ```ts
+ * await app.register(fastifyGuard({ guard, routes: { "POST /login": "login.attempt" } }));
+ * ```
+ */
+export function fastifyGuard(options: HttpGuardOptions): FastifyGuardPlugin {
+  const gate = new HttpGate(options);
+  const plugin = (instance: FastifyInstanceLike, _opts: unknown, done: (err?: Error) => void) => {
+    instance.decorateRequest("leash", null);
+    instance.addHook("preHandler", async (request, reply) => {
+      const config = routeConfig(request.routeOptions?.config);
+      if (config === false) return;
+      const q = request.url.indexOf("?");
+      const route = request.routeOptions?.url;
+      const result = await gate.check({
+        method: request.method.toUpperCase(),
+        path: q < 0 ? request.url : request.url.slice(0, q),
+        url: request.url,
+        ...(route !== undefined ? { route, params: stringParams(request.params) } : {}),
+        header: (name) => headerOf(request.headers[name.toLowerCase()]),
+        cookie: (name) => cookieValue(headerOf(request.headers.cookie), name),
+        ip: request.ip,
+        body: request.body,
+        raw: request,
+        ...(config?.action !== undefined ? { routeAction: config.action } : {}),
+      });
+      if (result.kind === "allow") {
+        request.leash = result.leash;
+        attach(request, result.leash);
+        return;
+      }
+      if (result.kind === "skip") return;
+      reply.code(result.refusal.status);
+      for (const [k, v] of Object.entries(result.refusal.headers)) reply.header(k, v);
+      return reply.send(result.refusal.body);
+    });
+    done();
+  };
+  return Object.assign(plugin, { [Symbol.for("skip-override")]: true, [Symbol.for("fastify.display-name")]: "leash", [Symbol.for("plugin-meta")]: { name: "leash", fastify: "5.x" } });
+}
+
+function routeConfig(config: unknown): { action?: string } | false | undefined {
+  if (config === null || typeof config !== "object") return undefined;
+  const leash = (config as { leash?: unknown }).leash;
+  if (leash === false) return false;
+  if (leash !== null && typeof leash === "object" && typeof (leash as { action?: unknown }).action === "string") return { action: (leash as { action: string }).action };
+  return undefined;
+}
+
+function stringParams(p: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (p === null || typeof p !== "object") return out;
+  for (const [k, v] of Object.entries(p)) if (typeof v === "string") out[k] = v;
+  return out;
+}
