@@ -11,3 +11,5 @@
  */
 export { loadPolicy, isPolicyDirectory, POLICY_MANIFEST } from "./load.js";
 export type { LoadPolicyResult, LoadOptions } from "./load.js";
+export { loadBundle, watchBundle } from "./bundle.js";
+export type { WatchBundleOptions } from "./bundle.js";

@@ -6,7 +6,7 @@ import { compilePolicy } from "../../src/compile/compile.js";
 import { formatSource } from "../../src/format/index.js";
 import { libraryModule, LIBRARY_MODULE_NAMES } from "../../src/library/index.js";
 import { parsePolicy } from "../../src/syntax/index.js";
-import { memoryIO } from "../examples.test.js";
+import { memoryIO } from "../testing/helpers.js";
 import { compileFiles, described } from "../policies/helpers.js";
 
 const root = join(__dirname, "..", "..");
