@@ -6,7 +6,7 @@ export function lspPolicy(count: number): string {
   const templates: ((i: number) => string)[] = [
     (i) => `rule validate-builds-${i}: allow build.validate for agent "deploy-bot-${i}" on repo/*`,
     (i) => `rule draft-${i}: allow ticket.draft, ticket.read for agent "helper-${i}" valid for ${5 + (i % 50)}m`,
-    (i) => `rule one-secret-${i}: allow secret.read for service "billing-${i}" on secret/billing/* limit 1 per session`,
+    (i) => `rule one-secret-${i}: allow secret.read for service "billing-${i}" on secret/billing/* limit 1 per session within 1h`,
     (i) => `rule no-mass-rotation-${i}: deny secret.rotate when count(secret.rotate by principal within ${1 + (i % 23)}h) >= ${3 + (i % 89)}\n  reason "rotating many secrets needs a human"`,
     (i) => `rule release-approval-${i}: challenge release.push for agent "releaser-${i}" unless after(approval.granted by session within 1h) require mfa`,
     (i) => `rule no-exfil-${i}: deny email.send, http.post for agent "mailer-${i}" when after(secret.read by session within 10m)`,

@@ -116,6 +116,7 @@ describe.each(commands)("leash %s", (command) => {
     expect(await main([command, "--no-such-option", ...(MISSING[command] ?? ["/no/such/file.rules"])], io)).toBe(2);
     expect(io.err.trim().split("\n")).toHaveLength(1);
     expect(io.err).toContain("--no-such-option");
+    expect(io.err.startsWith(`leash ${command}: `), io.err).toBe(true);
     expect(io.out).toBe("");
   });
 
@@ -124,5 +125,6 @@ describe.each(commands)("leash %s", (command) => {
     expect(await main([command, ...(MISSING[command] ?? ["/no/such/file.rules"])], io)).toBe(2);
     expect(io.err.trim().split("\n")).toHaveLength(1);
     expect(io.err).toMatch(TAKES_NO_FILES.has(command) ? /takes no files/ : /no such (file|directory)/);
+    expect(io.err.startsWith(`leash ${command}: `), io.err).toBe(true);
   });
 });

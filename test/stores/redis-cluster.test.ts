@@ -47,8 +47,8 @@ describe.runIf(hasRedis || process.env.CI === "true")("redisStore on a local 3-n
     await Promise.all([a, b].flatMap((s) => Array.from({ length: 150 }, () => s.transact(keys, inc, later(30_000)))));
     expect(await a.transact(keys, (c) => ({ writes: [], result: c }), later())).toEqual([300, 300, 300]);
     expect(a.stats.crossSlot + b.stats.crossSlot).toBe(301); // the read is a cross-slot transaction too
-    // Locks are applied just after each commit point; none stays.
-    for (let i = 0; i < 100 && (await keysEverywhere("*#l")).length > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    // Locks and status keys go just after each commit point; none stays.
+    for (let i = 0; i < 100 && (await keysEverywhere("*#[lt]*")).length > 0; i++) await new Promise((r) => setTimeout(r, 10));
     expect(await keysEverywhere("*#[lt]*")).toEqual([]);
   });
 

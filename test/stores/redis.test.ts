@@ -51,6 +51,19 @@ describe.runIf(hasRedis || process.env.CI === "true")("redisStore on a standalon
     expect(a.stats.conflicts + b.stats.conflicts).toBeGreaterThan(0);
   });
 
+  it("starves no holder of a hot partition: the one that keeps losing claims its turn", async () => {
+    // Without turns, the holder whose replies come first sends its next write first and wins every
+    // race: the other one gives up after maxAttempts (R330) although nothing is wrong.
+    const [a, b] = [store({ prefix: "hot:", maxAttempts: 8 }), store({ prefix: "hot:", maxAttempts: 8 })];
+    const inc = (cur: Cur) => ({ writes: [((cur[0] as number | null) ?? 0) + 1], result: null });
+    const runs = await Promise.allSettled([a, b].flatMap((s) => Array.from({ length: 500 }, () => s.transact(["session:hot"], inc, later(30_000)))));
+    expect(runs.filter((r) => r.status === "rejected").map((r) => String((r as PromiseRejectedResult).reason))).toEqual([]);
+    expect(await a.transact(["session:hot"], (c) => ({ writes: [], result: c }), later())).toEqual([1000]);
+    expect(a.stats.turns + b.stats.turns).toBeGreaterThan(0);
+    // A turn ends with its claimant's commit: no lock key stays behind.
+    expect(await raw.keys("hot:*#l")).toEqual([]);
+  });
+
   it("validates partitions a step only read: a budget over two keys is never overspent", async () => {
     // Each holder writes only "its" key but decides from both: without checking the key it read,
     // the two would overspend the shared budget of 100.

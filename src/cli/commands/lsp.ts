@@ -1,5 +1,5 @@
 import { parseArgs } from "../args.js";
-import { EXIT_OK, EXIT_USAGE, UsageError, type CliIO } from "../io.js";
+import { EXIT_OK, UsageError, type CliIO } from "../io.js";
 
 export const LSP_HELP = `Usage: leash lsp [--stdio]
 
@@ -17,19 +17,14 @@ The server runs until the client sends exit or closes stdin.
 
 /** `leash lsp`: the server is loaded only here, so other commands never load it. */
 export async function run(argv: string[], io: CliIO): Promise<number> {
-  try {
-    // Clients add their own process id (--clientProcessId=N); the protocol library reads it.
-    const args = parseArgs(withoutClientProcessId(argv), { command: "lsp", flags: ["stdio"] });
-    if (args.help) {
-      io.stdout(LSP_HELP);
-      return EXIT_OK;
-    }
-    if (args.positional.length > 0) throw new UsageError(`takes no files (got ${JSON.stringify(args.positional[0])}); the client sends the documents`);
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    io.stderr(`leash: ${e.message}\n`);
-    return EXIT_USAGE;
+  // Clients add their own process id (--clientProcessId=N); the protocol library reads it. A usage
+  // error is thrown to the CLI, which reports it as `leash lsp: ...` like every other command's.
+  const args = parseArgs(withoutClientProcessId(argv), { command: "lsp", flags: ["stdio"] });
+  if (args.help) {
+    io.stdout(LSP_HELP);
+    return EXIT_OK;
   }
+  if (args.positional.length > 0) throw new UsageError(`takes no files (got ${JSON.stringify(args.positional[0])}); the client sends the documents`);
   const { startLanguageServer } = await import("../../lsp/index.js");
   startLanguageServer();
   // The protocol library ends the process on `exit` or when stdin closes.

@@ -2,14 +2,21 @@
  * The server-side scripts of the Redis store. Each runs atomically on the node that holds its
  * keys; all keys of one call share a slot (the store groups them so).
  *
- * A partition is passed as two KEYS, its data key and its lock key (only its data key to COMMIT in
- * mode `0`, where no locks exist). Per partition the caller sends
- * four ARGV: the version it computed on (`""` absent), an op (`r` read only, `s` set, `d` delete;
- * upper case also publishes the change), the stored value and a time to live in ms (`0`: none).
+ * A partition is passed as two KEYS, its data key and its lock key. After five ARGV of the script's
+ * own, per partition the caller sends four ARGV: the version it computed on (`""` absent), an op
+ * (`r` read only, `s` set, `d` delete; upper case also publishes the change), the stored value and
+ * a time to live in ms (`0`: none).
+ *
+ * Turns: a transaction that lost to other writers several times claims its turn (ARGV 5,
+ * `<claim id>|<ms>`; `""` none): where its versions were stale, the script records the claim in the
+ * partition's lock key (field `q`, `<claim id>|<expires>`), and until the claimant commits or the
+ * turn expires every other transaction on that partition waits (reply 2) instead of running. A
+ * process whose replies arrive first cannot starve another one. Only progress depends on turns;
+ * exactness is the versions' alone.
  *
  * Replies: `{1}` committed or prepared · `{0, i, current, ...}` the versions of these partitions
  * differ, with their current values · `{2, i, expires, txid, status, now}` partition `i` is locked
- * by a cross-slot transaction · `{3}` the server's clock is past the caller's deadline, nothing
+ * by a cross-slot transaction (txid nil, status `turn`: held by another transaction's turn) · `{3}` the server's clock is past the caller's deadline, nothing
  * written · `{4}` this cross-slot transaction was aborted by another holder.
  */
 
@@ -19,6 +26,8 @@ export interface Script {
 }
 
 const PRELUDE = `
+-- ARGV: five of the script's own, then four per partition (see above).
+local function arg(i, k) return ARGV[5 + 4 * (i - 1) + k] end
 local function version(v)
   if not v then return '' end
   local m = string.match(v, '^([%w_%-]+):')
@@ -49,7 +58,7 @@ end
 -- Whether partition i may be used now: an exclusive lock (a cross-slot writer's) stops everyone;
 -- shared locks (cross-slot readers', fields r:<txid>) stop writers only, and a writer they stop
 -- leaves a mark (w) that keeps new readers out until it got through, so readers cannot starve it.
--- Expired marks are removed here. ARGV[4 * i + 2] is partition i's op.
+-- Expired marks are removed here.
 local function locked(n, now, sharing)
   for i = 1, n do
     local l = KEYS[2 * i]
@@ -57,7 +66,7 @@ local function locked(n, now, sharing)
       local f = redis.call('HMGET', l, 'e', 't', 's', 'w')
       local at = string.format('%.0f', now)
       if f[2] then return {2, i, f[1], f[2], f[3], at} end
-      local writes = string.lower(ARGV[4 * i + 2]) ~= 'r'
+      local writes = string.lower(arg(i, 2)) ~= 'r'
       if f[4] and tonumber(f[4]) <= now then
         redis.call('HDEL', l, 'w')
         f[4] = false
@@ -85,11 +94,11 @@ local function locked(n, now, sharing)
   end
   return nil
 end
-local function stale(n, at, stride)
+local function stale(n)
   local bad = {0}
   for i = 1, n do
-    local v = read(KEYS[stride * (i - 1) + 1])
-    if version(v) ~= ARGV[at + 4 * i] then
+    local v = read(KEYS[2 * i - 1])
+    if version(v) ~= arg(i, 1) then
       bad[#bad + 1] = i
       bad[#bad + 1] = v
     end
@@ -97,39 +106,84 @@ local function stale(n, at, stride)
   if #bad > 1 then return bad end
   return nil
 end
+-- The claim of ARGV[5]: its id and how long a turn lasts (ms); '' and 0 when there is none.
+local function claim()
+  local id, ms = string.match(ARGV[5], '^(.+)|(%d+)$')
+  if id then return id, tonumber(ms) end
+  return '', 0
+end
+-- Reply 2 if another transaction's live turn holds one of the partitions; expired turns are removed.
+local function waiting(n, now, mine)
+  for i = 1, n do
+    local q = redis.call('HGET', KEYS[2 * i], 'q')
+    if q then
+      local bar = string.find(q, '|', 1, true)
+      local e = string.sub(q, bar + 1)
+      if tonumber(e) <= now then
+        redis.call('HDEL', KEYS[2 * i], 'q')
+      elseif string.sub(q, 1, bar - 1) ~= mine then
+        return {2, i, e, false, 'turn', string.format('%.0f', now)}
+      end
+    end
+  end
+  return nil
+end
+-- Claims the turn on the stale partitions of reply bad; a lock key holding nothing but a turn
+-- expires with it (locks: whether cross-slot locks may live in these lock keys).
+local function take(bad, now, mine, ms, locks)
+  if mine == '' then return end
+  local q = mine .. '|' .. string.format('%.0f', now + ms)
+  for j = 2, #bad, 2 do
+    local l = KEYS[2 * bad[j]]
+    redis.call('HSET', l, 'q', q)
+    if not locks then redis.call('PEXPIRE', l, ms) end
+  end
+end
+-- Ends the claimant's turn on these partitions.
+local function done(n, mine)
+  if mine == '' then return end
+  for i = 1, n do
+    local q = redis.call('HGET', KEYS[2 * i], 'q')
+    if q and string.sub(q, 1, #mine + 1) == mine .. '|' then redis.call('HDEL', KEYS[2 * i], 'q') end
+  end
+end
 `;
 
 /**
  * Validates and writes one slot's partitions. ARGV: notAfter (server ms, 0: none), mode (`0` no
- * locks exist, `1` check locks, `2` also the last KEY is this transaction's status key: commit
- * only if no one aborted it, and record the commit there), channel, writer id, then the
- * per-partition four.
+ * cross-slot locks exist, `1` check locks, `2` also the last KEY is this transaction's status key:
+ * commit only if no one aborted it, and record the commit there), channel, writer id, claim, then
+ * the per-partition four.
  */
 export const COMMIT: Script = {
   name: "commit",
   lua: `${PRELUDE}
 local mode = ARGV[2]
-local stride = 2
-if mode == '0' then stride = 1 end
 local n = #KEYS
 if mode == '2' then n = n - 1 end
-n = n / stride
+n = n / 2
 local notAfter = tonumber(ARGV[1])
-local now = 0
-if notAfter > 0 or mode ~= '0' then now = clock() end
+local now = clock()
 if notAfter > 0 and now > notAfter then return {3} end
+local mine, ms = claim()
+local w = waiting(n, now, mine)
+if w then return w end
 if mode ~= '0' then
   local l = locked(n, now, false)
   if l then return l end
 end
 if mode == '2' and redis.call('GET', KEYS[#KEYS]) then return {4} end
-local bad = stale(n, 1, stride)
-if bad then return bad end
-for i = 1, n do
-  apply(KEYS[stride * (i - 1) + 1], ARGV[4 * i + 2], ARGV[4 * i + 3], ARGV[4 * i + 4], ARGV[3], ARGV[4])
-  -- A writer that had to wait for shared locks lifts its mark once through.
-  if mode ~= '0' and string.lower(ARGV[4 * i + 2]) ~= 'r' then redis.call('HDEL', KEYS[2 * i], 'w') end
+local bad = stale(n)
+if bad then
+  take(bad, now, mine, ms, mode ~= '0')
+  return bad
 end
+for i = 1, n do
+  apply(KEYS[2 * i - 1], arg(i, 2), arg(i, 3), arg(i, 4), ARGV[3], ARGV[4])
+  -- A writer that had to wait for shared locks lifts its mark once through.
+  if mode ~= '0' and string.lower(arg(i, 2)) ~= 'r' then redis.call('HDEL', KEYS[2 * i], 'w') end
+end
+done(n, mine)
 if mode == '2' then redis.call('SET', KEYS[#KEYS], 'c') end
 return {1}
 `,
@@ -137,8 +191,9 @@ return {1}
 
 /**
  * First phase of a cross-slot transaction on one of its slots: validates the partitions and locks
- * them — exclusively, with the values to write, those it writes; shared, those it only reads. ARGV: notAfter, txid, status key name, lease (ms), then the
- * per-partition four.
+ * them — exclusively, with the values to write, those it writes; shared, those it only reads.
+ * ARGV: notAfter, txid, status key name, lease (ms), claim, then the per-partition four. A turn
+ * the transaction holds here stays until SETTLE is given its claim.
  */
 export const PREPARE: Script = {
   name: "prepare",
@@ -147,16 +202,22 @@ local n = #KEYS / 2
 local now = clock()
 local notAfter = tonumber(ARGV[1])
 if notAfter > 0 and now > notAfter then return {3} end
+local mine, ms = claim()
+local w = waiting(n, now, mine)
+if w then return w end
 local l = locked(n, now, true)
 if l then return l end
-local bad = stale(n, 1, 2)
-if bad then return bad end
+local bad = stale(n)
+if bad then
+  take(bad, now, mine, ms, true)
+  return bad
+end
 local e = string.format('%.0f', now + tonumber(ARGV[4]))
 for i = 1, n do
-  if ARGV[4 * i + 2] == 'r' then
+  if arg(i, 2) == 'r' then
     redis.call('HSET', KEYS[2 * i], 'r:' .. ARGV[2], e .. '|' .. ARGV[3])
   else
-    redis.call('HSET', KEYS[2 * i], 'e', e, 't', ARGV[2], 's', ARGV[3], 'o', ARGV[4 * i + 2], 'v', ARGV[4 * i + 3], 'p', ARGV[4 * i + 4])
+    redis.call('HSET', KEYS[2 * i], 'e', e, 't', ARGV[2], 's', ARGV[3], 'o', arg(i, 2), 'v', arg(i, 3), 'p', arg(i, 4))
     redis.call('HDEL', KEYS[2 * i], 'w')
   end
 end
@@ -166,24 +227,26 @@ return {1}
 
 /**
  * Second phase on a slot: applies (`c`) or drops (`a`) the locks transaction `txid` holds there.
- * ARGV: txid, outcome, channel, writer id. Replies with the number of locks settled.
+ * ARGV: txid, outcome, channel, writer id, and optionally a claim whose turns end here. Replies
+ * with the number of locks settled.
  */
 export const SETTLE: Script = {
   name: "settle",
   lua: `${PRELUDE}
 local n = #KEYS / 2
-local done = 0
+local settled = 0
 for i = 1, n do
   local l = KEYS[2 * i]
   local f = redis.call('HMGET', l, 't', 'o', 'v', 'p')
   if f[1] == ARGV[1] then
     if ARGV[2] == 'c' then apply(KEYS[2 * i - 1], f[2], f[3], f[4], ARGV[3], ARGV[4]) end
     redis.call('HDEL', l, 'e', 't', 's', 'o', 'v', 'p')
-    done = done + 1
+    settled = settled + 1
   end
-  done = done + redis.call('HDEL', l, 'r:' .. ARGV[1])
+  settled = settled + redis.call('HDEL', l, 'r:' .. ARGV[1])
 end
-return done
+if ARGV[5] then done(n, ARGV[5]) end
+return settled
 `,
 };
 

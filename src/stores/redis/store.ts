@@ -60,6 +60,8 @@ export interface RedisStoreStats {
   readonly lockWaits: number;
   /** Locks of other holders resolved after their lease ran out. */
   readonly resolved: number;
+  /** Transactions that claimed their turn on partitions after losing to other writers three times in a row. */
+  readonly turns: number;
 }
 
 /** The Redis store: the Store contract plus its clock, readiness, notifications and counters. */
@@ -93,6 +95,13 @@ interface Plan {
 
 /** A transaction that must run its step again (versions changed or another holder aborted it). */
 const RETRY = Symbol("retry");
+/** A cross-slot transaction that met another one's turn: it drops its locks and waits. */
+const TURN = Symbol("turn");
+
+/** A reply 2 for another transaction's turn (`{2, i, expires, nil, "turn", now}`), not a lock. */
+function isTurn(r: Reply): boolean {
+  return r.raw[3] === null && r.raw[4] === "turn";
+}
 
 /**
  * Creates a store that keeps each partition in one Redis key and commits every transaction
@@ -129,7 +138,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
   const deadlines = new Deadlines();
   /** Locks exist only where a request's partitions can sit in several slots. */
   const lockMode = cluster && !oneSlot ? "1" : "0";
-  const stats = { commits: 0, conflicts: 0, crossSlot: 0, lockWaits: 0, resolved: 0 };
+  const stats = { commits: 0, conflicts: 0, crossSlot: 0, lockWaits: 0, resolved: 0, turns: 0 };
   const listeners = new Set<(keys: readonly string[]) => void>();
   let subscriber: RedisClient | null = null;
   let closed = false;
@@ -226,11 +235,40 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
   /** The keys a plan writes. */
   const written = (keys: readonly string[], p: Plan): string[] => keys.filter((_, i) => p.next[i] !== undefined);
 
+  /** The claim argument of a transaction's scripts once it lost CLAIM_AFTER times (see scripts.ts). */
+  const claimArg = (turn: Turn, attempt: number): string => {
+    if (attempt < CLAIM_AFTER) return "";
+    if (turn.id === "") {
+      turn.id = fresh();
+      stats.turns++;
+    }
+    return `${turn.id}|${leaseMs}`;
+  };
+
+  /**
+   * Ends a transaction's turn (best effort: otherwise it expires with its lease): when it gave up,
+   * and when it met another transaction's turn, so that two claimants never wait for each other.
+   */
+  const endTurn = (keys: readonly string[], slots: readonly (readonly number[])[], turn: Turn): void => {
+    if (turn.id === "") return;
+    for (const idx of slots) void run(SETTLE, slotKeys(keys, idx), ["", "a", channel, writer, turn.id]).catch(() => {});
+    turn.id = "";
+  };
+
   const single = async <T>(keys: readonly string[], step: Step<T>, tx: Tx): Promise<T> => {
     const idx = indexes(keys.length);
-    // Where no locks exist, the script gets the data keys only.
-    const redisKeys = lockMode === "0" ? keys.map(names.data) : slotKeys(keys, idx);
-    // Conflicts count against maxAttempts; waits for locks only against the deadline.
+    const redisKeys = slotKeys(keys, idx);
+    const turn: Turn = { id: "" };
+    try {
+      return await singleRuns(keys, idx, redisKeys, step, tx, turn);
+    } catch (e) {
+      endTurn(keys, [idx], turn);
+      throw e;
+    }
+  };
+
+  const singleRuns = async <T>(keys: readonly string[], idx: readonly number[], redisKeys: readonly string[], step: Step<T>, tx: Tx, turn: Turn): Promise<T> => {
+    // Conflicts count against maxAttempts; waits for locks and turns only against the deadline.
     for (let attempt = 0, waits = 0; ; ) {
       checkBudget(attempt, maxAttempts, tx.deadline);
       const admitted = gate.admit(keys, tx.within);
@@ -242,7 +280,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
       const release = tx.onExpiry(() => gate.release(mine));
       let r: Reply;
       try {
-        r = readReply(await run(COMMIT, redisKeys, [notAfter(tx.deadline), lockMode, channel, writer, ...p.args]));
+        r = readReply(await run(COMMIT, redisKeys, [notAfter(tx.deadline), lockMode, channel, writer, claimArg(turn, attempt), ...p.args]));
         if (r.code === 1) commitAll(keys, p);
         else if (r.code === 0) learn(keys, idx, r);
       } finally {
@@ -256,6 +294,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
           attempt++;
           break;
         case 2:
+          if (isTurn(r)) endTurn(keys, [idx], turn);
           await onLocked(keys, idx, r, waits++, tx.within);
           break;
         case 3:
@@ -271,9 +310,9 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
     for (const idx of slots) void run(SETTLE, slotKeys(keys, idx), [txid, "a", channel, writer]).catch(() => {});
   };
 
-  /** Applies a committed transaction's locks, then forgets its status. */
-  const rollForward = async (keys: readonly string[], slots: readonly (readonly number[])[], txid: string, status: string): Promise<void> => {
-    await Promise.all(slots.map((idx) => run(SETTLE, slotKeys(keys, idx), [txid, "c", channel, writer])));
+  /** Applies a committed transaction's locks and ends its turns, then forgets its status. */
+  const rollForward = async (keys: readonly string[], slots: readonly (readonly number[])[], txid: string, status: string, turn: Turn): Promise<void> => {
+    await Promise.all(slots.map((idx) => run(SETTLE, slotKeys(keys, idx), [txid, "c", channel, writer, turn.id])));
     await client.del(status);
   };
 
@@ -292,10 +331,20 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
    * it, otherwise `a` is recorded there first, so a late commit can no longer happen.
    */
   const crossSlot = async <T>(keys: readonly string[], step: Step<T>, tx: Tx, slots: readonly (readonly number[])[]): Promise<T> => {
+    const turn: Turn = { id: "" };
+    try {
+      return await crossSlotRuns(keys, step, tx, slots, turn);
+    } catch (e) {
+      endTurn(keys, slots, turn);
+      throw e;
+    }
+  };
+
+  const crossSlotRuns = async <T>(keys: readonly string[], step: Step<T>, tx: Tx, slots: readonly (readonly number[])[], turn: Turn): Promise<T> => {
     const { deadline, within } = tx;
     const secondaries = slots.slice(0, -1);
     const primary = slots[slots.length - 1]!;
-    for (let attempt = 0; ; attempt++) {
+    for (let attempt = 0, waits = 0; ; ) {
       checkBudget(attempt, maxAttempts, deadline);
       const admitted = gate.admit(keys, within);
       if (admitted !== null) await admitted;
@@ -306,13 +355,15 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
       const txid = fresh();
       const status = names.status(keys[primary[0]!]!, txid);
       const prepared: (readonly number[])[] = [];
-      const outcome = await (async (): Promise<"committed" | typeof RETRY> => {
+      const claim = claimArg(turn, attempt);
+      const outcome = await (async (): Promise<"committed" | typeof RETRY | typeof TURN> => {
         for (const idx of secondaries) {
           prepared.push(idx);
           for (let wait = 0; ; wait++) {
-            const r = readReply(await within(run(PREPARE, slotKeys(keys, idx), [notAfter(deadline), txid, status, String(leaseMs), ...slotArgs(p, idx)])));
+            const r = readReply(await within(run(PREPARE, slotKeys(keys, idx), [notAfter(deadline), txid, status, String(leaseMs), claim, ...slotArgs(p, idx)])));
             if (r.code === 1) break;
             if (r.code === 0) return (learn(keys, idx, r), RETRY);
+            if (r.code === 2 && isTurn(r)) return TURN;
             if (r.code === 2) await onLocked(keys, idx, r, wait, within);
             else if (r.code === 3) throw late();
             else throw unreadable(r.raw);
@@ -322,7 +373,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
         for (let wait = 0; ; wait++) {
           let r: Reply;
           try {
-            r = readReply(await within(run(COMMIT, [...slotKeys(keys, primary), status], [notAfter(deadline), "2", channel, writer, ...slotArgs(p, primary)])));
+            r = readReply(await within(run(COMMIT, [...slotKeys(keys, primary), status], [notAfter(deadline), "2", channel, writer, claim, ...slotArgs(p, primary)])));
           } catch (e) {
             void settleUnknown(keys, prepared, txid, status).catch(() => {});
             prepared.length = 0; // settled there, not by the caller's roll-back
@@ -331,6 +382,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
           if (r.code === 1) return "committed";
           if (r.code === 0) return (learn(keys, primary, r), RETRY);
           if (r.code === 4) return RETRY;
+          if (r.code === 2 && isTurn(r)) return TURN;
           if (r.code === 2) await onLocked(keys, primary, r, wait, within);
           else if (r.code === 3) throw late();
           else throw unreadable(r.raw);
@@ -341,15 +393,24 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
         gate.release(mine);
         throw e;
       });
-      if (outcome === RETRY) {
+      if (outcome === RETRY || outcome === TURN) {
         rollBack(keys, prepared, txid);
         gate.release(mine);
+        if (outcome === RETRY) {
+          attempt++;
+          continue;
+        }
+        // Another transaction's turn: wait without holding locks (turns do not follow the slot
+        // order that keeps locks free of deadlock) and without a turn of its own.
+        endTurn(keys, slots, turn);
+        stats.lockWaits++;
+        await within(sleep(Math.min(10, 1 + (waits++ >> 2)) * (0.5 + Math.random())));
         continue;
       }
       commitAll(keys, p);
       stats.crossSlot++;
       // This process's transactions on these partitions wait until the locks are applied.
-      void rollForward(keys, prepared, txid, status)
+      void rollForward(keys, prepared, txid, status, turn)
         .catch(() => {})
         .finally(() => gate.release(mine));
       return out.result;
@@ -459,6 +520,16 @@ interface Tx {
 }
 
 const GRANULE_MS = 2;
+/**
+ * Conflicts after which a transaction claims its turn on the partitions it lost: a process whose
+ * replies come first would otherwise win every race for a hot partition (see scripts.ts).
+ */
+const CLAIM_AFTER = 3;
+
+/** A transaction's claim id once it claimed its turn (`""` before). */
+interface Turn {
+  id: string;
+}
 /** What groupBySlot answers when every partition is in one slot (the caller needs no groups then). */
 const ONE_GROUP: readonly (readonly number[])[] = Object.freeze([]);
 
