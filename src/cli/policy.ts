@@ -2,7 +2,10 @@ import { statSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import { compilePolicy, compileSources, type CompileOptions, type CompileResult } from "../compile/compile.js";
 import { displayPath } from "../compile/paths.js";
+import type { PolicyFile } from "../ast/nodes.js";
+import { bindParameters } from "../ast/strip.js";
 import { checkPolicy } from "../check/check.js";
+import { printPolicy } from "../format/index.js";
 import { lintPolicy } from "../check/lints.js";
 import { hasErrors, sortDiagnostics } from "../diagnostics/diagnostic.js";
 import { renderDiagnostics } from "../diagnostics/render.js";
@@ -37,6 +40,18 @@ export function compilePolicyArgument(io: CliIO, path: string, options: Omit<Com
     options,
   );
   return { ...r, name };
+}
+
+/**
+ * One text that stands for a compiled policy, for the commands that work on source text (explain's
+ * probes, test, diff): the text of its one file, or for a policy of several files (or one using a
+ * library module) the merged policy printed with its parameters bound. With it, the AST to use:
+ * the file's, or the merged one with its parameters bound (every node keeps its own file and place).
+ */
+export function policyAsOneText(compiled: CompileResult): { readonly source: string; readonly ast: PolicyFile } {
+  if (compiled.sources.size === 1 && (compiled.ast.header?.length ?? 0) === 0) return { source: [...compiled.sources.values()][0]!, ast: compiled.ast };
+  const ast = bindParameters(compiled.ast);
+  return { source: printPolicy(ast), ast };
 }
 
 /** The diagnostics of a policy argument rendered with their files' source, or "" when there are none. */

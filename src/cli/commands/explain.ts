@@ -1,13 +1,11 @@
-import { bindParameters } from "../../ast/strip.js";
 import { explainRequest } from "../../explain/explain.js";
 import { renderExplanation } from "../../explain/render.js";
 import { isRecord } from "../../runtime/attributes.js";
 import { readTrace, replayTrace } from "../../runtime/trace.js";
 import { escapeInvisible } from "../../syntax/strings.js";
 import { parseArgs } from "../args.js";
-import { printPolicy } from "../../format/index.js";
 import { displayName, EXIT_FAIL, EXIT_OK, readText, UsageError, type CliIO } from "../io.js";
-import { compilePolicyArgument, renderPolicyDiagnostics } from "../policy.js";
+import { compilePolicyArgument, policyAsOneText, renderPolicyDiagnostics } from "../policy.js";
 import { jsonText } from "../style.js";
 
 export const help = `leash explain POLICY EVENT.json [--state TRACE.jsonl] [--json]
@@ -41,11 +39,8 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     io.stderr(renderPolicyDiagnostics(io, compiled));
     return EXIT_FAIL;
   }
-  // The probes are compiled next to one text of the policy: its one file, or the merged files with
-  // their parameters bound (the AST keeps every rule's own file and place).
-  const single = compiled.sources.size === 1 && (compiled.ast.header?.length ?? 0) === 0;
-  const ast = single ? compiled.ast : bindParameters(compiled.ast);
-  const source = single ? [...compiled.sources.values()][0]! : printPolicy(ast);
+  // The probes are compiled next to one text of the policy (the AST keeps every rule's own file and place).
+  const { source, ast } = policyAsOneText(compiled);
   let request: Record<string, unknown>;
   try {
     const v = JSON.parse(eventText) as unknown;

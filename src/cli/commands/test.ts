@@ -11,9 +11,7 @@ import { testPolicySource, type SuiteReport } from "../../testing/suite.js";
 import { coverageSummary, type CoverageReport } from "../../testing/coverage.js";
 import { intOption, parseArgs, RANGES } from "../args.js";
 import { isPolicyDirectoryArgument, rulesFileArguments } from "../files.js";
-import { compilePolicyArgument, renderPolicyDiagnostics } from "../policy.js";
-import { bindParameters } from "../../ast/strip.js";
-import { printPolicy } from "../../format/index.js";
+import { compilePolicyArgument, policyAsOneText, renderPolicyDiagnostics } from "../policy.js";
 import type { Diagnostic } from "../../diagnostics/diagnostic.js";
 import { displayName, EXIT_FAIL, EXIT_OK, readText, type CliIO } from "../io.js";
 import { jsonText, paint } from "../style.js";
@@ -105,7 +103,7 @@ function policyText(io: CliIO, file: string): string | { readonly errors: readon
     io.stderr(renderPolicyDiagnostics(io, compiled));
     return { errors: compiled.diagnostics.filter((d) => d.severity === "error") };
   }
-  return printPolicy(bindParameters(compiled.ast));
+  return policyAsOneText(compiled).source;
 }
 
 /** A one-line progress bar on stderr, redrawn in place; only on a terminal outside CI. */
