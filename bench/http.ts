@@ -23,6 +23,7 @@ import type { EventEmitter } from "node:events";
 import autocannon from "autocannon";
 import { hasRedis, startRedis, type RedisServer } from "../test/helpers/redis-server.js";
 import type { ServerConfig, StopCounts } from "./http-app.js";
+import { buildEntries } from "./leash-build.js";
 
 export interface HttpRow {
   suite: "http";
@@ -71,23 +72,8 @@ const POLICY = fileURLToPath(new URL("examples/http.rules", ROOT));
 /** bench/http-app.ts and what it imports, bundled as users get leash (no tsx transform, no keepNames). */
 async function bundle(): Promise<string> {
   if (process.env.LEASH_BENCH_SOURCE === "1") return new URL("http-app.ts", import.meta.url).href;
-  const { build } = await import("tsup");
-  const outDir = fileURLToPath(new URL("node_modules/.cache/leash-bench-http/", ROOT));
-  await build({
-    entry: { "http-app": fileURLToPath(new URL("http-app.ts", import.meta.url)) },
-    format: ["esm"],
-    outDir,
-    target: "node20",
-    platform: "node",
-    splitting: false,
-    sourcemap: false,
-    dts: false,
-    clean: true,
-    silent: true,
-    config: false,
-    external: ["express", "fastify", "hono", "@hono/node-server", "ioredis", "chevrotain", "@opentelemetry/api", "@opentelemetry/sdk-trace-base", "@opentelemetry/sdk-metrics"],
-  });
-  return pathToFileURL(`${outDir}http-app.js`).href;
+  const external = ["express", "fastify", "hono", "@hono/node-server", "ioredis", "chevrotain", "@opentelemetry/api", "@opentelemetry/sdk-trace-base", "@opentelemetry/sdk-metrics"];
+  return (await buildEntries({ "http-app": "bench/http-app.ts" }, "leash-bench-http", external))["http-app"]!;
 }
 
 /** A server child: imports the bundle and serves over IPC (see `serveOverIpc`). */

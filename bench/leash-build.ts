@@ -30,9 +30,10 @@ export async function buildLeash(): Promise<string> {
 
 /**
  * Bundles entries (name -> path from the repository root) as `npm run build` does, into
- * node_modules/.cache/DIR/, sharing chunks; returns each entry's file URL.
+ * node_modules/.cache/DIR/, sharing chunks; returns each entry's file URL. `external` names the
+ * packages left to the importer (the frameworks and clients a suite runs as they are).
  */
-export async function buildEntries(entries: Readonly<Record<string, string>>, dir: string): Promise<Record<string, string>> {
+export async function buildEntries(entries: Readonly<Record<string, string>>, dir: string, external: readonly string[] = []): Promise<Record<string, string>> {
   const { build } = await import("tsup");
   const outDir = fileURLToPath(new URL(`node_modules/.cache/${dir}/`, ROOT));
   const entry = Object.fromEntries(Object.entries(entries).map(([name, path]) => [name, fileURLToPath(new URL(path, ROOT))]));
@@ -48,6 +49,7 @@ export async function buildEntries(entries: Readonly<Record<string, string>>, di
     clean: true,
     silent: true,
     config: false,
+    external: [...external],
   });
   return Object.fromEntries(Object.keys(entries).map((name) => [name, pathToFileURL(`${outDir}${name}.js`).href]));
 }
