@@ -1,9 +1,14 @@
 /**
- * Parse benchmark: tokenise + parse + build the AST of 10,000 varied rules with `parsePolicy`.
- * `tsx bench/parse.ts` prints one line; `parseBench()` returns the figures (median of the runs).
+ * Parse benchmark: tokenise + parse + build the AST of 10,000 varied rules with `parsePolicy`;
+ * and compile at scale: `compilePolicy` of a 100,000-rule scope policy (the scope suite's `spread`
+ * shape) in a fresh child process, with its wall and CPU time and the process's peak RSS.
+ * `tsx bench/parse.ts` prints both lines; `parseSuite()` returns both rows.
  */
 import { pathToFileURL } from "node:url";
 import { parsePolicy } from "../src/syntax/index.js";
+import { resultOfChild } from "./child.js";
+import { leashModuleUrl } from "./leash-build.js";
+import { scopePolicy, toLeashRules } from "./scope-policies.js";
 
 /** One rule per template, numbered so that every rule name is unique. */
 const TEMPLATES: readonly ((i: number) => string)[] = [
@@ -55,7 +60,56 @@ export function parseBench(rules = 10_000, runs = 5): { rules: number; ms: numbe
   return { rules, ms: Math.round(ms * 10) / 10, rulesPerSec: Math.round((rules / ms) * 1000), cpuMs: Math.round(median(cpu) * 10) / 10 };
 }
 
+export interface CompileScaleRow {
+  readonly engine: "leash-compile";
+  readonly rules: number;
+  readonly ms: number;
+  readonly cpuMs: number;
+  /** Peak resident set size of the process that compiled (the source text and the loader included). */
+  readonly peakRssMb: number;
+  /** Resident set size before compiling, with the source text built. */
+  readonly startRssMb: number;
+  readonly rulesPerSec: number;
+  readonly agree: boolean;
+  readonly error?: string;
+}
+
+/** Compiles a `rules`-rule scope policy once, in this process (the child's side of `compileScaleBench`). */
+async function compileScaleHere(rules: number): Promise<CompileScaleRow> {
+  const { compilePolicy } = (await import(await leashModuleUrl())) as typeof import("../src/index.js");
+  const source = toLeashRules(scopePolicy("spread", rules));
+  const startRssMb = Math.round(process.memoryUsage().rss / 1048576);
+  const cpuStart = process.cpuUsage();
+  const start = performance.now();
+  const r = compilePolicy(source, { file: "scale.rules" });
+  const ms = performance.now() - start;
+  const used = process.cpuUsage(cpuStart);
+  const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
+  const row = { engine: "leash-compile" as const, rules, ms: Math.round(ms), cpuMs: Math.round((used.user + used.system) / 1000), peakRssMb, startRssMb, rulesPerSec: Math.round((rules / ms) * 1000) };
+  if (r.policy === null) return { ...row, agree: false, error: `${r.diagnostics[0]?.code ?? "?"} ${r.diagnostics[0]?.message ?? "no policy"}` };
+  return { ...row, agree: true };
+}
+
+/** Compile at scale in a child process of its own, so that its peak RSS is the compile's alone. */
+export function compileScaleBench(rules = 100_000): Promise<CompileScaleRow> {
+  return resultOfChild<CompileScaleRow>(import.meta.url, ["--compile-scale", String(rules)], "the compile-scale child");
+}
+
+/** The parse suite's rows: the parse of 10,000 rules and the compile of 100,000. */
+export async function parseSuite(): Promise<Record<string, unknown>[]> {
+  return [{ engine: "leash-parse", ...parseBench() }, { ...(await compileScaleBench()) }];
+}
+
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  const r = parseBench();
-  console.log(`parse: ${r.rules} rules in ${r.ms} ms (median of 5; CPU ${r.cpuMs} ms) = ${r.rulesPerSec.toLocaleString("en")} rules/s`);
+  const at = process.argv.indexOf("--compile-scale");
+  if (at >= 0) {
+    const row = await compileScaleHere(Number(process.argv[at + 1]));
+    if (process.send) process.send(row);
+    else console.log(JSON.stringify(row));
+  } else {
+    const r = parseBench();
+    console.log(`parse: ${r.rules} rules in ${r.ms} ms (median of 5; CPU ${r.cpuMs} ms) = ${r.rulesPerSec.toLocaleString("en")} rules/s`);
+    const c = await compileScaleBench();
+    console.log(`compile: ${c.rules} rules in ${c.ms} ms (CPU ${c.cpuMs} ms), peak RSS ${c.peakRssMb} MB (${c.startRssMb} MB before)${c.error ? ` — ${c.error}` : ""}`);
+  }
 }

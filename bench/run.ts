@@ -65,8 +65,8 @@ async function main(argv: readonly string[]): Promise<number> {
 
   const suites: [string, Suite | null][] = [
     ["scope", (o) => scopeBench(o)],
-    // parseBench(rules = 10_000, runs = 5) takes no options; it is called with its defaults.
-    ["parse", await optionalSuite("./parse.ts", "parseBench", false)],
+    // The parse of 10,000 rules and the compile of a 100,000-rule policy (in a child process); no options.
+    ["parse", await optionalSuite("./parse.ts", "parseSuite", false)],
     ["sequence", (o) => sequenceBenchInChild(o.quick)],
     ["lsp", (o) => lspBench(o)],
     // The guard suite's Redis rows (standalone, Cluster, raw-script baseline), with servers of their own.

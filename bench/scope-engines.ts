@@ -14,6 +14,18 @@ import { createMongoAbility, subject, type MongoAbility } from "@casl/ability";
 import { newEnforcer, newModelFromString, StringAdapter } from "casbin";
 import * as cedar from "@cedar-policy/cedar-wasm/nodejs";
 import {
+  attrCeilingAllows,
+  CASBIN_ATTR_MODEL,
+  caslAttrRules,
+  caslProfile,
+  cedarAttrEntities,
+  toAttrCeilingIndex,
+  toCasbinAttrPolicy,
+  toCedarAttrPolicies,
+  type AttrPolicy,
+  type AttrRequest,
+} from "./scope-attributes.js";
+import {
   CASBIN_MODEL,
   casbinSubject,
   cedarPrincipal,
@@ -23,6 +35,8 @@ import {
   toCedarPolicies,
   toCeilingIndex,
   toLeashRules,
+  type IdPolicy,
+  type IdRequest,
   type LabelledRequest,
   type ScopePolicy,
 } from "./scope-policies.js";
@@ -43,6 +57,10 @@ export interface ScopeEngine {
  * ------------------------------------------------------------------------------------------- */
 
 export function ceilingEngine(policy: ScopePolicy, requests: readonly LabelledRequest[]): ScopeEngine {
+  return policy.family === "id" ? idCeilingEngine(policy, requests as readonly LabelledRequest<IdRequest>[]) : attrCeilingEngine(policy, requests as readonly LabelledRequest<AttrRequest>[]);
+}
+
+function idCeilingEngine(policy: IdPolicy, requests: readonly LabelledRequest<IdRequest>[]): ScopeEngine {
   const index = toCeilingIndex(policy);
   const reqs = requests.map((r) => r.request);
   const len = reqs.length;
@@ -56,6 +74,29 @@ export function ceilingEngine(policy: ScopePolicy, requests: readonly LabelledRe
       let i = at;
       for (let k = 0; k < n; k++) {
         if (ceilingAllows(index, reqs[i]!)) allowed++;
+        if (++i === len) i = 0;
+      }
+      at = i;
+      return allowed;
+    },
+  };
+}
+
+/** The attribute shapes' ceiling: action -> department denies and role allows (scope-attributes.ts). */
+function attrCeilingEngine(policy: AttrPolicy, requests: readonly LabelledRequest<AttrRequest>[]): ScopeEngine {
+  const index = toAttrCeilingIndex(policy);
+  const reqs = requests.map((r) => r.request);
+  const len = reqs.length;
+  let at = 0;
+  return {
+    name: "ceiling",
+    slow: false,
+    decide: (i) => attrCeilingAllows(index, reqs[i]!),
+    run(n) {
+      let allowed = 0;
+      let i = at;
+      for (let k = 0; k < n; k++) {
+        if (attrCeilingAllows(index, reqs[i]!)) allowed++;
         if (++i === len) i = 0;
       }
       at = i;
@@ -111,15 +152,42 @@ export function leashEngine(api: LeashApi, policy: ScopePolicy, requests: readon
  * CASL: one ability per principal, built once and cached (as per-role abilities are)
  * ------------------------------------------------------------------------------------------- */
 
+interface CaslCall {
+  readonly ability: MongoAbility;
+  readonly action: string;
+  readonly subject: object;
+}
+
 export function caslEngine(policy: ScopePolicy, requests: readonly LabelledRequest[]): ScopeEngine {
+  return caslEngineOf(policy.family === "id" ? idCaslCalls(policy, requests as readonly LabelledRequest<IdRequest>[]) : attrCaslCalls(policy, requests as readonly LabelledRequest<AttrRequest>[]));
+}
+
+function idCaslCalls(policy: IdPolicy, requests: readonly LabelledRequest<IdRequest>[]): CaslCall[] {
   const abilities = new Map<string, MongoAbility>();
   for (const [key, rules] of toCaslRules(policy)) abilities.set(key, createMongoAbility(rules));
   const none = createMongoAbility([]);
-  const reqs = requests.map(({ request: r }) => ({
+  return requests.map(({ request: r }) => ({
     ability: abilities.get(casbinSubject(r.principal.kind, r.principal.id)) ?? none,
     action: r.action,
     subject: subject(r.resource.type, { path: r.resource.path }),
   }));
+}
+
+/** One ability per principal profile (role and the attributes the rules read), built once and cached. */
+function attrCaslCalls(policy: AttrPolicy, requests: readonly LabelledRequest<AttrRequest>[]): CaslCall[] {
+  const abilities = new Map<string, MongoAbility>();
+  return requests.map(({ request: r }) => {
+    const profile = caslProfile(r.principal);
+    let ability = abilities.get(profile);
+    if (ability === undefined) {
+      ability = createMongoAbility(caslAttrRules(policy, r.principal) as never) as MongoAbility;
+      abilities.set(profile, ability);
+    }
+    return { ability, action: r.action, subject: subject("Doc", { tenant: r.resource.tenant, risk: r.context.risk }) };
+  });
+}
+
+function caslEngineOf(reqs: readonly CaslCall[]): ScopeEngine {
   const len = reqs.length;
   let at = 0;
   return {
@@ -145,6 +213,10 @@ export function caslEngine(policy: ScopePolicy, requests: readonly LabelledReque
  * ------------------------------------------------------------------------------------------- */
 
 export async function casbinEngine(policy: ScopePolicy, requests: readonly LabelledRequest[]): Promise<ScopeEngine> {
+  return policy.family === "id" ? idCasbinEngine(policy, requests as readonly LabelledRequest<IdRequest>[]) : attrCasbinEngine(policy, requests as readonly LabelledRequest<AttrRequest>[]);
+}
+
+async function idCasbinEngine(policy: IdPolicy, requests: readonly LabelledRequest<IdRequest>[]): Promise<ScopeEngine> {
   const enforcer = await newEnforcer(newModelFromString(CASBIN_MODEL), new StringAdapter(toCasbinPolicy(policy)));
   const reqs = requests.map(({ request: r }) => [casbinSubject(r.principal.kind, r.principal.id), r.resource.path, r.action] as const);
   const len = reqs.length;
@@ -167,6 +239,30 @@ export async function casbinEngine(policy: ScopePolicy, requests: readonly Label
   };
 }
 
+/** RBAC with `g`: principals are grouped by role, department and status; the conditions are policy fields. */
+async function attrCasbinEngine(policy: AttrPolicy, requests: readonly LabelledRequest<AttrRequest>[]): Promise<ScopeEngine> {
+  const enforcer = await newEnforcer(newModelFromString(CASBIN_ATTR_MODEL), new StringAdapter(toCasbinAttrPolicy(policy, requests.map((r) => r.request))));
+  const reqs = requests.map(({ request: r }) => [r.principal, r.action, r.resource, r.context] as const);
+  const len = reqs.length;
+  let at = 0;
+  return {
+    name: "casbin",
+    slow: true,
+    decide: (i) => enforcer.enforceSync(...reqs[i]!),
+    run(n) {
+      let allowed = 0;
+      let i = at;
+      for (let k = 0; k < n; k++) {
+        const r = reqs[i]!;
+        if (enforcer.enforceSync(r[0], r[1], r[2], r[3])) allowed++;
+        if (++i === len) i = 0;
+      }
+      at = i;
+      return allowed;
+    },
+  };
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Cedar (wasm): the policy set is parsed once (`preparsePolicySet`) and every call names it
  * (`statefulIsAuthorized`); the stateless `isAuthorized` would re-parse the whole set per call.
@@ -178,9 +274,16 @@ export class CedarError extends Error {}
 
 export function cedarEngine(policy: ScopePolicy, requests: readonly LabelledRequest[]): ScopeEngine {
   const setId = `scope-${policy.shape}-${policy.rules.length}-${cedarSets++}`;
-  const parsed = cedar.preparsePolicySet(setId, { staticPolicies: toCedarPolicies(policy) });
+  const text = policy.family === "id" ? toCedarPolicies(policy) : toCedarAttrPolicies(policy);
+  const parsed = cedar.preparsePolicySet(setId, { staticPolicies: text });
   if (parsed.type !== "success") throw new CedarError(`cedar rejected the policy set: ${parsed.errors.map((e) => e.message).join("; ")}`);
-  const calls: cedar.StatefulAuthorizationCall[] = requests.map(({ request: r }) => {
+  const calls = requests.map(({ request }): cedar.StatefulAuthorizationCall => {
+    if (policy.family === "attr") {
+      const r = request as AttrRequest;
+      const { principal, resource, entities } = cedarAttrEntities(r);
+      return { principal, action: { type: "Action", id: r.action }, resource, context: { risk: r.context.risk }, preparsedPolicySetId: setId, entities };
+    }
+    const r = request as IdRequest;
     const resource = { type: "Doc", id: r.resource.path };
     return {
       principal: cedarPrincipal(r.principal.kind, r.principal.id),

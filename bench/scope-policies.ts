@@ -1,18 +1,31 @@
 /**
  * Deterministic scope policies for the scope benchmark, emitted once per engine.
  *
- * A policy is a list of allow rules `(principal kind + id, action, resource glob)`. The same list
- * is rendered as leash `.rules` text, CASL abilities (one per principal, as an application caches
- * an ability per role), a casbin model + policy, a Cedar policy set, and a hand-written JS ceiling
- * (nested Map lookup + prefix compare). Requests come with the answer of a naive reference scan
- * (`referenceAllows`), so every engine is checked against the same oracle.
+ * Two families. The id shapes (`spread`, `one-action`, this file) are lists of allow rules
+ * `(principal kind + id, action, resource glob)`; the attribute shapes (`rbac-attr`, `abac-cond`,
+ * `mixed`, scope-attributes.ts) select principals by attribute, with conditions, deny rules and
+ * `[high]` actions. The same list is rendered as leash `.rules` text, CASL abilities (one per
+ * principal or principal profile, as an application caches an ability per role), a casbin model +
+ * policy, a Cedar policy set, and a hand-written JS ceiling (nested Map lookups). Requests come
+ * with the answer of a naive reference scan (`referenceAllows`), so every engine is checked against
+ * the same oracle.
  *
  * Everything is seeded (`mulberry32`); the same `(shape, rules, seed)` always yields the same text
  * and the same requests.
  */
+import { attrPolicy, attrReferenceAllows, attrRequests, ATTR_SHAPES, toLeashAttrRules, type AttrPolicy, type AttrRequest, type AttrShape } from "./scope-attributes.js";
+import { int, mulberry32, pick, shuffled, type Rng } from "./seeded.js";
 
-export type ScopeShape = "spread" | "one-action";
-export const SCOPE_SHAPES: readonly ScopeShape[] = ["spread", "one-action"];
+export { mulberry32 };
+
+export type IdShape = "spread" | "one-action";
+export type ScopeShape = IdShape | AttrShape;
+export const ID_SHAPES: readonly IdShape[] = ["spread", "one-action"];
+export const SCOPE_SHAPES: readonly ScopeShape[] = [...ID_SHAPES, ...ATTR_SHAPES];
+
+export function isIdShape(shape: ScopeShape): shape is IdShape {
+  return shape === "spread" || shape === "one-action";
+}
 
 export type PrincipalKind = "human" | "service" | "agent" | "token";
 const KINDS: readonly PrincipalKind[] = ["service", "agent", "token", "human"];
@@ -30,24 +43,28 @@ export interface ScopeRule {
   readonly glob: string;
 }
 
-/** The leash request shape; every engine's request is derived from it before timing starts. */
-export interface ScopeRequest {
+/** The leash request shape of the id shapes; every engine's request is derived from it before timing starts. */
+export interface IdRequest {
   readonly principal: { readonly kind: PrincipalKind; readonly id: string };
   readonly action: string;
   readonly resource: { readonly type: "doc"; readonly path: string };
   readonly time: number;
 }
 
-export interface LabelledRequest {
-  readonly request: ScopeRequest;
+/** A request of either family. */
+export type ScopeRequest = IdRequest | AttrRequest;
+
+export interface LabelledRequest<R extends ScopeRequest = ScopeRequest> {
+  readonly request: R;
   /** The reference answer (`referenceAllows`). */
   readonly allow: boolean;
   /** How the request was made: `allow`, or the near miss that should make it a deny. */
   readonly variant: string;
 }
 
-export interface ScopePolicy {
-  readonly shape: ScopeShape;
+export interface IdPolicy {
+  readonly family: "id";
+  readonly shape: IdShape;
   readonly seed: number;
   readonly rules: readonly ScopeRule[];
   /** Principals and actions that occur in the rules (request generation draws from them). */
@@ -55,37 +72,10 @@ export interface ScopePolicy {
   readonly actions: readonly string[];
 }
 
+export type ScopePolicy = IdPolicy | AttrPolicy;
+
 /** All requests carry this fixed time: scope rules read no clock, and a constant never runs backwards. */
 export const REQUEST_TIME = Date.UTC(2025, 0, 1);
-
-/* ---------------------------------------------------------------------------------------------
- * PRNG
- * ------------------------------------------------------------------------------------------- */
-
-/** mulberry32: small, fast, good enough for benchmark data; returns floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-type Rng = () => number;
-const pick = <T>(rng: Rng, xs: readonly T[]): T => xs[Math.floor(rng() * xs.length)]!;
-const int = (rng: Rng, n: number): number => Math.floor(rng() * n);
-
-function shuffled<T>(rng: Rng, xs: readonly T[]): T[] {
-  const out = [...xs];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = int(rng, i + 1);
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
-}
 
 /* ---------------------------------------------------------------------------------------------
  * Policies
@@ -109,6 +99,10 @@ function tenantGlob(rng: Rng, tenant: number): string {
  * so each principal has ~sqrt(n) rules that differ only in the resource prefix.
  */
 export function scopePolicy(shape: ScopeShape, ruleCount: number, seed = 0x1ea5): ScopePolicy {
+  return isIdShape(shape) ? idPolicy(shape, ruleCount, seed) : attrPolicy(shape, ruleCount, seed);
+}
+
+function idPolicy(shape: IdShape, ruleCount: number, seed: number): IdPolicy {
   const rng = mulberry32(seed ^ (ruleCount * 2654435761) ^ (shape === "spread" ? 0 : 0x5bd1e995));
   const rules: ScopeRule[] = [];
   if (shape === "spread") {
@@ -137,14 +131,14 @@ export function scopePolicy(shape: ScopeShape, ruleCount: number, seed = 0x1ea5)
   return finish(shape, seed, rules);
 }
 
-function finish(shape: ScopeShape, seed: number, rules: ScopeRule[]): ScopePolicy {
+function finish(shape: IdShape, seed: number, rules: ScopeRule[]): IdPolicy {
   const principals = new Map<string, { kind: PrincipalKind; id: string }>();
   const actions = new Set<string>();
   for (const r of rules) {
     principals.set(`${r.kind}:${r.id}`, { kind: r.kind, id: r.id });
     actions.add(r.action);
   }
-  return { shape, seed, rules, principals: [...principals.values()], actions: [...actions] };
+  return { family: "id", shape, seed, rules, principals: [...principals.values()], actions: [...actions] };
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -170,6 +164,10 @@ export function globMatches(glob: string, path: string): boolean {
 
 /** The oracle: a linear scan that reads like the rule text. No allow rule matching means deny. */
 export function referenceAllows(policy: ScopePolicy, req: ScopeRequest): boolean {
+  return policy.family === "id" ? idReferenceAllows(policy, req as IdRequest) : attrReferenceAllows(policy, req as AttrRequest);
+}
+
+function idReferenceAllows(policy: IdPolicy, req: IdRequest): boolean {
   return policy.rules.some(
     (r) =>
       r.kind === req.principal.kind &&
@@ -191,7 +189,7 @@ function prefixOf(glob: string): string {
   return glob.slice(0, glob.indexOf("*"));
 }
 
-function request(kind: PrincipalKind, id: string, action: string, path: string): ScopeRequest {
+function request(kind: PrincipalKind, id: string, action: string, path: string): IdRequest {
   return { principal: { kind, id }, action, resource: { type: "doc", path }, time: REQUEST_TIME };
 }
 
@@ -202,8 +200,12 @@ function request(kind: PrincipalKind, id: string, action: string, path: string):
  * (`tenant-12/*` vs `tenant-123/x`). Near misses the reference happens to allow are redrawn.
  */
 export function scopeRequests(policy: ScopePolicy, count: number, seed = 0xbe7c4): LabelledRequest[] {
+  return policy.family === "id" ? idRequests(policy, count, seed) : attrRequests(policy, count, REQUEST_TIME, seed);
+}
+
+function idRequests(policy: IdPolicy, count: number, seed: number): LabelledRequest<IdRequest>[] {
   const rng = mulberry32(seed ^ policy.rules.length ^ (policy.shape === "spread" ? 0 : 0x27d4eb2d));
-  const out: LabelledRequest[] = [];
+  const out: LabelledRequest<IdRequest>[] = [];
   const misses = ["other-tenant", "other-principal", "other-kind", "other-action", "unknown-action", "longer-tenant"] as const;
   while (out.length < count) {
     const rule = pick(rng, policy.rules);
@@ -244,7 +246,7 @@ export function scopeRequests(policy: ScopePolicy, count: number, seed = 0xbe7c4
         }
       }
       const req = request(p.kind, p.id, action, path);
-      if (!referenceAllows(policy, req)) {
+      if (!idReferenceAllows(policy, req)) {
         out.push({ request: req, allow: false, variant });
         break;
       }
@@ -257,8 +259,13 @@ export function scopeRequests(policy: ScopePolicy, count: number, seed = 0xbe7c4
  * Emitters
  * ------------------------------------------------------------------------------------------- */
 
-/** Unquoted paths for `spread` (`on tenant-4/*`), quoted strings for `one-action` (`on "tenant-4/*"`). */
+/** The policy as `.rules` text (the attribute shapes: see `toLeashAttrRules`). */
 export function toLeashRules(policy: ScopePolicy): string {
+  return policy.family === "id" ? toLeashIdRules(policy) : toLeashAttrRules(policy);
+}
+
+/** Unquoted paths for `spread` (`on tenant-4/*`), quoted strings for `one-action` (`on "tenant-4/*"`). */
+function toLeashIdRules(policy: IdPolicy): string {
   const lines = [`// generated by bench/scope-policies.ts: shape=${policy.shape} rules=${policy.rules.length} seed=${policy.seed}`];
   for (const r of policy.rules) {
     const on = policy.shape === "spread" ? r.glob : JSON.stringify(r.glob);
@@ -268,7 +275,7 @@ export function toLeashRules(policy: ScopePolicy): string {
 }
 
 /** Cedar: one `permit` per rule; the glob becomes `like` (whose `*` also matches any run). */
-export function toCedarPolicies(policy: ScopePolicy): string {
+export function toCedarPolicies(policy: IdPolicy): string {
   return policy.rules
     .map(
       (r) =>
@@ -305,7 +312,7 @@ export function casbinSubject(kind: PrincipalKind, id: string): string {
 }
 
 /** casbin policy CSV for `StringAdapter`: `p, <kind>:<id>, <glob>, <action>`. */
-export function toCasbinPolicy(policy: ScopePolicy): string {
+export function toCasbinPolicy(policy: IdPolicy): string {
   for (const r of policy.rules) {
     if (r.glob.indexOf("*") !== r.glob.length - 1) throw new Error(`keyMatch needs a trailing-* glob: ${r.glob}`);
   }
@@ -324,7 +331,7 @@ export function globToRegExp(glob: string): RegExp {
 }
 
 /** Raw CASL rules per principal (`<kind>:<id>`); the bench builds and caches one ability each. */
-export function toCaslRules(policy: ScopePolicy): Map<string, CaslRawRule[]> {
+export function toCaslRules(policy: IdPolicy): Map<string, CaslRawRule[]> {
   const out = new Map<string, CaslRawRule[]>();
   for (const r of policy.rules) {
     const key = casbinSubject(r.kind, r.id);
@@ -348,7 +355,7 @@ function child<K, V>(m: Map<K, V>, k: K, make: () => V): V {
   return v;
 }
 
-export function toCeilingIndex(policy: ScopePolicy): CeilingIndex {
+export function toCeilingIndex(policy: IdPolicy): CeilingIndex {
   const index: CeilingIndex = new Map();
   for (const r of policy.rules) {
     const prefix = prefixOf(r.glob);
@@ -364,7 +371,7 @@ export function toCeilingIndex(policy: ScopePolicy): CeilingIndex {
 }
 
 /** The hand-written ceiling: four Map lookups and a `startsWith` per remaining candidate prefix. */
-export function ceilingAllows(index: CeilingIndex, req: ScopeRequest): boolean {
+export function ceilingAllows(index: CeilingIndex, req: IdRequest): boolean {
   const bySegment = index.get(req.action)?.get(req.principal.kind)?.get(req.principal.id);
   if (bySegment === undefined) return false;
   const path = req.resource.path;

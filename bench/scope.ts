@@ -39,7 +39,7 @@ import {
   type ScopeShape,
 } from "./scope-policies.js";
 
-export const SCOPE_SIZES: readonly number[] = [10, 100, 1000];
+export const SCOPE_SIZES: readonly number[] = [10, 100, 1000, 10_000];
 
 export interface Mismatch {
   readonly index: number;

@@ -39,7 +39,7 @@ describe("leash check", () => {
     expect(lines.filter((l) => l.startsWith("bad.rules:"))).toEqual([
       'bad.rules:2:12: error[P105]: expected an effect (allow, challenge, deny, revoke, flag), found "alow"',
       'bad.rules:3:6: error[P102]: missing rule name: expected a rule name, found ":"',
-      'bad.rules:4:38: error[P107]: expected a key (session, principal or an attribute path such as context.ip), found "ip"',
+      'bad.rules:4:38: error[P107]: expected a key (session, principal, an attribute path such as context.ip, or several in parentheses), found "ip"',
     ]);
     expect(out.stderr).toContain(["2 | rule typo: alow ticket.draft", "  |            ^^^^"].join("\n"));
     expect(out.stderr).toContain(["3 | rule : deny secret.rotate", "  |      ^"].join("\n"));

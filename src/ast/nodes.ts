@@ -73,7 +73,7 @@ export interface Comment {
   readonly text: string;
 }
 
-export type Item = SchemaBlock | ActionsBlock | RuleDecl | WorkflowDecl | TestDecl | PropertyDecl;
+export type Item = SchemaBlock | ActionsBlock | SignalsBlock | RuleDecl | WorkflowDecl | TestDecl | PropertyDecl;
 
 /* ----------------------------------------------------------------------------------------------
  * Names
@@ -162,6 +162,27 @@ export interface ActionGroup {
 }
 
 /* ----------------------------------------------------------------------------------------------
+ * signals { login.fail, approval.granted  session.revoked }
+ * -------------------------------------------------------------------------------------------- */
+
+/**
+ * The signals a policy observes. With this block, a signal name that is not declared (in a rule,
+ * `satisfied by`, a test or a trace) is an error.
+ */
+export interface SignalsBlock {
+  readonly kind: "SignalsBlock";
+  readonly span: Span;
+  readonly groups: readonly SignalGroup[];
+}
+
+/** A comma-separated run of signal names: `login.fail, login.ok`. */
+export interface SignalGroup {
+  readonly kind: "SignalGroup";
+  readonly span: Span;
+  readonly signals: readonly ActionPattern[];
+}
+
+/* ----------------------------------------------------------------------------------------------
  * rule NAME: EFFECT targets [for ...] [on ...] clauses*
  * -------------------------------------------------------------------------------------------- */
 
@@ -236,11 +257,17 @@ export interface ReasonClause {
   readonly text: StringLit;
 }
 
-/** `limit 1 per session [within 1h]`: a quantity scope on an allow rule. */
+/**
+ * `limit 1 per session [within 1h]`: a quantity scope on an allow rule. With `distinct ATTR`
+ * (`limit 1 distinct resource per session`) it counts the distinct values of ATTR among the uses:
+ * a use of a value already used is always within the limit.
+ */
 export interface LimitClause {
   readonly kind: "LimitClause";
   readonly span: Span;
   readonly count: NumberLit;
+  /** `distinct resource` (a Path of root `resource` with no segments: the resource's path, else its id) or `distinct PATH`. */
+  readonly distinct: Path | null;
   readonly key: KeyRef;
   readonly window: DurationLit | null;
 }
@@ -276,11 +303,22 @@ export interface TargetKeyClause {
   readonly key: KeyRef;
 }
 
-/** `by session`, `by principal`, `by context.ip`: the key a history or a count is partitioned by. */
-export type KeyRef =
+/** `by session`, `by principal`, `by context.ip`: a key of one part. */
+export type SimpleKeyRef =
   | { readonly kind: "SessionKey"; readonly span: Span }
   | { readonly kind: "PrincipalKey"; readonly span: Span }
   | { readonly kind: "PathKey"; readonly span: Span; readonly path: Path };
+
+/** `by (session, resource.path)`: one partition per combination of the parts' values. */
+export interface CompoundKey {
+  readonly kind: "CompoundKey";
+  readonly span: Span;
+  /** Two or more parts, as written. */
+  readonly parts: readonly SimpleKeyRef[];
+}
+
+/** The key a history or a count is partitioned by: one part, or several in parentheses. */
+export type KeyRef = SimpleKeyRef | CompoundKey;
 
 /* ----------------------------------------------------------------------------------------------
  * Expressions
@@ -443,13 +481,18 @@ export interface GapCall {
   readonly events: EventSelector;
   readonly key: KeyRef;
 }
-/** `count(X by K within D)`: X events of K in the sliding window (now - D, now]; compared with a number. */
+/**
+ * `count(X by K within D [including this])`: X events of K in the sliding window (now - D, now];
+ * compared with a number. `including this` counts the event being decided too, when it is an X.
+ */
 export interface CountCall {
   readonly kind: "CountCall";
   readonly span: Span;
   readonly events: EventSelector;
   readonly key: KeyRef;
   readonly window: DurationLit | null;
+  /** `including this`: the event being decided or observed counts when the selector would count it. */
+  readonly current: boolean;
 }
 /** `distinct(ATTR of X by K within D)`: the number of distinct ATTR values among X events of K. */
 export interface DistinctCall {
@@ -460,6 +503,8 @@ export interface DistinctCall {
   readonly events: EventSelector | null;
   readonly key: KeyRef;
   readonly window: DurationLit | null;
+  /** `including this`: the event being decided or observed counts when the selector would count it. */
+  readonly current: boolean;
 }
 /** `rate(X by K, N per D)`: true when X events of K exceed N per D (GCRA, burst N). */
 export interface RateCall {
@@ -495,7 +540,7 @@ export interface DeviatesCall {
 }
 
 /* ----------------------------------------------------------------------------------------------
- * workflow NAME by KEY: step -> step* -> step [on deviation EFFECT [reason "..."]]
+ * workflow NAME by KEY [over SCOPE]: step -> step* -> step [on deviation EFFECT [reason "..."]]
  * -------------------------------------------------------------------------------------------- */
 
 export interface WorkflowDecl {
@@ -503,6 +548,11 @@ export interface WorkflowDecl {
   readonly span: Span;
   readonly name: Name;
   readonly key: KeyRef;
+  /**
+   * `over customer.*, invoice.*`: the actions the workflow governs. Any of them that is not an
+   * allowed next step deviates. Empty: the workflow governs the actions its steps name.
+   */
+  readonly scope: readonly ActionPattern[];
   readonly steps: readonly WorkflowStep[];
   /** `on deviation flag`: an implicit rule with this effect for requests that deviate. */
   readonly onDeviation: { readonly effect: Effect; readonly span: Span; readonly reason: StringLit | null } | null;
@@ -524,21 +574,37 @@ export interface TestDecl {
   readonly kind: "TestDecl";
   readonly span: Span;
   readonly name: StringLit;
+  /** `given human "alice" session "s1" context {...}`: what every step has unless it says otherwise. */
+  readonly given: TestGiven | null;
   readonly steps: readonly TestStep[];
+}
+
+/**
+ * `given [KIND "ID"] [session "..."] [principal {...}] [resource {...}] [context {...}]`: the
+ * defaults of a test's steps. A step's own principal, session and attributes replace them, field
+ * by field for the attribute blocks.
+ */
+export interface TestGiven {
+  readonly kind: "TestGiven";
+  readonly span: Span;
+  readonly principal: { readonly kind: Name; readonly id: StringLit } | null;
+  readonly with: readonly TestWith[];
 }
 
 export type TestStep = TestRequest | TestSignal;
 
 /**
- * `[at 5s] agent "deploy-bot" build.validate [repo/app] [session "s1"] [context {...}]
- *  [principal {...}] [resource {...}] => allow [by rule-name]`
+ * `[at 5s] [agent "deploy-bot"] build.validate [repo/app] [session "s1"] [context {...}]
+ *  [principal {...}] [resource {...}] => allow [by rule-name]`; without `KIND "ID"` the step is
+ *  the principal its test's `given` names.
  */
 export interface TestRequest {
   readonly kind: "TestRequest";
   readonly span: Span;
   readonly at: DurationLit | null;
-  readonly principalKind: Name;
-  readonly principalId: StringLit;
+  /** Both null when the step leaves the principal to its test's `given`. */
+  readonly principalKind: Name | null;
+  readonly principalId: StringLit | null;
   readonly action: ActionPattern;
   readonly resource: ResourceSelector | null;
   readonly with: readonly TestWith[];

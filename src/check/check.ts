@@ -6,6 +6,8 @@ import type {
   KeyRef,
   Path,
   PolicyFile,
+  SimpleKeyRef,
+  TestWith,
 } from "../ast/nodes.js";
 import type { Span } from "../ast/span.js";
 import { walkExpr } from "../ast/walk.js";
@@ -13,7 +15,9 @@ import { diagnostic, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { suggestionHelp } from "../diagnostics/suggest.js";
 import { actionPatternMatches, MAX_GLOB_STARS } from "../runtime/glob.js";
 import { LIMITS } from "../runtime/limits.js";
-import { BOOL, BUILTIN_ATTRIBUTES, buildSchema, DURATION, NUMBER, STRING, typeText, UNKNOWN, type SchemaEnv, type Type } from "./schema.js";
+import { attributeProblem, declaredNames, declares, eventVocabulary, literalType, ruleProblem, signalProblem, type EventProblem, type EventVocabulary } from "./events.js";
+import { patternCovers } from "./patterns.js";
+import { BOOL, BUILTIN_ATTRIBUTES, buildSchema, compatible, DURATION, NUMBER, STRING, typeText, UNKNOWN, type SchemaEnv, type Type } from "./schema.js";
 
 export { LIMITS };
 
@@ -33,9 +37,34 @@ export function checkPolicy(file: PolicyFile): CheckResult {
   checkActions(file, diagnostics);
   checkClauses(file, diagnostics);
   checkExpressions(file, schema, diagnostics);
-  checkWorkflows(file, diagnostics);
+  const vocabulary = eventVocabulary(file, schema);
+  checkWorkflows(file, vocabulary, diagnostics);
+  checkSignals(file, vocabulary, diagnostics);
+  checkTests(file, vocabulary, diagnostics);
+  checkIncluding(file, diagnostics);
   return { diagnostics, schema };
 }
+
+/**
+ * Stage: `including this` counts the request being decided as if it were allowed, so it goes with
+ * events a request can be: not `denied` ones (the request is not denied yet) nor `signal` ones.
+ */
+export function checkIncluding(file: PolicyFile, out: Diagnostic[]): void {
+  const visit = (e: Expr) =>
+    walkExpr(e, (x) => {
+      if ((x.kind !== "CountCall" && x.kind !== "DistinctCall") || !x.current) return;
+      const filter = x.events?.filter;
+      if (filter !== "denied" && filter !== "signal") return;
+      out.push(diagnostic("C246", x.events!.span, `\`including this\` counts the request being decided as allowed, so it cannot count ${filter} events`, filter === "denied" ? "count attempted events (the request is one whatever is decided) or drop `including this`" : "a signal is never the request being decided: drop `including this`"));
+    });
+  for (const item of file.items) {
+    if (item.kind === "RuleDecl") for (const c of item.clauses) if (c.kind === "WhenClause") visit(c.condition);
+    if (item.kind === "PropertyDecl") for (const claim of item.claims) for (const c of claim.conditions) visit(c.condition);
+  }
+}
+
+/** Most parts a compound key (`by (session, resource.path)`) may have. */
+export const MAX_KEY_PARTS = 4;
 
 /* ---------------------------------------------------------------------------------------------- */
 
@@ -63,7 +92,15 @@ export function checkNames(file: PolicyFile, out: Diagnostic[]): void {
       workflows.add(item.name.value);
     } else if (item.kind === "TestDecl") declare("test", item.name.value, item.name.span);
     else if (item.kind === "PropertyDecl") declare("property", item.name.value, item.name.span);
-    else if (item.kind === "SchemaBlock") {
+    else if (item.kind === "SignalsBlock") {
+      for (const g of item.groups)
+        for (const sig of g.signals) {
+          const name = sig.segments.join(".");
+          const prev = seen.get(`signal:${name}`);
+          if (prev) out.push({ ...diagnostic("C204", sig.span, `signal \`${name}\` is declared twice`, "declare each signal once"), related: [{ message: "first declared here", span: prev }] });
+          else seen.set(`signal:${name}`, sig.span);
+        }
+    } else if (item.kind === "SchemaBlock") {
       for (const ent of item.entities)
         for (const f of ent.fields)
           for (const tag of f.tags)
@@ -133,6 +170,7 @@ export function checkClauses(file: PolicyFile, out: Diagnostic[]): void {
         case "LimitClause":
           if (r.effect !== "allow") out.push(diagnostic("C208", c.span, `\`limit\` applies to allow rules, not ${r.effect}`, "a quantity scope bounds what an allow rule grants; use count(...) in a condition for other effects"));
           if (!Number.isInteger(c.count.value) || c.count.value < 1) out.push(diagnostic("C209", c.count.span, `limit must be a whole number of at least 1`, "write e.g. `limit 1 per session`"));
+          else if (c.distinct && c.count.value > LIMITS.maxWindowCapacity) out.push(diagnostic("C206", c.count.span, `a distinct limit keeps each value it counts; ${c.count.value} is above ${LIMITS.maxWindowCapacity}`, "count fewer distinct values per key"));
           else if (c.window && c.count.value > LIMITS.maxWindowCapacity) out.push(diagnostic("C206", c.count.span, `a windowed limit keeps one timestamp per use; ${c.count.value} is above ${LIMITS.maxWindowCapacity}`, "use rate(...) for large quantities"));
           if (c.window) checkWindow(c.window.ms, c.window.span, out);
           break;
@@ -178,6 +216,7 @@ export function checkExpressions(file: PolicyFile, schema: SchemaEnv, out: Diagn
       for (const c of item.clauses) {
         if (c.kind === "WhenClause") expectBool(ctx, c.condition);
         if (c.kind === "LimitClause" || c.kind === "ValidForClause" || c.kind === "TargetKeyClause") if (c.key) checkKey(ctx, c.key);
+        if (c.kind === "LimitClause" && c.distinct && c.distinct.segments.length > 0) checkScalar(ctx, c.distinct, "a distinct limit counts the values of");
       }
       for (const p of item.principals) for (const a of p.attributes) pathType(ctx, { kind: "Path", span: a.name.span, root: "principal", segments: [a.name.value] });
     } else if (item.kind === "PropertyDecl") {
@@ -196,14 +235,6 @@ function expectBool(ctx: ExprCheck, e: Expr): void {
   if (t.t !== "bool" && t.t !== "unknown") {
     ctx.out.push(diagnostic("C202", e.span, `a condition must be true or false, this is ${typeText(t)}`, "compare it, e.g. `context.risk >= 0.9`"));
   }
-}
-
-function compatible(a: Type, b: Type): boolean {
-  if (a.t === "unknown" || b.t === "unknown") return true;
-  const num = (t: Type) => t.t === "number" || t.t === "duration";
-  if (num(a) && num(b)) return true;
-  if (a.t === "set" && b.t === "set") return compatible(a.element, b.element);
-  return a.t === b.t;
 }
 
 function typeOf(ctx: ExprCheck, e: Expr, compared: boolean): Type {
@@ -343,10 +374,29 @@ function checkSel(_ctx: ExprCheck, _s: EventSelector): void {
 }
 
 function checkKey(ctx: ExprCheck, k: KeyRef): void {
-  if (k.kind === "PathKey") {
-    const t = pathType(ctx, k.path);
-    if (t.t === "set" || t.t === "bool") ctx.out.push(diagnostic("C202", k.path.span, `a key must be a string or a number, this is ${typeText(t)}`, "key by an id or an address such as context.ip"));
+  if (k.kind === "CompoundKey") {
+    if (k.parts.length > MAX_KEY_PARTS) ctx.out.push(diagnostic("C242", k.span, `a key has at most ${MAX_KEY_PARTS} parts, this one has ${k.parts.length}`, "key by fewer attributes"));
+    const seen = new Map<string, Span>();
+    for (const p of k.parts) {
+      const text = partText(p);
+      const prev = seen.get(text);
+      if (prev) ctx.out.push({ ...diagnostic("C242", p.span, `\`${text}\` is a part of this key twice`, "write each part once: (session, resource.path)"), related: [{ message: "first here", span: prev }] });
+      else seen.set(text, p.span);
+      checkKey(ctx, p);
+    }
+    return;
   }
+  if (k.kind === "PathKey") checkScalar(ctx, k.path, "a key is");
+}
+
+function partText(p: SimpleKeyRef): string {
+  return p.kind === "SessionKey" ? "session" : p.kind === "PrincipalKey" ? "principal" : [p.path.root, ...p.path.segments].join(".");
+}
+
+/** A path whose values must be strings or numbers (a key, what a distinct limit counts). */
+function checkScalar(ctx: ExprCheck, p: Path, what: string): void {
+  const t = pathType(ctx, p);
+  if (t.t === "set" || t.t === "bool") ctx.out.push(diagnostic("C202", p.span, `${what} a string or a number, this is ${typeText(t)}`, "use an id or an address such as context.ip"));
 }
 
 function pathType(ctx: ExprCheck, p: Path): Type {
@@ -376,12 +426,139 @@ function pathType(ctx: ExprCheck, p: Path): Type {
 
 /* ---------------------------------------------------------------------------------------------- */
 
-/** Stage: workflows are small enough for a bit-mask state. */
-export function checkWorkflows(file: PolicyFile, out: Diagnostic[]): void {
+/** Stage: workflows are small enough for a bit-mask state; a scoped workflow's steps are in its scope. */
+export function checkWorkflows(file: PolicyFile, v: EventVocabulary, out: Diagnostic[]): void {
+  const declared = v.actions;
   for (const item of file.items) {
     if (item.kind !== "WorkflowDecl") continue;
     const positions = item.steps.length;
     if (positions > LIMITS.maxWorkflowSteps) out.push(diagnostic("C209", item.span, `a workflow has at most ${LIMITS.maxWorkflowSteps} steps`, "split it into several workflows"));
+    if (item.scope.length === 0) continue;
+    for (const p of item.scope) {
+      if (declared !== null && !declares(declared, p.segments)) out.push(diagnostic("C203", p.span, `\`${p.segments.join(".")}\` matches no declared action`, suggestionHelp(p.segments.join("."), declaredNames(declared), "a workflow's scope names the actions it governs: declare them in the actions block")));
+    }
+    const scope = item.scope.map((p) => p.segments.join(".")).join(", ");
+    for (const s of item.steps)
+      for (const a of s.actions) {
+        if (item.scope.some((p) => patternCovers(p.segments, a.segments))) continue;
+        out.push(diagnostic("C243", a.span, `step \`${a.segments.join(".")}\` is outside the workflow's scope (over ${scope})`, `widen the scope (over ${scope}, ${a.segments.join(".")}) or remove the step: an action outside the scope is never part of the workflow`));
+      }
+  }
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+
+/**
+ * Stage: with a signals block, every signal the policy names is declared — `signal` targets and
+ * event filters, the events of a history without a filter and `satisfied by` (an action or a
+ * signal, when the actions are declared too), test steps — and no name is both an action and a
+ * signal.
+ */
+export function checkSignals(file: PolicyFile, v: EventVocabulary, out: Diagnostic[]): void {
+  if (v.signals === null) return;
+  const signals = v.signals;
+  const report = (p: ActionPattern, problem: EventProblem | null) => problem && out.push(diagnostic(problem.code, p.span, problem.message, problem.help));
+  const signal = (p: ActionPattern) => report(p, signalProblem(v, p.segments));
+  // A name a history sees without a filter (or `satisfied by`) is an action or a signal: unknown
+  // when it is not a declared signal and not an action — a declared one, or without an actions
+  // block, one that a rule targets or a workflow names.
+  const actions = v.actions ?? actionsNamed(file);
+  const either = (p: ActionPattern) => {
+    if (declares(actions, p.segments) || declares(signals, p.segments)) return;
+    const name = p.segments.join(".");
+    const where = v.actions === null ? "no rule targets it and it is not a declared signal" : "it is neither a declared action nor a declared signal";
+    out.push(diagnostic("C240", p.span, `\`${name}\` is unknown: ${where}`, suggestionHelp(name, [...declaredNames(signals), ...declaredNames(actions)], "declare it in the signals block (or as an action)")));
+  };
+  const selector = (s: EventSelector) => s.patterns.forEach(s.filter === "signal" ? signal : s.filter === "happened" ? either : () => undefined);
+  const expr = (e: Expr) => walkExpr(e, (x) => selectorsOfExpr(x).forEach(selector));
+  for (const item of file.items) {
+    if (item.kind === "RuleDecl") {
+      for (const t of item.targets) if (t.kind === "SignalTarget") signal(t.pattern);
+      for (const c of item.clauses) {
+        if (c.kind === "WhenClause") expr(c.condition);
+        else if (c.kind === "RequireClause" && c.satisfiedBy) either(c.satisfiedBy);
+      }
+    } else if (item.kind === "PropertyDecl") {
+      for (const claim of item.claims) {
+        for (const t of claim.targets) if (t.kind === "SignalTarget") signal(t.pattern);
+        for (const c of claim.conditions) expr(c.condition);
+      }
+    } else if (item.kind === "TestDecl") {
+      for (const s of item.steps) if (s.kind === "TestSignal") signal(s.signal);
+    } else if (item.kind === "ActionsBlock") {
+      for (const g of item.groups)
+        for (const a of g.actions) {
+          if (a.segments.includes("*") || !signals.some((d) => d.join(".") === a.segments.join("."))) continue;
+          out.push(diagnostic("C241", a.span, `\`${a.segments.join(".")}\` is declared both as an action and as a signal`, "a name is a decided request or an observed event, not both: rename one of them"));
+        }
+    }
+  }
+}
+
+/** Without an actions block, the actions a policy names: its rules' targets and its workflows' steps and scopes. */
+function actionsNamed(file: PolicyFile): (readonly string[])[] {
+  const out: (readonly string[])[] = [];
+  for (const item of file.items) {
+    if (item.kind === "RuleDecl") for (const t of item.targets) if (t.kind === "ActionTarget") out.push(t.pattern.segments);
+    if (item.kind === "WorkflowDecl") {
+      for (const p of item.scope) out.push(p.segments);
+      for (const st of item.steps) for (const a of st.actions) out.push(a.segments);
+    }
+  }
+  return out;
+}
+
+/** The event selectors of a history operator (none for other expressions). */
+function selectorsOfExpr(e: Expr): EventSelector[] {
+  switch (e.kind) {
+    case "AfterCall":
+      return e.until ? [e.events, e.until] : [e.events];
+    case "SequenceCall":
+      return e.until ? [...e.stages, e.until] : [...e.stages];
+    case "DistinctCall":
+      return e.events ? [e.events] : [];
+    case "SinceCall":
+    case "GapCall":
+    case "CountCall":
+    case "RateCall":
+    case "RegularityCall":
+      return [e.events];
+    default:
+      return [];
+  }
+}
+
+/**
+ * Stage: test steps say only what the policy knows. Their attributes (and the test's `given`) are
+ * declared in the schema with the declared types (C201, C202), `=> EFFECT by RULE` names a rule
+ * (C244), and every request has a principal, its own or the `given` one (C245).
+ */
+export function checkTests(file: PolicyFile, v: EventVocabulary, out: Diagnostic[]): void {
+  const report = (span: Span, p: EventProblem | null) => p && out.push(diagnostic(p.code, span, p.message, p.help));
+  const withs = (list: readonly TestWith[]) => {
+    for (const w of list) {
+      if (w.kind !== "WithAttributes") continue;
+      for (const f of w.fields) report(f.name.span, attributeProblem(v, w.entity, f.name.value, literalType(f.value), f.value.kind === "StringLit" ? f.value.value : undefined));
+    }
+  };
+  const principalKind = (kind: { value: string; span: Span }) => report(kind.span, attributeProblem(v, "principal", "kind", STRING, kind.value));
+  for (const item of file.items) {
+    if (item.kind !== "TestDecl") continue;
+    const given = item.given;
+    if (given) {
+      if (given.principal) principalKind(given.principal.kind);
+      withs(given.with);
+    }
+    for (const s of item.steps) {
+      withs(s.with);
+      if (s.kind === "TestSignal") {
+        if (s.principal) principalKind(s.principal.kind);
+        continue;
+      }
+      if (s.principalKind) principalKind(s.principalKind);
+      else if (!given?.principal) out.push(diagnostic("C245", s.action.span, "this step has no principal", `write who makes the request before the action (\`human "alice" ${s.action.segments.join(".")}\`), or give the test one for every step: \`given human "alice"\``));
+      if (s.expect?.rule) report(s.expect.rule.span, ruleProblem(v, s.expect.rule.value));
+    }
   }
 }
 

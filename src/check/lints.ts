@@ -20,6 +20,8 @@ import { formatExpr } from "../format/expr.js";
 import { formatKey, formatLiteral, formatResourceGlob, formatString } from "../format/lexical.js";
 import { actionPatternMatches, compileGlob, globMatch } from "../runtime/glob.js";
 import { applyAllowComments } from "./allow.js";
+import { declares, eventVocabulary } from "./events.js";
+import { patternCovers } from "./patterns.js";
 import { buildSchema, type Entity, type SchemaEnv } from "./schema.js";
 
 /**
@@ -33,6 +35,8 @@ export interface LintOptions {
   /** Lifetime of windowless state after a key's last event, as given to `compilePolicy` (default 24h). */
   readonly keyTtlMs?: number;
 }
+
+export { patternCovers };
 
 const DEFAULT_KEY_TTL = 24 * 3600 * 1000;
 
@@ -48,6 +52,8 @@ interface LintContext {
   readonly workflows: readonly WorkflowDecl[];
   /** Declared actions (without an actions block: `null`). */
   readonly declared: readonly DeclaredAction[] | null;
+  /** Declared signals, names and patterns (without a signals block: `null`). */
+  readonly signals: readonly (readonly string[])[] | null;
   readonly keyTtlMs: number;
 }
 
@@ -69,6 +75,7 @@ export const LINTS: readonly Lint[] = [
   { name: "outlives-state", run: lintOutlivesState },
   { name: "high-only-by-wildcard", run: lintHighOnlyByWildcard },
   { name: "idle-lifetime", run: lintIdleLifetime },
+  { name: "undeclared-signals", run: lintUndeclaredSignals },
 ];
 
 /**
@@ -83,6 +90,7 @@ export function lintPolicy(file: PolicyFile, schema?: SchemaEnv, options: LintOp
     rules: rulesOf(file),
     workflows: workflowsOf(file),
     declared: declaredActions(file),
+    signals: eventVocabulary(file, schema ?? buildSchema(file, [])).signals,
     keyTtlMs: options.keyTtlMs ?? DEFAULT_KEY_TTL,
   };
   const out: Diagnostic[] = [];
@@ -143,16 +151,6 @@ function shadows(s: RuleDecl, r: RuleDecl): boolean {
   return principalsCover(s.principals, r.principals) && resourcesCover(s.resources.map((x) => x.glob), r.resources.map((x) => x.glob));
 }
 
-/** Every action `r` matches, `s` matches too (conservative: false when unsure). */
-export function patternCovers(s: readonly string[], r: readonly string[]): boolean {
-  if (s.length === 1 && s[0] === "*") return true;
-  if (!r.includes("*")) return actionPatternMatches(s, r.join("."));
-  if (s.join(".") === r.join(".")) return true;
-  // `a.b.*` covers `a.b.c.*` and `a.b.*`: a trailing star in s absorbs whatever r has from there on.
-  const n = s.length;
-  if (s[n - 1] !== "*" || s.slice(0, -1).includes("*") || r.length < n) return false;
-  return r.slice(0, n - 1).every((seg, i) => seg !== "*" && seg === s[i]);
-}
 
 function principalsCover(s: readonly PrincipalSelector[], r: readonly PrincipalSelector[]): boolean {
   if (s.length === 0) return true;
@@ -509,7 +507,10 @@ function lintUnusedAttributes(ctx: LintContext, out: Diagnostic[]): void {
 function attributesRead(ctx: LintContext): Set<string> {
   const read = new Set<string>();
   const path = (p: Path) => read.add(`${p.root}.${p.segments[0] ?? ""}`);
-  const key = (k: KeyRef | null) => k?.kind === "PathKey" && path(k.path);
+  const key = (k: KeyRef | null): void => {
+    if (k?.kind === "PathKey") path(k.path);
+    else if (k?.kind === "CompoundKey") k.parts.forEach(key);
+  };
   const expr = (e: Expr) =>
     walkExpr(e, (x) => {
       if (x.kind === "Path") path(x);
@@ -532,7 +533,11 @@ function attributesRead(ctx: LintContext): Set<string> {
       selectors(item.principals, item.resources);
       for (const c of item.clauses) {
         if (c.kind === "WhenClause") expr(c.condition);
-        else if (c.kind === "LimitClause" || c.kind === "TargetKeyClause") key(c.key);
+        else if (c.kind === "LimitClause" || c.kind === "TargetKeyClause") {
+          key(c.key);
+          if (c.kind === "LimitClause" && c.distinct?.segments.length) path(c.distinct);
+          else if (c.kind === "LimitClause" && c.distinct) (read.add("resource.path"), read.add("resource.id"));
+        }
         else if (c.kind === "ValidForClause") key(c.key);
       }
     } else if (item.kind === "PropertyDecl") {
@@ -552,8 +557,11 @@ function lintUndeclaredEvents(ctx: LintContext, out: Diagnostic[]): void {
   if (ctx.declared === null) return;
   const names = new Set(ctx.declared.map((d) => d.name));
   const declared = ctx.declared;
+  const signals = ctx.signals;
   const check = (p: ActionPattern, filter: EventSelector["filter"] | "workflow") => {
     if (filter === "signal") return;
+    // A name a history sees without a filter may be a declared signal.
+    if (filter === "happened" && signals !== null && declares(signals, p.segments)) return;
     const name = p.segments.join(".");
     if (p.segments.includes("*")) {
       if (filter === "happened" || declared.some((d) => actionPatternMatches(p.segments, d.name))) return;
@@ -676,12 +684,13 @@ function lintIdleLifetime(ctx: LintContext, out: Diagnostic[]): void {
     for (const c of r.clauses) {
       if (c.kind === "LimitClause" && c.window === null) {
         const k = formatKey(c.key);
+        const distinct = c.distinct === null ? "" : ` distinct ${c.distinct.segments.length === 0 ? "resource" : pathText(c.distinct)}`;
         out.push(
           diagnostic(
             "W418",
             c.span,
-            `\`limit ${c.count.value} per ${k}\` has no window: its uses count while the ${k} is active and are forgotten once the ${k} has been idle for ${hours(lifetime(k))}, when the limit starts over`,
-            `say how long a use counts (\`limit ${c.count.value} per ${k} within 1h\`), or keep it and allow this warning with a comment that says the lifetime is meant`,
+            `\`limit ${c.count.value}${distinct} per ${k}\` has no window: its uses count while the ${k} is active and are forgotten once the ${k} has been idle for ${hours(lifetime(k))}, when the limit starts over`,
+            `say how long a use counts (\`limit ${c.count.value}${distinct} per ${k} within 1h\`), or keep it and allow this warning with a comment that says the lifetime is meant`,
           ),
         );
       } else if (c.kind === "ValidForClause") {
@@ -699,6 +708,41 @@ function lintIdleLifetime(ctx: LintContext, out: Diagnostic[]): void {
       }
     }
   }
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* W420: signals observed without a signals block                                                   */
+
+function lintUndeclaredSignals(ctx: LintContext, out: Diagnostic[]): void {
+  if (ctx.signals !== null) return;
+  const used = new Map<string, Span>();
+  const use = (p: ActionPattern) => {
+    const name = p.segments.join(".");
+    if (!used.has(name)) used.set(name, p.span);
+  };
+  const selectors = (e: Expr) => walkExpr(e, (x) => isTemporal(x) && selectorsOf(x).forEach((s) => s.filter === "signal" && s.patterns.forEach(use)));
+  for (const item of ctx.file.items) {
+    if (item.kind === "RuleDecl") {
+      for (const t of item.targets) if (t.kind === "SignalTarget") use(t.pattern);
+      for (const c of item.clauses) if (c.kind === "WhenClause") selectors(c.condition);
+    } else if (item.kind === "PropertyDecl") {
+      for (const claim of item.claims) {
+        for (const t of claim.targets) if (t.kind === "SignalTarget") use(t.pattern);
+        for (const c of claim.conditions) selectors(c.condition);
+      }
+    } else if (item.kind === "TestDecl") for (const s of item.steps) if (s.kind === "TestSignal") use(s.signal);
+  }
+  if (used.size === 0) return;
+  const names = [...used.keys()].filter((n) => !n.includes("*")).sort();
+  const first = [...used.values()].sort((a, b) => a.offset - b.offset)[0]!;
+  out.push(
+    diagnostic(
+      "W420",
+      first,
+      `the policy observes signals (${[...used.keys()].sort().join(", ")}) but declares none, so a misspelt signal name is never reported`,
+      `declare them: signals { ${names.join(", ") || "a.b"} }`,
+    ),
+  );
 }
 
 /* ---------------------------------------------------------------------------------------------- */

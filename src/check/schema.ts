@@ -49,6 +49,15 @@ export function typeText(t: Type): string {
   }
 }
 
+/** Whether a value of type `b` may stand where `a` is expected (numbers and durations mix; `unknown` fits anything). */
+export function compatible(a: Type, b: Type): boolean {
+  if (a.t === "unknown" || b.t === "unknown") return true;
+  const num = (t: Type) => t.t === "number" || t.t === "duration";
+  if (num(a) && num(b)) return true;
+  if (a.t === "set" && b.t === "set") return compatible(a.element, b.element);
+  return a.t === b.t;
+}
+
 function resolveType(e: TypeExpr): Type {
   switch (e.kind) {
     case "PrimType":

@@ -1,35 +1,21 @@
 import { actionPatternMatches } from "../runtime/glob.js";
+import { keyText } from "../runtime/keys.js";
 import { opUpdate, type Category, type OpUpdate } from "../runtime/operators.js";
-import type { CompiledRule } from "./generate.js";
-import type { OpIR, PolicyIR } from "./ir.js";
+import type { EvalContext } from "../runtime/context.js";
 import type { Reason } from "../runtime/types.js";
+import { runCheck } from "./checks.js";
+import type { CompiledRule } from "./generate.js";
+import type { ExprIR, OpIR, PolicyIR } from "./ir.js";
+import { buildIndex, DEFAULT_INDEX_OPTIONS, type IndexNode, type IndexOptions, type Placement } from "./rule-index.js";
 import { hash32 } from "./hash.js";
-
-/**
- * A list of candidate rules split by the first segment of the resource they name: allow rules
- * whose every resource glob starts with a literal segment (`tenant-7/*`) are found by that segment;
- * all other rules are in `rest` and always evaluated (deny-like rules must be, to fail closed).
- */
-export interface ResourceSplit {
-  readonly bySegment: ReadonlyMap<string, readonly CompiledRule[]>;
-  readonly rest: readonly CompiledRule[];
-  /** Every rule of `bySegment`, once (for requests without a readable resource). */
-  readonly indexed: readonly CompiledRule[];
-}
-
-export type CandidateList = readonly CompiledRule[] | ResourceSplit;
-
-/** Lists shorter than this are scanned; longer ones are split by resource segment. */
-const SPLIT_THRESHOLD = 8;
+import { didYouMean } from "../diagnostics/suggest.js";
+import { quote } from "../runtime/request.js";
 
 /** Everything a decision on one action (or one observed signal) needs, found by one map lookup. */
 export interface Bucket {
   readonly name: string;
-  /** Rules whose principal selectors all name exact ids, by id: narrows many-principal policies. */
-  readonly byId: ReadonlyMap<string, CandidateList> | null;
-  /** Every rule in `byId`, once (for events without a principal, which must fail closed). */
-  readonly byIdRules: readonly CompiledRule[];
-  readonly general: CandidateList;
+  /** The candidate rules, indexed by what they test for equality (rule-index.ts). */
+  readonly index: IndexNode;
   readonly high: boolean;
   /** Wildcard allow rules that a `[high]` action keeps out (for the explanation of a deny). */
   readonly highExcluded: readonly CompiledRule[];
@@ -54,6 +40,8 @@ export interface Bucket {
   readonly writable: readonly boolean[];
   /** False for an action the actions block does not declare (a closed world: R316). */
   readonly declared: boolean;
+  /** For an undeclared action, the message of its R316 deny (with a did-you-mean, worked out once). */
+  readonly undeclared: string;
   /** Where a decision's digest starts: the policy hash and this name, hashed. */
   readonly digestSeed: number;
 }
@@ -66,8 +54,14 @@ const MEMO_LIMIT = 10_000;
  * flood of made-up action names cannot grow memory.
  */
 export class ActionIndex {
-  private readonly actions = new Map<string, Bucket>();
-  private readonly signals = new Map<string, Bucket>();
+  /*
+   * Dictionaries without a prototype rather than Maps: looking a request's name up as a property
+   * key makes V8 internalise that string in place, so a request object reused by its caller is
+   * found by pointer from then on, and later comparisons with the policy's (internalised) names
+   * are pointer comparisons too.
+   */
+  private readonly actions: Record<string, Bucket> = Object.create(null);
+  private readonly signals: Record<string, Bucket> = Object.create(null);
   private memoSize = 0;
   private readonly highPatterns: readonly (readonly string[])[];
 
@@ -84,6 +78,7 @@ export class ActionIndex {
     private readonly rules: readonly CompiledRule[],
     /** The policy hash, which every decision digest starts from. */
     private readonly policyHash = "",
+    private readonly options: IndexOptions = DEFAULT_INDEX_OPTIONS,
   ) {
     this.highPatterns = ir.actions.filter((a) => a.high).map((a) => a.segments);
     const names = new Set<string>();
@@ -123,27 +118,27 @@ export class ActionIndex {
         else if (!list.includes(op)) list.push(op);
       }
     }
-    for (const n of names) this.actions.set(n, this.build(n, false));
-    for (const n of signalNames) this.signals.set(n, this.build(n, true));
+    for (const n of names) this.actions[n] = this.build(n, false);
+    for (const n of signalNames) this.signals[n] = this.build(n, true);
   }
 
   /** The bucket of `name` if it is built already (at compile time or memoised). */
   find(name: string): Bucket | undefined {
-    return this.actions.get(name);
+    return this.actions[name];
   }
 
   action(name: string): Bucket {
-    return this.actions.get(name) ?? this.memo(this.actions, name, false);
+    return this.actions[name] ?? this.memo(this.actions, name, false);
   }
 
   signal(name: string): Bucket {
-    return this.signals.get(name) ?? this.memo(this.signals, name, true);
+    return this.signals[name] ?? this.memo(this.signals, name, true);
   }
 
-  private memo(map: Map<string, Bucket>, name: string, signal: boolean): Bucket {
+  private memo(map: Record<string, Bucket>, name: string, signal: boolean): Bucket {
     const b = this.build(name, signal);
     if (this.memoSize < MEMO_LIMIT) {
-      map.set(name, b);
+      map[name] = b;
       this.memoSize++;
     }
     return b;
@@ -165,18 +160,20 @@ export class ActionIndex {
       }
       candidates.push(r);
     }
-    let byId: Map<string, CompiledRule[]> | null = null;
-    const general: CompiledRule[] = [];
+    // Conjuncts on the action's name or domain have one value for this name: a rule with a false one
+    // can never match here; true ones need no evaluation.
+    const placements: Placement[] = [];
+    const here = { ev: { name, isSignal: signal } } as unknown as EvalContext;
     for (const r of candidates) {
-      const sels = r.ir.principals;
-      if (sels.length > 0 && sels.every((s) => s.id !== null && !s.id.includes("*"))) {
-        byId ??= new Map();
-        for (const id of new Set(sels.map((s) => s.id!))) {
-          const list = byId.get(id);
-          if (list) list.push(r);
-          else byId.set(id, [r]);
-        }
-      } else general.push(r);
+      let established = 0;
+      let never = false;
+      r.conjuncts.forEach((x, i) => {
+        if (!x.onAction) return;
+        const o = runCheck(x.check, here);
+        if (o === false) never = true;
+        else if (o === true && i < 31) established |= 1 << i;
+      });
+      if (!never) placements.push({ rule: r, established });
     }
     const watch = new Set<string>();
     for (const r of candidates) for (const p of r.ir.reads) watch.add(p);
@@ -190,17 +187,11 @@ export class ActionIndex {
       denyReasons.push(Object.freeze({ rule: null, effect: "deny" as const, code: "R312", message: `${name} is a [high] action: ${ids} allow${highExcluded.length === 1 ? "s" : ""} it only through a wildcard; a rule must name it` }));
     }
     denyReasons.push(Object.freeze({ rule: null, effect: "deny" as const, code: "R313", message: `no allow rule matched ${name}` }));
-    const byIdRules = byId === null ? [] : [...new Set([...byId.values()].flat())];
+    const hasLimits = candidates.some((r) => r.ir.limit !== null || r.ir.grant !== null || r.ir.labels.length > 0);
     const { reads, checks, writable } = this.groupsOf(candidates, updates, signal);
-    let splitById: Map<string, CandidateList> | null = null;
-    if (byId !== null) {
-      splitById = new Map();
-      for (const [id, list] of byId) splitById.set(id, splitByResource(list));
-    }
+    const declared = signal || !this.ir.hasActionsBlock || this.ir.actions.some((a) => actionPatternMatches(a.segments, name));
     return Object.freeze({
-      byId: splitById,
-      general: splitByResource(general),
-      byIdRules,
+      index: buildIndex(placements, this.options),
       denyReasons: Object.freeze(denyReasons),
       name,
       high,
@@ -208,11 +199,12 @@ export class ActionIndex {
       watch: Object.freeze([...watch].sort()),
       digestPaths: Object.freeze(digestPathsOf([...watch].sort())),
       updates,
-      hasLimits: candidates.some((r) => r.ir.limit !== null || r.ir.grant !== null || r.ir.labels.length > 0),
+      hasLimits,
       reads,
       checks,
       writable,
-      declared: signal || !this.ir.hasActionsBlock || this.ir.actions.some((a) => actionPatternMatches(a.segments, name)),
+      declared,
+      undeclared: declared ? "" : undeclaredMessage(name, this.ir),
       digestSeed: hash32(`${this.policyHash}|${signal ? "signal " : ""}${name}`),
     });
   }
@@ -233,7 +225,7 @@ export class ActionIndex {
         // The key a revoke rule records: its target (the principal when the event lacks it) or the session.
         const targets = [ir.sessionGroup, ir.principalGroup];
         const t = r.ir.revokeTarget;
-        if (t !== null && t.kind === "path") targets.push(ir.targetGroups[ir.revokeTargets.findIndex((k) => k.kind === "path" && k.text === t.text)]!);
+        if (t !== null && (t.kind === "path" || t.kind === "compound")) targets.push(ir.targetGroups[ir.revokeTargets.findIndex((k) => keyText(k) === keyText(t))]!);
         for (const g of targets) {
           reads.add(g);
           writable[g] = true;
@@ -251,6 +243,14 @@ export class ActionIndex {
   }
 }
 
+/** Why an action the actions block does not declare is denied, with the declared name it may have meant. */
+function undeclaredMessage(name: string, ir: PolicyIR): string {
+  const declared = ir.actions.filter((a) => !a.segments.includes("*")).map((a) => a.name);
+  const lower = name.toLowerCase();
+  const suggestion = declared.find((d) => d.toLowerCase() === lower) ?? didYouMean(name, declared);
+  return `${quote(name)} is not a declared action: the policy's actions block does not list it, so no rule applies${suggestion ? `; did you mean ${suggestion}?` : ""}`;
+}
+
 const IDENTITY = new Set(["session", "principal.kind", "principal.id", "resource.path", "resource.id"]);
 
 /** The attribute paths among `watch` that a decision's digest covers besides its identity fields. */
@@ -264,39 +264,6 @@ function digestPathsOf(watch: readonly string[]): Bucket["digestPaths"][number][
   return out;
 }
 
-/** The literal first path segment every resource glob of an allow rule starts with, if any. */
-function literalSegment(r: CompiledRule): string | null {
-  if (r.effect !== "allow" || r.ir.resources.length === 0) return null;
-  let seg: string | null = null;
-  for (const g of r.ir.resources) {
-    const slash = g.indexOf("/");
-    const star = g.indexOf("*");
-    if (slash <= 0 || (star >= 0 && star < slash)) return null;
-    const s = g.slice(0, slash);
-    if (seg !== null && s !== seg) return null;
-    seg = s;
-  }
-  return seg;
-}
-
-export function splitByResource(list: readonly CompiledRule[]): CandidateList {
-  if (list.length < SPLIT_THRESHOLD) return list;
-  const bySegment = new Map<string, CompiledRule[]>();
-  const rest: CompiledRule[] = [];
-  const indexed: CompiledRule[] = [];
-  for (const r of list) {
-    const seg = literalSegment(r);
-    if (seg === null) rest.push(r);
-    else {
-      indexed.push(r);
-      const l = bySegment.get(seg);
-      if (l) l.push(r);
-      else bySegment.set(seg, [r]);
-    }
-  }
-  if (bySegment.size === 0) return list;
-  return { bySegment, rest, indexed };
-}
 
 function selectorPatterns(op: OpIR): readonly (readonly string[])[] {
   switch (op.op) {

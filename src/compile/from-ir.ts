@@ -2,6 +2,7 @@ import { Policy } from "../runtime/engine.js";
 import { DEFAULT_LIMITS, type RequestLimits } from "../runtime/request.js";
 import { generateRules } from "./generate.js";
 import type { PolicyIR } from "./ir.js";
+import type { IndexOptions } from "./rule-index.js";
 
 /** How a policy holds its state and bounds its requests: the options both `compilePolicy` and `loadCompiled` take. */
 export interface PolicyOptions {
@@ -19,13 +20,13 @@ export const DEFAULT_MAX_KEYS = 100_000;
 /**
  * The last compile stage, shared by `compilePolicy` (IR fresh from `lower`) and `loadCompiled` (IR
  * read from a compiled file): evaluator closures from the IR and the frozen `Policy`. The one place
- * a `Policy` is constructed.
+ * a `Policy` is constructed. `index` shapes the rule index (tests build the deepest one).
  */
-export function policyFromIR(ir: PolicyIR, hash: string, options: PolicyOptions = {}): Policy {
+export function policyFromIR(ir: PolicyIR, hash: string, options: PolicyOptions = {}, index?: IndexOptions): Policy {
   const rules = generateRules(ir);
   const maxKeys = Math.max(1, Math.floor(options.maxKeys ?? DEFAULT_MAX_KEYS) || DEFAULT_MAX_KEYS);
   const limits: RequestLimits = Object.freeze({ ...DEFAULT_LIMITS, ...definedOnly(options.limits ?? {}) });
-  return new Policy(ir, rules, hash, { maxKeys, limits });
+  return new Policy(ir, rules, hash, { maxKeys, limits, ...(index === undefined ? {} : { index }) });
 }
 
 /** The fields of `o` that are set (an explicit `undefined` keeps the default). */

@@ -27,11 +27,18 @@ export interface PolicyIR {
   readonly secrets: readonly string[];
 }
 
-/** How a history is partitioned: by session, by principal, or by an attribute value. */
-export type KeyIR =
+/** A key of one part: the session, the principal, or an attribute value. */
+export type SimpleKeyIR =
   | { readonly kind: "session" }
   | { readonly kind: "principal" }
   | { readonly kind: "path"; readonly root: "principal" | "resource" | "context" | "action"; readonly segments: readonly string[]; readonly text: string };
+
+/**
+ * How a history is partitioned: by one part, or by several (`by (session, resource.path)`), one
+ * partition per combination of values. A compound key's parts are sorted by their text, so the
+ * order they were written in does not make another key; its text is `(resource.path,session)`.
+ */
+export type KeyIR = SimpleKeyIR | { readonly kind: "compound"; readonly parts: readonly SimpleKeyIR[]; readonly text: string };
 
 export interface KeyGroupIR {
   readonly index: number;
@@ -73,6 +80,8 @@ export type OpIR =
   | OpBase<"sequence"> & { readonly stages: readonly EventSelIR[]; readonly window: number; readonly until: EventSelIR | null }
   | OpBase<"workflow"> & { readonly workflow: number }
   | OpBase<"limit"> & { readonly rule: number; readonly count: number; readonly window: number | null }
+  /** `limit N distinct ATTR per K`: at most N distinct values of ATTR among the rule's uses (`resource`: its path, else its id). */
+  | OpBase<"distinctLimit"> & { readonly rule: number; readonly count: number; readonly window: number | null; readonly attribute: PathIR }
   | OpBase<"grant"> & { readonly rule: number; readonly duration: number }
   | OpBase<"labels">;
 
@@ -105,8 +114,11 @@ export type ExprIR =
   | { readonly t: "like"; readonly subject: ExprIR; readonly pattern: string; readonly span: Span }
   | { readonly t: "has"; readonly root: "principal" | "resource" | "context" | "action"; readonly segments: readonly string[]; readonly span: Span }
   | { readonly t: "label"; readonly label: number; readonly op: number; readonly span: Span }
-  /** A history operator read: its value (boolean, number or duration) at decision time. */
-  | { readonly t: "op"; readonly op: number; readonly span: Span };
+  /**
+   * A history operator read: its value (boolean, number or duration) at decision time. `current`
+   * (`including this`, count and distinct only): the event being decided counts as if it had happened.
+   */
+  | { readonly t: "op"; readonly op: number; readonly current: boolean; readonly span: Span };
 
 export interface PrincipalSelIR {
   readonly kind: string | null;
@@ -125,6 +137,7 @@ export interface RuleIR {
   readonly resources: readonly string[];
   readonly condition: ExprIR | null;
   readonly reason: string | null;
+  /** The rule's `limit` or `distinctLimit` operator. */
   readonly limit: number | null;
   readonly grant: number | null;
   readonly labels: readonly { readonly label: number; readonly duration: number | null }[];
@@ -144,6 +157,8 @@ export interface WorkflowIR {
   readonly op: number;
   /** Position i: the action patterns of step i. */
   readonly positions: readonly (readonly (readonly string[])[])[];
+  /** `over ...`: the actions the workflow governs; null: the actions its steps name. */
+  readonly scope: readonly (readonly string[])[] | null;
   /** Bit masks over positions. */
   readonly first: number;
   readonly follow: readonly number[];

@@ -1,9 +1,10 @@
-import type { EventSelector, Expr, KeyRef, Literal, Path, PolicyFile, RuleDecl, SetLit, WorkflowDecl } from "../ast/nodes.js";
+import type { EventSelector, Expr, KeyRef, Literal, Path, PolicyFile, RuleDecl, SetLit, SimpleKeyRef, WorkflowDecl } from "../ast/nodes.js";
 import { walkExpr } from "../ast/walk.js";
+import { keyText, partText } from "../runtime/keys.js";
 import { describeGroup, layoutIdOf } from "../runtime/layout.js";
 import { registerWidth } from "../runtime/operators.js";
 import { contentHash } from "./hash.js";
-import type { EventSelIR, ExprIR, KeyGroupIR, KeyIR, OpIR, PathIR, PolicyIR, PrincipalSelIR, RuleIR, WorkflowIR } from "./ir.js";
+import type { EventSelIR, ExprIR, KeyGroupIR, KeyIR, OpIR, PathIR, PolicyIR, PrincipalSelIR, RuleIR, SimpleKeyIR, WorkflowIR } from "./ir.js";
 
 export interface LowerOptions {
   /** How long state without a window (since, gap, limits and grants without `within`, labels, workflows) lives after the key's last event. */
@@ -62,10 +63,11 @@ export function lower(file: PolicyFile, options: LowerOptions): PolicyIR {
     const key = lowerKey(w.key);
     const index = workflows.length;
     const positions = positionsOf(w);
-    // The steps are part of the signature: a workflow whose steps change starts its state afresh.
-    const shape = `${positions.positions.map((p) => p.map((a) => a.join(".")).join("|")).join(";")} ${positions.first} ${positions.follow.join(",")} ${positions.accepting}`;
+    const scope = w.scope.length > 0 ? dedupPatterns(w.scope.map((p) => p.segments)) : null;
+    // The steps and the scope are part of the signature: a workflow whose steps change starts its state afresh.
+    const shape = `${positions.positions.map((p) => p.map((a) => a.join(".")).join("|")).join(";")} ${positions.first} ${positions.follow.join(",")} ${positions.accepting}${scope ? ` over ${scope.map((a) => a.join(".")).join(",")}` : ""}`;
     const op = addOp(key, `workflow ${w.name.value} ${shape}`, null, (i, group) => ({ op: "workflow", index: i, group, slot: 0, signature: "", id: "", workflow: index }));
-    workflows.push({ ...positions, index, name: w.name.value, span: w.span, op });
+    workflows.push({ ...positions, scope, index, name: w.name.value, span: w.span, op });
     workflowIndex.set(w.name.value, index);
   }
 
@@ -114,14 +116,14 @@ export function lower(file: PolicyFile, options: LowerOptions): PolicyIR {
         const until = e.until ? lowerSel(e.until) : null;
         const window = e.window?.ms ?? null;
         const op = addOp(lowerKey(e.key), `after ${selText(events)} ${window ?? "-"} ${until ? selText(until) : "-"}`, window, (i, group) => ({ op: "after", index: i, group, slot: 0, signature: "", id: "", events, window, until }));
-        return { t: "op", op, span: e.span };
+        return { t: "op", op, current: false, span: e.span };
       }
       case "SinceCall":
       case "GapCall": {
         const events = lowerSel(e.events);
         const kind = e.kind === "SinceCall" ? "since" : "gap";
         const op = addOp(lowerKey(e.key), `${kind} ${selText(events)}`, null, (i, group) => ({ op: kind, index: i, group, slot: 0, signature: "", id: "", events }));
-        return { t: "op", op, span: e.span };
+        return { t: "op", op, current: false, span: e.span };
       }
       case "CountCall": {
         const events = lowerSel(e.events);
@@ -129,7 +131,7 @@ export function lower(file: PolicyFile, options: LowerOptions): PolicyIR {
         const capacity = capacities.get(e) ?? 1;
         const op = addOp(lowerKey(e.key), `count ${selText(events)} ${window}`, window, (i, group) => ({ op: "count", index: i, group, slot: 0, signature: "", id: "", events, window, capacity }));
         widen(ops[op]!, capacity);
-        return { t: "op", op, span: e.span };
+        return { t: "op", op, current: e.current, span: e.span };
       }
       case "DistinctCall": {
         const events = e.events ? lowerSel(e.events) : null;
@@ -138,31 +140,31 @@ export function lower(file: PolicyFile, options: LowerOptions): PolicyIR {
         const capacity = capacities.get(e) ?? 1;
         const op = addOp(lowerKey(e.key), `distinct ${attribute.text} ${events ? selText(events) : "*"} ${window}`, window, (i, group) => ({ op: "distinct", index: i, group, slot: 0, signature: "", id: "", events, attribute, window, capacity }));
         widen(ops[op]!, capacity);
-        return { t: "op", op, span: e.span };
+        return { t: "op", op, current: e.current, span: e.span };
       }
       case "RateCall": {
         const events = lowerSel(e.events);
         const limit = e.limit.value;
         const per = e.per.ms;
         const op = addOp(lowerKey(e.key), `rate ${selText(events)} ${limit}/${per}`, per, (i, group) => ({ op: "rate", index: i, group, slot: 0, signature: "", id: "", events, limit, per }));
-        return { t: "op", op, span: e.span };
+        return { t: "op", op, current: false, span: e.span };
       }
       case "RegularityCall": {
         const events = lowerSel(e.events);
         const samples = e.samples.value;
         const op = addOp(lowerKey(e.key), `regularity ${selText(events)} ${samples}`, null, (i, group) => ({ op: "regularity", index: i, group, slot: 0, signature: "", id: "", events, samples }));
-        return { t: "op", op, span: e.span };
+        return { t: "op", op, current: false, span: e.span };
       }
       case "SequenceCall": {
         const stages = e.stages.map(lowerSel);
         const until = e.until ? lowerSel(e.until) : null;
         const window = e.window.ms;
         const op = addOp(lowerKey(e.key), `sequence ${stages.map(selText).join(",")} ${window} ${until ? selText(until) : "-"}`, window, (i, group) => ({ op: "sequence", index: i, group, slot: 0, signature: "", id: "", stages, window, until }));
-        return { t: "op", op, span: e.span };
+        return { t: "op", op, current: false, span: e.span };
       }
       case "DeviatesCall": {
         const w = workflows[workflowIndex.get(e.workflow.value)!]!;
-        return { t: "op", op: w.op, span: e.span };
+        return { t: "op", op: w.op, current: false, span: e.span };
       }
     }
   };
@@ -192,7 +194,10 @@ export function lower(file: PolicyFile, options: LowerOptions): PolicyIR {
         case "LimitClause": {
           const count = c.count.value;
           const window = c.window?.ms ?? null;
-          limit = addOp(lowerKey(c.key), `limit ${r.name.value} ${count} ${window ?? "-"}`, window, (i, group) => ({ op: "limit", index: i, group, slot: 0, signature: "", id: "", rule: index, count, window }));
+          if (c.distinct !== null) {
+            const attribute = lowerPath(c.distinct);
+            limit = addOp(lowerKey(c.key), `limit ${r.name.value} ${count} distinct ${attribute.text} ${window ?? "-"}`, window, (i, group) => ({ op: "distinctLimit", index: i, group, slot: 0, signature: "", id: "", rule: index, count, window, attribute }));
+          } else limit = addOp(lowerKey(c.key), `limit ${r.name.value} ${count} ${window ?? "-"}`, window, (i, group) => ({ op: "limit", index: i, group, slot: 0, signature: "", id: "", rule: index, count, window }));
           break;
         }
         case "ValidForClause": {
@@ -208,7 +213,7 @@ export function lower(file: PolicyFile, options: LowerOptions): PolicyIR {
           break;
         case "TargetKeyClause":
           revokeTarget = lowerKey(c.key);
-          if (revokeTarget.kind === "path" && !revokeTargets.some((k) => keyText(k) === keyText(revokeTarget!))) revokeTargets.push(revokeTarget);
+          if ((revokeTarget.kind === "path" || revokeTarget.kind === "compound") && !revokeTargets.some((k) => keyText(k) === keyText(revokeTarget!))) revokeTargets.push(revokeTarget);
           break;
         default:
           break;
@@ -257,7 +262,7 @@ export function lower(file: PolicyFile, options: LowerOptions): PolicyIR {
   for (const w of file.items) {
     if (w.kind !== "WorkflowDecl" || w.onDeviation === null) continue;
     const wf = workflows[workflowIndex.get(w.name.value)!]!;
-    const alphabet = dedupPatterns(wf.positions.flat());
+    const alphabet = wf.scope ?? dedupPatterns(wf.positions.flat());
     rules.push({
       index: rules.length,
       id: w.name.value,
@@ -267,7 +272,7 @@ export function lower(file: PolicyFile, options: LowerOptions): PolicyIR {
       signals: [],
       principals: [],
       resources: [],
-      condition: { t: "op", op: wf.op, span: w.onDeviation.span },
+      condition: { t: "op", op: wf.op, current: false, span: w.onDeviation.span },
       reason: w.onDeviation.reason?.value ?? `deviates from workflow ${w.name.value}`,
       limit: null,
       grant: null,
@@ -333,16 +338,21 @@ function lowerPath(p: Path): PathIR {
   return { root: p.root, segments: p.segments, text: [p.root, ...p.segments].join("."), span: p.span };
 }
 
+/** A key as the IR has it; a compound key's parts sorted by their text (the order written makes no other key). */
 export function lowerKey(k: KeyRef): KeyIR {
+  if (k.kind !== "CompoundKey") return lowerPart(k);
+  const parts = k.parts.map(lowerPart).sort((a, b) => (partText(a) < partText(b) ? -1 : partText(a) > partText(b) ? 1 : 0));
+  return { kind: "compound", parts, text: keyText({ kind: "compound", parts, text: "" }) };
+}
+
+function lowerPart(k: SimpleKeyRef): SimpleKeyIR {
   if (k.kind === "SessionKey") return { kind: "session" };
   if (k.kind === "PrincipalKey") return { kind: "principal" };
   const p = lowerPath(k.path);
   return { kind: "path", root: p.root, segments: p.segments, text: p.text };
 }
 
-export function keyText(k: KeyIR): string {
-  return k.kind === "path" ? k.text : k.kind;
-}
+export { keyText };
 
 function lowerSel(s: EventSelector): EventSelIR {
   return { filter: s.filter, patterns: s.patterns.map((p) => p.segments) };
@@ -367,9 +377,10 @@ function readsOf(r: RuleDecl): string[] {
     for (const p of r.principals) for (const a of p.attributes) reads.add(`principal.${a.name.value}`);
   }
   if (r.resources.length > 0) reads.add("resource.path");
-  const key = (k: KeyRef) => {
+  const key = (k: KeyRef): void => {
     if (k.kind === "SessionKey") reads.add("session");
     else if (k.kind === "PathKey") reads.add([k.path.root, ...k.path.segments].join("."));
+    else if (k.kind === "CompoundKey") k.parts.forEach(key);
   };
   for (const c of r.clauses) {
     if (c.kind === "WhenClause")
@@ -380,7 +391,10 @@ function readsOf(r: RuleDecl): string[] {
         if ("key" in e) key((e as { key: KeyRef }).key);
         if (e.kind === "DistinctCall") reads.add([e.attribute.root, ...e.attribute.segments].join("."));
       });
-    if (c.kind === "LimitClause") key(c.key);
+    if (c.kind === "LimitClause") {
+      key(c.key);
+      if (c.distinct !== null) reads.add(c.distinct.segments.length === 0 ? "resource.path" : [c.distinct.root, ...c.distinct.segments].join("."));
+    }
   }
   return [...reads].sort();
 }

@@ -49,5 +49,7 @@ function term(ir: PolicyIR, e: ExprIR, negate: boolean): HistoryRead | null {
   }
   if (op === null || constant === null) return null;
   if (op.op !== "count" && op.op !== "gap" && op.op !== "since") return null;
-  return readingOf(op, ir.workflows).asTerm(COMPARE_CODE[e.op], constant, flipped, negate);
+  const side = flipped ? e.right : e.left;
+  const current = side.t === "op" && side.current;
+  return readingOf(op, ir.workflows, 0, current).asTerm(COMPARE_CODE[e.op], constant, flipped, negate);
 }

@@ -45,6 +45,13 @@ export const CODES = {
   C211: { title: "unknown tag", help: "the only action tag is [high]; the only attribute tag is [secret]" },
   C212: { title: "unknown label", help: "session has LABEL needs a rule with label session += LABEL" },
   C213: { title: "invalid glob", help: "a glob uses * for any run of characters; at most 16 stars" },
+  C240: { title: "undeclared signal", help: "with a signals block, every signal a rule, test or trace names is declared there; declare it, or fix the spelling" },
+  C241: { title: "declared as an action and a signal", help: "a name is either an action (a decided request) or a signal (an observed event); rename one of them" },
+  C242: { title: "invalid compound key", help: "a compound key is two to four different parts in parentheses: (session, resource.path)" },
+  C243: { title: "step outside the workflow's scope", help: "every step of a scoped workflow (over ...) is an action of its scope; widen the scope or remove the step" },
+  C244: { title: "unknown rule in a test", help: "=> EFFECT by RULE and a trace's expect.rules name rules of the policy (or workflows with on deviation)" },
+  C245: { title: "test step without a principal", help: "a request in a test names its principal (human \"alice\" a.b => allow) or takes the test's given principal" },
+  C246: { title: "including this with denied or signal events", help: "including this counts the request being decided as allowed: use it with events a request can be (attempted, allowed or no filter)" },
   // Policies of several files: imports, library modules, parameters, merging (C270-C289)
   C270: { title: "imported file not found", help: "fix the path: an import is relative to the importing file and names a .rules file of the policy" },
   C271: { title: "import outside the policy root", help: "an import may not leave the policy's root directory; move the file into it, or make a directory above both the policy (with a leash.policy.json)" },
@@ -84,6 +91,7 @@ export const CODES = {
   W408: { title: "duration outlives its state", help: "the duration is longer than the key's state lives (24h after its last event by default); shorten it or raise keyTtlMs" },
   W409: { title: "[high] action only reached by a wildcard", help: "a [high] action is allowed only by a rule that names it; name it in an allow rule, or deny it explicitly" },
   W418: { title: "state that lasts while its key is active", help: "a limit without `within`, or a `valid for` grant per a principal or attribute, is remembered until its key has been idle for keyTtlMs (24h), then starts over; give it a window, or allow the warning" },
+  W420: { title: "signals not declared", help: "the policy observes signals but has no signals block, so a misspelt signal name passes unnoticed; declare them: signals { a.b, c.d }" },
   W490: { title: "invalid or unused allow comment", help: "an allow comment is `// leash: allow W4xx -- why`, after the code it is about or on the line before it, and allows a warning reported there" },
   // Runtime (decision reasons and errors)
   R301: { title: "missing attribute", help: "the request lacks an attribute a condition reads; the rule fails closed" },

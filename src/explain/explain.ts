@@ -374,9 +374,10 @@ function selectorReads(sels: readonly PrincipalSelector[], request: Record<strin
 function readsOf(e: Expr, request: Record<string, unknown>): AttributeRead[] {
   const out = new Map<string, unknown>();
   const path = (p: Path) => out.set([p.root, ...p.segments].join("."), p.root === "action" ? actionValue(p, request) : readPath(request, [p.root, ...p.segments]));
-  const key = (k: KeyRef) => {
+  const key = (k: KeyRef): void => {
     if (k.kind === "SessionKey") out.set("session", request.session);
     else if (k.kind === "PrincipalKey") out.set("principal", principalText(request));
+    else if (k.kind === "CompoundKey") k.parts.forEach(key);
     else path(k.path);
   };
   const visit = (x: Expr): void => {

@@ -70,7 +70,7 @@ function attach(unit: Unit, c: Comment, map: Map<object, Attached>, isRoot: bool
 
 function isBlock(unit: Unit): boolean {
   const kind = (unit.key as { kind?: string }).kind;
-  return kind === "SchemaBlock" || kind === "EntitySchema" || kind === "ActionsBlock" || kind === "TestDecl" || kind === "PropertyDecl";
+  return kind === "SchemaBlock" || kind === "EntitySchema" || kind === "ActionsBlock" || kind === "SignalsBlock" || kind === "TestDecl" || kind === "PropertyDecl";
 }
 
 function leaf(key: object & { span: Span }): Unit {
@@ -86,13 +86,14 @@ function itemUnit(item: Item): Unit {
         children: item.entities.map((e) => ({ key: e, span: e.span, children: e.fields.map(leaf) })),
       };
     case "ActionsBlock":
+    case "SignalsBlock":
       return { key: item, span: item.span, children: item.groups.map(leaf) };
     case "RuleDecl":
       return { key: item, span: item.span, children: [ruleHeaderUnit(item), ...item.clauses.map(leaf)] };
     case "WorkflowDecl":
       return leaf(item);
     case "TestDecl":
-      return { key: item, span: item.span, children: item.steps.map(leaf) };
+      return { key: item, span: item.span, children: [...(item.given ? [leaf(item.given)] : []), ...item.steps.map(leaf)] };
     case "PropertyDecl":
       return { key: item, span: item.span, children: item.claims.map(leaf) };
   }

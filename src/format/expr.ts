@@ -75,6 +75,7 @@ export function formatEvents(s: EventSelector): string {
 function formatTemporal(t: TemporalCall): string {
   const within = (d: DurationLit | null) => (d ? ` within ${formatDuration(d)}` : "");
   const until = (u: EventSelector | null) => (u ? ` until ${formatEvents(u)}` : "");
+  const including = (current: boolean) => (current ? " including this" : "");
   switch (t.kind) {
     case "AfterCall":
       return `after(${formatEvents(t.events)} by ${formatKey(t.key)}${within(t.window)}${until(t.until)})`;
@@ -83,10 +84,10 @@ function formatTemporal(t: TemporalCall): string {
     case "GapCall":
       return `gap(${formatEvents(t.events)} by ${formatKey(t.key)})`;
     case "CountCall":
-      return `count(${formatEvents(t.events)} by ${formatKey(t.key)}${within(t.window)})`;
+      return `count(${formatEvents(t.events)} by ${formatKey(t.key)}${within(t.window)}${including(t.current)})`;
     case "DistinctCall": {
       const of = t.events ? ` of ${formatEvents(t.events)}` : "";
-      return `distinct(${formatPath(t.attribute)}${of} by ${formatKey(t.key)}${within(t.window)})`;
+      return `distinct(${formatPath(t.attribute)}${of} by ${formatKey(t.key)}${within(t.window)}${including(t.current)})`;
     }
     case "RateCall":
       return `rate(${formatEvents(t.events)} by ${formatKey(t.key)}, ${formatLiteral(t.limit)} per ${formatDuration(t.per)})`;

@@ -77,6 +77,8 @@ export function formatKey(k: KeyRef): string {
       return "principal";
     case "PathKey":
       return formatPath(k.path);
+    case "CompoundKey":
+      return `(${k.parts.map(formatKey).join(", ")})`;
   }
 }
 

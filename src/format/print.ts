@@ -45,8 +45,11 @@ import type {
   ResourceSelector,
   RuleDecl,
   SchemaBlock,
+  SignalGroup,
+  SignalsBlock,
   Target,
   TestDecl,
+  TestGiven,
   TestStep,
   TestWith,
   TypeExpr,
@@ -60,7 +63,7 @@ import { parsePolicy } from "../syntax/index.js";
 import { attachComments, ruleHeaderKey, type Attached, type CommentMap } from "./comments.js";
 import { breakExpr, formatExpr } from "./expr.js";
 import { INDENT, WIDTH, fill, printList, type Entry } from "./layout.js";
-import { formatAction, formatDuration, formatKey, formatLiteral, formatResourceGlob, formatSet, formatString } from "./lexical.js";
+import { formatAction, formatDuration, formatKey, formatLiteral, formatPath, formatResourceGlob, formatSet, formatString } from "./lexical.js";
 
 export function printPolicy(ast: PolicyFile): string {
   return new Printer(attachComments(ast)).file(ast);
@@ -121,6 +124,8 @@ class Printer {
         return this.schema(item);
       case "ActionsBlock":
         return this.actions(item);
+      case "SignalsBlock":
+        return this.signals(item);
       case "RuleDecl":
         return this.rule(item, "");
       case "WorkflowDecl":
@@ -156,6 +161,10 @@ class Printer {
     return this.block("actions", "", a, a.groups.map((g) => this.entry(g, actionGroup(g, INDENT))));
   }
 
+  private signals(b: SignalsBlock): string[] {
+    return this.block("signals", "", b, b.groups.map((g) => this.entry(g, signalGroup(g, INDENT))));
+  }
+
   /** A rule; `indent` is where its first line starts. */
   private rule(r: RuleDecl, indent: string): string[] {
     const head = `rule ${r.name.value}: ${r.effect}`;
@@ -171,7 +180,8 @@ class Printer {
   }
 
   private test(t: TestDecl): string[] {
-    return this.block(`test ${formatString(t.name.value)}`, "", t, t.steps.map((s) => this.entry(s, [INDENT + testStep(s)])));
+    const given = t.given ? [this.entry(t.given, [INDENT + givenText(t.given)])] : [];
+    return this.block(`test ${formatString(t.name.value)}`, "", t, [...given, ...t.steps.map((s) => this.entry(s, [INDENT + testStep(s)]))]);
   }
 
   private property(p: PropertyDecl): string[] {
@@ -202,6 +212,10 @@ function typeText(t: TypeExpr): string {
 function actionGroup(g: ActionGroup, indent: string): string[] {
   const tags = g.tags.length > 0 ? ` [${g.tags.map((t) => t.value).join(", ")}]` : "";
   return fill(indent, g.actions.map(formatAction), ", ", indent + INDENT + INDENT, tags);
+}
+
+function signalGroup(g: SignalGroup, indent: string): string[] {
+  return fill(indent, g.signals.map(formatAction), ", ", indent + INDENT + INDENT, "");
 }
 
 /* ---- rules and claims ------------------------------------------------------------------- */
@@ -249,7 +263,7 @@ function clauseText(c: Clause): string {
     case "ReasonClause":
       return `reason ${formatString(c.text.value)}`;
     case "LimitClause":
-      return `limit ${formatLiteral(c.count)} per ${formatKey(c.key)}${c.window ? ` within ${formatDuration(c.window)}` : ""}`;
+      return `limit ${formatLiteral(c.count)}${c.distinct ? ` distinct ${c.distinct.segments.length === 0 ? "resource" : formatPath(c.distinct)}` : ""} per ${formatKey(c.key)}${c.window ? ` within ${formatDuration(c.window)}` : ""}`;
     case "ValidForClause":
       return `valid for ${formatDuration(c.duration)}${c.key ? ` per ${formatKey(c.key)}` : ""}`;
     case "LabelClause":
@@ -291,7 +305,8 @@ function stepText(s: WorkflowStep): string {
 }
 
 function workflow(w: WorkflowDecl, indent: string): string[] {
-  const head = `${indent}workflow ${w.name.value} by ${formatKey(w.key)}:`;
+  const scope = w.scope.length > 0 ? ` over ${w.scope.map(formatAction).join(", ")}` : "";
+  const head = `${indent}workflow ${w.name.value} by ${formatKey(w.key)}${scope}:`;
   const steps = w.steps.map(stepText);
   const dev = w.onDeviation
     ? `on deviation ${w.onDeviation.effect}${w.onDeviation.reason ? ` reason ${formatString(w.onDeviation.reason.value)}` : ""}`
@@ -335,11 +350,19 @@ function withText(w: TestWith): string {
   return `${w.entity} { ${fields.join(", ")} }`;
 }
 
+function givenText(g: TestGiven): string {
+  const parts = ["given"];
+  if (g.principal) parts.push(g.principal.kind.value, formatString(g.principal.id.value));
+  parts.push(...g.with.map(withText));
+  return parts.join(" ");
+}
+
 function testStep(s: TestStep): string {
   const parts: string[] = [];
   if (s.at) parts.push(`at ${formatDuration(s.at)}`);
   if (s.kind === "TestRequest") {
-    parts.push(s.principalKind.value, formatString(s.principalId.value), formatAction(s.action));
+    if (s.principalKind && s.principalId) parts.push(s.principalKind.value, formatString(s.principalId.value));
+    parts.push(formatAction(s.action));
     if (s.resource) parts.push(resourceText(s.resource));
     parts.push(...s.with.map(withText));
     if (s.expect) parts.push("=>", s.expect.effect, ...(s.expect.rule ? ["by", s.expect.rule.value] : []));

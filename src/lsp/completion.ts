@@ -48,6 +48,7 @@ const ITEM_SNIPPETS: readonly [string, string, string][] = [
   ["workflow", "workflow ${1:name} by ${2:session}:\n  ${3:first.step} -> ${4:next.step}", "workflow NAME by KEY: a -> b"],
   ["schema", "schema {\n  ${1|principal,resource,context|} { ${2:name}: ${3:string} }\n}", "schema { ... }"],
   ["actions", "actions {\n  ${1:action.name}\n}", "actions { ... }"],
+  ["signals", "signals {\n  ${1:signal.name}\n}", "signals { ... }"],
   ["test", 'test "${1:name}" {\n  ${2:agent} "${3:id}" ${4:action} => ${5|allow,deny,challenge,revoke|}\n}', 'test "NAME" { ... }'],
   ["property", 'property "${1:name}" {\n  never ${2|allow,deny,challenge|} ${3:action}\n}', 'property "NAME" { ... }'],
 ];
@@ -422,11 +423,16 @@ class Context {
     if (type?.t === "string" && type.values) for (const v of type.values) this.push({ label: JSON.stringify(v), kind: CompletionItemKind.EnumMember, detail: `${left[0]!.image}.${left[2]!.image}` });
   }
 
-  /** Declared actions and known signals (`any`), or only one of them. */
+  /**
+   * Declared actions and known signals (`any`), or only one of them. With a signals block, the
+   * signals offered are the declared ones (any other name is an error there, C240).
+   */
   private events(which: "any" | "action" | "signal"): void {
     const kinds = which === "action" ? (["action", "event"] as const) : which === "signal" ? (["signal", "event"] as const) : (["action", "signal", "event"] as const);
+    const declaresSignals = this.a.ast.items.some((i) => i.kind === "SignalsBlock");
     for (const s of this.a.symbols.symbols(...kinds)) {
-      const detail = s.kind === "action" ? (s.declarations.length > 0 ? "declared action" : "action") : s.kind === "signal" ? "signal" : "action or signal";
+      if (declaresSignals && s.kind === "signal" && s.declarations.length === 0) continue;
+      const detail = s.kind === "action" ? (s.declarations.length > 0 ? "declared action" : "action") : s.kind === "signal" ? (s.declarations.length > 0 ? "declared signal" : "signal") : "action or signal";
       this.push({ label: s.name, kind: CompletionItemKind.Event, detail, filterText: s.name });
     }
   }

@@ -81,6 +81,10 @@ export const KEYWORD_DOCS: { readonly [K in Keyword]: KeywordDoc } = {
   import: { summary: "`import \"path.rules\"` (first in a file): another file of the same policy, relative to this one and inside the policy's root. Its declarations and rules join the policy (docs/policies.md).", example: 'import "../shared/schema.rules"' },
   use: { summary: "`use leash/MODULE { NAME: VALUE }` (first in a file): a module of leash's library — its schema, actions and ready rules — with values for its parameters; the others keep their defaults (docs/guides/library.md).", example: "use leash/login { failures-per-ip: 10, window: 5m }" },
   param: { summary: "`param NAME = DEFAULT` (first in a file): a value the file's rules write as `$NAME`; a `use` of the file as a module may set it to another value of the same type.", example: "param failures = 5\nrule stuffing: challenge login.attempt when count(signal login.fail by context.ip within 1m) >= $failures" },
+  signals: { summary: "Declares the signals the policy observes, in comma-separated groups. With a signals block, a signal name that is not declared — in a rule, `satisfied by`, a test or a trace — is an error (C240) with a did-you-mean.", example: "signals {\n  approval.granted, login.fail\n}" },
+  including: { summary: "`including this` at the end of `count(...)` or `distinct(...)`: the request being decided counts too, as if it were allowed.", example: "rule spread: deny * when distinct(action.domain by principal within 5m including this) > 3" },
+  this: { summary: "`including this`: count the request being decided as well." },
+  given: { summary: '`given [KIND "ID"] [session "..."] [principal|resource|context {...}]` first in a test: what every step has unless it says otherwise.', example: 'test "refunds" {\n  given human "alice" session "s1"\n  order.lookup => allow\n}' },
 };
 
 /** Operators and punctuation with a meaning of their own. */

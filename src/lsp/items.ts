@@ -16,6 +16,8 @@ export function describeItem(item: Item): string {
       return "the schema";
     case "ActionsBlock":
       return "the actions block";
+    case "SignalsBlock":
+      return "the signals block";
   }
 }
 

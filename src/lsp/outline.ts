@@ -32,6 +32,10 @@ function itemSymbol(doc: TextDocument, item: Item): DocumentSymbol {
       return sym("actions", SymbolKind.Enum, item.span, undefined, item.groups.flatMap((g) =>
         g.actions.map((x) => ({ name: x.segments.join("."), kind: SymbolKind.Event, range: rangeOf(doc, x.span), selectionRange: rangeOf(doc, x.span), ...(g.tags.length ? { detail: g.tags.map((t) => `[${t.value}]`).join(" ") } : {}) })),
       ));
+    case "SignalsBlock":
+      return sym("signals", SymbolKind.Enum, item.span, undefined, item.groups.flatMap((g) =>
+        g.signals.map((x) => ({ name: x.segments.join("."), kind: SymbolKind.Event, range: rangeOf(doc, x.span), selectionRange: rangeOf(doc, x.span) })),
+      ));
     case "SchemaBlock":
       return sym("schema", SymbolKind.Struct, item.span, undefined, item.entities.map((e) => ({
         name: e.entity,

@@ -106,8 +106,11 @@ function otherNames(item: Item): Classified[] {
       for (const c of item.claims) for (const p of c.principals) if (p.principalKind) add(p.principalKind.span, "type");
       break;
     case "TestDecl":
+      if (item.given?.principal) add(item.given.principal.kind.span, "type");
       for (const s of item.steps) {
-        if (s.kind === "TestRequest") add(s.principalKind.span, "type");
+        if (s.kind === "TestRequest") {
+          if (s.principalKind) add(s.principalKind.span, "type");
+        }
         else if (s.principal) add(s.principal.kind.span, "type");
       }
       break;

@@ -218,6 +218,7 @@ class Collector {
 
   key(k: KeyRef | null): void {
     if (k?.kind === "PathKey") this.path(k.path);
+    else if (k?.kind === "CompoundKey") k.parts.forEach((p) => this.key(p));
   }
 
   principals(list: readonly PrincipalSelector[]): void {
@@ -300,6 +301,9 @@ const ITEM_SYMBOLS: ItemCollectors = {
   ActionsBlock: (item, c) => {
     for (const g of item.groups) for (const a of g.actions) c.event(a, "action", "declaration");
   },
+  SignalsBlock: (item, c) => {
+    for (const g of item.groups) for (const s of g.signals) c.event(s, "signal", "declaration");
+  },
   RuleDecl: (item, c) => {
     c.declare("rule", item.name.value, item.name.span);
     for (const t of item.targets) c.target(t);
@@ -316,6 +320,9 @@ const ITEM_SYMBOLS: ItemCollectors = {
           if (cl.satisfiedBy) c.event(cl.satisfiedBy, "signal");
           break;
         case "LimitClause":
+          c.key(cl.key);
+          if (cl.distinct && cl.distinct.segments.length > 0) c.path(cl.distinct);
+          break;
         case "TargetKeyClause":
           c.key(cl.key);
           break;
@@ -330,9 +337,11 @@ const ITEM_SYMBOLS: ItemCollectors = {
   WorkflowDecl: (item, c) => {
     c.declare("workflow", item.name.value, item.name.span);
     c.key(item.key);
+    for (const p of item.scope) c.event(p, "action");
     for (const s of item.steps) for (const a of s.actions) c.event(a, "action");
   },
   TestDecl: (item, c) => {
+    for (const w of item.given?.with ?? []) if (w.kind === "WithAttributes") for (const f of w.fields) c.reference("attribute", `${w.entity}.${f.name.value}`, f.name.span);
     for (const s of item.steps) {
       if (s.kind === "TestRequest") {
         c.event(s.action, "action");

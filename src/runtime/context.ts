@@ -1,6 +1,7 @@
-import type { KeyGroupIR, WorkflowIR } from "../compile/ir.js";
+import type { KeyGroupIR, SimpleKeyIR, WorkflowIR } from "../compile/ir.js";
 import { hash32 } from "../compile/hash.js";
 import { Failure, readOwn } from "./attributes.js";
+import { compoundValue } from "./keys.js";
 import type { Partition, Revocation } from "./partition.js";
 import type { Event } from "./request.js";
 import type { CompiledRule } from "../compile/generate.js";
@@ -234,7 +235,13 @@ export class EvalContext {
     this.stored[g] = null;
     this.parts[g] = new Failure(
       "R305",
-      group.key.kind === "session" ? "the request has no session to key by" : group.key.kind === "principal" ? "the event has no principal to key by" : `${group.text} is missing or not a string or number, so the history keyed by it cannot be read`,
+      group.key.kind === "session"
+        ? "the request has no session to key by"
+        : group.key.kind === "principal"
+          ? "the event has no principal to key by"
+          : group.key.kind === "compound"
+            ? `a part of ${group.text} is missing or not a string or number, so the history keyed by it cannot be read`
+            : `${group.text} is missing or not a string or number, so the history keyed by it cannot be read`,
       undefined,
     );
   }
@@ -263,15 +270,28 @@ export function principalKey(kind: string, id: string): string {
 }
 
 /**
- * `context.ip:10.0.0.1` — the key of an attribute-keyed group for this event, or null when the
- * attribute is missing or not a string or number. A number and its decimal text are one key.
+ * `context.ip:10.0.0.1` — the key of an attribute-keyed or compound group for this event, or null
+ * when a key attribute is missing or not a string or number. A number and its decimal text are one
+ * key. A compound key's value is encoded by `compoundValue` (src/runtime/keys.ts).
  */
 export function pathKeyOf(g: KeyGroupIR, ev: Event): string | null {
   const k = g.key;
+  if (k.kind === "compound") {
+    const v = compoundValue(k.parts.map((p) => partValue(p, ev)));
+    return v === null ? null : `${g.text}:${v}`;
+  }
   if (k.kind !== "path") return null;
+  const v = partValue(k, ev);
+  return v === null ? null : `${k.text}:${v}`;
+}
+
+/** The value of one key part for this event as text (a principal is `kind/id`), or null when it has none. */
+function partValue(k: SimpleKeyIR, ev: Event): string | null {
+  if (k.kind === "session") return ev.session ?? null;
+  if (k.kind === "principal") return ev.principalKind === undefined ? null : `${ev.principalKind}/${ev.principalId}`;
   let v: unknown;
   if (k.root === "action") v = k.segments[0] === "name" ? ev.name : ev.name.split(".")[0];
   else v = readOwn(k.root === "principal" ? ev.principal : k.root === "resource" ? ev.resource : ev.context, k.segments, k.text, undefined);
   if (typeof v !== "string" && typeof v !== "number") return null;
-  return `${k.text}:${v}`;
+  return String(v);
 }

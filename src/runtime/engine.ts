@@ -1,14 +1,15 @@
-import type { Bucket, CandidateList } from "../compile/action-index.js";
+import type { Bucket } from "../compile/action-index.js";
 import { ActionIndex } from "../compile/action-index.js";
-import { EFFECT_RANK, type CompiledRule, type RuleOutcome, type SimpleMatch } from "../compile/generate.js";
+import { runChecks } from "../compile/checks.js";
+import { EFFECT_RANK, type CompiledRule, type RuleOutcome } from "../compile/generate.js";
+import { DEFAULT_INDEX_OPTIONS, walkIndex, type IndexOptions, type Probe, type ProbeSink } from "../compile/rule-index.js";
 import { contentHash, hash32, mix32 } from "../compile/hash.js";
 import type { KeyGroupIR, OpIR, PolicyIR } from "../compile/ir.js";
-import { didYouMean } from "../diagnostics/suggest.js";
 import { Failure, MAX_STRING, readOwn } from "./attributes.js";
 import { EvalContext, KeyCache, principalKey, sessionKey, type Layout } from "./context.js";
-import { hasPrefix } from "./glob.js";
+import { keyText, keyValueTooLong } from "./keys.js";
 import type { LayoutDescriptor } from "./layout.js";
-import { addLabel, applyUpdate, emptyRegisters, grantHolds, limitUses, useGrant, useLimit, type Category } from "./operators.js";
+import { addLabel, applyUpdate, distinctLimitAdmits, distinctLimitValue, emptyRegisters, grantHolds, limitUses, useDistinctLimit, useGrant, useLimit, type Category } from "./operators.js";
 import { CorruptPartition, LoadedPartition, loadPartition, MAX_REASON, Partition, Revocation, UnknownLayout, type LayoutSource } from "./partition.js";
 import { matchTerms } from "./readers.js";
 import { DEFAULT_LIMITS, describe, MAX_NAME, nameError, normalizeRequest, normalizeSignal, quote, Rejection, validTime, type Event, type RequestLimits } from "./request.js";
@@ -105,13 +106,15 @@ class Refusal {
 export interface PolicyOptions {
   readonly maxKeys: number;
   readonly limits: RequestLimits;
+  /** How the rule index is built (tests force every rule into the index with leafSize 0). */
+  readonly index?: IndexOptions;
 }
 
 /**
  * A compiled policy: pure decision functions over an immutable state. Build one with
  * `compilePolicy`; it is frozen and safe to share.
  */
-export class Policy {
+export class Policy implements ProbeSink {
   /** Content hash of the policy source; every decision carries it. */
   readonly hash: string;
   /** Rule ids in source order (workflow deviation rules after the rules). */
@@ -132,9 +135,10 @@ export class Policy {
   private readonly layout: Layout;
   private readonly initial: PolicyState;
   private readonly groupOps: readonly (readonly OpIR[])[];
-  private readonly declaredNames: readonly string[];
   /** The digest of a decision over attributes no rule reads, per bucket (see digestOf). */
   private readonly ownLayouts: LayoutSource;
+  /** Orders errors and notes by their rules' places in the source (rules without one first). */
+  private readonly bySource: (a: { readonly rule: string | null }, b: { readonly rule: string | null }) => number;
   /**
    * The evaluation context of the last finished decision, reused by the next one. A decision takes
    * it out (leaving null) and puts it back when done, so a decision started while another is
@@ -155,8 +159,9 @@ export class Policy {
     this.hash = hash;
     this.ruleIds = Object.freeze(rules.map((r) => r.id));
     this.actions = Object.freeze(ir.actions.map((a) => Object.freeze({ name: a.name, high: a.high })));
-    this.declaredNames = Object.freeze(ir.actions.filter((a) => !a.segments.includes("*")).map((a) => a.name));
-    this.index = new ActionIndex(ir, rules, hash);
+    this.index = new ActionIndex(ir, rules, hash, options.index ?? DEFAULT_INDEX_OPTIONS);
+    const place = new Map(rules.map((r) => [r.id, r.ir.index]));
+    this.bySource = (a, b) => (a.rule === null ? -1 : (place.get(a.rule) ?? -1)) - (b.rule === null ? -1 : (place.get(b.rule) ?? -1));
     this.layout = { groups: ir.keyGroups, workflows: ir.workflows, keyCache: new KeyCache() };
     this.layoutHash = contentHash(ir.keyGroups.map((g) => g.layoutId).join(";"));
     const own: Record<string, LayoutDescriptor> = {};
@@ -506,7 +511,7 @@ export class Policy {
   private loadOne(c: EvalContext, g: number, raw: unknown, layouts: LayoutSource): NeedsLayout | Refusal | null {
     const key = c.keys[g]!;
     const group = this.layout.groups[g]!;
-    if (key.length > group.text.length + 1 + this.limits.maxKeyLength) return new Refusal("R302", `request over a limit: the value of ${group.text} that keys a history is longer than ${this.limits.maxKeyLength} characters`);
+    if (keyValueTooLong(group.key, group.text, key, this.limits.maxKeyLength)) return new Refusal("R302", `request over a limit: ${group.key.kind === "compound" ? "a part of the key" : "the value of"} ${group.text} that keys a history is longer than ${this.limits.maxKeyLength} characters`);
     const loaded = loadPartition(raw, key, group, this.groupOps[g]!, this.ir.labels, layouts, c.ev.time);
     if (loaded === null || loaded instanceof Partition) c.load(g, loaded, false);
     else if (loaded instanceof LoadedPartition) c.load(g, loaded.p, true);
@@ -710,7 +715,7 @@ export class Policy {
     if (key.startsWith("principal:")) return this.ir.principalGroup;
     const colon = key.indexOf(":");
     const text = key.slice(0, colon);
-    return this.layout.groups.findIndex((g) => g.key.kind === "path" && g.text === text);
+    return this.layout.groups.findIndex((g) => (g.key.kind === "path" || g.key.kind === "compound") && g.text === text);
   }
 
   /* ---- decisions ----------------------------------------------------------------------------- */
@@ -729,10 +734,7 @@ export class Policy {
     }
     const bucket = known ?? this.index.action(name);
     if (bucket.declared) return bucket;
-    const lower = name.toLowerCase();
-    const suggestion = this.declaredNames.find((d) => d.toLowerCase() === lower) ?? didYouMean(name, this.declaredNames);
-    const message = `${quote(name)} is not a declared action: the policy's actions block does not list it, so no rule applies${suggestion ? `; did you mean ${suggestion}?` : ""}`;
-    return this.errorDecision("R316", message, null, ev);
+    return this.errorDecision("R316", bucket.undeclared, null, ev);
   }
 
   /** Evaluates the event in `c`; with `record`, also notes what it writes. */
@@ -740,17 +742,12 @@ export class Policy {
     const ev = c.ev;
     const revokedBy = ev.isSignal ? null : this.revokedKey(c);
 
+    // The index hands over every rule that the event can match (see rule-index.ts), each once.
     if (revokedBy === null) {
-      if (bucket.byId !== null) {
-        if (ev.principalId !== undefined) {
-          const list = bucket.byId.get(ev.principalId);
-          if (list !== undefined) this.considerList(list, c, held);
-        } else {
-          // A signal without a principal: id-selecting rules cannot be evaluated, so they fail closed.
-          for (const r of bucket.byIdRules) this.consider(r, c, held);
-        }
-      }
-      this.considerList(bucket.general, c, held);
+      walkIndex(bucket.index, c, held, this);
+      // The index visits rules in its own order; errors and notes are listed as a scan in source order lists them.
+      if (c.errors !== null && c.errors.length > 1) c.errors.sort(this.bySource);
+      if (c.notes !== null && c.notes.length > 1) c.notes.sort(this.bySource);
     }
     const { anyAllow, notes, flags } = c;
     let { best, matched, single } = c;
@@ -827,30 +824,18 @@ export class Policy {
     );
   }
 
-  /** Considers a candidate list; a resource-split list only where the request's resource can match. */
-  private considerList(list: CandidateList, c: EvalContext, held: boolean): void {
-    if (isRuleArray(list)) {
-      for (let i = 0; i < list.length; i++) this.consider(list[i]!, c, held);
-      return;
-    }
-    const rest = list.rest;
-    for (let i = 0; i < rest.length; i++) this.consider(rest[i]!, c, held);
-    const seg = firstSegment(c.ev);
-    const indexed = seg === null ? list.indexed : list.bySegment.get(seg);
-    if (indexed !== undefined) for (let i = 0; i < indexed.length; i++) this.consider(indexed[i]!, c, held);
-  }
-
-  /** Evaluates one candidate rule and folds its outcome into the context's running decision. */
-  private consider(r: CompiledRule, c: EvalContext, held: boolean): void {
+  /**
+   * Evaluates one candidate rule (with the test its place in the index leaves) and folds its
+   * outcome into the context's running decision.
+   * @internal
+   */
+  consider(p: Probe, c: EvalContext, held: boolean): void {
+    const r = p.rule;
     c.effectRelevant = r.effect !== "flag";
     c.rule = r;
-    let o: RuleOutcome;
-    if (r.terms !== null) o = matchTerms(r.terms, c);
-    else {
-      const quick = r.simple === null ? undefined : simpleMatch(r.simple, c.ev);
-      o = quick === undefined ? r.match(c) : quick;
-    }
-    if (o === true && r.effect === "allow" && (r.ir.limit !== null || r.ir.grant !== null)) o = this.scopeHolds(r, c, held);
+    let o: RuleOutcome = r.terms !== null ? matchTerms(r.terms, c) : runChecks(p.checks, c);
+    if (o === false) return;
+    if (o === true && r.scoped) o = this.scopeHolds(r, c, held);
     if (o instanceof Failure) {
       (c.errors ??= []).push({ rule: r.id, code: o.code, message: o.message, span: o.span ?? r.ir.span });
       if (r.effect === "allow") return; // fail closed: an allow that cannot be evaluated does not allow
@@ -875,16 +860,32 @@ export class Policy {
   private scopeHolds(r: CompiledRule, c: EvalContext, held: boolean): true | false | Failure {
     const ir = r.ir;
     if (ir.limit !== null && !held) {
-      const op = this.ir.ops[ir.limit] as Extract<OpIR, { op: "limit" }>;
+      const op = this.ir.ops[ir.limit] as Extract<OpIR, { op: "limit" | "distinctLimit" }>;
       const p = c.partition(op.group);
       if (p instanceof Failure) return p;
       if (p !== null) c.change(p.x);
+      if (op.op === "distinctLimit") {
+        const v = distinctLimitValue(op, c.ev);
+        const what = op.attribute.segments.length === 0 ? "resource" : op.attribute.text;
+        if (v === undefined) return new Failure("R301", `missing attribute ${what === "resource" ? "resource.path (or resource.id)" : what}: the distinct limit of ${r.id} counts it`, ir.span);
+        if (!distinctLimitAdmits(op, p === null ? null : p.r, c.nows[op.group]!, v, c)) {
+          (c.notes ??= []).push({ rule: r.id, effect: "allow", code: "R310", message: `${r.id}: limit of ${op.count} distinct ${what} per ${this.layout.groups[op.group]!.text}${op.window ? " within the window" : ""} reached`, span: ir.span });
+          return false;
+        }
+        return this.grantHolds(r, c);
+      }
       const uses = limitUses(op, p === null ? null : p.r, c.nows[op.group]!, c);
       if (uses >= op.count) {
         (c.notes ??= []).push({ rule: r.id, effect: "allow", code: "R310", message: `${r.id}: limit of ${op.count} per ${this.layout.groups[op.group]!.text}${op.window ? " within the window" : ""} reached`, span: ir.span });
         return false;
       }
     }
+    return this.grantHolds(r, c);
+  }
+
+  /** Whether an allow rule's `valid for` grant (if any) still holds for this request. */
+  private grantHolds(r: CompiledRule, c: EvalContext): true | false | Failure {
+    const ir = r.ir;
     if (ir.grant !== null) {
       const op = this.ir.ops[ir.grant] as Extract<OpIR, { op: "grant" }>;
       const p = c.partition(op.group);
@@ -921,8 +922,8 @@ export class Policy {
     const ir = this.ir;
     const t = r.ir.revokeTarget ?? { kind: "session" as const };
     if (t.kind === "session" && c.keys[ir.sessionGroup]) return ir.sessionGroup;
-    if (t.kind === "path") {
-      const g = ir.targetGroups[ir.revokeTargets.findIndex((k) => k.kind === "path" && k.text === t.text)]!;
+    if (t.kind === "path" || t.kind === "compound") {
+      const g = ir.targetGroups[ir.revokeTargets.findIndex((k) => keyText(k) === keyText(t))]!;
       if (c.keys[g]) return g;
     }
     return c.keys[ir.principalGroup] ? ir.principalGroup : -1;
@@ -943,9 +944,13 @@ export class Policy {
       for (const w of winners) {
         const ir = w.ir;
         if (ir.limit !== null) {
-          const op = this.ir.ops[ir.limit] as Extract<OpIR, { op: "limit" }>;
+          const op = this.ir.ops[ir.limit] as Extract<OpIR, { op: "limit" | "distinctLimit" }>;
           const r = this.registersFor(op.group, c);
-          if (r) useLimit(op, r, c.nows[op.group]!);
+          if (r && op.op === "limit") useLimit(op, r, c.nows[op.group]!);
+          else if (r && op.op === "distinctLimit") {
+            const v = distinctLimitValue(op, ev);
+            if (v !== undefined) useDistinctLimit(op, r, c.nows[op.group]!, v);
+          }
         }
         if (ir.grant !== null) {
           const op = this.ir.ops[ir.grant] as Extract<OpIR, { op: "grant" }>;
@@ -1147,32 +1152,6 @@ function fieldTime(r: unknown): number {
   } catch {
     return 0;
   }
-}
-
-/** `match` for the simple rule shape (see CompiledRule.simple); undefined where `match` must decide. */
-function simpleMatch(m: SimpleMatch, ev: Event): boolean | undefined {
-  if (ev.principalKind === undefined) return undefined;
-  if (m.kind !== null && ev.principalKind !== m.kind) return false;
-  if (m.id !== null && ev.principalId !== m.id) return false;
-  if (m.resource === null) return true;
-  const path = ev.resourcePath;
-  if (typeof path !== "string" || path.length > MAX_STRING) return undefined;
-  return m.resourceIsPrefix ? hasPrefix(path, m.resource) : path === m.resource;
-}
-
-function isRuleArray(list: CandidateList): list is readonly CompiledRule[] {
-  return Array.isArray(list);
-}
-
-/**
- * The first path segment of the resource the globs match (`path`, else `id`), or null when there
- * is none to read (then every indexed rule is evaluated, and fails as it must).
- */
-function firstSegment(ev: Event): string | null {
-  const subject = ev.resourcePath !== undefined ? ev.resourcePath : ev.resourceId;
-  if (typeof subject !== "string") return null;
-  const slash = subject.indexOf("/");
-  return slash < 0 ? "" : subject.slice(0, slash);
 }
 
 /** `null` for "never" (Infinity), else the time; a function so the decision's shape stays stable for the optimiser. */

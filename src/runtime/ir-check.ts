@@ -4,6 +4,7 @@ import { LIMITS } from "./limits.js";
 import { contentHash } from "../compile/hash.js";
 import { describeGroup, layoutIdOf } from "./layout.js";
 import { registerWidth } from "./operators.js";
+import { keyText, MAX_KEY_PARTS } from "./keys.js";
 
 /**
  * Checks that a value read from a compiled policy is an IR the evaluators can run: every field of
@@ -97,7 +98,13 @@ const scalar: Check = (v, at) => void (typeof v === "string" ? str(v, at) : type
 const span = record({ file: str, offset: int(0, MAX_INDEX), endOffset: int(0, MAX_INDEX), line: int(1, MAX_INDEX), column: int(1, MAX_INDEX), endLine: int(1, MAX_INDEX), endColumn: int(1, MAX_INDEX) });
 const root = oneOf("principal", "resource", "context", "action");
 const path = record({ root, segments, text: str, span });
-const key = tagged("kind", { session: {}, principal: {}, path: { root, segments, text: str } });
+const keyPart = tagged("kind", { session: {}, principal: {}, path: { root, segments, text: str } });
+const key = tagged("kind", {
+  session: {},
+  principal: {},
+  path: { root, segments, text: str },
+  compound: { parts: (v, at) => (list(keyPart)(v, at), (v as unknown[]).length >= 2 && (v as unknown[]).length <= MAX_KEY_PARTS ? undefined : fail(at, `2 to ${MAX_KEY_PARTS} parts`)), text: str },
+});
 const events = record({ filter: oneOf("happened", "allowed", "attempted", "denied", "signal"), patterns });
 const opBase = { index: int(0, MAX_INDEX), group: int(0, MAX_INDEX), slot: int(0, MAX_INDEX), signature: str, id: str };
 const op = tagged("op", {
@@ -111,6 +118,7 @@ const op = tagged("op", {
   sequence: { ...opBase, stages: (v, at) => (list(events)(v, at), (v as unknown[]).length >= 1 && (v as unknown[]).length <= MAX_STAGES ? undefined : fail(at, `1 to ${MAX_STAGES} stages`)), window: duration, until: nullable(events) },
   workflow: { ...opBase, workflow: int(0, MAX_INDEX) },
   limit: { ...opBase, rule: int(0, MAX_INDEX), count: int(1, MAX_COUNT), window: nullable(duration) },
+  distinctLimit: { ...opBase, rule: int(0, MAX_INDEX), count: int(1, MAX_CAPACITY), window: nullable(duration), attribute: path },
   grant: { ...opBase, rule: int(0, MAX_INDEX), duration: duration },
   labels: opBase,
 });
@@ -131,7 +139,7 @@ const expr: Check = (v, at) => {
     like: { subject: sub, pattern: str, span },
     has: { root, segments, span },
     label: { label: int(0, MAX_INDEX), op: int(0, MAX_INDEX), span },
-    op: { op: int(0, MAX_INDEX), span },
+    op: { op: int(0, MAX_INDEX), current: bool, span },
   };
   for (let item = work.pop(); item !== undefined; item = work.pop()) tagged("t", shapes)(item[0], item[1]);
 };
@@ -164,6 +172,7 @@ const workflow = record({
   span,
   op: int(0, MAX_INDEX),
   positions: (v, at) => (list(patterns)(v, at), (v as unknown[]).length >= 1 && (v as unknown[]).length <= MAX_STEPS ? undefined : fail(at, `1 to ${MAX_STEPS} steps`)),
+  scope: nullable(patterns),
   first: mask,
   follow: list(mask),
   accepting: mask,
@@ -194,7 +203,7 @@ function checkIR(value: unknown): asserts value is PolicyIR {
 
   ir.rules.forEach((r, i) => {
     at(`ir.rules[${i}].index`, r.index === i, `${i}`);
-    opOf(r.limit, "limit", `ir.rules[${i}].limit`);
+    at(`ir.rules[${i}].limit`, r.limit === null || ir.ops[r.limit]?.op === "limit" || ir.ops[r.limit]?.op === "distinctLimit", "the index of a limit operator");
     opOf(r.grant, "grant", `ir.rules[${i}].grant`);
     opOf(r.labelsOp, "labels", `ir.rules[${i}].labelsOp`);
     at(`ir.rules[${i}].labelsOp`, (r.labels.length > 0) === (r.labelsOp !== null), "a labels operator exactly when the rule sets labels");
@@ -210,7 +219,7 @@ function checkIR(value: unknown): asserts value is PolicyIR {
     at(`ir.ops[${i}].slot`, o.slot === slots[o.group], `slot ${slots[o.group]}`);
     slots[o.group]! += registerWidth(o, ir.labels.length);
     if (o.op === "workflow") at(`ir.ops[${i}].workflow`, ir.workflows[o.workflow]?.op === i, "a workflow that reads this operator");
-    if (o.op === "limit" || o.op === "grant") at(`ir.ops[${i}].rule`, o.rule < ir.rules.length, "the index of a rule");
+    if (o.op === "limit" || o.op === "distinctLimit" || o.op === "grant") at(`ir.ops[${i}].rule`, o.rule < ir.rules.length, "the index of a rule");
     if (o.op === "limit" && o.window !== null) at(`ir.ops[${i}].count`, o.count <= MAX_CAPACITY, `at most ${MAX_CAPACITY} uses in a window`);
   });
   ir.ops.forEach((o, i) => at(`ir.ops[${i}].id`, o.id === contentHash(o.signature), "the content hash of its signature"));
@@ -224,12 +233,12 @@ function checkIR(value: unknown): asserts value is PolicyIR {
     const layout = describeGroup(g.text, g.slots, own, ir.labels);
     at(`ir.keyGroups[${i}].layout`, JSON.stringify(g.layout) === JSON.stringify(layout), "the layout its operators describe");
     at(`ir.keyGroups[${i}].layoutId`, g.layoutId === layoutIdOf(layout), "the hash of its layout");
-    at(`ir.keyGroups[${i}].text`, g.text === (g.key.kind === "path" ? g.key.text : g.key.kind), "the text of its key");
+    at(`ir.keyGroups[${i}].text`, g.text === keyText(g.key), "the text of its key");
   });
   const groupOf = (text: string) => ir.keyGroups.findIndex((g) => g.text === text);
   at("ir.sessionGroup", ir.sessionGroup === groupOf("session"), "the session group");
   at("ir.principalGroup", ir.principalGroup === groupOf("principal"), "the principal group");
-  at("ir.targetGroups", ir.targetGroups.length === ir.revokeTargets.length && ir.revokeTargets.every((t, j) => ir.targetGroups[j] === groupOf(t.kind === "path" ? t.text : t.kind)), "the group of each revoke target");
+  at("ir.targetGroups", ir.targetGroups.length === ir.revokeTargets.length && ir.revokeTargets.every((t, j) => ir.targetGroups[j] === groupOf(keyText(t))), "the group of each revoke target");
   ir.workflows.forEach((w, i) => {
     at(`ir.workflows[${i}].index`, w.index === i, `${i}`);
     opOf(w.op, "workflow", `ir.workflows[${i}].op`);
@@ -242,6 +251,7 @@ function windowless(o: OpIR): boolean {
   switch (o.op) {
     case "after":
     case "limit":
+    case "distinctLimit":
       return o.window === null;
     case "since":
     case "gap":

@@ -62,7 +62,7 @@ export function layoutIdOf(d: LayoutDescriptor): string {
   return contentHash(JSON.stringify(d));
 }
 
-const KINDS: ReadonlySet<string> = new Set(["after", "since", "gap", "count", "distinct", "rate", "regularity", "sequence", "workflow", "limit", "grant", "labels"]);
+const KINDS: ReadonlySet<string> = new Set(["after", "since", "gap", "count", "distinct", "rate", "regularity", "sequence", "workflow", "limit", "distinctLimit", "grant", "labels"]);
 const hasOwn = Object.prototype.hasOwnProperty;
 
 /**
@@ -111,7 +111,7 @@ const REGISTER_LIMIT = 1e22;
 export function checkRegisters(ops: readonly LayoutOp[], slots: number, r: unknown): string | null {
   if (!Array.isArray(r) || r.length !== slots) return `registers: expected ${slots} slots`;
   for (const op of ops) {
-    if (op.kind === "distinct") {
+    if (op.kind === "distinct" || op.kind === "distinctLimit") {
       const v = r[op.slot];
       if (v === NONE) continue;
       if (!Array.isArray(v) || v.length % 2 !== 0 || v.length > 2 * 65_536) return "register: distinct is a list of value/time pairs";
@@ -194,7 +194,8 @@ function copyOp(kind: OpIR["op"], src: readonly unknown[], srcLabels: readonly s
       for (let i = 0; i < kept.length; i++) out[slot + i] = kept[i];
       return;
     }
-    case "distinct": {
+    case "distinct":
+    case "distinctLimit": {
       const v = src[0];
       if (!Array.isArray(v)) return;
       out[slot] = v;

@@ -156,6 +156,26 @@ export function nameTest(sel: EventSelIR): (ev: Event) => boolean {
   };
 }
 
+/**
+ * What the request being decided adds to a count or distinct read `including this`: for a count,
+ * `true` when it is one of the operator's events; for a distinct, its value of the attribute when
+ * it is one of the events (undefined otherwise). The request counts as if it were allowed, so a
+ * `denied` or `signal` selector never takes it (the checker refuses `including this` with them).
+ * An observed signal is never part of its own reading.
+ */
+export function currentValue(op: OpIR): (ev: Event) => unknown {
+  if (op.op === "count") {
+    const test = op.events.filter === "denied" ? () => false : nameTest(op.events);
+    return (ev) => (test(ev) ? true : undefined);
+  }
+  if (op.op === "distinct") {
+    const { events, attribute } = op;
+    const test = events === null ? (ev: Event) => !ev.isSignal : events.filter === "denied" ? () => false : nameTest(events);
+    return (ev) => (test(ev) ? readOwnAttribute(attribute, ev) : undefined);
+  }
+  return () => undefined;
+}
+
 /** GCRA with burst `limit`: emission interval T = per / limit, tolerance = per - T. */
 export function gcra(limit: number, per: number): { interval: number; tolerance: number } {
   const interval = per / limit;
@@ -219,7 +239,12 @@ export function regularityCrossing(op: Extract<OpIR, { op: "regularity" }>, r: R
   return best === null ? null : last + best - 0.001;
 }
 
+/**
+ * Whether workflow `w` governs action `name`: its scope (`over ...`) names it, or without a scope,
+ * one of its steps does. An action it does not govern never deviates from it.
+ */
 export function inAlphabet(w: WorkflowIR, name: string): boolean {
+  if (w.scope !== null) return anyPatternMatches(w.scope, name);
   for (const ps of w.positions) if (anyPatternMatches(ps, name)) return true;
   return false;
 }
@@ -250,6 +275,55 @@ function positionsOf(w: WorkflowIR, name: string): number {
 /* ----------------------------------------------------------------------------------------------
  * Quantity scopes and grants, read by their rules
  * -------------------------------------------------------------------------------------------- */
+
+/**
+ * The value a `limit N distinct ATTR` counts for this request: ATTR's value, or for `distinct
+ * resource` the resource's path, else its id. Undefined when the request has none.
+ */
+export function distinctLimitValue(op: Extract<OpIR, { op: "distinctLimit" }>, ev: Event): string | number | undefined {
+  const a = op.attribute;
+  if (a.root === "resource" && a.segments.length === 0) {
+    const v = ev.resourcePath ?? ev.resourceId;
+    return typeof v === "string" || (typeof v === "number" && Number.isFinite(v)) ? v : undefined;
+  }
+  return readOwnAttribute(a, ev);
+}
+
+/**
+ * Whether a `limit N distinct ATTR` admits value `v` at `now`: a value already among the live uses
+ * always does (re-reading the same secret is fine); another one only while fewer than N values are
+ * live. When it does not, the decision may change as the oldest value's window ends.
+ */
+export function distinctLimitAdmits(op: Extract<OpIR, { op: "distinctLimit" }>, r: Regs | null, now: number, v: string | number, sink: ChangeSink): boolean {
+  const a = pairsAt(r, op.slot);
+  let live = 0;
+  let oldest = Infinity;
+  for (let i = 0; i < a.length; i += 2) {
+    const t = a[i + 1] as number;
+    if (op.window !== null && !(now - t < op.window)) continue;
+    if (a[i] === v) return true;
+    live++;
+    if (t < oldest) oldest = t;
+  }
+  if (live < op.count) return true;
+  if (op.window !== null) sink.change(oldest + op.window);
+  return false;
+}
+
+/** Records a use of value `v` of a `limit N distinct ATTR` at `now`: the value's last use moves to now; values out of the window go. */
+export function useDistinctLimit(op: Extract<OpIR, { op: "distinctLimit" }>, r: unknown[], now: number, v: string | number): void {
+  const a = pairsAt(r, op.slot);
+  const out: unknown[] = [];
+  for (let i = 0; i < a.length; i += 2) {
+    if (a[i] === v) continue;
+    const t = a[i + 1] as number;
+    if (op.window === null || now - t < op.window) out.push(a[i], t);
+  }
+  out.push(v, now);
+  // Never more than N live values (a use is recorded only when admitted); the oldest go first.
+  while (out.length > op.count * 2) out.splice(0, 2);
+  r[op.slot] = out;
+}
 
 /** Uses of a `limit` in force at `now`. */
 export function limitUses(op: Extract<OpIR, { op: "limit" }>, r: Regs | null, now: number, sink: ChangeSink): number {

@@ -2,7 +2,7 @@ import type { CompareOp } from "../ast/nodes.js";
 import type { OpIR, WorkflowIR } from "../compile/ir.js";
 import { Failure, type Value } from "./attributes.js";
 import type { EvalContext } from "./context.js";
-import { coefficientOfVariation, FOREVER, gcra, inAlphabet, nameTest, NONE, timesAt, workflowStep } from "./operators.js";
+import { coefficientOfVariation, currentValue, FOREVER, gcra, inAlphabet, nameTest, NONE, timesAt, workflowStep } from "./operators.js";
 import type { Event } from "./request.js";
 
 /**
@@ -70,18 +70,26 @@ export class HistoryRead {
     readonly flipped: boolean,
     /** As a term: whether it is under `not`. */
     readonly negate: boolean,
+    /**
+     * count / distinct `including this`: what the request being decided adds — for a count whether
+     * it is an X (true or undefined), for a distinct its value of the attribute (undefined: none).
+     */
+    readonly current: ((ev: Event) => unknown) | null = null,
   ) {}
 
   /** This reading as a term of a condition. */
   asTerm(cmp: Compare, constant: number, flipped: boolean, negate: boolean): HistoryRead {
-    return new HistoryRead(this.kind, this.group, this.slot, this.window, this.capacity, this.isX, this.workflow, cmp, constant, flipped, negate);
+    return new HistoryRead(this.kind, this.group, this.slot, this.window, this.capacity, this.isX, this.workflow, cmp, constant, flipped, negate, this.current);
   }
 }
 
-/** The reading of operator `op` (a `labels` operator: of its label `label`). */
-export function readingOf(op: OpIR, workflows: readonly WorkflowIR[], label = 0): HistoryRead {
+/**
+ * The reading of operator `op` (a `labels` operator: of its label `label`); `current`: a count or
+ * distinct read `including this`, which counts the request being decided as if it were allowed.
+ */
+export function readingOf(op: OpIR, workflows: readonly WorkflowIR[], label = 0, current = false): HistoryRead {
   const make = (kind: ReadKind, slot = op.slot, window = 0, capacity = 0, isX: ((ev: Event) => boolean) | null = null, wf: WorkflowIR | null = null) =>
-    new HistoryRead(kind, op.group, slot, window, capacity, isX, wf, Compare.None, 0, false, false);
+    new HistoryRead(kind, op.group, slot, window, capacity, isX, wf, Compare.None, 0, false, false, current ? currentValue(op) : null);
   switch (op.op) {
     case "after":
       return op.window === null ? make(ReadKind.Ever) : make(ReadKind.Within, op.slot, op.window);
@@ -104,6 +112,7 @@ export function readingOf(op: OpIR, workflows: readonly WorkflowIR[], label = 0)
     case "labels":
       return make(ReadKind.Label, op.slot + label);
     case "limit":
+    case "distinctLimit":
     case "grant":
       throw new Error(`${op.op} is read through its rule`);
   }
@@ -161,8 +170,9 @@ export function readHistory(h: HistoryRead, c: EvalContext): Value {
       return first === NONE || last === NONE ? Infinity : last - first;
     }
     case ReadKind.Count: {
-      if (r === null) return 0;
-      let n = 0;
+      // `including this`: the request being decided is one more X, now (inside any window).
+      let n = h.current !== null && h.current(c.ev) === true ? 1 : 0;
+      if (r === null) return n;
       let oldest = Infinity;
       const s = h.slot;
       const window = h.window;
@@ -174,21 +184,26 @@ export function readHistory(h: HistoryRead, c: EvalContext): Value {
           if (t < oldest) oldest = t;
         }
       }
-      if (n > 0) c.change(oldest + window);
+      if (oldest !== Infinity) c.change(oldest + window);
       return n;
     }
     case ReadKind.Distinct: {
       const a = r === null || first === NONE ? EMPTY : (r[h.slot] as unknown as readonly unknown[]);
+      // `including this`: the request's own value counts unless a live entry already has it.
+      const mine = h.current === null ? undefined : h.current(c.ev);
+      let seen = mine === undefined;
       let n = 0;
       let oldest = Infinity;
       for (let i = 1; i < a.length; i += 2) {
         const t = a[i] as number;
         if (now - t < h.window) {
           n++;
+          if (a[i - 1] === mine) seen = true;
           if (t < oldest) oldest = t;
         }
       }
-      if (n > 0) c.change(oldest + h.window);
+      if (!seen) n++;
+      if (oldest !== Infinity) c.change(oldest + h.window);
       return n;
     }
     case ReadKind.Rate: {

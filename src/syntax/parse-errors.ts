@@ -13,7 +13,7 @@ import { Dot, Identifier, Kw, NameTok, StringLiteral } from "./tokens.js";
  * sequences...") never reaches users.
  */
 
-const ITEM_START = "rule, workflow, schema, actions, test or property";
+const ITEM_START = "rule, workflow, schema, actions, signals, test or property";
 
 /** What a `name` is called where the grammar expects one, by the rule that expects it. */
 const NAME_IN_RULE: Readonly<Record<string, string>> = {
@@ -31,6 +31,7 @@ const NAME_IN_RULE: Readonly<Record<string, string>> = {
   principalSel: "a principal kind such as agent",
   testRequest: "a name",
   testSignal: "a principal kind such as agent",
+  given: "a principal kind such as agent",
 };
 
 /** `"by"`, `a string`, `a rule name`: a token type as the thing the parser wanted. */
@@ -102,7 +103,7 @@ export function parseErrorDiagnostic(
     code = "P105";
     const suggestion = closestEffect(token.image);
     if (suggestion !== undefined) help = `did you mean "${suggestion}"? ${CODES.P105.help}`;
-  } else if (rule === "path" || rule === "root" || (rule === "key" && tokenMatcher(token, NameTok))) {
+  } else if (rule === "path" || rule === "root" || ((rule === "key" || rule === "keyPart") && tokenMatcher(token, NameTok))) {
     code = "P107";
   } else if ((rule === "operand" || rule === "unary") && tokenMatcher(token, NameTok)) {
     const after = next(token);

@@ -57,8 +57,11 @@ const nameOrStar = (t: IToken) => tokenMatcher(t, NameTok) || tokenMatcher(t, St
 const UNARY_END: ReadonlySet<TokenType> = new Set([
   Kw.and, Kw.or, RParen, RBracket, RCurly, Comma, EOF,
   Kw.when, Kw.unless, Kw.reason, Kw.limit, Kw.valid, Kw.label, Kw.require, Kw.target,
-  Kw.schema, Kw.actions, Kw.rule, Kw.workflow, Kw.test, Kw.property, Kw.import, Kw.use, Kw.param,
+  Kw.schema, Kw.actions, Kw.signals, Kw.rule, Kw.workflow, Kw.test, Kw.property, Kw.import, Kw.use, Kw.param,
 ]);
+
+/** Keywords that open a test step's `session "..."`, `principal {...}`, `resource {...}` or `context {...}`. */
+const WITH_START: ReadonlySet<TokenType> = new Set([Kw.session, Kw.principal, Kw.resource, Kw.context]);
 
 /**
  * The `.rules` parser: one chevrotain CstParser whose rules follow grammar/rules.ebnf one to one (the
@@ -199,7 +202,7 @@ export class LeashParser extends CstParser {
   }
 
   // item = importDecl | useDecl | paramDecl
-  //      | schema | actions | rule | workflow | test | property ;
+  //      | schema | actions | signals | rule | workflow | test | property ;
   // (import, use and param come first: the parse reports one after another item, C283.)
   item = this.RULE("item", () => {
     this.ACTION(() => this.itemStarts.push(this.LA(1).startOffset));
@@ -209,6 +212,7 @@ export class LeashParser extends CstParser {
       { ALT: () => this.SUBRULE(this.paramDecl) },
       { ALT: () => this.SUBRULE(this.schema) },
       { ALT: () => this.SUBRULE(this.actions) },
+      { ALT: () => this.SUBRULE(this.signals) },
       { ALT: () => this.SUBRULE(this.rule) },
       { ALT: () => this.SUBRULE(this.workflow) },
       { ALT: () => this.SUBRULE(this.test) },
@@ -367,6 +371,25 @@ export class LeashParser extends CstParser {
     });
   });
 
+  /* ---- signals ----------------------------------------------------------------------------------- */
+
+  // signals = "signals" "{" { signalGroup } "}" ;
+  signals = this.RULE("signals", () => {
+    this.CONSUME(Kw.signals);
+    this.CONSUME(LCurly);
+    this.MANY(() => this.SUBRULE(this.signalGroup));
+    this.CONSUME(RCurly);
+  });
+
+  // signalGroup = actionName { "," actionName } ;
+  signalGroup = this.RULE("signalGroup", () => {
+    this.SUBRULE(this.actionName);
+    this.MANY(() => {
+      this.CONSUME(Comma);
+      this.SUBRULE2(this.actionName);
+    });
+  });
+
   /* ---- rules ------------------------------------------------------------------------------------- */
 
   // rule = "rule" name ":" effect targets [ principals ] [ resources ] { clause } ;
@@ -481,7 +504,7 @@ export class LeashParser extends CstParser {
 
   // clause = ( "when" | "unless" ) expr
   //        | "reason" string
-  //        | "limit" number "per" key [ "within" duration ]
+  //        | "limit" number [ "distinct" ( path | "resource" ) ] "per" key [ "within" duration ]
   //        | "valid" "for" duration [ "per" key ]
   //        | "label" "session" "+=" name [ "for" duration ]
   //        | "require" name [ "satisfied" "by" actionName ]
@@ -507,6 +530,17 @@ export class LeashParser extends CstParser {
         ALT: () => {
           this.CONSUME(Kw.limit);
           this.CONSUME(NumberLiteral);
+          this.OPTION5(() => {
+            this.CONSUME(Kw.distinct);
+            this.OR3((this.memo[30] ??= {
+              DEF: [
+                // `resource.owner` is a path, `resource` alone the resource itself: the path is tried first.
+                { ALT: () => this.SUBRULE(this.path) },
+                { ALT: () => this.CONSUME(Kw.resource, { LABEL: "distinctResource" }) },
+              ],
+              ERR_MSG: "resource or an attribute path such as resource.owner",
+            }));
+          });
           this.CONSUME(Kw.per);
           this.SUBRULE(this.key);
           this.OPTION(() => {
@@ -558,9 +592,32 @@ export class LeashParser extends CstParser {
     ]));
   });
 
-  // key = "session" | "principal" | path ;
+  // key = keyPart | "(" keyPart "," keyPart { "," keyPart } ")" ;
   key = this.RULE("key", () => {
     this.OR((this.memo[8] ??= {
+      DEF: [
+        { ALT: () => this.SUBRULE(this.keyPart) },
+        {
+          ALT: () => {
+            this.CONSUME(LParen);
+            this.SUBRULE2(this.keyPart);
+            this.CONSUME(Comma);
+            this.SUBRULE3(this.keyPart);
+            this.MANY(() => {
+              this.CONSUME2(Comma);
+              this.SUBRULE4(this.keyPart);
+            });
+            this.CONSUME(RParen);
+          },
+        },
+      ],
+      ERR_MSG: "a key (session, principal, an attribute path such as context.ip, or several in parentheses)",
+    }));
+  });
+
+  // keyPart = "session" | "principal" | path ;
+  keyPart = this.RULE("keyPart", () => {
+    this.OR((this.memo[31] ??= {
       DEF: [
         // `principal.x` is a path, `principal` alone the key: the path is tried first.
         { ALT: () => this.SUBRULE(this.path) },
@@ -743,8 +800,8 @@ export class LeashParser extends CstParser {
   // temporal = "after" "(" events "by" key [ "within" duration ] [ "until" events ] ")"
   //          | "since" "(" events "by" key ")"
   //          | "gap" "(" events "by" key ")"
-  //          | "count" "(" events "by" key [ "within" duration ] ")"
-  //          | "distinct" "(" path [ "of" events ] "by" key [ "within" duration ] ")"
+  //          | "count" "(" events "by" key [ "within" duration ] [ "including" "this" ] ")"
+  //          | "distinct" "(" path [ "of" events ] "by" key [ "within" duration ] [ "including" "this" ] ")"
   //          | "rate" "(" events "by" key "," number "per" duration ")"
   //          | "regularity" "(" events "by" key "over" number ")"
   //          | "sequence" "(" events { "," events } "by" key "within" duration [ "until" events ] ")"
@@ -788,6 +845,7 @@ export class LeashParser extends CstParser {
           this.tEvents(5);
           this.tByKey(4);
           this.tWithin(3);
+          this.tIncluding(7);
           this.consume(4, RParen);
         },
       },
@@ -802,6 +860,7 @@ export class LeashParser extends CstParser {
           });
           this.tByKey(5);
           this.tWithin(5);
+          this.tIncluding(8);
           this.consume(5, RParen);
         },
       },
@@ -870,6 +929,12 @@ export class LeashParser extends CstParser {
       this.consume(i, DurationLiteral, { LABEL: "window" });
     });
   }
+  private tIncluding(i: number): void {
+    this.option(i, () => {
+      this.consume(i, Kw.including);
+      this.consume(i, Kw.this);
+    });
+  }
   private tUntil(i: number, optionIdx: number, eventsIdx: number): void {
     this.option(optionIdx, () => {
       this.consume(i, Kw.until);
@@ -899,12 +964,21 @@ export class LeashParser extends CstParser {
 
   /* ---- workflows --------------------------------------------------------------------------------- */
 
-  // workflow = "workflow" name "by" key ":" step { "->" step } [ "on" "deviation" effect [ "reason" string ] ] ;
+  // workflow = "workflow" name "by" key [ "over" actionName { "," actionName } ] ":" step { "->" step }
+  //            [ "on" "deviation" effect [ "reason" string ] ] ;
   workflow = this.RULE("workflow", () => {
     this.CONSUME(Kw.workflow);
     this.CONSUME(NameTok, { LABEL: "name" });
     this.CONSUME(Kw.by);
     this.SUBRULE(this.key);
+    this.OPTION3(() => {
+      this.CONSUME(Kw.over);
+      this.SUBRULE(this.actionName, { LABEL: "scope" });
+      this.MANY2(() => {
+        this.CONSUME(Comma);
+        this.SUBRULE2(this.actionName, { LABEL: "scope" });
+      });
+    });
     this.CONSUME(Colon);
     this.SUBRULE(this.step);
     this.MANY(() => {
@@ -952,14 +1026,44 @@ export class LeashParser extends CstParser {
 
   /* ---- tests and properties ---------------------------------------------------------------------- */
 
-  // test = "test" string "{" { testStep } "}" ;
+  // test = "test" string "{" [ given ] { testStep } "}" ;
   test = this.RULE("test", () => {
     this.CONSUME(Kw.test);
     this.CONSUME(StringLiteral);
     this.CONSUME(LCurly);
+    this.OPTION(() => this.SUBRULE(this.given));
     this.MANY(() => this.SUBRULE(this.testStep));
     this.CONSUME(RCurly);
   });
+
+  // given = "given" ( name string { testWith } | testWith { testWith } ) ;
+  given = this.RULE("given", () => {
+    this.CONSUME(Kw.given);
+    this.OR((this.memo[32] ??= {
+      DEF: [
+        {
+          // `session "s1"` and `context {` start a testWith; any other name and string is a principal.
+          GATE: () => !this.withAhead(),
+          ALT: () => {
+            this.CONSUME(NameTok, { LABEL: "kind" });
+            this.CONSUME(StringLiteral, { LABEL: "id" });
+            this.MANY(() => this.SUBRULE(this.testWith));
+          },
+        },
+        { ALT: () => this.AT_LEAST_ONE(() => this.SUBRULE2(this.testWith)) },
+      ],
+      ERR_MSG: 'what the steps share (a principal such as human "alice", session "s1", or principal, resource or context {...})',
+      IGNORE_AMBIGUITIES: true,
+    }));
+  });
+
+  /** Whether the next tokens start a testWith (`session "x"`, `principal {`, `resource {`, `context {`). */
+  private withAhead(k = 1): boolean {
+    const t = this.LA(k).tokenType;
+    if (!WITH_START.has(t)) return false;
+    const next = this.LA(k + 1).tokenType;
+    return t === Kw.session ? tokenMatcher(this.LA(k + 1), StringLiteral) : next === LCurly;
+  }
 
   // testStep = [ "at" duration ] ( testRequest | testSignal ) ;
   testStep = this.RULE("testStep", () => {
@@ -977,10 +1081,17 @@ export class LeashParser extends CstParser {
     }));
   });
 
-  // testRequest = name string actionName [ resourceGlob ] { testWith } "=>" effect [ "by" name ] ;
+  // testRequest = [ name string ] actionName [ resourceGlob ] { testWith } "=>" effect [ "by" name ] ;
   testRequest = this.RULE("testRequest", () => {
-    this.CONSUME(NameTok, { LABEL: "kind" });
-    this.CONSUME(StringLiteral, { LABEL: "id" });
+    // `agent "bot" a.b ...` names the principal; `a "glob" session "s1" ...` is an action and a quoted
+    // resource: a name and a string are the principal only when an action name follows them.
+    this.OPTION3((this.memo[33] ??= {
+      GATE: () => tokenMatcher(this.LA(2), StringLiteral) && nameOrStar(this.LA(3)) && !this.withAhead(3),
+      DEF: () => {
+        this.CONSUME(NameTok, { LABEL: "kind" });
+        this.CONSUME(StringLiteral, { LABEL: "id" });
+      },
+    }));
     this.SUBRULE(this.actionName);
     this.OPTION(() => this.SUBRULE(this.resourceGlob));
     this.MANY(() => this.SUBRULE(this.testWith));

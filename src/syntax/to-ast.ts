@@ -82,6 +82,7 @@ export class AstBuilder {
     if (c.paramDecl) return this.paramDecl(node(c.paramDecl));
     if (c.schema) return this.schema(node(c.schema));
     if (c.actions) return this.actions(node(c.actions));
+    if (c.signals) return this.signals(node(c.signals));
     if (c.workflow) return this.workflow(node(c.workflow));
     if (c.test) return this.test(node(c.test));
     if (c.property) return this.property(node(c.property));
@@ -195,6 +196,17 @@ export class AstBuilder {
     return this.count({ kind: "ActionGroup", span: joinSpans(actions[0]!.span, end), actions, tags });
   }
 
+  /* ---- signals ----------------------------------------------------------------------------------- */
+
+  private signals(cst: CstNode): A.SignalsBlock {
+    const c = cst.children;
+    const groups = nodes(c.signalGroup).map((g) => {
+      const signals = nodes(g.children.actionName).map((a) => this.actionName(a));
+      return this.count({ kind: "SignalGroup" as const, span: joinSpans(signals[0]!.span, signals[signals.length - 1]!.span), signals });
+    });
+    return this.count({ kind: "SignalsBlock", span: this.span(tok(c.Signals), tok(c.RCurly)), groups });
+  }
+
   /* ---- rules ------------------------------------------------------------------------------------- */
 
   private rule(cst: CstNode): A.RuleDecl {
@@ -273,9 +285,15 @@ export class AstBuilder {
     }
     if (c.Limit) {
       const count = this.number(tok(c.NumberLiteral));
+      // `distinct resource` is the resource itself: a path of root resource with no segments.
+      const distinct = c.path
+        ? this.path(node(c.path))
+        : c.distinctResource
+          ? this.count({ kind: "Path" as const, span: this.tokSpan(tok(c.distinctResource)), root: "resource" as const, segments: [] })
+          : null;
       const key = this.key(node(c.key));
       const window = c.window ? this.duration(tok(c.window)) : null;
-      return this.count({ kind: "LimitClause", span: joinSpans(this.tokSpan(tok(c.Limit)), (window ?? key).span), count, key, window });
+      return this.count({ kind: "LimitClause", span: joinSpans(this.tokSpan(tok(c.Limit)), (window ?? key).span), count, distinct, key, window });
     }
     if (c.Valid) {
       const duration = this.duration(tok(c.DurationLiteral));
@@ -307,6 +325,13 @@ export class AstBuilder {
   }
 
   private key(cst: CstNode): A.KeyRef {
+    const c = cst.children;
+    const parts = nodes(c.keyPart).map((p) => this.keyPart(p));
+    if (!c.LParen) return parts[0]!;
+    return this.count({ kind: "CompoundKey" as const, span: this.span(tok(c.LParen), tok(c.RParen)), parts });
+  }
+
+  private keyPart(cst: CstNode): A.SimpleKeyRef {
     const c = cst.children;
     if (c.Session) return this.count({ kind: "SessionKey" as const, span: this.tokSpan(tok(c.Session)) });
     if (c.Principal) return this.count({ kind: "PrincipalKey" as const, span: this.tokSpan(tok(c.Principal)) });
@@ -459,9 +484,9 @@ export class AstBuilder {
       case "gap":
         return this.count({ kind: "GapCall", span, events: events!, key });
       case "count":
-        return this.count({ kind: "CountCall", span, events: events!, key, window });
+        return this.count({ kind: "CountCall", span, events: events!, key, window, current: c.Including !== undefined });
       case "distinct":
-        return this.count({ kind: "DistinctCall", span, attribute: this.path(node(c.path)), events, key, window });
+        return this.count({ kind: "DistinctCall", span, attribute: this.path(node(c.path)), events, key, window, current: c.Including !== undefined });
       case "rate":
         return this.count({ kind: "RateCall", span, events: events!, key, limit: this.number(tok(c.limit)), per: this.duration(tok(c.per)) });
       case "regularity":
@@ -493,6 +518,7 @@ export class AstBuilder {
     const c = cst.children;
     const name = this.name(tok(c.name));
     const key = this.key(node(c.key));
+    const scope = nodes(c.scope).map((a) => this.actionName(a));
     const steps = nodes(c.step).map((s) => this.step(s));
     let onDeviation: A.WorkflowDecl["onDeviation"] = null;
     if (c.On) {
@@ -501,7 +527,7 @@ export class AstBuilder {
       onDeviation = { effect, span: joinSpans(this.tokSpan(tok(c.On)), (reason?.span ?? effectSpan)), reason };
     }
     const end = onDeviation?.span ?? steps[steps.length - 1]!.span;
-    return this.count({ kind: "WorkflowDecl", span: joinSpans(this.tokSpan(tok(c.Workflow)), end), name, key, steps, onDeviation });
+    return this.count({ kind: "WorkflowDecl", span: joinSpans(this.tokSpan(tok(c.Workflow)), end), name, key, scope, steps, onDeviation });
   }
 
   private step(cst: CstNode): A.WorkflowStep {
@@ -519,8 +545,17 @@ export class AstBuilder {
   private test(cst: CstNode): A.TestDecl {
     const c = cst.children;
     const name = this.string(tok(c.StringLiteral));
+    const given = c.given ? this.given(node(c.given)) : null;
     const steps = nodes(c.testStep).map((s) => this.testStep(s));
-    return this.count({ kind: "TestDecl", span: this.span(tok(c.Test), tok(c.RCurly)), name, steps });
+    return this.count({ kind: "TestDecl", span: this.span(tok(c.Test), tok(c.RCurly)), name, given, steps });
+  }
+
+  private given(cst: CstNode): A.TestGiven {
+    const c = cst.children;
+    const principal = c.kind ? { kind: this.name(tok(c.kind)), id: this.string(tok(c.id)) } : null;
+    const withs = nodes(c.testWith).map((w) => this.testWith(w));
+    const end = withs[withs.length - 1]?.span ?? principal!.id.span;
+    return this.count({ kind: "TestGiven", span: joinSpans(this.tokSpan(tok(c.Given)), end), principal, with: withs });
   }
 
   private testStep(cst: CstNode): A.TestStep {
@@ -531,15 +566,15 @@ export class AstBuilder {
 
   private testRequest(cst: CstNode, at: A.DurationLit | null, atTok: CstElement[] | undefined): A.TestRequest {
     const c = cst.children;
-    const principalKind = this.name(tok(c.kind));
-    const principalId = this.string(tok(c.id));
+    const principalKind = c.kind ? this.name(tok(c.kind)) : null;
+    const principalId = c.id ? this.string(tok(c.id)) : null;
     const action = this.actionName(node(c.actionName));
     const resource = c.resourceGlob ? this.resourceGlob(node(c.resourceGlob)) : null;
     const withs = nodes(c.testWith).map((w) => this.testWith(w));
     const [effect, effectSpan] = this.effect(node(c.effect));
     const rule = c.rule ? this.name(tok(c.rule)) : null;
     const expect = { effect, span: joinSpans(this.tokSpan(tok(c.FatArrow)), rule?.span ?? effectSpan), rule };
-    const start = atTok ? this.tokSpan(tok(atTok)) : principalKind.span;
+    const start = atTok ? this.tokSpan(tok(atTok)) : (principalKind?.span ?? action.span);
     return this.count({
       kind: "TestRequest",
       span: joinSpans(start, expect.span),

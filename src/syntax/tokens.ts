@@ -173,7 +173,7 @@ export const KEYWORDS = [
   "satisfied", "by", "target", "or", "and", "not", "in", "like", "has", "true", "false", "action",
   "after", "until", "since", "gap", "count", "distinct", "of", "rate", "regularity", "over",
   "sequence", "deviates", "allowed", "attempted", "denied", "workflow", "deviation", "test", "at",
-  "property", "never", "always", "import", "use", "param",
+  "property", "never", "always", "signals", "including", "this", "given", "import", "use", "param",
 ] as const;
 export type Keyword = (typeof KEYWORDS)[number];
 

@@ -26,10 +26,14 @@ import type {
   RuleDecl,
   SchemaBlock,
   SetLit,
+  SignalGroup,
+  SignalsBlock,
+  SimpleKeyRef,
   StringLit,
   Target,
   TemporalCall,
   TestDecl,
+  TestGiven,
   TestStep,
   TestWith,
   TypeExpr,
@@ -181,11 +185,19 @@ export function arbPath(): fc.Arbitrary<Path> {
     .map(([root, segments]) => ({ kind: "Path", span: SPAN, root, segments }));
 }
 
+export function arbKeyPart(): fc.Arbitrary<SimpleKeyRef> {
+  return fc.oneof(
+    fc.constant<SimpleKeyRef>({ kind: "SessionKey", span: SPAN }),
+    fc.constant<SimpleKeyRef>({ kind: "PrincipalKey", span: SPAN }),
+    arbPath().map((path): SimpleKeyRef => ({ kind: "PathKey", span: SPAN, path })),
+  );
+}
+
+/** A key of one part, or (less often) a compound key of two to four parts. */
 export function arbKey(): fc.Arbitrary<KeyRef> {
   return fc.oneof(
-    fc.constant<KeyRef>({ kind: "SessionKey", span: SPAN }),
-    fc.constant<KeyRef>({ kind: "PrincipalKey", span: SPAN }),
-    arbPath().map((path): KeyRef => ({ kind: "PathKey", span: SPAN, path })),
+    { weight: 4, arbitrary: arbKeyPart() },
+    { weight: 1, arbitrary: fc.array(arbKeyPart(), { minLength: 2, maxLength: 4 }).map((parts): KeyRef => ({ kind: "CompoundKey", span: SPAN, parts })) },
   );
 }
 
@@ -204,9 +216,9 @@ export function arbTemporal(): fc.Arbitrary<TemporalCall> {
     fc.record({ events: arbEvents(), key: arbKey(), window, until }).map((r): TemporalCall => ({ kind: "AfterCall", span: SPAN, ...r })),
     fc.record({ events: arbEvents(), key: arbKey() }).map((r): TemporalCall => ({ kind: "SinceCall", span: SPAN, ...r })),
     fc.record({ events: arbEvents(), key: arbKey() }).map((r): TemporalCall => ({ kind: "GapCall", span: SPAN, ...r })),
-    fc.record({ events: arbEvents(), key: arbKey(), window }).map((r): TemporalCall => ({ kind: "CountCall", span: SPAN, ...r })),
+    fc.record({ events: arbEvents(), key: arbKey(), window, current: fc.boolean() }).map((r): TemporalCall => ({ kind: "CountCall", span: SPAN, ...r })),
     fc
-      .record({ attribute: arbPath(), events: option(arbEvents()), key: arbKey(), window })
+      .record({ attribute: arbPath(), events: option(arbEvents()), key: arbKey(), window, current: fc.boolean() })
       .map((r): TemporalCall => ({ kind: "DistinctCall", span: SPAN, ...r })),
     fc
       .record({ events: arbEvents(), key: arbKey(), limit: arbCount(), per: arbDurationLit() })
@@ -298,12 +310,17 @@ export function arbClause(): fc.Arbitrary<Clause> {
   return fc.oneof(
     { weight: 4, arbitrary: arbWhen() },
     { weight: 1, arbitrary: arbStringLit().map((text): Clause => ({ kind: "ReasonClause", span: SPAN, text })) },
-    { weight: 1, arbitrary: fc.record({ count: arbCount(), key: arbKey(), window: option(arbDurationLit()) }).map((r): Clause => ({ kind: "LimitClause", span: SPAN, ...r })) },
+    { weight: 1, arbitrary: fc.record({ count: arbCount(), distinct: option(arbDistinctScope()), key: arbKey(), window: option(arbDurationLit()) }).map((r): Clause => ({ kind: "LimitClause", span: SPAN, ...r })) },
     { weight: 1, arbitrary: fc.record({ duration: arbDurationLit(), key: option(arbKey()) }).map((r): Clause => ({ kind: "ValidForClause", span: SPAN, ...r })) },
     { weight: 1, arbitrary: fc.record({ label: arbName(), duration: option(arbDurationLit()) }).map((r): Clause => ({ kind: "LabelClause", span: SPAN, ...r })) },
     { weight: 1, arbitrary: fc.record({ obligation: arbName(), satisfiedBy: option(arbActionPattern()) }).map((r): Clause => ({ kind: "RequireClause", span: SPAN, ...r })) },
     { weight: 1, arbitrary: arbKey().map((key): Clause => ({ kind: "TargetKeyClause", span: SPAN, key })) },
   );
+}
+
+/** What `limit N distinct ... per` counts: `resource` (a resource path without segments) or an attribute path. */
+function arbDistinctScope(): fc.Arbitrary<Path> {
+  return fc.oneof(fc.constant<Path>({ kind: "Path", span: SPAN, root: "resource", segments: [] }), arbPath());
 }
 
 export function arbRule(): fc.Arbitrary<RuleDecl> {
@@ -350,6 +367,11 @@ export function arbActions(): fc.Arbitrary<ActionsBlock> {
   return fc.array(group, { maxLength: 4 }).map((groups) => ({ kind: "ActionsBlock", span: SPAN, groups }));
 }
 
+export function arbSignals(): fc.Arbitrary<SignalsBlock> {
+  const group = fc.array(arbActionPattern(), { minLength: 1, maxLength: 4 }).map((signals): SignalGroup => ({ kind: "SignalGroup", span: SPAN, signals }));
+  return fc.array(group, { maxLength: 4 }).map((groups) => ({ kind: "SignalsBlock", span: SPAN, groups }));
+}
+
 /* ---- workflows, tests, properties ------------------------------------------------------- */
 
 export function arbWorkflow(): fc.Arbitrary<WorkflowDecl> {
@@ -358,7 +380,7 @@ export function arbWorkflow(): fc.Arbitrary<WorkflowDecl> {
     .map((r): WorkflowStep => ({ kind: "WorkflowStep", span: SPAN, ...r }));
   const onDeviation = option(fc.record({ effect: arbEffect(), reason: option(arbStringLit()) }).map((r) => ({ span: SPAN, ...r })));
   return fc
-    .record({ name: arbName(), key: arbKey(), steps: fc.array(step, { minLength: 1, maxLength: 5 }), onDeviation })
+    .record({ name: arbName(), key: arbKey(), scope: fc.array(arbActionPattern(), { maxLength: 3 }), steps: fc.array(step, { minLength: 1, maxLength: 5 }), onDeviation })
     .map((r) => ({ kind: "WorkflowDecl", span: SPAN, ...r }));
 }
 
@@ -379,20 +401,35 @@ function arbTestWith(): fc.Arbitrary<TestWith> {
  */
 const AMBIGUOUS_TEST_KINDS: ReadonlySet<string> = new Set(["by", "session", "principal", "resource", "context"]);
 
+/**
+ * First words a request without a principal cannot start with: they read as the `by RULE` of the
+ * step before, an `at`, a signal step or a `session`/attribute clause.
+ */
+const AMBIGUOUS_STEP_STARTS: ReadonlySet<string> = new Set([...AMBIGUOUS_TEST_KINDS, "at", "signal", "given"]);
+
 export function arbTestStep(): fc.Arbitrary<TestStep> {
   const at = option(arbDurationLit());
   const withs = fc.array(arbTestWith(), { maxLength: 3 });
+  const principal = fc.oneof(
+    { weight: 3, arbitrary: fc.record({ principalKind: arbName().filter((n) => !AMBIGUOUS_TEST_KINDS.has(n.value)), principalId: arbStringLit(), action: arbActionPattern() }) },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        principalKind: fc.constant(null),
+        principalId: fc.constant(null),
+        action: arbActionPattern().filter((a) => !AMBIGUOUS_STEP_STARTS.has(a.segments[0]!)),
+      }),
+    },
+  );
   const request = fc
     .record({
       at,
-      principalKind: arbName().filter((n) => !AMBIGUOUS_TEST_KINDS.has(n.value)),
-      principalId: arbStringLit(),
-      action: arbActionPattern(),
+      who: principal,
       resource: option(arbResourceSelector()),
       with: withs,
       expect: fc.record({ effect: arbEffect(), rule: option(arbName()) }).map((r) => ({ span: SPAN, ...r })),
     })
-    .map((r): TestStep => ({ kind: "TestRequest", span: SPAN, ...r }));
+    .map(({ who, ...r }): TestStep => ({ kind: "TestRequest", span: SPAN, ...who, ...r }));
   const signal = fc
     .record({ at, signal: arbActionPattern(), principal: option(fc.record({ kind: arbName(), id: arbStringLit() })), with: withs })
     .map((r): TestStep => ({ kind: "TestSignal", span: SPAN, ...r }));
@@ -401,8 +438,17 @@ export function arbTestStep(): fc.Arbitrary<TestStep> {
 
 export function arbTest(): fc.Arbitrary<TestDecl> {
   return fc
-    .record({ name: arbStringLit(), steps: fc.array(arbTestStep(), { maxLength: 4 }) })
+    .record({ name: arbStringLit(), given: option(arbGiven()), steps: fc.array(arbTestStep(), { maxLength: 4 }) })
     .map((r) => ({ kind: "TestDecl", span: SPAN, ...r }));
+}
+
+/** `given [KIND "ID"] WITH*`: a principal, some clauses, or both (never neither). */
+export function arbGiven(): fc.Arbitrary<TestGiven> {
+  const principal = option(fc.record({ kind: arbName().filter((n) => !AMBIGUOUS_TEST_KINDS.has(n.value)), id: arbStringLit() }));
+  return fc
+    .record({ principal, with: fc.array(arbTestWith(), { maxLength: 3 }) })
+    .filter((g) => g.principal !== null || g.with.length > 0)
+    .map((r) => ({ kind: "TestGiven", span: SPAN, ...r }));
 }
 
 export function arbPropertyClaim(): fc.Arbitrary<PropertyClaim> {
@@ -430,6 +476,7 @@ export function arbItem(): fc.Arbitrary<Item> {
   return fc.oneof(
     { weight: 1, arbitrary: arbSchema() },
     { weight: 1, arbitrary: arbActions() },
+    { weight: 1, arbitrary: arbSignals() },
     { weight: 5, arbitrary: arbRule() },
     { weight: 2, arbitrary: arbWorkflow() },
     { weight: 1, arbitrary: arbTest() },

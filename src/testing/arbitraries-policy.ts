@@ -373,6 +373,82 @@ export function arbSequencePolicy(v: PolicyVocabulary = DEFAULT_VOCABULARY): fc.
     });
 }
 
+/* ---- compound keys, including this, distinct limits, scoped workflows ------------------------- */
+
+/** Compound keys over the vocabulary's keys (a part may be missing from an event: R305). */
+const COMPOUND_KEYS = ["(session, context.ip)", "(principal, resource.path)", "(context.ip, session)", "(session, principal)"] as const;
+
+/** What this family's rules are about, for a property to count what it covered. */
+export const LANGUAGE_CONSTRUCTS = ["compound key", "including this", "distinct limit", "scoped workflow"] as const;
+export type LanguageConstruct = (typeof LANGUAGE_CONSTRUCTS)[number];
+
+function arbAnyKey(): fc.Arbitrary<string> {
+  return fc.oneof({ weight: 1, arbitrary: arbKey() }, { weight: 2, arbitrary: fc.constantFrom(...COMPOUND_KEYS) });
+}
+
+/** Conditions with compound keys and `including this` (which takes events a request can be). */
+function arbLanguageAtom(v: PolicyVocabulary): fc.Arbitrary<string> {
+  const ev = arbEvents(v);
+  const countable = arbEvents(v, ["", "allowed", "attempted"]);
+  const win = arbWindow(v);
+  const small = fc.nat(3);
+  const including = fc.boolean().map((b) => (b ? " including this" : ""));
+  return fc.oneof(
+    fc.tuple(ev, fc.constantFrom(...COMPOUND_KEYS), fc.option(win, { nil: null })).map(([e, k, w]) => `after(${e} by ${k}${w === null ? "" : ` within ${w}`})`),
+    fc.tuple(countable, arbAnyKey(), win, including, arbCountOp(), small).map(([e, k, w, i, o, n]) => `count(${e} by ${k} within ${w}${i}) ${o} ${n}`),
+    fc
+      .tuple(fc.constantFrom("context.tier", "resource.path", "principal.id", "action.domain"), fc.option(countable, { nil: null }), arbAnyKey(), win, including, fc.constantFrom(">", ">=", "<"), small)
+      .map(([p, e, k, w, i, o, n]) => `distinct(${p}${e === null ? "" : ` of ${e}`} by ${k} within ${w}${i}) ${o} ${n}`),
+    fc.constant("deviates(wf1)"),
+  );
+}
+
+/** One rule of this family: a condition of `arbLanguageAtom`, or an allow rule with a distinct limit. */
+function arbLanguageRule(v: PolicyVocabulary, name: string): fc.Arbitrary<string> {
+  const targets = arbTargets(v).map((ts) => ts.join(", "));
+  const conditional = fc
+    .tuple(fc.constantFrom("allow", "deny", "challenge", "flag"), targets, fc.boolean(), arbLanguageAtom(v))
+    .map(([effect, t, negated, atom]) => `rule ${name}: ${effect} ${t}\n  ${negated ? "unless" : "when"} ${atom}`);
+  const limited = fc
+    .tuple(targets, fc.integer({ min: 1, max: 3 }), fc.constantFrom("resource", "context.tier", "principal.id"), arbAnyKey(), fc.option(arbWindow(v), { nil: null }))
+    .map(([t, n, a, k, w]) => `rule ${name}: allow ${t}\n  limit ${n} distinct ${a} per ${k}${w === null ? "" : ` within ${w}`}`);
+  return fc.oneof({ weight: 2, arbitrary: conditional }, { weight: 1, arbitrary: limited });
+}
+
+/**
+ * `workflow wf1 by KEY over D.*, ...: s1 -> s2* -> ...`: a scoped workflow over the domains of its
+ * steps (and sometimes every action), so that an action of a domain no step names deviates.
+ */
+function arbScopedWorkflow(v: PolicyVocabulary): fc.Arbitrary<string> {
+  const step = fc
+    .tuple(fc.uniqueArray(fc.constantFrom(...v.actions), { minLength: 1, maxLength: 2 }), fc.constantFrom("", "", "*", "+", "?"))
+    .map(([names, mark]) => ({ names, text: `${names.length === 1 ? names[0] : `(${names.join(" | ")})`}${mark}` }));
+  return fc
+    .tuple(arbAnyKey(), fc.array(step, { minLength: 1, maxLength: 4 }), fc.boolean(), fc.constantFrom(" on deviation flag", " on deviation deny", ""))
+    .map(([key, steps, everything, dev]) => {
+      const domains = [...new Set(steps.flatMap((s) => s.names.map((n) => `${n.split(".")[0]}.*`)))];
+      return `workflow wf1 by ${key} over ${everything ? "*" : domains.join(", ")}:\n  ${steps.map((s) => s.text).join(" -> ")}${dev}`;
+    });
+}
+
+/**
+ * Policies of `arbSequencePolicy` with one to three rules of this family (compound keys in
+ * histories and limits, `including this`, distinct limits) and a scoped workflow `wf1`, and the
+ * constructs the policy uses.
+ */
+export function arbLanguagePolicy(v: PolicyVocabulary = DEFAULT_VOCABULARY): fc.Arbitrary<{ source: string; constructs: ReadonlySet<LanguageConstruct> }> {
+  return fc
+    .tuple(arbSequencePolicy(v), fc.array(fc.nat(), { minLength: 1, maxLength: 3 }).chain((xs) => fc.tuple(...xs.map((_, i) => arbLanguageRule(v, `l${i}`)))), arbScopedWorkflow(v))
+    .map(([base, rules, workflow]) => {
+      const source = `${base}\n${rules.join("\n")}\n${workflow}\n`;
+      const constructs = new Set<LanguageConstruct>(["scoped workflow"]);
+      if (COMPOUND_KEYS.some((k) => source.includes(k))) constructs.add("compound key");
+      if (source.includes("including this")) constructs.add("including this");
+      if (/limit \d+ distinct/.test(source)) constructs.add("distinct limit");
+      return { source, constructs };
+    });
+}
+
 /* ---- requests, signals and traces ------------------------------------------------------------- */
 
 /** Mostly the first value, so that histories of one key grow long enough to cross thresholds. */

@@ -180,6 +180,12 @@ class TraceBuilder implements PlanKit {
         return [{ session: 0, principal: 1, value: 0 }, { session: 1, principal: 0, value: 0 }];
       case "path":
         return [{ session: 0, principal: 0, value: 1 }, { session: 1, principal: 1, value: 0 }];
+      case "compound": {
+        // One actor per part that differs from the subject in that part alone, then one that differs in all.
+        const parts = new Set(key.parts.map((p) => p.kind));
+        const one = (kind: string): ActorRef => ({ session: kind === "session" ? 1 : 0, principal: kind === "principal" ? 1 : 0, value: kind === "path" ? 1 : 0 });
+        return [...[...parts].map(one), { session: parts.has("session") ? 1 : 0, principal: parts.has("principal") ? 1 : 0, value: parts.has("path") ? 1 : 0 }];
+      }
     }
   }
 

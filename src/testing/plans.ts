@@ -398,6 +398,16 @@ const limit: OperatorEntry<Extract<OpIR, { op: "limit" }>> = {
   enable: () => [],
 };
 
+/**
+ * `limit N distinct ATTR`: the uses a `limit N` would have (N - 1, N and N + 1 of them, straddling
+ * its window, on other keys); the vocabulary gives ATTR N + 1 values, so the uses meet the same
+ * value again and new ones.
+ */
+const distinctLimit: OperatorEntry<Extract<OpIR, { op: "distinctLimit" }>> = {
+  sites: (op, reader, kit) => limit.sites({ ...op, op: "limit" }, reader, kit),
+  enable: () => [],
+};
+
 const grant: OperatorEntry<Extract<OpIR, { op: "grant" }>> = {
   sites: (op, _reader, kit) => {
     const rule = kit.ir.rules[op.rule]!;
@@ -443,6 +453,7 @@ export const OPERATORS: Table = {
   sequence,
   workflow,
   limit,
+  distinctLimit,
   grant,
   labels,
 };

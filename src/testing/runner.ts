@@ -1,4 +1,4 @@
-import type { Effect, Literal, PolicyFile, SetLit, TestDecl, TestStep, TestWith } from "../ast/nodes.js";
+import type { Effect, Literal, PolicyFile, SetLit, TestDecl, TestGiven, TestStep, TestWith } from "../ast/nodes.js";
 import type { Span } from "../ast/span.js";
 import type { Policy } from "../runtime/engine.js";
 import type { Decision } from "../runtime/types.js";
@@ -90,26 +90,32 @@ function mismatch(expected: { effect: Effect; rule: string | null }, d: Decision
   return null;
 }
 
-/** The requests and signals of a test block, with their times. */
+/**
+ * The requests and signals of a test block, with their times. The test's `given` is what every
+ * step has unless it says otherwise: its principal (for a signal too), its session, and its
+ * attribute blocks, which a step's own blocks extend field by field.
+ */
 export function testEvents(test: TestDecl): TraceEntry[] {
   let prev: number | null = null;
+  const given = test.given;
   return test.steps.map((step) => {
     const time: number = step.at !== null ? TEST_EPOCH + step.at.ms : prev === null ? TEST_EPOCH : prev + 1000;
     prev = time;
-    return stepEvent(step, time);
+    return stepEvent(step, time, given?.with ?? [], given?.principal ?? null);
   });
 }
 
-function stepEvent(step: TestStep, time: number): TraceEntry {
-  const attrs = (entity: "principal" | "resource" | "context") => withAttributes(step.with, entity);
-  const session = step.with.find((w): w is Extract<TestWith, { kind: "WithSession" }> => w.kind === "WithSession")?.session.value;
+function stepEvent(step: TestStep, time: number, given: readonly TestWith[], givenPrincipal: TestGiven["principal"]): TraceEntry {
+  const withs = [...given, ...step.with];
+  const attrs = (entity: "principal" | "resource" | "context") => withAttributes(withs, entity);
+  const session = [...withs].reverse().find((w): w is Extract<TestWith, { kind: "WithSession" }> => w.kind === "WithSession")?.session.value;
   const context = attrs("context");
   const resourceAttrs = attrs("resource");
   const principalAttrs = attrs("principal");
   if (step.kind === "TestRequest") {
     const resource = step.resource !== null ? { ...(resourceAttrs ?? {}), path: step.resource.glob } : resourceAttrs;
     return clean({
-      principal: { ...(principalAttrs ?? {}), kind: step.principalKind.value, id: step.principalId.value },
+      principal: { ...(principalAttrs ?? {}), kind: (step.principalKind ?? givenPrincipal?.kind)?.value, id: (step.principalId ?? givenPrincipal?.id)?.value },
       action: step.action.segments.join("."),
       resource,
       context,
@@ -117,7 +123,8 @@ function stepEvent(step: TestStep, time: number): TraceEntry {
       time,
     }) as unknown as TraceEntry;
   }
-  const principal = step.principal !== null ? { ...(principalAttrs ?? {}), kind: step.principal.kind.value, id: step.principal.id.value } : undefined;
+  const who = step.principal ?? givenPrincipal;
+  const principal = who !== null ? { ...(principalAttrs ?? {}), kind: who.kind.value, id: who.id.value } : undefined;
   return clean({ signal: step.signal.segments.join("."), principal, resource: resourceAttrs, context, session, time }) as unknown as TraceEntry;
 }
 

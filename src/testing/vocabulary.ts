@@ -63,11 +63,11 @@ export function vocabularyOf(policy: Policy | PolicyIR): Vocabulary {
     for (const g of r.resources) b.resourceGlob(g);
     if (r.condition) b.expr(r.condition);
     for (const s of r.obligation?.satisfiedBy ?? []) b.signal(s);
-    if (r.revokeTarget?.kind === "path") b.keyPath(r.revokeTarget.root, r.revokeTarget.segments);
+    for (const k of r.revokeTarget?.kind === "compound" ? r.revokeTarget.parts : r.revokeTarget ? [r.revokeTarget] : []) if (k.kind === "path") b.keyPath(k.root, k.segments);
   }
   for (const op of ir.ops) b.op(op);
-  for (const g of ir.keyGroups) if (g.key.kind === "path") b.keyPath(g.key.root, g.key.segments);
-  for (const w of ir.workflows) for (const pos of w.positions) for (const p of pos) b.declare(p);
+  for (const g of ir.keyGroups) for (const k of g.key.kind === "compound" ? g.key.parts : [g.key]) if (k.kind === "path") b.keyPath(k.root, k.segments);
+  for (const w of ir.workflows) for (const pos of [...w.positions, w.scope ?? []]) for (const p of pos) b.declare(p);
   return b.finish();
 }
 
@@ -307,6 +307,15 @@ class Builder {
         if (op.window !== null) this.durations.add(op.window);
         this.burst(op.count + 1);
         return;
+      case "distinctLimit": {
+        // Uses of the same value and of N + 1 different ones: both sides of the limit.
+        if (op.window !== null) this.durations.add(op.window);
+        this.burst(op.count + 1);
+        const a = op.attribute;
+        if (a.root === "resource" && a.segments.length === 0) for (let i = 1; i <= op.count + 1; i++) this.resourceGlob(`d${i}`);
+        else if (a.root !== "action") for (let i = 1; i <= op.count + 1; i++) this.value(a.root, a.segments, `d${i}`, true);
+        return;
+      }
       case "grant":
         this.durations.add(op.duration);
         return;

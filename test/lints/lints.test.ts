@@ -81,7 +81,7 @@ describe("W403 constant conditions", () => {
 
 describe("W406 and W408 details", () => {
   it("a signal marked `signal` needs no declaration", () => {
-    expect(codes(`actions { x.y }\nrule r: allow x.y when after(signal ok.given by session within 1h)`)).toEqual([]);
+    expect(codes(`actions { x.y }\nsignals { ok.given }\nrule r: allow x.y when after(signal ok.given by session within 1h)`)).toEqual([]);
   });
   it("a longer window on the same key keeps the state long enough", () => {
     expect(codes(`rule r: allow x.y valid for 2d\nrule s: deny x.z when count(x.y by session within 3d) >= 5`)).toEqual([]);

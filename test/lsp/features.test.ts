@@ -49,7 +49,7 @@ function labels(marked: string, snippets = false): string[] {
 
 describe("completion", () => {
   const cases: [string, string, readonly string[], readonly string[]][] = [
-    ["item keywords in an empty file", "‸", ["rule", "workflow", "schema", "actions", "test", "property"], ["when"]],
+    ["item keywords in an empty file", "‸", ["rule", "workflow", "schema", "actions", "signals", "test", "property"], ["when"]],
     ["effects after rule NAME:", `${SCHEMA}rule r: ‸`, ["allow", "challenge", "deny", "revoke", "flag"], ["when"]],
     ["events after an effect", `${SCHEMA}rule r: deny ‸`, ["secret.read", "email.send", "secret.rotate", "signal", "*"], ["when"]],
     ["a dotted name being typed", `${SCHEMA}rule r: deny secret.r‸`, ["secret.read", "secret.rotate"], ["when"]],
@@ -74,6 +74,7 @@ describe("completion", () => {
     ["keys after limit N per", `${SCHEMA}rule r: allow ticket.read limit 1 per ‸`, ["session", "principal"], ["10m"]],
     ["obligations after require", `${SCHEMA}rule r: challenge secret.rotate require ‸`, ["mfa", "human-approval"], ["session"]],
     ["signals after satisfied by", `${SCHEMA}rule a: revoke signal session.revoked\nrule r: challenge secret.rotate require mfa satisfied by ‸`, ["session.revoked"], ["mfa"]],
+    ["declared signals only, with a signals block", `${SCHEMA}signals { approval.granted }\nrule a: revoke signal session.revokd\nrule r: challenge secret.rotate require mfa satisfied by ‸`, ["approval.granted"], ["session.revokd"]],
     ["labels after +=", `${SCHEMA}rule r: flag secret.read label session += ‸`, ["tainted"], ["risk"]],
     ["keys after target", `${SCHEMA}rule r: revoke * when context.risk > 0.9 target ‸`, ["session", "principal", "context.ip"], ["when"]],
     ["actions in a workflow step", `${SCHEMA}workflow w by session: ticket.read -> ‸`, ["email.send", "secret.read"], ["when"]],
@@ -293,6 +294,16 @@ test "t" {
     expect(prepareRename(doc, a, offset)).toBeNull();
     expect(() => rename(doc, a, offset, "ident")).toThrow(RenameError);
     expect(definition(doc, a, offset)).toEqual([]);
+  });
+
+  it("finds a signal's declaration in the signals block, and renames it everywhere", () => {
+    const text = "signals { idp.revoked }\nrule a: revoke signal idp.revoked\nrule b: deny x.y when after(signal idp.revoked by session)\ntest \"t\" {\n  signal idp.revoked\n}\n";
+    const { doc, a } = open(text);
+    expect(definition(doc, a, text.lastIndexOf("idp.revoked")).map((l) => l.range.start)).toEqual([{ line: 0, character: 10 }]);
+    expect(references(doc, a, text.indexOf("idp.revoked"), true)).toHaveLength(4);
+    const out = applyEdits(text, rename(doc, a, text.lastIndexOf("idp.revoked"), "idp.session.revoked")!.changes![doc.uri]!);
+    expect(out.match(/idp\.session\.revoked/g)).toHaveLength(4);
+    expect(codes(out).filter((c) => c.startsWith("C"))).toEqual([]);
   });
 
   it("defines an undeclared signal where it first occurs, and highlights reads and writes", () => {

@@ -1,6 +1,6 @@
 import fc from "fast-check";
-import { describe, it } from "vitest";
-import { arbRequest, arbScopePolicy, arbSequencePolicy, arbTrace, DEFAULT_VOCABULARY, type TraceEvent } from "../../src/testing/arbitraries-policy.js";
+import { describe, expect, it } from "vitest";
+import { arbLanguagePolicy, arbRequest, arbScopePolicy, arbSequencePolicy, arbTrace, DEFAULT_VOCABULARY, LANGUAGE_CONSTRUCTS, type LanguageConstruct, type TraceEvent } from "../../src/testing/arbitraries-policy.js";
 import type { KeySpec } from "../../src/runtime/types.js";
 import { assertAgree, compileOrThrow, DEPTH, type Step, TIMEOUT } from "./harness.js";
 
@@ -35,6 +35,21 @@ describe("compiled engine = reference interpreter", () => {
       }),
       { numRuns: 2_000 * DEPTH },
     );
+  }, TIMEOUT);
+
+  it("agrees on compound keys, including this, distinct limits and scoped workflows (10,000 traces)", () => {
+    const traces = fc.array(arbTrace(V, { minLength: 1, maxLength: 12 }), { minLength: 5, maxLength: 5 });
+    const covered = new Map<LanguageConstruct, number>(LANGUAGE_CONSTRUCTS.map((c) => [c, 0]));
+    fc.assert(
+      fc.property(arbLanguagePolicy(V), traces, ({ source, constructs }, ts) => {
+        const compiled = compileOrThrow(source);
+        for (const trace of ts) assertAgree(source, compiled, trace);
+        for (const c of constructs) covered.set(c, covered.get(c)! + ts.length);
+      }),
+      { numRuns: 2_000 * DEPTH },
+    );
+    // Every construct is in a good share of the 10,000 traces (shrinking runs add a few more).
+    for (const [construct, traceCount] of covered) expect(traceCount, construct).toBeGreaterThanOrEqual(2_000 * DEPTH);
   }, TIMEOUT);
 
   it("agrees when time goes backwards (clamped to each key's latest time)", () => {
@@ -110,6 +125,47 @@ describe("fixed cases found by the properties", () => {
       name: "an exact-id principal selector on a signal without a principal fails closed",
       policy: 'rule r0: flag signal s.ok for human "alice"\nrule r1: flag signal s.ok for human\n',
       trace: [{ observe: { signal: "s.ok", time: T } }],
+    },
+    {
+      // A compound key's parts are kept apart: ("orders/", "1,2:s1") is not ("1,2:s1", "orders/").
+      name: "two tuples whose values concatenate alike are two compound keys",
+      policy: "rule ok: allow *\nrule r0: deny a.y when after(a.x by (session, resource.path))\n",
+      trace: [
+        { decide: { principal: bot, action: "a.x", session: "orders/", resource: { path: "1,2:s1" }, time: T } },
+        { decide: { principal: bot, action: "a.y", session: "1,2:s1", resource: { path: "orders/" }, time: T + 1 } },
+        { decide: { principal: bot, action: "a.y", session: "orders/", resource: { path: "1,2:s1" }, time: T + 2 } },
+      ],
+    },
+    {
+      // "including this": the request counts as if it were allowed; without it, only the past.
+      name: "count including this denies the request that reaches the threshold",
+      policy: "rule ok: allow *\nrule r0: deny a.x when count(a.x by session within 10s including this) > 1\nrule r1: flag a.x when count(a.x by session within 10s) > 1\n",
+      trace: [
+        { decide: { principal: bot, action: "a.x", session: "s1", time: T } },
+        { decide: { principal: bot, action: "a.x", session: "s1", time: T + 1 } },
+        { decide: { principal: bot, action: "a.x", session: "s1", time: T + 2 } },
+      ],
+    },
+    {
+      // A scoped workflow: b.z is in the scope and no step names it, so it deviates; the workflow stays where it was.
+      name: "an action of a workflow's scope that no step names deviates, and leaves the run where it was",
+      policy: "rule ok: allow *\nworkflow wf0 by session over a.*, b.*:\n  a.x -> b.x on deviation flag\n",
+      trace: [
+        { decide: { principal: bot, action: "a.x", session: "s1", time: T } },
+        { decide: { principal: bot, action: "b.z", session: "s1", time: T + 1 } },
+        { decide: { principal: bot, action: "b.x", session: "s1", time: T + 2 } },
+      ],
+    },
+    {
+      // A distinct limit: the same resource again is within it, another is not.
+      name: "limit 1 distinct resource admits the same resource again and no second one",
+      policy: "rule ok: allow a.x limit 1 distinct resource per session within 10s\n",
+      trace: [
+        { decide: { principal: bot, action: "a.x", session: "s1", resource: { path: "repo/app" }, time: T } },
+        { decide: { principal: bot, action: "a.x", session: "s1", resource: { path: "repo/app" }, time: T + 1 } },
+        { decide: { principal: bot, action: "a.x", session: "s1", resource: { path: "docs/app.md" }, time: T + 2 } },
+        { decide: { principal: bot, action: "a.x", session: "s1", resource: { path: "docs/app.md" }, time: T + 10_001 } },
+      ],
     },
   ];
   for (const c of cases) {

@@ -155,6 +155,12 @@ function currentIs(ctx: EvalContext, selector: EventSelector): boolean {
   return ctx.isRequest && selector.filter !== "signal" && nameMatches(selector, ctx.subject.action);
 }
 
+/** `including this`: the request being decided, counted as if it were allowed, is one of the events (never a denied or signal one). */
+function currentCounts(ctx: EvalContext, selector: EventSelector | null, current: boolean): boolean {
+  if (!current || !ctx.isRequest) return false;
+  return selector === null || (selector.filter !== "denied" && selector.filter !== "signal" && nameMatches(selector, ctx.subject.action));
+}
+
 function temporalTruth(e: TemporalCall, ctx: EvalContext): Truth {
   switch (e.kind) {
     case "AfterCall": {
@@ -189,9 +195,9 @@ function temporalValue(e: TemporalCall, ctx: EvalContext): Value {
     case "GapCall":
       return { value: op.gap(past, e.events, currentIs(ctx, e.events)) };
     case "CountCall":
-      return { value: op.count(past, e.events, e.window?.ms ?? null) };
+      return { value: op.count(past, e.events, e.window?.ms ?? null) + (currentCounts(ctx, e.events, e.current) ? 1 : 0) };
     case "DistinctCall":
-      return { value: op.distinct(past, e.attribute, e.events, e.window?.ms ?? null) };
+      return { value: op.distinct(past, e.attribute, e.events, e.window?.ms ?? null, currentCounts(ctx, e.events, e.current) ? ctx.subject : null) };
     case "RegularityCall": {
       const cv = op.regularity(past, e.events, e.samples.value, currentIs(ctx, e.events));
       return cv === undefined ? { absent: true } : { value: cv };

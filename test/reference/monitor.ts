@@ -1,11 +1,11 @@
-import type { Clause, Effect, KeyRef, PolicyFile, RuleDecl, WorkflowDecl } from "../../src/ast/nodes.js";
+import type { Clause, Effect, KeyRef, Path, PolicyFile, RuleDecl, WorkflowDecl } from "../../src/ast/nodes.js";
 import { syntheticSpan } from "../../src/ast/span.js";
 import type { DecisionEffect } from "../../src/runtime/types.js";
 import { evalCondition, workflowDeviates, type EvalContext, type LabelGrant } from "./evaluate.js";
 import { pastOfKey, withinWindow, type HistoryEvent, type Revocation } from "./history.js";
 import { actionMatches, principalsMatch, resourcesMatch } from "./match.js";
-import { isPlainObject, keyValue, ownProperty, principalKey, sessionKey, type Subject } from "./subject.js";
-import { all, isError, not, type Truth } from "./truth.js";
+import { isPlainObject, keyValue, ownProperty, principalKey, readPath, sessionKey, type Subject } from "./subject.js";
+import { all, fail, isError, not, type Truth } from "./truth.js";
 
 /**
  * The reference interpreter: docs/semantics.md in code. It keeps the FULL history (every decided
@@ -145,6 +145,7 @@ export class ReferenceMonitor {
         return clause.negated ? not(t) : t;
       }
       case "LimitClause":
+        if (clause.distinct !== null) return this.withinDistinctLimit(rule, clause.key, clause.distinct, clause.count.value, clause.window?.ms ?? null, ctx);
         return this.withinLimit(rule, clause.key, clause.count.value, clause.window?.ms ?? null, ctx);
       case "ValidForClause":
         return this.grantLive(rule, clause.key ?? SESSION_KEY, clause.duration.ms, ctx);
@@ -169,6 +170,27 @@ export class ReferenceMonitor {
     return r.uses.filter((u) => withinWindow(u.time, r.now, windowMs)).length < n;
   }
 
+  /**
+   * `limit N distinct A per K [within D]`: the request's value of A (`resource`: its path, else its
+   * id) is one the rule's uses by K within D had, or they had fewer than N different values.
+   */
+  private withinDistinctLimit(rule: RuleDecl, key: KeyRef, attribute: Path, n: number, windowMs: number | null, ctx: EvalContext): Truth {
+    const valueOf = (s: Subject): string | undefined => {
+      const paths: Path[] = attribute.segments.length > 0 ? [attribute] : (["path", "id"] as const).map((f) => ({ ...attribute, segments: [f] }));
+      for (const p of paths) {
+        const v = readPath(s, p);
+        if (!isError(v) && "value" in v && (typeof v.value === "string" || typeof v.value === "number")) return `${typeof v.value}:${v.value}`;
+      }
+      return undefined;
+    };
+    const mine = valueOf(ctx.subject);
+    if (mine === undefined) return fail("R301", "the request has no value for the distinct limit");
+    const r = this.usesOf(rule, key, ctx);
+    if (isError(r)) return r;
+    const values = new Set(r.uses.filter((u) => withinWindow(u.time, r.now, windowMs)).map((u) => valueOf((u.event as { subject: Subject }).subject)));
+    return values.has(mine) || values.size < n;
+  }
+
   /** `valid for D [per K]`: the grant starts at the first use by K and ends D later. */
   private grantLive(rule: RuleDecl, key: KeyRef, durationMs: number, ctx: EvalContext): Truth {
     const r = this.usesOf(rule, key, ctx);
@@ -184,7 +206,7 @@ export class ReferenceMonitor {
     if (subject.principal !== undefined) keys.push(principalKey(subject.principal));
     for (const rule of this.rules) {
       for (const c of rule.clauses) {
-        if (c.kind !== "TargetKeyClause" || c.key.kind !== "PathKey") continue;
+        if (c.kind !== "TargetKeyClause" || (c.key.kind !== "PathKey" && c.key.kind !== "CompoundKey")) continue;
         const v = keyValue(subject, c.key);
         if (!isError(v)) keys.push(v);
       }

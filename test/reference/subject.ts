@@ -60,6 +60,17 @@ export function keyValue(subject: Subject, key: KeyRef): string | EvalError {
       if (typeof v.value !== "string" && typeof v.value !== "number") return fail("R302", `${pathText(key.path)} is not a string or a number`);
       return attributeKey(pathText(key.path), v.value);
     }
+    case "CompoundKey": {
+      // One partition per combination of the parts' values, whatever order the parts are written in.
+      const named: [string, string][] = [];
+      for (const part of key.parts) {
+        const v = keyValue(subject, part);
+        if (typeof v !== "string") return v;
+        named.push([part.kind === "PathKey" ? pathText(part.path) : part.kind, v]);
+      }
+      named.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+      return `compound:${JSON.stringify(named)}`;
+    }
   }
 }
 

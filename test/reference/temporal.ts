@@ -1,6 +1,6 @@
 import type { EventSelector, Path } from "../../src/ast/nodes.js";
 import { selects, withinWindow, filterAdmits, type KeyPast, type Timed } from "./history.js";
-import { readPath } from "./subject.js";
+import { readPath, type Subject } from "./subject.js";
 import { isError } from "./truth.js";
 
 /**
@@ -39,16 +39,24 @@ export function count(past: KeyPast, x: EventSelector, windowMs: number | null):
   return timesOf(past, x).filter((t) => withinWindow(t, past.now, windowMs)).length;
 }
 
-/** Distinct values of `attribute` among X within D; without `of X`, among all events that happened. */
-export function distinct(past: KeyPast, attribute: Path, x: EventSelector | null, windowMs: number | null): number {
+/**
+ * Distinct values of `attribute` among X within D; without `of X`, among all events that happened.
+ * `current` (`including this`): the request being decided, whose value counts too.
+ */
+export function distinct(past: KeyPast, attribute: Path, x: EventSelector | null, windowMs: number | null, current: Subject | null = null): number {
   const values = new Set<string>();
+  const add = (subject: Subject) => {
+    const v = readPath(subject, attribute);
+    if (isError(v) || !("value" in v)) return;
+    if (typeof v.value !== "string" && typeof v.value !== "number") return;
+    values.add(`${typeof v.value}:${JSON.stringify(v.value)}`);
+  };
   for (const e of past.events) {
     const seen = x === null ? filterAdmits("happened", e.event) : selects(x, e.event);
     if (!seen || !withinWindow(e.time, past.now, windowMs)) continue;
-    const v = readPath(e.event.subject, attribute);
-    if (isError(v) || !("value" in v)) continue;
-    values.add(`${typeof v.value}:${JSON.stringify(v.value)}`);
+    add(e.event.subject);
   }
+  if (current !== null) add(current);
   return values.size;
 }
 

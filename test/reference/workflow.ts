@@ -17,7 +17,9 @@ function stepHas(step: WorkflowStep, action: string): boolean {
 const skippable = (s: WorkflowStep) => s.repeat === "optional" || s.repeat === "many";
 const repeatable = (s: WorkflowStep) => s.repeat === "many" || s.repeat === "some";
 
+/** The actions the workflow governs: its scope (`over ...`), else the actions its steps name. */
 export function inAlphabet(wf: WorkflowDecl, action: string): boolean {
+  if (wf.scope.length > 0) return wf.scope.some((p) => actionMatches(p.segments, action));
   return wf.steps.some((s) => stepHas(s, action));
 }
 
@@ -65,7 +67,12 @@ export function positionsAfter(wf: WorkflowDecl, past: KeyPast): Positions {
     const action = event.subject.action;
     if (!inAlphabet(wf, action)) continue;
     const next = step(wf, positions, action);
-    positions = next.size > 0 ? next : restartFrom(wf, action);
+    if (next.size > 0) positions = next;
+    else {
+      // An action of the scope that no step names leaves the workflow where it was.
+      const restart = restartFrom(wf, action);
+      if (restart.size > 0) positions = restart;
+    }
   }
   return positions;
 }

@@ -155,7 +155,7 @@ describe("a compiled policy that is not what leash build wrote is refused", () =
   it("an IR the evaluators cannot run, even with a matching digest (R325), names the place", () => {
     const cases: [(x: Record<string, any>) => void, RegExp][] = [
       [(x) => (x.ir.rules[0].effect = "permit"), /at ir\.rules\[0\]\.effect: expected one of "allow"/],
-      [(x) => (x.ir.rules[0].condition = { t: "op", op: 999, span: x.ir.rules[0].span }), /ir\.rules\[0\]\.condition: expected operator indices/],
+      [(x) => (x.ir.rules[0].condition = { t: "op", op: 999, current: false, span: x.ir.rules[0].span }), /ir\.rules\[0\]\.condition: expected operator indices/],
       [(x) => (x.ir.rules[0].extra = 1), /at ir\.rules\[0\]\.extra: no such field/],
       [(x) => delete x.ir.ops, /at ir\.ops: missing field/],
       [(x) => (x.hash = "not a hash"), /at hash: expected 16 hex digits/],

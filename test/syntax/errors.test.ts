@@ -20,7 +20,7 @@ describe("syntax errors", () => {
     expect(diagnostics.map((d) => d.message)).toEqual([
       'expected an effect (allow, challenge, deny, revoke, flag), found "alow"',
       'missing rule name: expected a rule name, found ":"',
-      'expected a key (session, principal or an attribute path such as context.ip), found "ip"',
+      'expected a key (session, principal, an attribute path such as context.ip, or several in parentheses), found "ip"',
     ]);
     expect(diagnostics.map((d) => [d.span.endLine, d.span.endColumn])).toEqual([[2, 16], [3, 7], [4, 40]]);
     expect(diagnostics.every((d) => d.severity === "error" && d.span.file === "t.rules")).toBe(true);
@@ -39,7 +39,7 @@ describe("syntax errors", () => {
       'expected a clause (when, unless, reason, limit, valid, label, require, target) or a new item, found "whn"',
     );
     expect(parse("schema { princpal { a: string } }").diagnostics[0]!.message).toBe('expected "}", found "princpal"');
-    expect(one("}").message).toBe('expected rule, workflow, schema, actions, test or property, found "}"');
+    expect(one("}").message).toBe('expected rule, workflow, schema, actions, signals, test or property, found "}"');
   });
 
   it("P102 missing rule name", () => {

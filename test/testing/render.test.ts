@@ -92,7 +92,7 @@ describe("counterexamples as test blocks", () => {
     const test = ast.items.find((i): i is TestDecl => i.kind === "TestDecl")!;
     expect(test.name.value).toBe("counterexample \u202e");
     const steps = test.steps as TestRequest[];
-    expect(steps.map((s) => s.principalId.value)).toEqual(hostile);
+    expect(steps.map((s) => s.principalId?.value)).toEqual(hostile);
     expect(steps.map((s) => s.with.map((w) => (w.kind === "WithSession" ? w.session.value : null)).find((v) => v !== null))).toEqual(hostile);
   });
 

@@ -1,6 +1,7 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { isPolicyDirectory } from "../../node/load.js";
+import { traceVocabularyProblems } from "../../check/events.js";
 import { readTrace, replayTrace } from "../../runtime/trace.js";
 import { escapeInvisible } from "../../syntax/strings.js";
 import { displayName, EXIT_FAIL, EXIT_OK, UsageError, type CliIO } from "../io.js";
@@ -54,6 +55,12 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     const { events, lines, problems } = readTrace(traceText, displayName(tracePath));
     if (problems.length > 0) {
       io.stderr(problems.map(escapeInvisible).join("\n") + "\n");
+      failures++;
+      continue;
+    }
+    const unknown = traceVocabularyProblems(compiled.ast, events, lines, displayName(tracePath));
+    if (unknown.length > 0) {
+      io.stderr(unknown.map(escapeInvisible).join("\n") + "\n");
       failures++;
       continue;
     }

@@ -1,3 +1,4 @@
+import { traceVocabularyProblems } from "../../check/events.js";
 import { readTrace, replayTrace, type TraceStep } from "../../runtime/trace.js";
 import { escapeInvisible } from "../../syntax/strings.js";
 import { displayName, EXIT_FAIL, EXIT_OK, readText, STDIN, UsageError, type CliIO } from "../io.js";
@@ -22,7 +23,10 @@ Trace lines: a request {"principal":{...},"action":"a.b","time":0,...}, a signal
 {"signal":"login.fail","time":0,...}, {"revoke":{"session":"s1"},"reason":"...","time":0} or
 {"reinstate":{"session":"s1"}}. A line that is none of these, or whose "expect" is not an
 expectation (an unknown field, an unknown effect), is reported as FILE:LINE: what is wrong and
-nothing is replayed. Exit codes: 0 ok, 1 policy or trace errors or a failed --check, 2 usage.`;
+nothing is replayed. A line naming an attribute the schema does not declare (or gives another
+type), a signal the signals block does not declare or a rule the policy does not have is reported
+as FILE:LINE: what is unknown [CODE]; with --check such a line fails the run.
+Exit codes: 0 ok, 1 policy or trace errors or a failed --check, 2 usage.`;
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
   const args = parseArgs(argv, { command: "eval", flags: ["json", "check"], help });
@@ -46,6 +50,9 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     io.stderr(`${problems.length} problem${problems.length === 1 ? "" : "s"} in ${traceName}; nothing was replayed\n`);
     return EXIT_FAIL;
   }
+  // Lines naming attributes, signals or rules the policy does not know: reported, and with --check failures.
+  const unknown = traceVocabularyProblems(compiled.ast, events, lines, traceName);
+  for (const p of unknown) io.stderr(`${escapeInvisible(p)}\n`);
   const { steps } = replayTrace(compiled.policy, events);
   const at = (step: TraceStep) => `${traceName}:${lines[step.index - 1] ?? step.index}`;
   const width = Math.max(0, ...steps.map((s) => at(s).length));
@@ -60,7 +67,9 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   }
   if (args.flags.check) {
     const expected = steps.filter((s) => s.expect !== undefined).length;
-    io.stderr(`${expected - failed} of ${expected} expectations met${failed > 0 ? `, ${failed} failed` : ""}\n`);
+    const words = unknown.length > 0 ? `; ${unknown.length} line${unknown.length === 1 ? "" : "s"} with names the policy does not know` : "";
+    io.stderr(`${expected - failed} of ${expected} expectations met${failed > 0 ? `, ${failed} failed` : ""}${words}\n`);
+    if (unknown.length > 0) return EXIT_FAIL;
   }
   return failed > 0 ? EXIT_FAIL : EXIT_OK;
 }
