@@ -13,7 +13,8 @@ import { diagnostic, type Diagnostic } from "../diagnostics/diagnostic.js";
  *   declaration is left out, so the checker does not report it again;
  * - schema attributes merge per entity: one declared in two files must have the same type and
  *   optionality in both (C276), and is kept once;
- * - actions merge: one declared in two files must have the same tags in both (C277), and is kept once.
+ * - actions merge: one declared in two files must have the same tags in both (C277), and is kept once;
+ * - signals merge: one declared in two files is kept once.
  *
  * Within one file the checker's rules stand unchanged (a duplicate there is C204 or C210), so a
  * policy of one file merges to itself. Items of other kinds pass through in order.
@@ -22,6 +23,7 @@ export function mergeFiles(files: readonly PolicyFile[], out: Diagnostic[]): Pol
   const names = new Map<string, Span>();
   const entities = new Map<EntitySchema["entity"], { span: Span; fields: Map<string, FieldDecl> }>();
   const actions = new Map<string, { span: Span; tags: string }>();
+  const signals = new Map<string, string>();
   const items: Item[] = [];
   let schemaAt = -1;
   let schemaSpan: Span | null = null;
@@ -43,6 +45,22 @@ export function mergeFiles(files: readonly PolicyFile[], out: Diagnostic[]): Pol
         case "ActionsBlock": {
           const kept = mergeActions(item, actions, declared, out);
           if (kept !== null) items.push(kept);
+          break;
+        }
+        case "SignalsBlock": {
+          // A signal declared in two files is declared once (a signal has no tags to disagree on).
+          const groups = item.groups
+            .map((g) => {
+              const kept = g.signals.filter((sig) => {
+                const name = sig.segments.join(".");
+                const prev = signals.get(name);
+                if (prev === undefined) signals.set(name, sig.span.file);
+                return prev === undefined || prev === sig.span.file;
+              });
+              return kept.length === g.signals.length ? g : { ...g, signals: kept };
+            })
+            .filter((g) => g.signals.length > 0);
+          if (groups.length > 0) items.push(groups.length === item.groups.length && groups.every((g, i) => g === item.groups[i]) ? item : { ...item, groups });
           break;
         }
         case "RuleDecl":

@@ -19,6 +19,10 @@ actions {
   cart.add, address.update, payment.method.add, payment.submit, account.create
 }
 
+signals {
+  payment.declined
+}
+
 rule checkout-card-testing: deny payment.submit
   when count(signal payment.declined by session within $decline-window) >= $declines-per-session
   reason "card testing: many declined payments in this session"

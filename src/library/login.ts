@@ -20,6 +20,10 @@ actions {
   login.attempt
 }
 
+signals {
+  login.fail, login.impossible-travel
+}
+
 rule login-stuffing-by-ip: challenge login.attempt
   when count(signal login.fail by context.ip within $window) >= $failures-per-ip
   require captcha

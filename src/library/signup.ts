@@ -15,6 +15,10 @@ actions {
   account.create
 }
 
+signals {
+  signup.form-shown
+}
+
 rule signup-burst-by-ip: challenge account.create
   when count(account.create by context.ip within $window) >= $signups-per-ip
   require captcha

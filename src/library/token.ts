@@ -10,6 +10,10 @@ schema {
   context { ip: string }
 }
 
+signals {
+  token.leaked
+}
+
 rule token-new-ip: challenge * for token *
   when distinct(context.ip by principal within $window) >= $max-ips
   require mfa

@@ -84,5 +84,5 @@ describe("bundles: leash build DIR, loadBundle, watchBundle", () => {
     } finally {
       stop();
     }
-  }, 30_000);
+  }, 120_000);
 });

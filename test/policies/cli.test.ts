@@ -43,7 +43,7 @@ describe("the CLI takes a policy directory", () => {
     const dir = policyDir("explain", { "req.json": '{"principal":{"kind":"human","id":"u"},"action":"login.attempt","context":{"ip":"1.2.3.4"},"time":0}' });
     const r = await run(["explain", "examples/team", join(dir, "req.json")]);
     expect(r.out).toContain("logins-open                allow     examples/team/logins/logins.rules:6 matched");
-    expect(r.out).toContain("login-stuffing-by-ip       challenge leash/login.rules:22 not matched");
+    expect(r.out).toContain("login-stuffing-by-ip       challenge leash/login.rules:26 not matched");
     expect(r.out).toContain("when count(signal login.fail by context.ip within 2m) >= 3");
   });
 
