@@ -16,7 +16,9 @@
 export { VERSION } from "./version.js";
 
 // Compiling
-export { compilePolicy, compilePolicyOrThrow, PolicyCompileError } from "./compile/compile.js";
+export { compilePolicy, compilePolicyOrThrow, compileSources, PolicyCompileError } from "./compile/compile.js";
+export type { PolicySources } from "./compile/sources.js";
+export { LIBRARY_MODULE_NAMES, libraryModule } from "./library/index.js";
 export type { CompileOptions, CompileResult } from "./compile/compile.js";
 export type { PolicyOptions } from "./compile/from-ir.js";
 

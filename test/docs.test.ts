@@ -172,8 +172,11 @@ const KNOWN_MISSING: ReadonlyMap<string, string> = new Map([
 function exampleOf(guide: string): string {
   const own = join(root, "examples", guide.split(/[\\/]/).pop()!.replace(/\.md$/, ".rules"));
   if (existsSync(own)) return own;
-  const linked = /\]\(\.\.\/\.\.\/examples\/([\w-]+\.rules)\)/.exec(readFileSync(guide, "utf8"));
-  return linked ? join(root, "examples", linked[1]!) : own;
+  const text = readFileSync(guide, "utf8");
+  const linked = /\]\(\.\.\/\.\.\/examples\/([\w-]+\.rules)\)/.exec(text);
+  // The library's guides quote the module's tests (test/library/NAME.rules).
+  const library = /\]\(\.\.\/\.\.\/test\/library\/([\w-]+\.rules)\)/.exec(text);
+  return linked ? join(root, "examples", linked[1]!) : library ? join(root, "test", "library", library[1]!) : own;
 }
 
 describe("guides quote their example as it is", () => {

@@ -1,11 +1,16 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { main } from "../src/cli/main.js";
 import type { CliIO } from "../src/cli/io.js";
 
 const dir = join(__dirname, "..", "examples");
-const scenarios = readdirSync(dir).filter((f) => f.endsWith(".rules")).map((f) => f.replace(/\.rules$/, "")).sort();
+// NAME.rules, or NAME/ with a leash.policy.json (a policy of several files); each with NAME.jsonl.
+const scenarios = readdirSync(dir)
+  .filter((f) => f.endsWith(".rules") || existsSync(join(dir, f, "leash.policy.json")))
+  .map((f) => f.replace(/\.rules$/, ""))
+  .sort();
+const policyOf = (s: string) => (existsSync(join(dir, `${s}.rules`)) ? join(dir, `${s}.rules`) : join(dir, s));
 
 export function memoryIO(files: Record<string, string> = {}): CliIO & { out: string; err: string } {
   const io = {
@@ -24,14 +29,14 @@ export function memoryIO(files: Record<string, string> = {}): CliIO & { out: str
 
 describe("examples: every scenario's trace meets its expectations (leash eval --check)", () => {
   it("has the scenarios DESIGN.md lists", () => {
-    for (const s of ["ticket-agent", "one-secret", "deploy-bot", "mcp-tools", "checkout-agent", "customer-workflow", "credential-stuffing", "api-chaining", "exfiltration", "revocation", "agent-grant", "release-approval"]) {
+    for (const s of ["team", "ticket-agent", "one-secret", "deploy-bot", "mcp-tools", "checkout-agent", "customer-workflow", "credential-stuffing", "api-chaining", "exfiltration", "revocation", "agent-grant", "release-approval"]) {
       expect(scenarios).toContain(s);
     }
   });
   for (const s of scenarios) {
     it(s, async () => {
       const io = memoryIO();
-      const code = await main(["eval", join(dir, `${s}.rules`), join(dir, `${s}.jsonl`), "--check"], io);
+      const code = await main(["eval", policyOf(s), join(dir, `${s}.jsonl`), "--check"], io);
       expect(io.err).toMatch(/expectations met/);
       expect(io.err).not.toMatch(/failed/);
       expect(code).toBe(0);
@@ -56,13 +61,13 @@ describe("examples: every scenario's trace meets its expectations (leash eval --
 describe("examples are formatted by leash fmt and pass leash check --deny-warnings", () => {
   it("leash fmt --check examples", async () => {
     const io = memoryIO();
-    const code = await main(["fmt", "--check", "examples"], io);
+    const code = await main(["fmt", "--check", "examples", "examples/team"], io);
     expect(io.out, "these examples are not formatted (run leash fmt examples)").toBe("");
     expect(code).toBe(0);
   });
-  it("leash check --deny-warnings examples (a warning kept on purpose has an allow comment)", async () => {
+  it("leash check --deny-warnings examples examples/team (a warning kept on purpose has an allow comment)", async () => {
     const io = memoryIO();
-    const code = await main(["check", "--deny-warnings", "examples"], io);
+    const code = await main(["check", "--deny-warnings", "examples", "examples/team"], io);
     expect(io.err).toBe("");
     expect(code).toBe(0);
   });

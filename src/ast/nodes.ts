@@ -12,8 +12,58 @@ export const EFFECTS: readonly Effect[] = ["allow", "challenge", "deny", "revoke
 export interface PolicyFile {
   readonly kind: "PolicyFile";
   readonly span: Span;
+  /**
+   * The `import`, `use` and `param` lines that open the file, in source order (absent or empty
+   * when it has none). They say where the rest of the policy comes from and name the file's
+   * parameters; they are not items of the policy.
+   */
+  readonly header?: readonly HeaderItem[];
   readonly items: readonly Item[];
   readonly comments: readonly Comment[];
+}
+
+/* ----------------------------------------------------------------------------------------------
+ * import "path.rules", use leash/login { ... }, param name: type = value
+ * -------------------------------------------------------------------------------------------- */
+
+export type HeaderItem = ImportDecl | UseDecl | ParamDecl;
+
+/** `import "../schema.rules"`: another file of the same policy, relative to this one. */
+export interface ImportDecl {
+  readonly kind: "ImportDecl";
+  readonly span: Span;
+  readonly path: StringLit;
+}
+
+/** `use leash/login { failures: 10, window: 5m }`: a library module, with values for its parameters. */
+export interface UseDecl {
+  readonly kind: "UseDecl";
+  readonly span: Span;
+  /** The module's name as written, e.g. `leash/login`. */
+  readonly module: { readonly value: string; readonly span: Span };
+  readonly params: readonly ParamValue[];
+}
+
+/** `failures: 10` in a `use`: the value a parameter of the module takes. */
+export interface ParamValue {
+  readonly kind: "ParamValue";
+  readonly span: Span;
+  readonly name: Name;
+  readonly value: Literal;
+}
+
+/** What a parameter holds: its default's type. */
+export type ParamType = "number" | "duration" | "string" | "bool";
+
+/**
+ * `param failures = 5`: a value the file's rules refer to as `$failures`. A file that `use`s the
+ * module may set it to another value of the same type; otherwise it has its default.
+ */
+export interface ParamDecl {
+  readonly kind: "ParamDecl";
+  readonly span: Span;
+  readonly name: Name;
+  readonly default: Literal;
 }
 
 export interface Comment {
@@ -292,23 +342,31 @@ export type Literal = StringLit | NumberLit | BoolLit | DurationLit;
 export interface StringLit {
   readonly kind: "StringLit";
   readonly span: Span;
+  /** Set when the value was written as a parameter, `$name`: the parameter's name (the value is its value). */
+  readonly param?: string;
   /** The unescaped value. */
   readonly value: string;
 }
 export interface NumberLit {
   readonly kind: "NumberLit";
   readonly span: Span;
+  /** Set when the value was written as a parameter, `$name`: the parameter's name (the value is its value). */
+  readonly param?: string;
   readonly value: number;
 }
 export interface BoolLit {
   readonly kind: "BoolLit";
   readonly span: Span;
+  /** Set when the value was written as a parameter, `$name`: the parameter's name (the value is its value). */
+  readonly param?: string;
   readonly value: boolean;
 }
 /** `300ms`, `10s`, `10m`, `1h`, `7d`. `ms` is the value in milliseconds; `text` is as written. */
 export interface DurationLit {
   readonly kind: "DurationLit";
   readonly span: Span;
+  /** Set when the value was written as a parameter, `$name`: the parameter's name (the value is its value). */
+  readonly param?: string;
   readonly ms: number;
   readonly text: string;
 }

@@ -1,5 +1,6 @@
 import { readdirSync, realpathSync, statSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join, relative, resolve } from "node:path";
+import { isPolicyDirectory, rulesFilesUnder } from "../node/load.js";
 import { STDIN, UsageError, type CliIO } from "./io.js";
 
 /**
@@ -8,6 +9,8 @@ import { STDIN, UsageError, type CliIO } from "./io.js";
  * `node_modules` and dot directories. Each file and directory is visited once by its real path, so
  * symbolic links (a loop such as `sub/up -> ..`, or two links to one file) never repeat a file.
  * Directory entries are sorted; a path that does not exist is kept, to be reported when it is read.
+ * A directory with a `leash.policy.json` is one policy of several files: it is listed itself (a
+ * path ending in `/`), not its files.
  */
 export function findRulesFiles(paths: readonly string[], io: CliIO, recursive: boolean): string[] {
   const out: string[] = [];
@@ -33,7 +36,8 @@ export function findRulesFiles(paths: readonly string[], io: CliIO, recursive: b
       const found = realEntry(join(real, name));
       if (found === null) continue;
       if (found.directory) {
-        if (recursive) walk(shown, found.real);
+        if (recursive && isPolicyDirectory(found.real)) add(`${shown}/`, found.real);
+        else if (recursive) walk(shown, found.real);
       } else if (name.endsWith(".rules")) add(shown, found.real);
     }
   };
@@ -44,6 +48,7 @@ export function findRulesFiles(paths: readonly string[], io: CliIO, recursive: b
     }
     const found = realEntry(resolve(io.cwd, p));
     if (found === null) out.push(p);
+    else if (found.directory && isPolicyDirectory(found.real)) add(p.endsWith("/") ? p : `${p}/`, found.real);
     else if (found.directory) walk(p, found.real);
     else add(p, found.real);
   }
@@ -69,4 +74,14 @@ export function rulesFileArguments(paths: readonly string[], io: CliIO, recursiv
   if (paths.filter((p) => p === STDIN).length > 1) throw new UsageError("standard input (-) can be read only once");
   if (files.length === 0) throw new UsageError(`no .rules files in ${paths.join(", ")}${recursive ? "" : " (--recursive searches subdirectories)"}`);
   return files;
+}
+
+/** Whether a file argument (from `findRulesFiles`) is a policy directory rather than a file. */
+export function isPolicyDirectoryArgument(file: string): boolean {
+  return file.endsWith("/");
+}
+
+/** `findRulesFiles` with each policy directory replaced by its files: for commands that work file by file (fmt). */
+export function eachRulesFile(paths: readonly string[], io: CliIO, recursive: boolean): string[] {
+  return rulesFileArguments(paths, io, recursive).flatMap((f) => (isPolicyDirectoryArgument(f) ? rulesFilesUnder(resolve(io.cwd, f)).map((abs) => join(f, relative(resolve(io.cwd, f), abs))) : [f]));
 }

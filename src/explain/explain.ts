@@ -52,6 +52,8 @@ export type RuleStatus = "matched" | "not matched" | "error" | "excluded" | "sco
 export interface RuleExplanation {
   readonly rule: string;
   readonly effect: string;
+  /** The file the rule is written in, when the policy has several files (a library module's rule: `leash/login.rules`). */
+  readonly file?: string;
   readonly line: number;
   readonly column: number;
   readonly status: RuleStatus;
@@ -79,6 +81,7 @@ export interface Explanation {
 interface RuleView {
   readonly id: string;
   readonly effect: string;
+  readonly file: string;
   readonly line: number;
   readonly column: number;
   readonly targets: readonly (readonly string[])[];
@@ -93,6 +96,7 @@ function ruleViews(ast: PolicyFile): RuleView[] {
     (r: RuleDecl): RuleView => ({
       id: r.name.value,
       effect: r.effect,
+      file: r.span.file,
       line: r.span.line,
       column: r.span.column,
       targets: r.targets.filter((t) => t.kind === "ActionTarget").map((t) => t.pattern.segments),
@@ -108,6 +112,7 @@ function ruleViews(ast: PolicyFile): RuleView[] {
       (w): RuleView => ({
         id: w.name.value,
         effect: w.onDeviation.effect,
+        file: w.span.file,
         line: w.span.line,
         column: w.span.column,
         targets: w.steps.flatMap((s) => s.actions.map((a) => a.segments)),
@@ -137,7 +142,9 @@ export function explainRequest(policy: Policy, ast: PolicyFile, source: string, 
 
   // Register every probe first, then evaluate them all with one decision per round. A revoked key
   // short-circuits every rule, so the rules are shown as they evaluate with the revocations lifted.
-  const plans = candidates.map((v) => planRule(v, probes, request));
+  // A policy of several files (or one using a library module) names each rule's file.
+  const several = views.some((v) => v.file !== ast.span.file);
+  const plans = candidates.map((v) => planRule(v, probes, request, several));
   const revoked = decision.reasons.some((r) => r.code === "R307");
   probes.evaluate(revoked ? withoutRevocations(policy, state) : state, request);
   const explained = plans.map((p) => p());
@@ -162,7 +169,7 @@ function withoutRevocations(policy: Policy, state: PolicyState): PolicyState {
 
 type Plan = () => Omit<RuleExplanation, "status" | "deciding">;
 
-function planRule(v: RuleView, probes: ProbeSet, request: Record<string, unknown>): Plan {
+function planRule(v: RuleView, probes: ProbeSet, request: Record<string, unknown>, several: boolean): Plan {
   const principalText = v.principals.map(principalSelectorText).join(", ");
   const principals = v.principals.length > 0 ? probes.add(`for ${principalText}`) : null;
   const resourceText = v.resources.map(formatResourceGlob).join(", ");
@@ -176,6 +183,7 @@ function planRule(v: RuleView, probes: ProbeSet, request: Record<string, unknown
   return () => ({
     rule: v.id,
     effect: v.effect,
+    ...(several ? { file: v.file } : {}),
     line: v.line,
     column: v.column,
     ...(principals !== null ? { principals: { text: `for ${principalText}`, value: principals(), reads: selectorReads(v.principals, request) } } : {}),

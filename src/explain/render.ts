@@ -20,7 +20,7 @@ export function renderExplanation(x: Explanation, color: boolean): string {
   for (const r of x.candidates) {
     const mark = r.deciding ? c("●", EFFECT_COLOR[r.effect] ?? "bold") : r.status === "matched" ? "◐" : "○";
     const status = r.status === "matched" ? c("matched", "green") : r.status === "not matched" ? c("not matched", "dim") : c(r.status, "yellow");
-    out.push(`  ${mark} ${r.rule.padEnd(26)} ${c(r.effect.padEnd(9), EFFECT_COLOR[r.effect] ?? "bold")} line ${String(r.line).padEnd(4)} ${status}${r.deciding ? c(r.effect === "flag" ? "  ← flags" : "  ← decides", "bold") : ""}`);
+    out.push(`  ${mark} ${r.rule.padEnd(26)} ${c(r.effect.padEnd(9), EFFECT_COLOR[r.effect] ?? "bold")} ${r.file !== undefined ? `${e(r.file)}:${r.line}` : `line ${String(r.line).padEnd(4)}`} ${status}${r.deciding ? c(r.effect === "flag" ? "  ← flags" : "  ← decides", "bold") : ""}`);
     if (r.note) out.push(`      ${c(e(r.note), "dim")}`);
     if (r.principals) out.push(line(r.principals.text, r.principals.value, r.principals.reads, c));
     if (r.resources) out.push(line(r.resources.text, r.resources.value, r.resources.reads, c));

@@ -39,7 +39,7 @@ export function ruleHeaderKey(rule: RuleDecl): object {
 export function attachComments(file: PolicyFile): Map<object, Attached> {
   const map = new Map<object, Attached>();
   if (file.comments.length === 0) return map;
-  const root: Unit = { key: file, span: file.span, children: file.items.map(itemUnit) };
+  const root: Unit = { key: file, span: file.span, children: [...(file.header ?? []).map(leaf), ...file.items.map(itemUnit)] };
   for (const c of file.comments) attach(root, c, map, true);
   return map;
 }

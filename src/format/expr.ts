@@ -1,5 +1,5 @@
-import type { EventSelector, Expr, TemporalCall } from "../ast/nodes.js";
-import { formatAction, formatDuration, formatKey, formatLiteral, formatNumber, formatPath, formatSet, formatString } from "./lexical.js";
+import type { DurationLit, EventSelector, Expr, TemporalCall } from "../ast/nodes.js";
+import { formatAction, formatDuration, formatKey, formatLiteral, formatPath, formatSet, formatString } from "./lexical.js";
 
 /**
  * Expressions with the fewest parentheses the grammar needs. Precedence, lowest first:
@@ -73,7 +73,7 @@ export function formatEvents(s: EventSelector): string {
 }
 
 function formatTemporal(t: TemporalCall): string {
-  const within = (d: { text: string } | null) => (d ? ` within ${d.text}` : "");
+  const within = (d: DurationLit | null) => (d ? ` within ${formatDuration(d)}` : "");
   const until = (u: EventSelector | null) => (u ? ` until ${formatEvents(u)}` : "");
   const including = (current: boolean) => (current ? " including this" : "");
   switch (t.kind) {
@@ -90,11 +90,11 @@ function formatTemporal(t: TemporalCall): string {
       return `distinct(${formatPath(t.attribute)}${of} by ${formatKey(t.key)}${within(t.window)}${including(t.current)})`;
     }
     case "RateCall":
-      return `rate(${formatEvents(t.events)} by ${formatKey(t.key)}, ${formatNumber(t.limit.value)} per ${formatDuration(t.per)})`;
+      return `rate(${formatEvents(t.events)} by ${formatKey(t.key)}, ${formatLiteral(t.limit)} per ${formatDuration(t.per)})`;
     case "RegularityCall":
-      return `regularity(${formatEvents(t.events)} by ${formatKey(t.key)} over ${formatNumber(t.samples.value)})`;
+      return `regularity(${formatEvents(t.events)} by ${formatKey(t.key)} over ${formatLiteral(t.samples)})`;
     case "SequenceCall":
-      return `sequence(${t.stages.map(formatEvents).join(", ")} by ${formatKey(t.key)} within ${t.window.text}${until(t.until)})`;
+      return `sequence(${t.stages.map(formatEvents).join(", ")} by ${formatKey(t.key)} within ${formatDuration(t.window)}${until(t.until)})`;
     case "DeviatesCall":
       return `deviates(${t.workflow.value})`;
   }

@@ -37,11 +37,14 @@ export function formatNumber(n: number): string {
   return `${sign}${digits.slice(0, point)}.${digits.slice(point)}`;
 }
 
+/** A duration as written, or `$name` for a parameter. */
 export function formatDuration(d: DurationLit): string {
-  return d.text;
+  return d.param !== undefined ? `$${d.param}` : d.text;
 }
 
+/** A literal as the lexer reads it back; a value written as a parameter is `$name`. */
 export function formatLiteral(l: Literal): string {
+  if (l.param !== undefined) return `$${l.param}`;
   switch (l.kind) {
     case "StringLit":
       return formatString(l.value);

@@ -36,6 +36,7 @@ import type {
   Comment,
   EntitySchema,
   FieldDecl,
+  HeaderItem,
   Item,
   PolicyFile,
   PrincipalSelector,
@@ -92,19 +93,21 @@ class Printer {
 
   file(ast: PolicyFile): string {
     let prevOneLiner = false;
+    // The header (import, use, param) comes first, one line each; a blank line sets it off.
+    const header = (ast.header ?? []).map((h): Entry => this.entry(h, [headerLine(h)]));
     const entries = ast.items.map((item, i): Entry => {
       const lines = this.item(item);
       const oneLiner = lines.length === 1 && (item.kind === "RuleDecl" || item.kind === "WorkflowDecl");
-      const entry = { ...this.entry(item, lines), blankBefore: i > 0 && !(oneLiner && prevOneLiner) };
+      const entry = { ...this.entry(item, lines), blankBefore: (i > 0 || header.length > 0) && !(oneLiner && prevOneLiner) };
       prevOneLiner = oneLiner;
       return entry;
     });
-    const lines = printList(entries, { indent: "", keepBlankLines: true, dangling: this.att(ast).dangling });
+    const lines = printList([...header, ...entries], { indent: "", keepBlankLines: true, dangling: this.att(ast).dangling });
     const text = lines.map((l) => l.trimEnd()).join("\n");
     return text.length === 0 ? "" : text + "\n";
   }
 
-  private entry(node: Item | { span: Entry["span"] }, lines: readonly string[]): Entry {
+  private entry(node: Item | HeaderItem | { span: Entry["span"] }, lines: readonly string[]): Entry {
     const a = this.att(node);
     let leading: readonly Comment[] = a.leading;
     // A comment inside a rule's header is printed before the rule, like a comment above it.
@@ -322,6 +325,20 @@ function workflow(w: WorkflowDecl, indent: string): string[] {
   lines.push(line);
   if (dev) lines.push(pad + dev);
   return lines;
+}
+
+/* ---- header ----------------------------------------------------------------------------- */
+
+/** `import "x.rules"`, `use leash/login { failures: 10 }`, `param failures = 5`. */
+function headerLine(h: HeaderItem): string {
+  switch (h.kind) {
+    case "ImportDecl":
+      return `import ${formatString(h.path.value)}`;
+    case "UseDecl":
+      return h.params.length === 0 ? `use ${h.module.value}` : `use ${h.module.value} { ${h.params.map((p) => `${p.name.value}: ${formatLiteral(p.value)}`).join(", ")} }`;
+    case "ParamDecl":
+      return `param ${h.name.value} = ${formatLiteral(h.default)}`;
+  }
 }
 
 /* ---- tests ------------------------------------------------------------------------------ */

@@ -9,5 +9,7 @@
  * ```
  * @packageDocumentation
  */
-export { loadPolicy } from "./load.js";
-export type { LoadPolicyResult } from "./load.js";
+export { loadPolicy, isPolicyDirectory, POLICY_MANIFEST } from "./load.js";
+export type { LoadPolicyResult, LoadOptions } from "./load.js";
+export { loadBundle, watchBundle } from "./bundle.js";
+export type { WatchBundleOptions } from "./bundle.js";

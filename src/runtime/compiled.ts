@@ -36,6 +36,8 @@ export interface CompiledPolicy {
 export interface CompiledManifest {
   /** The source files, each with the SHA-256 of its text. */
   readonly files: readonly { readonly path: string; readonly sha256: string }[];
+  /** When it was built (ISO 8601), when the build recorded it (`leash build` does). */
+  readonly builtAt?: string;
 }
 
 export interface LoadCompiledOptions extends PolicyOptions {

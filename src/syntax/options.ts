@@ -1,3 +1,5 @@
+import type { ParamValue } from "../ast/nodes.js";
+
 /** Limits of the parser (cel-js style): each is an option, each breach is a diagnostic. */
 export interface ParseOptions {
   /** The file name spans carry. Default `"<input>"`. */
@@ -12,9 +14,15 @@ export interface ParseOptions {
   readonly maxErrors?: number;
   /** Longest source in UTF-16 code units (L008). Default 16 MiB. */
   readonly maxSourceLength?: number;
+  /**
+   * Values for the file's parameters (`param NAME = DEFAULT`), as a `use` of the file as a
+   * library module sets them; a parameter not set here takes its default.
+   */
+  readonly params?: readonly ParamValue[];
 }
 
-export type ResolvedOptions = { readonly [K in keyof ParseOptions]-?: NonNullable<ParseOptions[K]> };
+type Limits = Omit<ParseOptions, "params">;
+export type ResolvedOptions = { readonly [K in keyof Limits]-?: NonNullable<Limits[K]> };
 
 export const DEFAULT_OPTIONS: ResolvedOptions = Object.freeze({
   file: "<input>",

@@ -1,5 +1,5 @@
 import type { CstNode, IToken } from "chevrotain";
-import type { Comment, Item, PolicyFile } from "../ast/nodes.js";
+import type { Comment, HeaderItem, Item, ParamDecl, PolicyFile } from "../ast/nodes.js";
 import type { Span } from "../ast/span.js";
 import { diagnostic, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { CODES } from "../diagnostics/codes.js";
@@ -10,6 +10,7 @@ import { isStray, runParser, type ItemSink, type ParserOutput } from "./run-pars
 import { afterToken, lineSpan, spanAtOffset } from "./position.js";
 import { DiagnosticSink } from "./sink.js";
 import { AstBuilder, ItemError, TooManyNodes } from "./to-ast.js";
+import { bindParams } from "./params.js";
 
 export interface ParseResult {
   /** The policy; items with errors are left out, the others are complete. */
@@ -26,23 +27,26 @@ export function parsePolicy(source: string, options?: ParseOptions): ParseResult
   const opts = resolveOptions(options);
   const sink = new DiagnosticSink(opts.maxErrors);
   let items: Item[] = [];
+  let header: HeaderItem[] = [];
   let comments: Comment[] = [];
   try {
     if (typeof source !== "string") throw new TypeError("source is not a string");
-    ({ items, comments } = parsePhases(source, opts, sink));
+    ({ items, header, comments } = parsePhases(source, opts, sink, options));
   } catch (e) {
     sink.add(diagnostic("P109", lineSpan(opts.file, 0, 1, 1, 0), `internal parser error: ${e instanceof Error ? e.message : String(e)}`, CODES.P109.help));
     items = [];
+    header = [];
   }
-  return { ast: { kind: "PolicyFile", span: fileSpan(source, opts.file), items, comments }, diagnostics: sink.finish() };
+  const span = fileSpan(source, opts.file);
+  return { ast: header.length > 0 ? { kind: "PolicyFile", span, header, items, comments } : { kind: "PolicyFile", span, items, comments }, diagnostics: sink.finish() };
 }
 
 /** The named phases, in order; each reports into the sink and the next runs unless it is full. */
-function parsePhases(source: string, opts: ResolvedOptions, sink: DiagnosticSink): { items: Item[]; comments: Comment[] } {
-  const empty = { items: [], comments: [] };
+function parsePhases(source: string, opts: ResolvedOptions, sink: DiagnosticSink, options: ParseOptions | undefined): { items: Item[]; header: HeaderItem[]; comments: Comment[] } {
+  const empty = { items: [], header: [], comments: [] };
   // Phase 1: lexing (L0xx).
   const { tokens, comments } = lex(source, opts, sink);
-  if (sink.full || tokens.length === 0) return { items: [], comments: buildComments(comments, opts) };
+  if (sink.full || tokens.length === 0) return { items: [], header: [], comments: buildComments(comments, opts) };
   const lexing = [...sink.snapshot()];
   // Phase 2: parsing (P1xx), with each clean item's AST built as soon as it is parsed.
   const collector = new ItemCollector(opts);
@@ -61,17 +65,42 @@ function parsePhases(source: string, opts: ResolvedOptions, sink: DiagnosticSink
   }
   if (collector.tooLarge !== null) sink.add(collector.tooLarge);
   const items: Item[] = [];
+  const header: HeaderItem[] = [];
+  let firstItem: Item | null = null;
   collector.items.forEach((item, i) => {
-    if (!bad.has(i)) items.push(item);
+    if (bad.has(i)) return;
+    if (!isHeader(item)) {
+      items.push(item);
+      firstItem ??= item;
+    } else {
+      // import, use and param open the file: one after an item is reported and still taken.
+      if (firstItem !== null) sink.add({ ...diagnostic("C283", item.span, `\`${headerWord(item)}\` after the first item of the file`, CODES.C283.help), related: [{ message: "the first item", span: (firstItem as Item).span }] });
+      header.push(item);
+    }
   });
-  return { items, comments: collector.tooLarge ? [] : comments.map((t) => collector.builder.comment(t)) };
+  // Phase 4: parameters get their values (C279, C280, C282).
+  const decls = header.filter((h): h is ParamDecl => h.kind === "ParamDecl");
+  if (decls.length > 0 || collector.builder.paramSites.length > 0 || (options?.params?.length ?? 0) > 0) {
+    const found: Diagnostic[] = [];
+    bindParams(decls, collector.builder.paramSites, options?.params ?? [], found);
+    for (const d of found) sink.add(d);
+  }
+  return { items, header, comments: collector.tooLarge ? [] : comments.map((t) => collector.builder.comment(t)) };
+}
+
+function isHeader(item: Item | HeaderItem): item is HeaderItem {
+  return item.kind === "ImportDecl" || item.kind === "UseDecl" || item.kind === "ParamDecl";
+}
+
+function headerWord(item: HeaderItem): string {
+  return item.kind === "ImportDecl" ? "import" : item.kind === "UseDecl" ? "use" : "param";
 }
 
 /** Builds the AST of each clean item as the parser hands it over (see `LeashParser.onItem`). */
 class ItemCollector implements ItemSink {
   builder: AstBuilder;
   /** Built items by index (sparse: items with errors are not built). */
-  items: Item[] = [];
+  items: (Item | HeaderItem)[] = [];
   /** The kind of each item (`"rule"`, `"workflow"`...), for error messages. */
   kinds: string[] = [];
   /** Diagnostics found while building, by item. */

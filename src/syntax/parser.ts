@@ -7,6 +7,7 @@ import {
   Comma,
   Dot,
   DurationLiteral,
+  Eq,
   EqEq,
   FatArrow,
   Gt,
@@ -56,7 +57,7 @@ const nameOrStar = (t: IToken) => tokenMatcher(t, NameTok) || tokenMatcher(t, St
 const UNARY_END: ReadonlySet<TokenType> = new Set([
   Kw.and, Kw.or, RParen, RBracket, RCurly, Comma, EOF,
   Kw.when, Kw.unless, Kw.reason, Kw.limit, Kw.valid, Kw.label, Kw.require, Kw.target,
-  Kw.schema, Kw.actions, Kw.signals, Kw.rule, Kw.workflow, Kw.test, Kw.property,
+  Kw.schema, Kw.actions, Kw.signals, Kw.rule, Kw.workflow, Kw.test, Kw.property, Kw.import, Kw.use, Kw.param,
 ]);
 
 /** Keywords that open a test step's `session "..."`, `principal {...}`, `resource {...}` or `context {...}`. */
@@ -200,10 +201,15 @@ export class LeashParser extends CstParser {
     (item as { children: CstNode["children"] }).children = {};
   }
 
-  // item = schema | actions | signals | rule | workflow | test | property ;
+  // item = importDecl | useDecl | paramDecl
+  //      | schema | actions | signals | rule | workflow | test | property ;
+  // (import, use and param come first: the parse reports one after another item, C283.)
   item = this.RULE("item", () => {
     this.ACTION(() => this.itemStarts.push(this.LA(1).startOffset));
     this.OR((this.memo[0] ??= [
+      { ALT: () => this.SUBRULE(this.importDecl) },
+      { ALT: () => this.SUBRULE(this.useDecl) },
+      { ALT: () => this.SUBRULE(this.paramDecl) },
       { ALT: () => this.SUBRULE(this.schema) },
       { ALT: () => this.SUBRULE(this.actions) },
       { ALT: () => this.SUBRULE(this.signals) },
@@ -212,6 +218,47 @@ export class LeashParser extends CstParser {
       { ALT: () => this.SUBRULE(this.test) },
       { ALT: () => this.SUBRULE(this.property) },
     ]));
+  });
+
+  /* ---- header: import, use, param ---------------------------------------------------------------- */
+
+  // importDecl = "import" string ;
+  importDecl = this.RULE("importDecl", () => {
+    this.CONSUME(Kw.import);
+    this.CONSUME(StringLiteral, { LABEL: "path" });
+  });
+
+  // useDecl = "use" resourcePath [ "{" [ paramValue { "," paramValue } [ "," ] ] "}" ] ;
+  useDecl = this.RULE("useDecl", () => {
+    this.CONSUME(Kw.use);
+    this.CONSUME(ResourcePath, { LABEL: "module" });
+    this.OPTION(() => {
+      this.CONSUME(LCurly);
+      this.OPTION2(() => {
+        this.SUBRULE(this.paramValue);
+        this.MANY(() => {
+          this.CONSUME(Comma);
+          this.SUBRULE2(this.paramValue);
+        });
+        this.OPTION3(() => this.CONSUME2(Comma));
+      });
+      this.CONSUME(RCurly);
+    });
+  });
+
+  // paramValue = name ":" literal ;
+  paramValue = this.RULE("paramValue", () => {
+    this.CONSUME(NameTok);
+    this.CONSUME(Colon);
+    this.SUBRULE(this.literal);
+  });
+
+  // paramDecl = "param" name "=" literal ;
+  paramDecl = this.RULE("paramDecl", () => {
+    this.CONSUME(Kw.param);
+    this.CONSUME(NameTok);
+    this.CONSUME(Eq);
+    this.SUBRULE(this.literal);
   });
 
   /* ---- schema ------------------------------------------------------------------------------------ */

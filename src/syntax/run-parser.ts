@@ -1,5 +1,5 @@
 import { tokenMatcher, type CstNode, type IToken } from "chevrotain";
-import { Colon, Kw, LCurly, NameTok, StringLiteral } from "./tokens.js";
+import { Colon, Eq, Kw, LCurly, NameTok, ResourcePath, StringLiteral } from "./tokens.js";
 import { leashParser, TooManyParseErrors, type DepthError, type ParseError } from "./parser.js";
 
 /** Receives the items as they are parsed (see `LeashParser.onItem`). */
@@ -167,6 +167,7 @@ function parseRange(tokens: IToken[], from: number, to: number, maxDepth: number
 const HEAD_AFTER_NAME: ReadonlyMap<unknown, unknown> = new Map([
   [Kw.rule, Colon],
   [Kw.workflow, Kw.by],
+  [Kw.param, Eq],
 ]);
 
 /** Token indexes of item heads at the start of a line inside items that failed to parse. */
@@ -195,5 +196,7 @@ function isHead(tokens: IToken[], i: number): boolean {
   if (afterName !== undefined) return tokenMatcher(next, NameTok) && after?.tokenType === afterName;
   if (type === Kw.schema || type === Kw.actions) return next.tokenType === LCurly;
   if (type === Kw.test || type === Kw.property) return tokenMatcher(next, StringLiteral) && after?.tokenType === LCurly;
+  if (type === Kw.import) return next.tokenType === StringLiteral;
+  if (type === Kw.use) return next.tokenType === ResourcePath;
   return false;
 }

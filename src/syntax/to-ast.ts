@@ -7,7 +7,18 @@ import { CODES } from "../diagnostics/codes.js";
 import { durationMs } from "./lexer.js";
 import { tokenSpan, tokensSpan } from "./position.js";
 import { decodeString } from "./strings.js";
-import { ResourcePath } from "./tokens.js";
+import { ParamRef, ResourcePath } from "./tokens.js";
+
+/**
+ * A `$name` the builder met where a value stands: a literal node made before the file's parameters
+ * are known, filled in by `bindParams` (src/syntax/params.ts) once the whole file is built. `expect`
+ * is what the place takes: a number, a duration, or any literal (a value in a condition).
+ */
+export interface ParamSite {
+  readonly node: A.Literal;
+  readonly name: string;
+  readonly expect: "number" | "duration" | "any";
+}
 
 /**
  * CST -> AST: a hand-written walk over chevrotain's CST (faster than a visitor and typed at the
@@ -28,6 +39,8 @@ export class AstBuilder {
   /** AST nodes built so far (every object with a `kind`). */
   nodes = 0;
   readonly diagnostics: Diagnostic[] = [];
+  /** The `$name` references built so far, in source order. */
+  readonly paramSites: ParamSite[] = [];
   /** Depth of the expression last built (leaves are 1); see `maxExprDepth`. */
   private exprDepth = 0;
 
@@ -45,7 +58,7 @@ export class AstBuilder {
     return node;
   }
 
-  private fail(code: "P107" | "P103", span: Span, message: string): never {
+  private fail(code: "P107" | "P103" | "C281", span: Span, message: string): never {
     this.diagnostics.push(diagnostic(code, span, message, CODES[code].help));
     throw new ItemError(message);
   }
@@ -61,9 +74,12 @@ export class AstBuilder {
 
   /* ---- items ------------------------------------------------------------------------------------- */
 
-  item(cst: CstNode): A.Item {
+  item(cst: CstNode): A.Item | A.HeaderItem {
     const c = cst.children;
     if (c.rule) return this.rule(node(c.rule));
+    if (c.importDecl) return this.importDecl(node(c.importDecl));
+    if (c.useDecl) return this.useDecl(node(c.useDecl));
+    if (c.paramDecl) return this.paramDecl(node(c.paramDecl));
     if (c.schema) return this.schema(node(c.schema));
     if (c.actions) return this.actions(node(c.actions));
     if (c.signals) return this.signals(node(c.signals));
@@ -75,6 +91,50 @@ export class AstBuilder {
 
   comment(t: IToken): A.Comment {
     return this.count({ kind: "Comment", span: this.tokSpan(t), text: t.image });
+  }
+
+  /* ---- header ------------------------------------------------------------------------------------ */
+
+  private importDecl(cst: CstNode): A.ImportDecl {
+    const c = cst.children;
+    const path = this.string(tok(c.path));
+    return this.count({ kind: "ImportDecl", span: joinSpans(this.tokSpan(tok(c.Import)), path.span), path });
+  }
+
+  private useDecl(cst: CstNode): A.UseDecl {
+    const c = cst.children;
+    const m = tok(c.module);
+    const params = nodes(c.paramValue).map((v) => this.paramValue(v));
+    const module = { value: m.image, span: this.tokSpan(m) };
+    return this.count({ kind: "UseDecl", span: this.span(tok(c.Use), c.RCurly ? tok(c.RCurly) : m), module, params });
+  }
+
+  private paramValue(cst: CstNode): A.ParamValue {
+    const c = cst.children;
+    const name = this.name(tok(c.NameTok));
+    const value = this.plainLiteral(node(c.literal), "a module's parameter is set to a literal value");
+    return this.count({ kind: "ParamValue", span: joinSpans(name.span, value.span), name, value });
+  }
+
+  private paramDecl(cst: CstNode): A.ParamDecl {
+    const c = cst.children;
+    const name = this.name(tok(c.NameTok));
+    const value = this.plainLiteral(node(c.literal), "a parameter's default is a literal value");
+    return this.count({ kind: "ParamDecl", span: joinSpans(this.tokSpan(tok(c.Param)), value.span), name, default: value });
+  }
+
+  /** A literal where a `$name` may not stand. */
+  private plainLiteral(cst: CstNode, why: string): A.Literal {
+    const t = cst.children.StringLiteral?.[0] as IToken | undefined;
+    if (t?.tokenType === ParamRef) this.fail("C281", this.tokSpan(t), `a parameter cannot stand here: ${why}`);
+    return this.literal(cst);
+  }
+
+  /** The placeholder literal of a `$name` (see `ParamSite`). */
+  private paramRef<T extends A.Literal>(t: IToken, expect: ParamSite["expect"], node: T): T {
+    const built = this.count(node);
+    this.paramSites.push({ node: built, name: t.image.slice(1), expect });
+    return built;
   }
 
   /* ---- schema ------------------------------------------------------------------------------------ */
@@ -211,6 +271,7 @@ export class AstBuilder {
   private resourceGlob(cst: CstNode): A.ResourceSelector {
     const c = cst.children;
     const t = tok(c.ResourcePath ?? c.StringLiteral);
+    if (t.tokenType === ParamRef) this.fail("C281", this.tokSpan(t), "a parameter cannot stand for a resource glob");
     const glob = t.tokenType === ResourcePath ? t.image : decodeString(t.image);
     return this.count({ kind: "ResourceSelector", span: this.tokSpan(t), glob });
   }
@@ -374,7 +435,11 @@ export class AstBuilder {
 
   private literal(cst: CstNode): A.Literal {
     const c = cst.children;
-    if (c.StringLiteral) return this.string(tok(c.StringLiteral));
+    if (c.StringLiteral) {
+      const t = tok(c.StringLiteral);
+      if (t.tokenType === ParamRef) return this.paramRef(t, "any", { kind: "StringLit", span: this.tokSpan(t), param: t.image.slice(1), value: "" });
+      return this.string(t);
+    }
     if (c.NumberLiteral) return this.number(tok(c.NumberLiteral));
     if (c.DurationLiteral) return this.duration(tok(c.DurationLiteral));
     const t = tok(c.True ?? c.False);
@@ -598,14 +663,17 @@ export class AstBuilder {
   }
 
   private string(t: IToken): A.StringLit {
+    if (t.tokenType === ParamRef) this.fail("C281", this.tokSpan(t), "a parameter cannot stand here: it stands for a number, a duration or a value in a condition");
     return this.count({ kind: "StringLit", span: this.tokSpan(t), value: decodeString(t.image) });
   }
 
   private number(t: IToken): A.NumberLit {
+    if (t.tokenType === ParamRef) return this.paramRef(t, "number", { kind: "NumberLit", span: this.tokSpan(t), param: t.image.slice(1), value: Number.NaN });
     return this.count({ kind: "NumberLit", span: this.tokSpan(t), value: Number(t.image) });
   }
 
   private duration(t: IToken): A.DurationLit {
+    if (t.tokenType === ParamRef) return this.paramRef(t, "duration", { kind: "DurationLit", span: this.tokSpan(t), param: t.image.slice(1), ms: Number.NaN, text: t.image });
     return this.count({ kind: "DurationLit", span: this.tokSpan(t), ms: durationMs(t.image), text: t.image });
   }
 }

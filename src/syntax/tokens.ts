@@ -135,6 +135,20 @@ export const BadDuration = createToken({
 });
 export const NumberLiteral = createToken({ name: "NumberLiteral", pattern: /-?\d+(?:\.\d+)?/, label: "number" });
 
+/**
+ * `$threshold`: a reference to a parameter (`param threshold = 5`), standing where a
+ * literal may. It is in the categories of the literal tokens, so every place of the grammar that
+ * takes a number, a duration or a string takes a parameter too; the AST builder checks that the
+ * place is one a parameter may fill, and the parse binds each reference to its value. ASCII only
+ * (no homoglyphs to check).
+ */
+export const ParamRef = createToken({
+  name: "ParamRef",
+  pattern: /\$[A-Za-z_](?:[A-Za-z0-9_]|-(?!>))*/,
+  categories: [StringLiteral, NumberLiteral, DurationLiteral],
+  label: "parameter",
+});
+
 /* ---- names --------------------------------------------------------------------------------------- */
 
 /**
@@ -159,7 +173,7 @@ export const KEYWORDS = [
   "satisfied", "by", "target", "or", "and", "not", "in", "like", "has", "true", "false", "action",
   "after", "until", "since", "gap", "count", "distinct", "of", "rate", "regularity", "over",
   "sequence", "deviates", "allowed", "attempted", "denied", "workflow", "deviation", "test", "at",
-  "property", "never", "always", "signals", "including", "this", "given",
+  "property", "never", "always", "signals", "including", "this", "given", "import", "use", "param",
 ] as const;
 export type Keyword = (typeof KEYWORDS)[number];
 
@@ -190,6 +204,8 @@ export const EqEq = punct("EqEq", "==");
 export const NotEq = punct("NotEq", "!=");
 export const LtEq = punct("LtEq", "<=");
 export const GtEq = punct("GtEq", ">=");
+/** `=` in `param NAME = VALUE` (after `==`, `=>`, `+=`, `<=`, `>=` in match order). */
+export const Eq = punct("Eq", "=");
 export const LCurly = punct("LCurly", "{");
 export const RCurly = punct("RCurly", "}");
 export const LParen = punct("LParen", "(");
@@ -291,6 +307,7 @@ export const ALL_TOKENS: TokenType[] = [
   DurationLiteral,
   BadDuration,
   NumberLiteral,
+  ParamRef,
   ...KEYWORD_TOKENS,
   Identifier,
   Arrow,
@@ -300,6 +317,7 @@ export const ALL_TOKENS: TokenType[] = [
   NotEq,
   LtEq,
   GtEq,
+  Eq,
   LCurly,
   RCurly,
   LParen,

@@ -75,13 +75,16 @@ function selectorsEnd(r: RuleDecl): number {
   return last;
 }
 
-/** Builds the probes of the rules' when/unless clauses. */
+/**
+ * Builds the probes of the rules' when/unless clauses: of the rules written in this file (the rules
+ * a library module brings, whose text holds its parameters, are covered by the module's own tests).
+ */
 export function ruleProbesOf(ast: PolicyFile, source: string): { probes: RuleProbes[]; text: string } {
   const probes: RuleProbes[] = [];
   let text = "";
   let i = 0;
   for (const item of ast.items) {
-    if (item.kind !== "RuleDecl") continue;
+    if (item.kind !== "RuleDecl" || item.span.file !== ast.span.file) continue;
     const n = i++;
     const clauses = item.clauses.filter((c): c is WhenClause => c.kind === "WhenClause");
     if (clauses.length === 0 || item.targets.length === 0) {

@@ -15,7 +15,7 @@ function ebnfProductions(): Map<string, string> {
 }
 
 /** Productions the lexer implements (tokens), or folded into another rule. */
-const NOT_PARSER_RULES = new Set(["segment", "name", "identifier", "string", "number", "duration", "resourcePath", "pathChar"]);
+const NOT_PARSER_RULES = new Set(["segment", "name", "identifier", "string", "number", "duration", "resourcePath", "pathChar", "paramRef"]);
 
 describe("the parser follows grammar/rules.ebnf", () => {
   it("has one rule per non-lexical production, and no other", () => {

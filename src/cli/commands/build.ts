@@ -1,21 +1,23 @@
 import { resolve } from "node:path";
-import { buildCompiled } from "../../compile/build.js";
-import { renderDiagnostics } from "../../diagnostics/render.js";
+import { compiledFrom } from "../../compile/build.js";
 import { parseArgs } from "../args.js";
-import { displayName, EXIT_FAIL, EXIT_OK, readText, STDIN, stderrColor, UsageError, type CliIO } from "../io.js";
+import { displayName, EXIT_FAIL, EXIT_OK, UsageError, type CliIO } from "../io.js";
+import { compilePolicyArgument, renderPolicyDiagnostics } from "../policy.js";
 import { jsonText } from "../style.js";
 
-export const help = `leash build POLICY.rules|- [-o FILE]
+export const help = `leash build POLICY|- [-o FILE]
 
-Compiles a policy into its compiled form: one JSON file with the checked IR, the format and leash
-versions, the policy hash, a manifest of the source and a SHA-256 digest. loadCompiled (leash/runtime)
+Compiles a policy into its compiled form (a bundle): one JSON file with the checked IR, the format
+and leash versions, the policy hash, a manifest (every source file and library module with the
+SHA-256 of its text, and the build time) and a SHA-256 digest. loadCompiled (leash/runtime)
 builds the same Policy from it without the parser; a file from another leash version or changed
 after it was built is refused.
 
   -o, --output FILE   write the compiled policy to FILE (default: stdout)
   --help              this text
 
-POLICY.rules may be - to read the policy from standard input.
+POLICY is a .rules file (with the files it imports), a directory of them (one policy), or - to
+read the policy from standard input.
 
 A summary line (rules, policy hash, digest) goes to stderr. Exit codes: 0 built, 1 the policy has
 errors (nothing is written), 2 usage (unknown option, missing file).`;
@@ -32,10 +34,8 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   }
   if (args.positional.length !== 1) throw new UsageError("build takes one policy file (see leash build --help)");
   const path = args.positional[0]!;
-  const source = readText(io, path);
-  const file = path === STDIN ? displayName(path) : path;
-  const built = buildCompiled(source, { file });
-  const problems = built.diagnostics.length > 0 ? renderDiagnostics(built.diagnostics, () => source, { color: stderrColor(io) }) + "\n" : "";
+  const built = compiledFrom(compilePolicyArgument(io, path), { builtAt: new Date().toISOString() });
+  const problems = renderPolicyDiagnostics(io, built);
   if (built.compiled === null) {
     io.stderr(problems);
     return EXIT_FAIL;

@@ -1,5 +1,6 @@
 import { parseArgs } from "../args.js";
-import { rulesFileArguments } from "../files.js";
+import { isPolicyDirectoryArgument, rulesFileArguments } from "../files.js";
+import { checkPolicyArgument } from "../policy.js";
 import { renderDiagnostic } from "../../diagnostics/render.js";
 import { checkSource } from "../../check/source.js";
 import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, STDIN, UsageError, displayName, readText, stderrColor, type CliIO } from "../io.js";
@@ -17,7 +18,9 @@ export const CHECK_HELP = `Usage: leash check [--json] [--deny-warnings] [--recu
 Parse and check .rules files. Each problem is printed on stderr as
   FILE:LINE:COLUMN: error[CODE]: message
 with the source line and a caret under the problem (codes are listed in docs/errors.md).
-A directory means the *.rules files in it; - reads a policy from standard input.
+A directory means the *.rules files in it, each a policy; a directory with a leash.policy.json is
+one policy of several files, checked as a whole (so is a file that imports others or uses a
+library module). - reads a policy from standard input.
 
 Options:
   --json           print the diagnostics as JSON lines on stdout instead
@@ -61,7 +64,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     }
     // Read every file first: a missing one is a usage error before any output.
     const files = rulesFileArguments(options.files, io, options.recursive);
-    sources = files.map((file) => ({ file: file === STDIN ? displayName(file) : file, source: readText(io, file) }));
+    sources = files.map((file) => ({ file: file === STDIN ? displayName(file) : file, source: isPolicyDirectoryArgument(file) ? "" : readText(io, file) }));
     if (options.map !== undefined) mapping = { file: options.map, source: readText(io, options.map) };
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
@@ -74,17 +77,20 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   let filesWithProblems = 0;
   const loaded = mapping === undefined ? undefined : loadMapping(mapping.source, mapping.file);
   for (const { file, source } of sources) {
-    const diagnostics = [...checkSource(source, { file })];
+    // A policy directory, or a file that imports or uses modules, is checked as the whole policy.
+    const whole = isPolicyDirectoryArgument(file) || (file !== displayName(STDIN) && (parsePolicy(source, { file }).ast.header?.length ?? 0) > 0) ? checkPolicyArgument(io, file) : null;
+    const diagnostics = whole === null ? [...checkSource(source, { file })] : [...whole.diagnostics];
+    const textOf = (f: string) => (whole === null ? source : (whole.sources.get(f) ?? ""));
     if (loaded !== undefined && !hasErrors(diagnostics)) {
       // The mapping's own problems are reported with the first policy; its fit with each policy's names with each.
-      diagnostics.push(...(loaded.mapping === null ? (file === sources[0]!.file ? loaded.diagnostics : []) : checkMapping(loaded.mapping, parsePolicy(source, { file }).ast)));
+      diagnostics.push(...(loaded.mapping === null ? (file === sources[0]!.file ? loaded.diagnostics : []) : checkMapping(loaded.mapping, whole?.ast ?? parsePolicy(source, { file }).ast)));
     }
     if (diagnostics.length > 0) filesWithProblems++;
     for (const d of diagnostics) {
       if (d.severity === "error") errors++;
       else if (d.severity === "warning") warnings++;
       if (options.json) io.stdout(jsonLine(d));
-      else io.stderr(renderDiagnostic(d, mapping !== undefined && d.span.file === mapping.file ? mapping.source : source, { color: stderrColor(io) }) + "\n\n");
+      else io.stderr(renderDiagnostic(d, mapping !== undefined && d.span.file === mapping.file ? mapping.source : textOf(d.span.file), { color: stderrColor(io) }) + "\n\n");
     }
   }
   if (!options.json && errors + warnings > 0) {

@@ -1,18 +1,19 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { compilePolicy } from "../../compile/compile.js";
-import { renderDiagnostics } from "../../diagnostics/render.js";
+import { isPolicyDirectory } from "../../node/load.js";
 import { traceVocabularyProblems } from "../../check/events.js";
 import { readTrace, replayTrace } from "../../runtime/trace.js";
 import { escapeInvisible } from "../../syntax/strings.js";
-import { displayName, EXIT_FAIL, EXIT_OK, readText, stderrColor, UsageError, type CliIO } from "../io.js";
+import { displayName, EXIT_FAIL, EXIT_OK, UsageError, type CliIO } from "../io.js";
+import { compilePolicyArgument, renderPolicyDiagnostics } from "../policy.js";
 import { parseArgs } from "../args.js";
 import { paint, valueText } from "../style.js";
 
 export const help = `leash demo [DIR]
 
-Runs every example in DIR (default: examples): compiles each NAME.rules, replays NAME.jsonl through
-it and checks every expectation in the trace. Prints a summary per scenario; exit 1 if any fails.
+Runs every example in DIR (default: examples): compiles each NAME.rules (and each directory NAME/
+with a leash.policy.json, one policy of several files), replays NAME.jsonl through it and checks
+every expectation in the trace. Prints a summary per scenario; exit 1 if any fails.
 
   --verbose   print every decision
   --help      this text`;
@@ -26,7 +27,10 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const dir = args.positional[0] ?? "examples";
   let files: string[];
   try {
-    files = readdirSync(join(io.cwd, dir)).filter((f) => f.endsWith(".rules")).sort();
+    // NAME.rules and NAME/ (a directory with a leash.policy.json: one policy of several files), each with NAME.jsonl.
+    files = readdirSync(join(io.cwd, dir))
+      .filter((f) => f.endsWith(".rules") || isPolicyDirectory(join(io.cwd, dir, f)))
+      .sort();
   } catch {
     throw new UsageError(`no such directory: ${displayName(dir)}`);
   }
@@ -34,14 +38,13 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   let decisions = 0;
   for (const f of files) {
     const path = join(dir, f);
-    const source = readText(io, path);
-    const compiled = compilePolicy(source, { file: path });
+    const compiled = compilePolicyArgument(io, path);
     if (compiled.policy === null) {
-      io.stderr(renderDiagnostics(compiled.diagnostics, () => source, { color: stderrColor(io) }) + "\n");
+      io.stderr(renderPolicyDiagnostics(io, compiled));
       failures++;
       continue;
     }
-    const tracePath = path.replace(/\.rules$/, ".jsonl");
+    const tracePath = `${path.replace(/\.rules$/, "")}.jsonl`;
     let traceText: string;
     try {
       traceText = io.readFile(join(io.cwd, tracePath));

@@ -1,15 +1,14 @@
 import { tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
-import { compilePolicy } from "../../compile/compile.js";
 import { contentHash } from "../../compile/hash.js";
-import { renderDiagnostics } from "../../diagnostics/render.js";
 import { escapeInvisible } from "../../syntax/strings.js";
 import { coverageSummary } from "../../testing/coverage.js";
 import { diffPolicies, type DiffExample, type DiffReport, type DiffSide } from "../../testing/diff.js";
 import { exhaustiveShortfall, randomSeed } from "../../testing/properties.js";
 import { traceAsTest, traceJsonl, traceLines } from "../../testing/render.js";
 import { intOption, parseArgs, RANGES } from "../args.js";
-import { EXIT_FAIL, EXIT_OK, readText, UsageError, type CliIO } from "../io.js";
+import { EXIT_FAIL, EXIT_OK, UsageError, type CliIO } from "../io.js";
+import { compilePolicyArgument, policyAsOneText, renderPolicyDiagnostics } from "../policy.js";
 import { jsonText, paint } from "../style.js";
 
 export const help = `leash diff OLD.rules NEW.rules [--runs N] [--seed S] [--examples K] [--exhaustive N] [--timeout MS] [--strict] [--json]
@@ -51,15 +50,16 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const timeout = intOption(args.values.timeout, "--timeout", RANGES.timeout);
   const strict = args.flags.strict === true;
   const [oldPath, newPath] = args.positional as [string, string];
+  // A directory (or a file with imports or library modules) is compared as its merged policy in one text.
   const policies = [oldPath, newPath].map((file) => {
-    const source = readText(io, file);
-    return { file, source, compiled: compilePolicy(source, { file }) };
+    const compiled = compilePolicyArgument(io, file);
+    return { file, source: compiled.policy === null ? "" : policyAsOneText(compiled).source, compiled };
   });
   let broken = false;
   for (const p of policies) {
     if (p.compiled.policy !== null) continue;
     broken = true;
-    io.stderr(renderDiagnostics(p.compiled.diagnostics, () => p.source, { color: io.color }) + "\n");
+    io.stderr(renderPolicyDiagnostics({ ...io, stderrColor: io.color }, p.compiled));
   }
   if (broken) return EXIT_FAIL;
   const report = diffPolicies(

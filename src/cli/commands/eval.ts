@@ -1,16 +1,16 @@
-import { compilePolicy } from "../../compile/compile.js";
-import { renderDiagnostics } from "../../diagnostics/render.js";
 import { traceVocabularyProblems } from "../../check/events.js";
 import { readTrace, replayTrace, type TraceStep } from "../../runtime/trace.js";
 import { escapeInvisible } from "../../syntax/strings.js";
-import { displayName, EXIT_FAIL, EXIT_OK, readText, STDIN, stderrColor, UsageError, type CliIO } from "../io.js";
+import { displayName, EXIT_FAIL, EXIT_OK, readText, STDIN, UsageError, type CliIO } from "../io.js";
+import { compilePolicyArgument, renderPolicyDiagnostics } from "../policy.js";
 import { parseArgs } from "../args.js";
 import { jsonLine, paint, valueText } from "../style.js";
 
-export const help = `leash eval POLICY.rules EVENTS.jsonl [--json] [--check]
+export const help = `leash eval POLICY EVENTS.jsonl [--json] [--check]
 
 Replays a trace of requests and signals (one JSON object per line) through the policy, threading
 state, and prints one decision per line, each starting with its place in the trace, FILE:LINE.
+POLICY is a .rules file (with the files it imports) or a directory of them (one policy).
 Either file may be - (standard input), not both.
 
   --json    one JSON object per line: the decision (effect, rules, reasons, obligations, flags,
@@ -37,11 +37,10 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   if (args.positional.length !== 2) throw new UsageError("eval takes a policy file and a trace file (see leash eval --help)");
   const [policyPath, tracePath] = args.positional as [string, string];
   if (policyPath === STDIN && tracePath === STDIN) throw new UsageError("only one of the policy and the trace can be read from standard input (-)");
-  const source = readText(io, policyPath);
+  const compiled = compilePolicyArgument(io, policyPath);
   const traceText = readText(io, tracePath);
-  const compiled = compilePolicy(source, { file: displayName(policyPath) });
   if (compiled.policy === null) {
-    io.stderr(renderDiagnostics(compiled.diagnostics, () => source, { color: stderrColor(io) }) + "\n");
+    io.stderr(renderPolicyDiagnostics(io, compiled));
     return EXIT_FAIL;
   }
   const traceName = displayName(tracePath);

@@ -1,15 +1,14 @@
-import { compilePolicy } from "../../compile/compile.js";
-import { renderDiagnostics } from "../../diagnostics/render.js";
 import { explainRequest } from "../../explain/explain.js";
 import { renderExplanation } from "../../explain/render.js";
 import { isRecord } from "../../runtime/attributes.js";
 import { readTrace, replayTrace } from "../../runtime/trace.js";
 import { escapeInvisible } from "../../syntax/strings.js";
 import { parseArgs } from "../args.js";
-import { displayName, EXIT_FAIL, EXIT_OK, readText, stderrColor, UsageError, type CliIO } from "../io.js";
+import { displayName, EXIT_FAIL, EXIT_OK, readText, UsageError, type CliIO } from "../io.js";
+import { compilePolicyArgument, policyAsOneText, renderPolicyDiagnostics } from "../policy.js";
 import { jsonText } from "../style.js";
 
-export const help = `leash explain POLICY.rules EVENT.json [--state TRACE.jsonl] [--json]
+export const help = `leash explain POLICY EVENT.json [--state TRACE.jsonl] [--json]
 
 Decides one request and shows why: which rules were candidates (their targets match the action),
 which matched, the value of each when/unless clause and of its parts with the attribute values
@@ -33,15 +32,15 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   }
   if (args.positional.length !== 2) throw new UsageError("explain takes a policy file and an event file (see leash explain --help)");
   const [policyPath, eventPath] = args.positional as [string, string];
-  const source = readText(io, policyPath);
+  const compiled = compilePolicyArgument(io, policyPath);
   const eventText = readText(io, eventPath);
   const traceText = args.values.state !== undefined ? readText(io, args.values.state) : null;
-
-  const compiled = compilePolicy(source, { file: policyPath });
   if (compiled.policy === null) {
-    io.stderr(renderDiagnostics(compiled.diagnostics, () => source, { color: stderrColor(io) }) + "\n");
+    io.stderr(renderPolicyDiagnostics(io, compiled));
     return EXIT_FAIL;
   }
+  // The probes are compiled next to one text of the policy (the AST keeps every rule's own file and place).
+  const { source, ast } = policyAsOneText(compiled);
   let request: Record<string, unknown>;
   try {
     const v = JSON.parse(eventText) as unknown;
@@ -61,7 +60,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     }
     state = replayTrace(compiled.policy, events).state;
   }
-  const explanation = explainRequest(compiled.policy, compiled.ast, source, state, request);
+  const explanation = explainRequest(compiled.policy, ast, source, state, request);
   let text: string;
   try {
     text = args.flags.json ? jsonText(explanation, 2) : renderExplanation(explanation, io.color);

@@ -2,7 +2,7 @@ import { parseArgs } from "../args.js";
 import { resolve } from "node:path";
 import { renderDiagnostic } from "../../diagnostics/render.js";
 import { formatSource } from "../../format/print.js";
-import { rulesFileArguments } from "../files.js";
+import { eachRulesFile } from "../files.js";
 import { EXIT_FAIL, EXIT_OK, STDIN, UsageError, displayName, readText, stderrColor, type CliIO } from "../io.js";
 
 export const FMT_HELP = `Usage: leash fmt [--check] [--write | --stdout] [--recursive] FILE|DIR|-...
@@ -54,7 +54,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   }
   // Read every file before writing any, so a missing file changes nothing.
   // Paths are relative to io.cwd; messages name them as the user wrote them.
-  const files = rulesFileArguments(options.files, io, options.recursive);
+  const files = eachRulesFile(options.files, io, options.recursive);
   const sources = files.map((file) => ({ file, source: readText(io, file) }));
   const write = options.write || (!options.check && !options.stdout);
   let failed = false;

@@ -10,7 +10,9 @@ import { counterexampleTest, traceJsonl, traceLines } from "../../testing/render
 import { testPolicySource, type SuiteReport } from "../../testing/suite.js";
 import { coverageSummary, type CoverageReport } from "../../testing/coverage.js";
 import { intOption, parseArgs, RANGES } from "../args.js";
-import { rulesFileArguments } from "../files.js";
+import { isPolicyDirectoryArgument, rulesFileArguments } from "../files.js";
+import { compilePolicyArgument, policyAsOneText, renderPolicyDiagnostics } from "../policy.js";
+import type { Diagnostic } from "../../diagnostics/diagnostic.js";
 import { displayName, EXIT_FAIL, EXIT_OK, readText, type CliIO } from "../io.js";
 import { jsonText, paint } from "../style.js";
 
@@ -62,8 +64,9 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const started = Date.now();
   for (const file of files) {
     progress?.update(reports.length, file);
-    const source = readText(io, file);
-    reports.push({ report: testPolicySource(source, { file, runs, seed, timeout, exhaustive, strict }), source });
+    const whole = policyText(io, file);
+    if (typeof whole !== "string") reports.push({ report: { file, ok: false, diagnostics: whole.errors, tests: [], properties: [], seed, ms: 0 }, source: "" });
+    else reports.push({ report: testPolicySource(whole, { file, runs, seed, timeout, exhaustive, strict }), source: whole });
     // Let the terminal draw the progress bar between files.
     await new Promise((r) => setImmediate(r));
   }
@@ -85,6 +88,22 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const failed = reports.filter((r) => !r.report.ok).length;
   if (!args.flags.json) io.stdout(summary(reports.map((r) => r.report), ms, seed, io.color) + "\n");
   return failed > 0 ? EXIT_FAIL : EXIT_OK;
+}
+
+/**
+ * The text `leash test` runs for a file argument: the file's, or for a policy directory the merged
+ * policy as one text (its files' declarations, rules, tests and properties, library modules'
+ * parameters bound). A directory whose files do not compile gives its errors, printed on stderr
+ * with each file's source.
+ */
+function policyText(io: CliIO, file: string): string | { readonly errors: readonly Diagnostic[] } {
+  if (!isPolicyDirectoryArgument(file)) return readText(io, file);
+  const compiled = compilePolicyArgument(io, file);
+  if (compiled.policy === null) {
+    io.stderr(renderPolicyDiagnostics(io, compiled));
+    return { errors: compiled.diagnostics.filter((d) => d.severity === "error") };
+  }
+  return policyAsOneText(compiled).source;
 }
 
 /** A one-line progress bar on stderr, redrawn in place; only on a terminal outside CI. */
