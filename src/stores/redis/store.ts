@@ -221,7 +221,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
       stats.resolved++;
       return;
     }
-    await within(sleep(Math.min(10, 1 + (attempt >> 2)) * (0.5 + Math.random())));
+    await within(sleep(backoffMs(attempt)));
   };
 
   /** Runs the step on the cached partitions; if it throws, the partitions go to their next waiters. */
@@ -254,15 +254,20 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
    * and when it met another transaction's turn, so that two claimants never wait for each other.
    */
   const endTurn = (keys: readonly string[], slots: readonly (readonly number[])[], turn: Turn): void => {
-    if (turn.id === "") return;
-    for (const idx of slots) void run(SETTLE, slotKeys(keys, idx), ["", "a", channel, writer, turn.id]).catch(() => {});
+    if (turn.taken) for (const idx of slots) void run(SETTLE, slotKeys(keys, idx), ["", "a", channel, writer, turn.id]).catch(() => {});
     turn.id = "";
+    turn.taken = false;
+  };
+
+  /** A stale reply to a script that carried the claim: the script took the turn (see scripts.ts). */
+  const tookTurn = (turn: Turn): void => {
+    if (turn.id !== "") turn.taken = true;
   };
 
   const single = async <T>(keys: readonly string[], step: Step<T>, tx: Tx): Promise<T> => {
     const idx = indexes(keys.length);
     const redisKeys = slotKeys(keys, idx);
-    const turn: Turn = { id: "" };
+    const turn: Turn = { id: "", taken: false };
     try {
       return await singleRuns(keys, idx, redisKeys, step, tx, turn);
     } catch (e) {
@@ -286,7 +291,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
       try {
         r = readReply(await run(COMMIT, redisKeys, [notAfter(tx.deadline), lockMode, channel, writer, claimArg(turn, attempt), ...p.args]));
         if (r.code === 1) commitAll(keys, p);
-        else if (r.code === 0) learn(keys, idx, r);
+        else if (r.code === 0) (learn(keys, idx, r), tookTurn(turn));
       } finally {
         release();
       }
@@ -335,7 +340,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
    * it, otherwise `a` is recorded there first, so a late commit can no longer happen.
    */
   const crossSlot = async <T>(keys: readonly string[], step: Step<T>, tx: Tx, slots: readonly (readonly number[])[]): Promise<T> => {
-    const turn: Turn = { id: "" };
+    const turn: Turn = { id: "", taken: false };
     try {
       return await crossSlotRuns(keys, step, tx, slots, turn);
     } catch (e) {
@@ -366,7 +371,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
           for (let wait = 0; ; wait++) {
             const r = readReply(await within(run(PREPARE, slotKeys(keys, idx), [notAfter(deadline), txid, status, String(leaseMs), claim, ...slotArgs(p, idx)])));
             if (r.code === 1) break;
-            if (r.code === 0) return (learn(keys, idx, r), RETRY);
+            if (r.code === 0) return (learn(keys, idx, r), tookTurn(turn), RETRY);
             if (r.code === 2 && isTurn(r)) return TURN;
             if (r.code === 2) await onLocked(keys, idx, r, wait, within);
             else if (r.code === 3) throw late();
@@ -384,7 +389,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
             throw e;
           }
           if (r.code === 1) return "committed";
-          if (r.code === 0) return (learn(keys, primary, r), RETRY);
+          if (r.code === 0) return (learn(keys, primary, r), tookTurn(turn), RETRY);
           if (r.code === 4) return RETRY;
           if (r.code === 2 && isTurn(r)) return TURN;
           if (r.code === 2) await onLocked(keys, primary, r, wait, within);
@@ -408,7 +413,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
         // order that keeps locks free of deadlock) and without a turn of its own.
         endTurn(keys, slots, turn);
         stats.lockWaits++;
-        await within(sleep(Math.min(10, 1 + (waits++ >> 2)) * (0.5 + Math.random())));
+        await within(sleep(backoffMs(waits++)));
         continue;
       }
       commitAll(keys, p);
@@ -561,9 +566,15 @@ const GRANULE_MS = 2;
  */
 const CLAIM_AFTER = 3;
 
-/** A transaction's claim id once it claimed its turn (`""` before). */
+/** A transaction's claim id once it sends a claim (`""` before), and whether a script took the turn for it. */
 interface Turn {
   id: string;
+  taken: boolean;
+}
+
+/** How long the `wait`-th wait for another holder's lock or turn sleeps: 0.5 to 15 ms, growing, jittered. */
+function backoffMs(wait: number): number {
+  return Math.min(10, 1 + (wait >> 2)) * (0.5 + Math.random());
 }
 /** What groupBySlot answers when every partition is in one slot (the caller needs no groups then). */
 const ONE_GROUP: readonly (readonly number[])[] = Object.freeze([]);
