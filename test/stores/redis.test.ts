@@ -59,7 +59,8 @@ describe.runIf(hasRedis || process.env.CI === "true")("redisStore on a standalon
     const runs = await Promise.allSettled([a, b].flatMap((s) => Array.from({ length: 500 }, () => s.transact(["session:hot"], inc, later(30_000)))));
     expect(runs.filter((r) => r.status === "rejected").map((r) => String((r as PromiseRejectedResult).reason))).toEqual([]);
     expect(await a.transact(["session:hot"], (c) => ({ writes: [], result: c }), later())).toEqual([1000]);
-    expect(a.stats.turns + b.stats.turns).toBeGreaterThan(0);
+    // Whether a transaction lost three times in a row (and claimed a turn) depends on timing: on a
+    // quiet machine it may not; the assertions above hold either way.
     // A turn ends with its claimant's commit: no lock key stays behind.
     expect(await raw.keys("hot:*#l")).toEqual([]);
   });
