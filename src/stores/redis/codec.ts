@@ -46,72 +46,7 @@ export function decode(stored: string | null, maxValueBytes: number): Held {
 
 /** The stored form of a partition written at `version`. */
 export function encode(version: string, value: PartitionData): string {
-  const json = toJson(value, 0);
+  const json = JSON.stringify(value);
   if (json === undefined) throw new TypeError("a partition must be a JSON value");
   return `${version}:${json}`;
-}
-
-/** Below this depth `toJson` walks the value itself; deeper (and for cycles) JSON.stringify answers. */
-const WALK_DEPTH = 32;
-
-/**
- * `JSON.stringify(value)`, character for character, faster on the partitions the core writes:
- * their registers are epoch milliseconds, numbers beyond the small-integer range that V8 prints
- * with its general double-to-text algorithm (three quarters of the encoding's time). A safe
- * integer is printed here as two small integers' digits instead. Anything that is not plain data
- * (a `toJSON` method, a class instance, a BigInt) goes to JSON.stringify itself.
- */
-export function toJson(value: unknown, depth: number): string | undefined {
-  switch (typeof value) {
-    case "number":
-      return numberJson(value);
-    case "string":
-      return JSON.stringify(value);
-    case "boolean":
-      return value ? "true" : "false";
-    case "object":
-      break;
-    default:
-      return JSON.stringify(value);
-  }
-  if (value === null) return "null";
-  if (depth >= WALK_DEPTH) return JSON.stringify(value);
-  if (Array.isArray(value)) {
-    if (Object.getPrototypeOf(value) !== Array.prototype) return JSON.stringify(value);
-    let out = "[";
-    for (let i = 0; i < value.length; i++) {
-      if (i > 0) out += ",";
-      out += toJson(value[i], depth + 1) ?? "null";
-    }
-    return `${out}]`;
-  }
-  const proto: unknown = Object.getPrototypeOf(value);
-  if ((proto !== Object.prototype && proto !== null) || typeof (value as { toJSON?: unknown }).toJSON === "function") return JSON.stringify(value);
-  let out = "{";
-  let first = true;
-  for (const key of Object.keys(value)) {
-    const v = toJson((value as Record<string, unknown>)[key], depth + 1);
-    if (v === undefined) continue;
-    out += first ? `${JSON.stringify(key)}:${v}` : `,${JSON.stringify(key)}:${v}`;
-    first = false;
-  }
-  return `${out}}`;
-}
-
-let lastLarge = NaN;
-let lastLargeJson = "null";
-
-/** A number as JSON.stringify prints it; safe integers through the digits of two small integers. */
-function numberJson(n: number): string {
-  if (n === (n | 0)) return String(n);
-  if (!Number.isSafeInteger(n)) {
-    // The core's empty register, -1e21, mostly: its text is kept.
-    if (n !== lastLarge) lastLargeJson = String(JSON.stringify((lastLarge = n)));
-    return lastLargeJson;
-  }
-  const a = n < 0 ? -n : n;
-  const high = Math.floor(a / 1e8);
-  const low = String(a - high * 1e8);
-  const digits = high === 0 ? low : `${high}${"00000000".slice(low.length)}${low}`;
-  return n < 0 ? `-${digits}` : digits;
 }
