@@ -6,6 +6,7 @@
  */
 import { keySpecText } from "../../runtime/engine.js";
 import type { Guard, GuardRequest, Hold, HoldChange } from "../../guard/types.js";
+import { changeEnds } from "../../guard/holds.js";
 import type { Decision, DecisionEffect, Obligation } from "../../runtime/types.js";
 import type { CallScope, ToolCall, ToolMapping } from "./mapping.js";
 import { couldEverAllow } from "./reach.js";
@@ -154,7 +155,7 @@ export function createToolGate(options: ToolGateOptions): ToolGate {
     releaseSession(session);
     let hold: Hold | null = null;
     const onChange = (change: HoldChange): void => {
-      if (!endsSession(change)) return;
+      if (!changeEnds(change)) return;
       if (hold !== null && held.get(session) === hold) turned(session, change);
     };
     try {
@@ -354,13 +355,6 @@ function verdict(tool: string, session: string, decision: Decision, decisions: r
     ...(answer !== undefined ? { answer } : {}),
     message,
   });
-}
-
-/** Whether a held call's turn ends its session (see `holdSessions`). */
-function endsSession(change: HoldChange): boolean {
-  if (change.revoked) return true;
-  const effect = change.decision.effect;
-  return (effect === "deny" || effect === "revoke") && !change.unavailable && change.cause !== "policy";
 }
 
 /** Whether `d` was denied because `key` is revoked already (R307 names the key first). */
