@@ -29,6 +29,8 @@ export { deriveAction } from "./routes.js";
 export { END_TRAILERS, holdWebSocket, SSE_END_EVENT, WS_POLICY_VIOLATION } from "./streams.js";
 export type { HoldSelector, NodeStreamResponse, StreamEnd, StreamTransport, WebSocketLike } from "./streams.js";
 export { guardUpgrade } from "./upgrade.js";
+export { CAEP_EVENTS, caepReceiver, MAX_SET_BYTES } from "./caep.js";
+export type { CaepOutcome, CaepReceiver, CaepReceiverOptions, CaepResponse, SecurityEventToken, SubjectKeys } from "./caep.js";
 export type { UpgradeGuard, UpgradeSocketLike } from "./upgrade.js";
 export { PROBLEM_JSON } from "./responses.js";
 export type { HttpDecision, HttpGuardOptions, HttpRefusal, HttpRequestView, RefusalContext } from "./types.js";
