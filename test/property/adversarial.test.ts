@@ -169,9 +169,10 @@ function arbHostileEvent(): fc.Arbitrary<unknown> {
     // than its lifetime forgets its history, as docs/semantics.md#state says; the reference keeps
     // every event, so a far time on a key with history is compared by the isolation suite instead.)
     fc.tuple(base, fc.constantFrom(...BAD_TIMES)).map(([e, t]) => ({ ...e, time: t })),
-    fc.tuple(arbRequest(V), fc.constantFrom(...FAR_TIMES), fc.nat(1_000)).map(([r, t, n]) => {
+    // The key names its far time too: two far times on one key would be a key with history.
+    fc.tuple(arbRequest(V), fc.nat(FAR_TIMES.length - 1), fc.nat(1_000)).map(([r, i, n]) => {
       const { context: _context, ...rest } = r;
-      return { ...rest, principal: { ...r.principal, id: `far-${n}` }, session: `far-${n}`, time: t };
+      return { ...rest, principal: { ...r.principal, id: `far-${i}-${n}` }, session: `far-${i}-${n}`, time: FAR_TIMES[i] };
     }),
     // Parts replaced or stuffed with junk.
     fc.tuple(base, fc.constantFrom("principal", "action", "context", "resource", "session", "signal", "time"), arbJunkValue).map(([e, f, v]) => ({ ...e, [f]: v })),
