@@ -29,7 +29,10 @@ export { loadCompiled, loadCompiledOrThrow, PolicyLoadError, compiledDigest, COM
 export type { CompiledManifest, CompiledPolicy, LoadCompiledOptions, LoadCompiledResult } from "./runtime/compiled.js";
 
 // Deciding
-export { Policy, keySpecText } from "./runtime/engine.js";
+export { Policy } from "./runtime/engine.js";
+// What a policy does over a state besides deciding: free functions, so that a bundle that only decides leaves them out.
+export { observe, recheck, revoke, reinstate, keySpecText } from "./runtime/operations.js";
+export { revocations, partitions } from "./runtime/inspect.js";
 export type {
   AttributeValue,
   Decision,
