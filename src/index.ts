@@ -33,6 +33,7 @@ export { Policy } from "./runtime/engine.js";
 // What a policy does over a state besides deciding: free functions, so that a bundle that only decides leaves them out.
 export { observe, recheck, revoke, reinstate, keySpecText } from "./runtime/operations.js";
 export { revocations, partitions } from "./runtime/inspect.js";
+export { migrateState } from "./runtime/migrate.js";
 export type {
   AttributeValue,
   Decision,
@@ -46,6 +47,7 @@ export type {
   Principal,
   Reason,
   RecheckResult,
+  Inspection,
   Request,
   Resource,
   Signal,

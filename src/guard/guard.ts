@@ -1,7 +1,7 @@
 import { NeedsLayout, type Policy } from "../runtime/engine.js";
 import { decideOffline, Plan, planKey, planRecheck, planRequest, planSignal, refuse, step, StepOutcome, type KeyStep, type SignalStep } from "../runtime/steps.js";
 import { layoutKey, parseDescriptor, type LayoutDescriptor } from "../runtime/layout.js";
-import type { LayoutSource } from "../runtime/partition.js";
+import type { LayoutSource } from "../runtime/migrate.js";
 import type { Decision, DecisionError, KeySpec, RecheckResult, Request, Signal } from "../runtime/types.js";
 import { memoryStore } from "../stores/memory.js";
 import { isStoreError, StoreError, type PartitionData, type Store, type StepResult } from "../stores/store.js";

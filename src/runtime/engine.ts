@@ -10,7 +10,7 @@ import { EvalContext, KeyCache, principalKey, sessionKey, Subject, type Layout }
 import { keyText, keyValueTooLong } from "./keys.js";
 import type { LayoutDescriptor } from "./layout.js";
 import { addLabel, applyUpdate, distinctLimitAdmits, distinctLimitValue, emptyRegisters, grantHolds, limitUses, useDistinctLimit, useGrant, useLimit, type Category } from "./operators.js";
-import { CorruptPartition, LoadedPartition, loadPartition, Partition, Revocation, UnknownLayout, type LayoutSource } from "./partition.js";
+import { CorruptPartition, ForeignPartition, loadPartition, Partition, Revocation } from "./partition.js";
 import { matchTerms } from "./readers.js";
 import { DEFAULT_LIMITS, describeError, nameError, normalizeRequest, quote, Rejection, type Event, type RequestLimits } from "./request.js";
 import { emptyState, StateValue, stateOf } from "./state.js";
@@ -45,6 +45,14 @@ export class NeedsLayout {
     readonly key: string,
   ) {}
 }
+
+/**
+ * How a step reads a partition of another layout (another policy version wrote it), with the
+ * descriptors `layouts` finds: in this policy's layout, or why it cannot (`migratePartition` in
+ * migrate.ts). `Policy.decide` has none.
+ * @internal
+ */
+export type Migrate = (policy: Policy, g: number, p: ForeignPartition, layouts: (id: string) => LayoutDescriptor | undefined, time: number) => Partition | CorruptPartition | { readonly layout: string };
 
 /**
  * Why a step gave up before evaluating: its decision (corrupt partition, full state).
@@ -91,10 +99,6 @@ export class Policy implements ProbeSink {
   /** @internal */
   readonly layout: Layout;
   private readonly initial: PolicyState;
-  /** @internal */
-  readonly groupOps: readonly (readonly OpIR[])[];
-  /** @internal */
-  readonly ownLayouts: LayoutSource;
   /** Orders errors and notes by their rules' places in the source (rules without one first). */
   private readonly bySource: (a: { readonly rule: string | null }, b: { readonly rule: string | null }) => number;
   /**
@@ -135,8 +139,6 @@ export class Policy implements ProbeSink {
     const own: Record<string, LayoutDescriptor> = {};
     for (const g of ir.keyGroups) own[g.layoutId] = g.layout;
     this.layouts = Object.freeze(own);
-    this.ownLayouts = (id) => own[id];
-    this.groupOps = ir.keyGroups.map((g) => g.ops.map((i) => ir.ops[i]!));
     this.maxKeys = options.maxKeys;
     this.limits = options.limits;
     this.initial = emptyState(this.layoutHash);
@@ -176,10 +178,11 @@ export class Policy implements ProbeSink {
   /* ------------------------------------------------------------------------------------------ */
 
   /**
-   * Loads one stored value into group `g` of `c`, or why it cannot be. `layouts` is built only when needed.
+   * Loads one stored value into group `g` of `c`, or why it cannot be. `migrate` reads a partition
+   * another policy version wrote, with the descriptors `layouts` finds; without it such a partition is R303.
    * @internal
    */
-  loadOne(c: EvalContext, g: number, raw: unknown, layouts: LayoutSource | StateValue): NeedsLayout | Refusal | null {
+  loadOne(c: EvalContext, g: number, raw: unknown, migrate: Migrate | null, layouts?: (id: string) => LayoutDescriptor | undefined): NeedsLayout | Refusal | null {
     const key = c.keys[g]!;
     const group = this.layout.groups[g]!;
     if (keyValueTooLong(group.key, group.text, key, this.limits.maxKeyLength)) return new Refusal("R302", `request over a limit: ${group.key.kind === "compound" ? "a part of the key" : "the value of"} ${group.text} that keys a history is longer than ${this.limits.maxKeyLength} characters`);
@@ -188,14 +191,22 @@ export class Policy implements ProbeSink {
       c.load(g, raw, false);
       return null;
     }
-    if (layouts instanceof StateValue) layouts = this.layoutsOf(layouts);
-    const loaded = loadPartition(raw, key, group, this.groupOps[g]!, this.ir.labels, layouts, c.ev.time);
-    if (loaded === null || loaded instanceof Partition) c.load(g, loaded, false);
-    else if (loaded instanceof LoadedPartition) c.load(g, loaded.p, true);
-    else if (loaded instanceof UnknownLayout) return new NeedsLayout(loaded.layout, key);
-    else return new Refusal("R303", `state_corrupt: ${(loaded as CorruptPartition).message}`);
+    let loaded = loadPartition(raw, key, group);
+    if (loaded instanceof ForeignPartition) {
+      if (migrate === null) return new Refusal("R303", `${key} was written in layout ${loaded.l} by another version of the policy: carry the state over with migrateState(policy, state) first`);
+      const m = migrate(this, g, loaded, layouts!, c.ev.time);
+      if (m instanceof Partition) {
+        c.load(g, m, true);
+        return null;
+      }
+      if (!(m instanceof CorruptPartition)) return new NeedsLayout(m.layout, key);
+      loaded = m;
+    }
+    if (loaded instanceof CorruptPartition) return new Refusal("R303", `state_corrupt: ${loaded.message}`);
+    c.load(g, loaded, false);
     return null;
   }
+
 
   /**
    * The partition of group `g` after the evaluation in `c`: a new one (registers written, a
@@ -276,11 +287,8 @@ export class Policy implements ProbeSink {
             c.hashes[g] = e.hash;
           } else c.key(g);
           if (!read) continue;
-          const r = this.loadOne(c, g, e === undefined ? null : e.part, st);
-          if (r !== null) {
-            const d = r instanceof NeedsLayout ? this.errorDecision("R303", `state_corrupt: ${r.key} was written in layout ${r.layout}, which this policy does not know and the state does not describe`, null, ev) : this.errorDecision(r.code, r.message, null, ev);
-            return new DecideResultValue(d, state);
-          }
+          const r = this.loadOne(c, g, e === undefined ? null : e.part, null);
+          if (r !== null) return new DecideResultValue(this.errorDecision((r as Refusal).code, (r as Refusal).message, null, ev), state);
         }
       }
       const lists = st.revoked > 0 ? 2 : 1;
@@ -329,16 +337,10 @@ export class Policy implements ProbeSink {
   }
 
   /**
-   * Where a decision on `st` finds layouts: the state's descriptors, then this policy's own.
+   * The state's layout table with this policy's layouts in it (the same object when they are).
    * @internal
    */
-  layoutsOf(st: StateValue): LayoutSource {
-    const table = st.layouts;
-    return (id) => this.layouts[id] ?? table[id];
-  }
-
-  /** The state's layout table with this policy's layouts in it (the same object when they are). */
-  private layoutsWith(table: Readonly<Record<string, LayoutDescriptor>>): Readonly<Record<string, LayoutDescriptor>> {
+  layoutsWith(table: Readonly<Record<string, LayoutDescriptor>>): Readonly<Record<string, LayoutDescriptor>> {
     const memo = this.spare;
     if (memo.layoutsIn === table) return memo.layoutsOut!;
     let out = table;

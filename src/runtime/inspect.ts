@@ -1,5 +1,6 @@
 import type { Policy } from "./engine.js";
-import { LoadedPartition, loadPartition, Partition } from "./partition.js";
+import { groupOfKey, layoutsOf, migratePartition } from "./migrate.js";
+import { ForeignPartition, loadPartition, Partition } from "./partition.js";
 import { describeError } from "./request.js";
 import { stateOf } from "./state.js";
 import type { Inspection, PolicyState } from "./types.js";
@@ -27,7 +28,7 @@ export function partitions(policy: Policy, state: PolicyState, now = -Infinity):
 }
 
 /** Inspection rows for each partition of a state. */
-export function inspect<T>(policy: Policy, state: PolicyState, row: (key: string, p: Partition) => T | null): Inspection<T> {
+function inspect<T>(policy: Policy, state: PolicyState, row: (key: string, p: Partition) => T | null): Inspection<T> {
   const out: T[] = [];
   try {
     const st = stateOf(state);
@@ -35,9 +36,9 @@ export function inspect<T>(policy: Policy, state: PolicyState, row: (key: string
     for (const [key, raw] of st.entries()) {
       const g = groupOfKey(policy, key);
       if (g < 0) continue;
-      const loaded = loadPartition(raw, key, policy.layout.groups[g]!, policy.groupOps[g]!, policy.ir.labels, policy.layoutsOf(st), -Infinity);
-      const p = loaded instanceof LoadedPartition ? loaded.p : loaded instanceof Partition ? loaded : null;
-      if (p === null) continue;
+      const loaded = loadPartition(raw, key, policy.layout.groups[g]!);
+      const p = loaded instanceof ForeignPartition ? migratePartition(policy, g, loaded, layoutsOf(policy, st), -Infinity) : loaded;
+      if (!(p instanceof Partition)) continue;
       const r = row(key, p);
       if (r !== null) out.push(r);
     }
@@ -46,13 +47,4 @@ export function inspect<T>(policy: Policy, state: PolicyState, row: (key: string
   } catch (e) {
     return Object.assign([] as T[], { error: { rule: null, code: "R303", message: `state_corrupt: the state cannot be read (${describeError(e)})` } });
   }
-}
-
-/** The key group a partition key belongs to (by its prefix), or -1. */
-function groupOfKey(policy: Policy, key: string): number {
-  if (key.startsWith("session:")) return policy.ir.sessionGroup;
-  if (key.startsWith("principal:")) return policy.ir.principalGroup;
-  const colon = key.indexOf(":");
-  const text = key.slice(0, colon);
-  return policy.layout.groups.findIndex((g) => (g.key.kind === "path" || g.key.kind === "compound") && g.text === text);
 }

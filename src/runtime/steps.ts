@@ -1,7 +1,8 @@
 import type { Bucket } from "../compile/action-index.js";
 import { principalKey, sessionKey, type EvalContext } from "./context.js";
 import { isBucket, NeedsLayout, NO_EVENT, Refusal, resourceOf, type Policy } from "./engine.js";
-import { MAX_REASON, Partition, Revocation, type LayoutSource } from "./partition.js";
+import { layoutsOf, migratePartition, type LayoutSource } from "./migrate.js";
+import { MAX_REASON, Partition, Revocation } from "./partition.js";
 import { describeError, MAX_NAME, normalizeRequest, normalizeSignal, quote, Rejection, safeDescribe, validTime, type Event } from "./request.js";
 import type { StateValue } from "./state.js";
 import { DecisionValue } from "./values.js";
@@ -142,7 +143,7 @@ export function planKey(policy: Policy, kind: "revoke" | "reinstate", key: KeySp
  * written. Never throws.
  * @internal
  */
-export function step(policy: Policy, plan: Plan, current: readonly unknown[], layouts: LayoutSource = policy.ownLayouts): StepOutcome<Decision | SignalStep | KeyStep | RecheckResult> | NeedsLayout {
+export function step(policy: Policy, plan: Plan, current: readonly unknown[], layouts: LayoutSource = (id) => policy.layouts[id]): StepOutcome<Decision | SignalStep | KeyStep | RecheckResult> | NeedsLayout {
   try {
     const c = policy.takeContext(plan.ev);
     try {
@@ -279,7 +280,7 @@ function loadAll(policy: Policy, c: EvalContext, plan: Plan, current: readonly u
   for (let i = 0; i < plan.keys.length; i++) {
     const g = plan.groups[i]!;
     if (plan.kind === "revoke" || plan.kind === "reinstate") c.keys[g] = plan.keys[i]!;
-    const r = policy.loadOne(c, g, current[i], layouts);
+    const r = policy.loadOne(c, g, current[i], migratePartition, layouts);
     if (r !== null) return r;
   }
   return null;
@@ -308,7 +309,7 @@ export function stepPure<T>(policy: Policy, st: StateValue, plan: Plan, run: (c:
   const c = policy.takeContext(plan.ev);
   try {
     const current = plan.keys.map((k) => st.get(k));
-    const loaded = loadAll(policy, c, plan, current, policy.layoutsOf(st));
+    const loaded = loadAll(policy, c, plan, current, layoutsOf(policy, st));
     if (loaded instanceof NeedsLayout) return new Refusal("R303", `state_corrupt: ${loaded.key} was written in layout ${loaded.layout}, which this policy does not know and the state does not describe`);
     if (loaded !== null) return loaded;
     const result = run(c);
