@@ -447,7 +447,7 @@ function whyOf(d: Decision, rules: readonly RuleExplanation[], high: boolean): s
   if (revoked) {
     return [
       revoked.message,
-      "every request of a revoked session, principal or attribute value is denied (R307) until policy.reinstate lifts it: no rule was considered",
+      "every request of a revoked session, principal or attribute value is denied (R307) until reinstate lifts it: no rule was considered",
       "the candidates above show how the rules evaluate with the revocation lifted",
     ];
   }

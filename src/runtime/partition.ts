@@ -22,7 +22,7 @@ export class Revocation {
   constructor(
     /** When it was revoked (the key's time). */
     readonly t: number,
-    /** The revoking rule; `null` for `policy.revoke` / `guard.revoke`. */
+    /** The revoking rule; `null` for `revoke` / `guard.revoke`. */
     readonly rule: string | null,
     readonly reason: string,
   ) {}

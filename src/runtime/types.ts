@@ -38,7 +38,7 @@ export interface Request {
 
 /**
  * An observed fact reported by the runtime (not decided): `login.fail`, `approval.granted`,
- * `risk.changed`, `session.revoked`. Fed to `policy.observe`.
+ * `risk.changed`, `session.revoked`. Fed to `observe`.
  */
 export interface Signal {
   readonly signal: string;

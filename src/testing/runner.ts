@@ -44,7 +44,7 @@ export const TEST_EPOCH = 0;
 /**
  * Runs every `test` block of a parsed file against a compiled policy: steps in order, state
  * threaded from `policy.initialState()`, `at D` relative to epoch 0 (a step without `at` one second
- * after the previous one, the first at 0), signals through `policy.observe`; each request's effect
+ * after the previous one, the first at 0), signals through `observe`; each request's effect
  * and optional `by RULE` (the rule must be among `decision.rules`) compared with the step.
  */
 export function runTests(policy: Policy, ast: PolicyFile, options: RunTestsOptions = {}): TestResult[] {

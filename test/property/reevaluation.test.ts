@@ -364,9 +364,9 @@ const arbRevokeTrace: fc.Arbitrary<RevStep[]> = fc
 function revTraceText(steps: readonly RevStep[]): string {
   return steps
     .map((s, i) => {
-      if ("revoke" in s) return `  #${i} policy.revoke ${JSON.stringify(s.revoke)}`;
+      if ("revoke" in s) return `  #${i} revoke ${JSON.stringify(s.revoke)}`;
       if ("reinstatePick" in s) return `  #${i} reinstate the revoked key #${s.reinstatePick}`;
-      if ("reinstate" in s) return `  #${i} policy.reinstate ${JSON.stringify(s.reinstate)}`;
+      if ("reinstate" in s) return `  #${i} reinstate ${JSON.stringify(s.reinstate)}`;
       return traceText([s]).replace(/#0/, `#${i}`);
     })
     .join("\n");
@@ -395,7 +395,7 @@ function checkRevocations(source: string, steps: readonly RevStep[]): number {
         if (r.error?.code !== "R309" || r.state !== state) throw fail(i, `revoking by ${step.revoke.attribute}, which no rule targets, must be refused with R309; got ${JSON.stringify(r.error)}`);
         return;
       }
-      if (r.error !== undefined) throw fail(i, `policy.revoke failed: ${JSON.stringify(r.error)}`);
+      if (r.error !== undefined) throw fail(i, `revoke failed: ${JSON.stringify(r.error)}`);
       state = r.state;
       revoked.add(keySpecText(step.revoke));
       reinstated.delete(keySpecText(step.revoke));
