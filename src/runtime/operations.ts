@@ -2,7 +2,7 @@ import { isBucket, Refusal, type Policy } from "./engine.js";
 import { principalKey, sessionKey } from "./context.js";
 import { describeError, normalizeRequest, normalizeSignal, Rejection } from "./request.js";
 import { stateOf } from "./state.js";
-import { bindRecheck, keyStep, notStanding, Plan, planFor, planKey, signalStepOf, standing, stepPure, type KeyStep } from "./steps.js";
+import { bindRecheck, evaluateHeld, keyStep, notStanding, Plan, planFor, planKey, signalStepOf, standing, stepPure, type KeyStep } from "./steps.js";
 import { DecisionValue } from "./values.js";
 import type { Decision, DecisionError, KeySpec, ObserveResult, PolicyState, RecheckResult } from "./types.js";
 
@@ -52,7 +52,7 @@ export function recheck(policy: Policy, state: PolicyState, previous: Decision, 
     const bound = bindRecheck(policy, previous, n, bucket);
     if (bound instanceof DecisionValue) return notStanding(bound);
     const plan = planFor(policy, "recheck", n, bucket, bound);
-    const out = stepPure(policy, st, plan, (c) => policy.evaluate(c, bucket, false, bound.held));
+    const out = stepPure(policy, st, plan, (c) => evaluateHeld(policy, c, bucket, bound));
     if (out instanceof Refusal) return notStanding(policy.errorDecision(out.code, out.message, request, n));
     return standing(bound.effect, out.result as Decision, bound.note);
   } catch (e) {

@@ -4,6 +4,7 @@ import { isBucket, NeedsLayout, NO_EVENT, Refusal, resourceOf, type Policy } fro
 import { layoutsOf, migratePartition, type LayoutSource } from "./migrate.js";
 import { MAX_REASON, Partition, Revocation } from "./partition.js";
 import { describeError, MAX_NAME, normalizeRequest, normalizeSignal, quote, Rejection, safeDescribe, validTime, type Event } from "./request.js";
+import type { Category } from "./operators.js";
 import type { StateValue } from "./state.js";
 import { DecisionValue } from "./values.js";
 import type { Decision, DecisionEffect, DecisionError, KeySpec, PolicyState, RecheckResult } from "./types.js";
@@ -226,7 +227,7 @@ function run(policy: Policy, c: EvalContext, plan: Plan): Decision | SignalStep 
       return signalStepOf(policy.evaluate(c, plan.bucket!, true, false));
     case "recheck": {
       const bound = plan.extra as Bound;
-      return standing(bound.effect, policy.evaluate(c, plan.bucket!, false, bound.held), bound.note);
+      return standing(bound.effect, evaluateHeld(policy, c, plan.bucket!, bound), bound.note);
     }
     default:
       return keyStep(policy, c, plan);
@@ -409,14 +410,33 @@ function bindRecheckOf(policy: Policy, previous: unknown, ev: Event, bucket: Buc
   // was altered) is rechecked as a fresh request.
   return {
     effect,
+    time,
+    own: same ? (effect === "allow" ? "allowed" : "denied") : null,
     held: same && effect === "allow",
     note: same ? "" : " (the attributes it read changed since it was made, or it was altered: rechecked as a new request)",
   };
 }
 
+/**
+ * Evaluates a recheck of a held decision: nothing is recorded, and when the decision is the one
+ * made for this request (its digest matches), its own recorded event is left out of the history
+ * it reads, so that the request is not counted against itself.
+ */
+export function evaluateHeld(policy: Policy, c: EvalContext, bucket: Bucket, bound: Bound): Decision {
+  if (bound.own !== null) {
+    c.ownTime = bound.time;
+    c.ownCategory = bound.own;
+  }
+  return policy.evaluate(c, bucket, false, bound.held);
+}
+
 /** What binding a decision for recheck found: its effect, whether it holds its limit use, a note. */
 interface Bound {
   readonly effect: DecisionEffect;
+  /** The held decision's time. */
+  readonly time: number;
+  /** The category its request was recorded with, when it is the decision made for this request (else null: rechecked as a new one). */
+  readonly own: Category | null;
   readonly held: boolean;
   readonly note: string;
 }
