@@ -528,78 +528,85 @@ function ownIsSeparable(policy: Policy, source: string, d: Decision, r: Request)
 describe("recheck", () => {
   it("recheck(S', d, R') stands exactly when decide(S', R') has d's effect, its own request left out of the counts (policies without limit)", () => {
     let ownChecked = 0;
-    fc.assert(
-      fc.property(
-        arbNoLimitPolicy,
-        arbReTrace(12),
-        fc.nat(),
-        fc.nat(),
-        fc.oneof(fc.constantFrom(0, 0.5, 1, 499, 500, 999, 1000, 1001, 2000, 5000, 10_000, 10_001), fc.integer({ min: 0, max: 11_000 })),
-        fc.option(fc.tuple(arbRequest(V), fc.boolean()), { nil: null, freq: 2 }),
-        (source, trace, pickDecision, pickState, gap, change) => {
-          const { policy } = compileOrThrow(source);
-          const { points, states } = replay(policy, trace);
-          fc.pre(points.length > 0);
-          const p = points[pickDecision % points.length]!;
-          // A later state: anywhere from the one the decision was made on to the end of the trace.
-          const j = p.index + (pickState % (states.length - p.index));
-          const later = states[j]!;
-          const latest = Math.max(p.decision.time, ...trace.slice(0, j).map(timeOf));
-          // The same request later, or with another context (and sometimes another principal, session, resource).
-          let base: Request = p.request;
-          if (change !== null) {
-            const [other, everything] = change;
-            const parts = { context: other.context, ...(everything ? { principal: other.principal, session: other.session, resource: other.resource } : {}) };
-            // Parts the other request lacks are left out, not set to undefined.
-            base = Object.fromEntries(Object.entries({ ...p.request, ...parts }).filter(([, x]) => x !== undefined)) as unknown as Request;
-          }
-          const request: Request = { ...base, time: latest + gap };
-          for (const [what, req] of [["request", request], ["same request", { ...p.request, time: latest + gap }]] as const) {
-            const fresh = policy.decide(later, req).decision;
-            const r = recheck(policy, later, p.decision, req);
-            if (identity(req) !== identity(p.request)) {
-              // A decision holds only for the request it was made for.
-              if (r.stands || r.decision.effect !== "deny" || r.decision.reasons[0]?.code !== "R318") {
-                throw report("recheck of a decision for another request must answer R318 with stands: false", source, trace, `held: ${describeDecision(p.decision)}
-request ${JSON.stringify(req)}
-recheck: stands=${r.stands} ${describeDecision(r.decision)} (${r.reason})`);
-              }
-              continue;
+    // Few random policies both feed a count, gap or regularity and keep nothing else from the held
+    // request, so batches run until the own-event law was checked at least once (at most 8).
+    for (let batch = 0; batch < 8 && ownChecked === 0; batch++) {
+      fc.assert(
+        fc.property(
+          arbNoLimitPolicy,
+          arbReTrace(12),
+          fc.nat(),
+          fc.nat(),
+          fc.oneof(fc.constantFrom(0, 0.5, 1, 499, 500, 999, 1000, 1001, 2000, 5000, 10_000, 10_001), fc.integer({ min: 0, max: 11_000 })),
+          fc.option(fc.tuple(arbRequest(V), fc.boolean()), { nil: null, freq: 2 }),
+          (source, trace, pickDecision, pickState, gap, change) => {
+            const { policy } = compileOrThrow(source);
+            const { points, states } = replay(policy, trace);
+            fc.pre(points.length > 0);
+            const p = points[pickDecision % points.length]!;
+            // A later state: half the time the one right after the decision (where the held request's
+            // own event is the last one recorded), else anywhere from the one the decision was made on
+            // to the end of the trace.
+            const j = pickState % 2 === 0 && p.index + 1 < states.length ? p.index + 1 : p.index + ((pickState >>> 1) % (states.length - p.index));
+            const later = states[j]!;
+            const latest = Math.max(p.decision.time, ...trace.slice(0, j).map(timeOf));
+            // The same request later, or with another context (and sometimes another principal, session, resource).
+            let base: Request = p.request;
+            if (change !== null) {
+              const [other, everything] = change;
+              const parts = { context: other.context, ...(everything ? { principal: other.principal, session: other.session, resource: other.resource } : {}) };
+              // Parts the other request lacks are left out, not set to undefined.
+              base = Object.fromEntries(Object.entries({ ...p.request, ...parts }).filter(([, x]) => x !== undefined)) as unknown as Request;
             }
-            // A recheck leaves the held request's own recorded event out of the count, gap and
-            // regularity it reads (semantics.md, "Re-evaluation"): while its digest matches, the
-            // law compares with that request decided on the state it was decided on.
-            const own = !r.reason.includes("rechecked as a new request") && feedsTimeList(policy, p.decision, p.request);
-            if (own) {
-              if (j !== p.index + 1 || !ownIsSeparable(policy, source, p.decision, p.request)) continue;
-              const before = policy.decide(states[p.index]!, req).decision;
-              ownChecked++;
-              if (r.stands !== (before.effect === p.decision.effect) || r.decision.effect !== before.effect) {
+            const request: Request = { ...base, time: latest + gap };
+            for (const [what, req] of [["request", request], ["same request", { ...p.request, time: latest + gap }]] as const) {
+              const fresh = policy.decide(later, req).decision;
+              const r = recheck(policy, later, p.decision, req);
+              if (identity(req) !== identity(p.request)) {
+                // A decision holds only for the request it was made for.
+                if (r.stands || r.decision.effect !== "deny" || r.decision.reasons[0]?.code !== "R318") {
+                  throw report("recheck of a decision for another request must answer R318 with stands: false", source, trace, `held: ${describeDecision(p.decision)}
+  request ${JSON.stringify(req)}
+  recheck: stands=${r.stands} ${describeDecision(r.decision)} (${r.reason})`);
+                }
+                continue;
+              }
+              // A recheck leaves the held request's own recorded event out of the count, gap and
+              // regularity it reads (semantics.md, "Re-evaluation"): while its digest matches, the
+              // law compares with that request decided on the state it was decided on.
+              const own = !r.reason.includes("rechecked as a new request") && feedsTimeList(policy, p.decision, p.request);
+              if (own) {
+                if (j !== p.index + 1 || !ownIsSeparable(policy, source, p.decision, p.request)) continue;
+                const before = policy.decide(states[p.index]!, req).decision;
+                ownChecked++;
+                if (r.stands !== (before.effect === p.decision.effect) || r.decision.effect !== before.effect) {
+                  throw report(
+                    "recheck disagrees with decide on the state without the held request",
+                    source,
+                    trace,
+                    `held: step #${p.index} ${describeDecision(p.decision)}\nrechecked on the state after it with ${what} ${JSON.stringify(req)}\n` +
+                      `recheck: stands=${r.stands} ${describeDecision(r.decision)} (${r.reason})\ndecide on the state before it:  ${describeDecision(before)}`,
+                  );
+                }
+                continue;
+              }
+              if (r.stands !== (fresh.effect === p.decision.effect) || r.decision.effect !== fresh.effect) {
                 throw report(
-                  "recheck disagrees with decide on the state without the held request",
+                  "recheck disagrees with decide",
                   source,
                   trace,
-                  `held: step #${p.index} ${describeDecision(p.decision)}\nrechecked on the state after it with ${what} ${JSON.stringify(req)}\n` +
-                    `recheck: stands=${r.stands} ${describeDecision(r.decision)} (${r.reason})\ndecide on the state before it:  ${describeDecision(before)}`,
+                  `held: step #${p.index} ${describeDecision(p.decision)}\nrechecked on the state before step #${j} with ${what} ${JSON.stringify(req)}\n` +
+                    `recheck: stands=${r.stands} ${describeDecision(r.decision)} (${r.reason})\ndecide:  ${describeDecision(fresh)}`,
                 );
               }
-              continue;
             }
-            if (r.stands !== (fresh.effect === p.decision.effect) || r.decision.effect !== fresh.effect) {
-              throw report(
-                "recheck disagrees with decide",
-                source,
-                trace,
-                `held: step #${p.index} ${describeDecision(p.decision)}\nrechecked on the state before step #${j} with ${what} ${JSON.stringify(req)}\n` +
-                  `recheck: stands=${r.stands} ${describeDecision(r.decision)} (${r.reason})\ndecide:  ${describeDecision(fresh)}`,
-              );
-            }
-          }
-        },
-      ),
-      { numRuns: 500 * DEPTH },
-    );
+          },
+        ),
+        { numRuns: 500 * DEPTH },
+      );
+    }
     // The held request's own event was left out, and the law checked, in some runs.
+    console.log(`recheck law: the held request's own event left out and checked in ${ownChecked} runs`);
     expect(ownChecked).toBeGreaterThan(0);
   }, TIMEOUT);
 
