@@ -13,7 +13,7 @@ import { addLabel, applyUpdate, distinctLimitAdmits, distinctLimitValue, emptyRe
 import { CorruptPartition, LoadedPartition, loadPartition, MAX_REASON, Partition, Revocation, UnknownLayout, type LayoutSource } from "./partition.js";
 import { matchTerms } from "./readers.js";
 import { DEFAULT_LIMITS, describe, MAX_NAME, nameError, normalizeRequest, normalizeSignal, quote, Rejection, validTime, type Event, type RequestLimits } from "./request.js";
-import { emptyState, StateValue, stateOf } from "./state.js";
+import { emptyState, StateValue, stateOf, type Entry } from "./state.js";
 import { DecideResultValue, DecisionValue } from "./values.js";
 import type { Decision, DecisionEffect, DecisionError, DecideResult, Inspection, KeySpec, Obligation, ObserveResult, PolicyState, Reason, RecheckResult } from "./types.js";
 
@@ -152,6 +152,7 @@ export class Policy implements ProbeSink {
     groups: (string | undefined)[];
     values: (string | undefined)[];
     parts: unknown[];
+    entries: (Entry | undefined)[];
     layoutsIn: object | null;
     layoutsOut: Readonly<Record<string, LayoutDescriptor>> | null;
   } = {
@@ -160,6 +161,7 @@ export class Policy implements ProbeSink {
     groups: [],
     values: [],
     parts: [],
+    entries: [],
     layoutsIn: null,
     layoutsOut: null,
   };
@@ -643,6 +645,7 @@ export class Policy implements ProbeSink {
           if (e !== undefined) {
             c.keys[g] = e.key;
             c.hashes[g] = e.hash;
+            c.entries[g] = e;
           } else c.key(g);
           if (!read) continue;
           const r = this.loadOne(c, g, e === undefined ? null : e.part, st);
@@ -672,12 +675,13 @@ export class Policy implements ProbeSink {
       for (const g of bucket.checks) if (c.keys[g] !== null && !bucket.reads.includes(g)) n = this.collectPure(c, g, n);
     } else for (let g = 0; g < c.keys.length; g++) if (c.stored[g] !== undefined) n = this.collectPure(c, g, n);
     if (n === 0) return st;
-    const out = st.write(spare.keys, spare.groups, spare.values, spare.parts, n, this.maxKeys, this.layoutHash, this.layoutsWith(st.layouts));
+    const out = st.write(spare.keys, spare.groups, spare.values, spare.parts, spare.entries, n, this.maxKeys, this.layoutHash, this.layoutsWith(st.layouts));
     for (let i = 0; i < n; i++) {
       spare.keys[i] = undefined;
       spare.groups[i] = undefined;
       spare.values[i] = undefined;
       spare.parts[i] = undefined;
+      spare.entries[i] = undefined;
     }
     return out;
   }
@@ -691,6 +695,7 @@ export class Policy implements ProbeSink {
     spare.groups[n] = this.layout.groups[g]!.text;
     spare.values[n] = c.value(g) ?? undefined;
     spare.parts[n] = p;
+    spare.entries[n] = c.entries[g];
     return n + 1;
   }
 

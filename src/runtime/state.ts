@@ -285,21 +285,26 @@ export class StateValue implements PolicyState {
    * A new state: this one with `keys[i]` set to `parts[i]` for `i < count` (`null` deletes it,
    * `undefined` leaves it), evicting the least recently written unrevoked partitions beyond
    * `maxKeys`. "full" when a new unrevoked partition cannot be stored because only revoked ones are
-   * left to evict (then nothing is changed).
+   * left to evict (then nothing is changed). `found[i]`, when given, is the entry `lookup` returned
+   * for `keys[i]` on this very state (the write then needs no look-up of its own).
    */
-  write(keys: readonly (string | null | undefined)[], groups: readonly (string | undefined)[], values: readonly (string | undefined)[], parts: readonly unknown[], count: number, maxKeys: number, layout: string, layouts: Readonly<Record<string, LayoutDescriptor>>): StateValue | "full" {
+  write(keys: readonly (string | null | undefined)[], groups: readonly (string | undefined)[], values: readonly (string | undefined)[], parts: readonly unknown[], found: readonly (Entry | undefined)[], count: number, maxKeys: number, layout: string, layouts: Readonly<Record<string, LayoutDescriptor>>): StateValue | "full" {
     let version = this.#version;
     let epoch: Epoch;
+    // Entries `lookup` found on this state are this epoch's (rerooted to it), unless it starts over.
+    let hinted = false;
     if (version === null) {
       epoch = new Epoch();
       version = epoch.root;
     } else {
       reroot(version);
       epoch = version.epoch;
+      hinted = true;
       if (epoch.changes >= Math.max(8192, 4 * epoch.size)) {
         // A new epoch: the old one stays with the states that use it.
         epoch = epoch.copy();
         version = epoch.root;
+        hinted = false;
       }
     }
     const stamp = ++stamps;
@@ -311,7 +316,8 @@ export class StateValue implements PolicyState {
       if (part === undefined || key === null || key === undefined) continue;
       const group = groups[i] ?? split(key)[0];
       const value = values[i] ?? split(key)[1];
-      let e = epoch.groups.get(group)?.get(value);
+      const hint = hinted ? found[i] : undefined;
+      let e = hint !== undefined && hint.present && hint.key === key ? hint : epoch.groups.get(group)?.get(value);
       if (part === null) {
         if (e !== undefined) undo.push(epoch.set(e, false, null, false, null));
         continue;
