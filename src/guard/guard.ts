@@ -217,11 +217,11 @@ export function createGuard(options: GuardOptions): Guard {
     },
 
     decide(request: GuardRequest, decideOptions?: DecideOptions): Promise<Decision> {
-      const t0 = performance.now();
-      const started = now();
+      // The hook's latency clock is read only when there is a hook; the Guard's clock only for a request without a time.
+      const t0 = onDecision !== undefined || shadow !== null ? performance.now() : 0;
       const p = policy;
       const id = decideOptions === undefined ? null : callerId(decideOptions);
-      const plan = p.planRequest(request, started);
+      const plan = p.planRequest(request, now);
       if (!(plan instanceof Plan)) return Promise.resolve(decided(request, plan, p, t0, id));
       const finish = (r: Result | Failed): Decision => {
         const d = decided(request, r instanceof Failed ? failedDecision(p, plan, r, request) : (r as Decision), p, t0, id);

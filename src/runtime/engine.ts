@@ -69,8 +69,8 @@ export class StepOutcome<T> {
     readonly writes: (Partition | null | undefined)[],
     /** Per key: how long (ms) a store must keep a written partition at least; Infinity: keep it. */
     readonly keepMs: number[],
-    /** Per key: whether the write records or lifts a revocation (a shared store tells its other holders). */
-    readonly notify: boolean[] = [],
+    /** Per key: whether the write records or lifts a revocation (a shared store tells its other holders); empty when none does. */
+    readonly notify: readonly boolean[] = EMPTY,
   ) {}
 }
 
@@ -325,10 +325,11 @@ export class Policy implements ProbeSink {
 
   /**
    * The plan of a request the Guard decides, or the decision when it is refused before any state
-   * is read (malformed, over a limit, undeclared action). `fallbackTime` fills a missing `time`.
+   * is read (malformed, over a limit, undeclared action). `fallbackTime` fills a missing `time`
+   * (a clock is read only then).
    * @internal
    */
-  planRequest(request: unknown, fallbackTime: number): Plan | Decision {
+  planRequest(request: unknown, fallbackTime: number | (() => number)): Plan | Decision {
     try {
       const n = normalizeRequest(request, this.limits, fallbackTime);
       if (n instanceof Rejection) return this.errorDecision(n.code, n.message, request);
@@ -405,11 +406,18 @@ export class Policy implements ProbeSink {
         const n = plan.keys.length;
         const writes = new Array<Partition | null | undefined>(n).fill(undefined);
         const keepMs = new Array<number>(n).fill(0);
-        const notify = new Array<boolean>(n).fill(false);
         const refused = loaded instanceof Refusal || ((plan.kind === "revoke" || plan.kind === "reinstate") && (result as KeyStep).error !== undefined);
         const wrote = !refused && this.collect(c, plan, writes, keepMs);
+        // Which writes record or lift a revocation: a list only when one does (an empty one marks none).
+        let notify: boolean[] = EMPTY as never[];
         if (!wrote) writes.fill(undefined);
-        else for (let i = 0; i < n; i++) notify[i] = writes[i] !== undefined && c.revocations[plan.groups[i]!] !== undefined;
+        else {
+          for (let i = 0; i < n; i++) {
+            if (writes[i] === undefined || c.revocations[plan.groups[i]!] === undefined) continue;
+            if (notify.length === 0) notify = new Array<boolean>(n).fill(false);
+            notify[i] = true;
+          }
+        }
         return new StepOutcome(result, writes, keepMs, notify);
       } finally {
         this.releaseContext(c);

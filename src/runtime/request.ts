@@ -60,7 +60,7 @@ const malformed = (message: string) => new Rejection("R304", `malformed request:
  * action must be a string here; whether it is a well-formed name is checked by the engine only for
  * names the policy does not index (every indexed name came from the policy's own source).
  */
-export function normalizeRequest(r: unknown, limits: RequestLimits = DEFAULT_LIMITS, fallbackTime?: number): Normalized {
+export function normalizeRequest(r: unknown, limits: RequestLimits = DEFAULT_LIMITS, fallbackTime?: number | (() => number)): Normalized {
   if (!isRecord(r)) return malformed(`a request is an object, got ${describe(r)}`);
   // Own properties only. For a plain object while Object.prototype carries none of the field names
   // (nothing polluted it), a named load can only find an own property, so the per-field
@@ -137,7 +137,7 @@ function finish(
   id: string | undefined,
   fast: boolean,
   limits: RequestLimits,
-  fallbackTime: number | undefined,
+  fallbackTime: number | (() => number) | undefined,
 ): Normalized {
   const resource = fast || hasOwn.call(r, "resource") ? r.resource : undefined;
   let resourcePath: unknown;
@@ -157,7 +157,7 @@ function finish(
   if (session !== undefined && session.length > limits.maxKeyLength) return new Rejection("R302", `request over a limit: the session is longer than ${limits.maxKeyLength} characters`);
   if (id !== undefined && id.length > limits.maxKeyLength) return new Rejection("R302", `request over a limit: principal.id is longer than ${limits.maxKeyLength} characters`);
   const t = fast || hasOwn.call(r, "time") ? r.time : undefined;
-  const time = t === undefined && fallbackTime !== undefined ? validTime(fallbackTime) : typeof t === "number" && t === t && t <= MAX_TIME && t >= -MAX_TIME ? t : validTime(t);
+  const time = t === undefined && fallbackTime !== undefined ? validTime(typeof fallbackTime === "function" ? fallbackTime() : fallbackTime) : typeof t === "number" && t === t && t <= MAX_TIME && t >= -MAX_TIME ? t : validTime(t);
   if (time === undefined) return malformed(`time must be finite milliseconds since the epoch (at most ${MAX_TIME} in size) or an ISO 8601 string, got ${describe(t)}`);
   const over = overLimits(p, resource as Record<string, unknown> | undefined, context, limits);
   if (over !== null) return new Rejection("R302", `request over a limit: ${over}`);
