@@ -186,75 +186,45 @@ class EventValue implements Event {
  * own enumerable properties, with an explicit stack (no recursion to overflow).
  */
 function overLimits(p: Record<string, unknown> | undefined, resource: Record<string, unknown> | undefined, context: Record<string, unknown> | undefined, limits: RequestLimits): string | null {
+  let properties = 0;
+  let strings = 0;
   // The roots are walked in place, in the order of a stack holding them: context, resource,
   // principal, each with everything nested in it before the next. Only nested objects and arrays
-  // go on a stack, made when the first one is met: a request of flat values allocates no list.
-  const tally = new Tally(limits);
-  if (context !== undefined && !tally.walkAll(context)) return tally.over!;
-  if (resource !== undefined && !tally.walkAll(resource)) return tally.over!;
-  if (p !== undefined && !tally.walkAll(p)) return tally.over!;
+  // go on the stack, made when the first one is met: a request of flat values allocates no list.
+  let values: unknown[] | null = null;
+  let depths: number[] | null = null;
+  for (let root = 0; root < 3; root++) {
+    let v: unknown = root === 0 ? context : root === 1 ? resource : p;
+    if (v === undefined) continue;
+    let depth = 1;
+    for (;;) {
+      if (depth > limits.maxDepth) return `values nest deeper than ${limits.maxDepth} levels`;
+      if (Array.isArray(v)) {
+        properties += v.length;
+        if (properties > limits.maxProperties) return `more than ${limits.maxProperties} properties and elements`;
+        for (let i = 0; i < v.length; i++) {
+          const x = v[i];
+          if (typeof x === "string") strings += x.length;
+          else if (typeof x === "object" && x !== null) ((values ??= []).push(x), (depths ??= []).push(depth + 1));
+        }
+      } else {
+        const o = v as Record<string, unknown>;
+        for (const k in o) {
+          if (!hasOwn.call(o, k)) continue;
+          if (++properties > limits.maxProperties) return `more than ${limits.maxProperties} properties and elements`;
+          strings += k.length;
+          const x = o[k];
+          if (typeof x === "string") strings += x.length;
+          else if (typeof x === "object" && x !== null) ((values ??= []).push(x), (depths ??= []).push(depth + 1));
+        }
+      }
+      if (strings > limits.maxStringLength) return `more than ${limits.maxStringLength} characters of strings`;
+      if (values === null || values.length === 0) break;
+      v = values.pop();
+      depth = depths!.pop()!;
+    }
+  }
   return null;
-}
-
-/** Properties and string lengths counted so far, the first limit passed, and the nested values yet to walk with their depths. */
-class Tally {
-  properties = 0;
-  strings = 0;
-  over: string | null = null;
-  private values: unknown[] | null = null;
-  private depths: number[] | null = null;
-  constructor(private readonly limits: RequestLimits) {}
-
-  /** Counts a root and everything nested in it; false when a limit is passed. */
-  walkAll(root: unknown): boolean {
-    if (!this.walk(root, 1)) return false;
-    const values = this.values;
-    const depths = this.depths;
-    if (values === null || depths === null) return true;
-    while (values.length > 0) {
-      const v = values.pop()!;
-      const depth = depths.pop()!;
-      if (!this.walk(v, depth)) return false;
-    }
-    return true;
-  }
-
-  private push(v: unknown, depth: number): void {
-    (this.values ??= []).push(v);
-    (this.depths ??= []).push(depth);
-  }
-
-  /** Counts the own fields of one object or array at `depth`, queueing what nests in it; false when a limit is passed. */
-  private walk(v: unknown, depth: number): boolean {
-    const limits = this.limits;
-    if (depth > limits.maxDepth) return this.fail(`values nest deeper than ${limits.maxDepth} levels`);
-    if (Array.isArray(v)) {
-      this.properties += v.length;
-      if (this.properties > limits.maxProperties) return this.fail(`more than ${limits.maxProperties} properties and elements`);
-      for (let i = 0; i < v.length; i++) {
-        const x = v[i];
-        if (typeof x === "string") this.strings += x.length;
-        else if (typeof x === "object" && x !== null) this.push(x, depth + 1);
-      }
-    } else {
-      const o = v as Record<string, unknown>;
-      for (const k in o) {
-        if (!hasOwn.call(o, k)) continue;
-        if (++this.properties > limits.maxProperties) return this.fail(`more than ${limits.maxProperties} properties and elements`);
-        this.strings += k.length;
-        const x = o[k];
-        if (typeof x === "string") this.strings += x.length;
-        else if (typeof x === "object" && x !== null) this.push(x, depth + 1);
-      }
-    }
-    if (this.strings > limits.maxStringLength) return this.fail(`more than ${limits.maxStringLength} characters of strings`);
-    return true;
-  }
-
-  private fail(why: string): false {
-    this.over = why;
-    return false;
-  }
 }
 
 export { MAX_TIME, toMillis, validTime };
