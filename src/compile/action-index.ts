@@ -48,11 +48,14 @@ export interface Bucket {
 
 const MEMO_LIMIT = 10_000;
 
+/** A name with at least this many candidate rules (exact and wildcard) has its bucket built at compile time. */
+const EAGER_RULES = 32;
+
 /**
- * Stage: the action index. The names the policy mentions are known at compile time, and each one's
- * bucket is built the first time a request or signal of that name comes, then kept (a policy of
- * 100,000 rules over 50,000 actions pays only for the actions its traffic uses, and its compile
- * does not grow with the count of actions). Other names (matched only by wildcards) are built on
+ * Stage: the action index. The names the policy mentions are known at compile time. The bucket of
+ * a name with many candidate rules (EAGER_RULES) is built then; a small one is built the first time
+ * a request or signal of that name comes, then kept, so a policy of 100,000 rules over 50,000
+ * actions does not build 50,000 small indexes its traffic may never use. Other names (matched only by wildcards) are built on
  * first use too and memoised up to a bound, so a flood of made-up action names cannot grow memory.
  * Building a bucket reads nothing but the compiled policy, so when it is built never changes what
  * it holds.
@@ -127,6 +130,10 @@ export class ActionIndex {
     }
     this.actionNames = names;
     this.signalNames = signalNames;
+    // A bucket that may hold many rules is built now, so no request waits for it; a small one is
+    // built when its name first comes, in microseconds.
+    for (const n of names) if ((this.exactRules.get(n)?.length ?? 0) + this.wildRules.length >= EAGER_RULES) this.actions[n] = this.build(n, false);
+    for (const n of signalNames) if ((this.exactSignalRules.get(n)?.length ?? 0) + this.wildSignalRules.length >= EAGER_RULES) this.signals[n] = this.build(n, true);
   }
 
   /** The bucket of `name` if it is built already (at compile time or memoised). */
