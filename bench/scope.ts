@@ -226,7 +226,7 @@ export async function scopeBench(opts: ScopeBenchOptions): Promise<ScopeRow[]> {
 }
 
 /**
- * leash vs CASL and vs the ceiling per case; leash (and CASL) at the largest size vs the smallest.
+ * leash vs CASL and vs the ceiling per case; leash (and CASL) at 1,000 rules and at the largest size vs the smallest.
  * `value` compares wall-clock rates, `cpuValue` CPU-time rates (steadier on a busy machine).
  */
 export function scopeRatios(rows: readonly ScopeRow[]): RatioRow[] {
@@ -244,11 +244,14 @@ export function scopeRatios(rows: readonly ScopeRow[]): RatioRow[] {
         if (r) out.push({ suite: "scope", ratio: `leash/${peer}`, shape, rules, ...r });
       }
     }
-    const [lo, hi] = [sizes[0], sizes[sizes.length - 1]];
-    if (lo === undefined || hi === undefined || lo === hi) continue;
-    for (const engine of ["leash", "casl"]) {
-      const r = ratio(find(shape, engine, hi), find(shape, engine, lo));
-      if (r) out.push({ suite: "scope", ratio: `${engine}@${hi}/${engine}@${lo}`, shape, ...r });
+    const lo = sizes[0];
+    if (lo === undefined) continue;
+    // Flatness: at 1,000 rules (the target's size) and at the largest size, against the smallest.
+    for (const hi of new Set(sizes.filter((n) => n > lo && (n === 1000 || n === sizes[sizes.length - 1])))) {
+      for (const engine of ["leash", "casl"]) {
+        const r = ratio(find(shape, engine, hi), find(shape, engine, lo));
+        if (r) out.push({ suite: "scope", ratio: `${engine}@${hi}/${engine}@${lo}`, shape, ...r });
+      }
     }
   }
   return out;
