@@ -136,9 +136,12 @@ export class ActionIndex {
     for (const n of signalNames) if ((this.exactSignalRules.get(n)?.length ?? 0) + this.wildSignalRules.length >= EAGER_RULES) this.signals[n] = this.build(n, true);
   }
 
-  /** The bucket of `name` if it is built already (at compile time or memoised). */
+  /**
+   * The bucket of `name` when the policy mentions the name (built now if it was not yet) or it is
+   * memoised; undefined for a name seen for the first time that only wildcards could match.
+   */
   find(name: string): Bucket | undefined {
-    return this.actions[name];
+    return this.actions[name] ?? (this.actionNames.has(name) ? this.memo(this.actions, name, false, true) : undefined);
   }
 
   action(name: string): Bucket {
