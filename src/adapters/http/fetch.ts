@@ -1,6 +1,7 @@
 import { attach } from "./attached.js";
 import { cookieValue } from "./cookies.js";
 import { HttpGate } from "./gate.js";
+import { StreamHolds } from "./streams.js";
 import type { HttpGuardOptions, HttpRefusal } from "./types.js";
 
 /**
@@ -18,6 +19,7 @@ import type { HttpGuardOptions, HttpRefusal } from "./types.js";
  */
 export function guardFetch<A extends unknown[]>(handler: (request: Request, ...rest: A) => Response | Promise<Response>, options: HttpGuardOptions): (request: Request, ...rest: A) => Promise<Response> {
   const gate = new HttpGate(options);
+  const holds = new StreamHolds(options);
   return async (request, ...args) => {
     const url = new URL(request.url);
     const result = await gate.check({
@@ -31,8 +33,10 @@ export function guardFetch<A extends unknown[]>(handler: (request: Request, ...r
       raw: request,
     });
     if (result.kind === "refuse") return responseOf(result.refusal);
-    if (result.kind === "allow") attach(request, result.leash);
-    return handler(request, ...args);
+    if (result.kind !== "allow") return handler(request, ...args);
+    attach(request, result.leash);
+    if (!holds.wants(request.method.toUpperCase(), url.pathname, result.leash)) return handler(request, ...args);
+    return holds.holdFetch(result.leash, await handler(request, ...args));
   };
 }
 
