@@ -4,7 +4,7 @@
  * node_modules/.cache/leash-size/node_modules/leash, then bundles small applications that import it
  * with esbuild for the browser (minified, ESM, tree-shaken) and prints each one's size, minified and
  * gzipped. Bundling for the browser fails on any Node built-in, so a figure for an entry is also the
- * proof that the entry has none. Exits 1 when `leash/runtime` is over its budget (35 KB gzipped).
+ * proof that the entry has none. Exits 1 when `leash/runtime` is over its budget (36 KB gzipped).
  *
  * `--json` prints the rows as one JSON array.
  */
@@ -22,7 +22,7 @@ const PACKAGE = `${CACHE}node_modules/leash/`;
  * migration, request limits, name checks and recheck binding add about 9 KB; compound keys,
  * distinct limits, `including this` and workflow scopes about 1 KB more.
  */
-export const RUNTIME_BUDGET = 35 * 1024;
+export const RUNTIME_BUDGET = 36 * 1024;
 
 /** An application: the module text esbuild bundles. */
 export const APPS: readonly { readonly name: string; readonly code: string }[] = [
