@@ -1,7 +1,7 @@
 import type { CompareOp, Effect } from "../ast/nodes.js";
 import type { Span } from "../ast/span.js";
 import { BUILTIN_ATTRIBUTES, type SchemaEnv, type Type } from "../check/schema.js";
-import { Failure, MAX_STRING, readOwn, typeName, type Value } from "../runtime/attributes.js";
+import { Failure, isRecord, MAX_STRING, readOwn, typeName, type Value } from "../runtime/attributes.js";
 import type { EvalContext } from "../runtime/context.js";
 import { compileGlob, globMatch, hasPrefix } from "../runtime/glob.js";
 import { domainOf, regularityCrossing } from "../runtime/operators.js";
@@ -399,15 +399,24 @@ class Generator {
           const ok = segments.length === 1 && (segments[0] === "name" || segments[0] === "domain");
           return () => ok;
         }
+        // `resource has path` asks the root; `resource.meta has secret` first reads resource.meta as
+        // any path is read (missing is R301, not a record R302). A null attribute is not present.
         const parent = segments.slice(0, -1);
         const last = segments[segments.length - 1]!;
+        const span = e.span;
+        const text = [root, ...parent].join(".");
+        const present = (holder: unknown) => isRecord(holder) && hasOwn.call(holder, last) && holder[last] !== undefined && holder[last] !== null;
+        if (parent.length === 0) return (c) => present(rootOf(c, root));
+        const missing = new Failure("R301", `${text} is missing`, span);
+        const notRecord = new Failure("R302", `\`has\` needs ${text} to be an entity or a record`, span);
         return (c) => {
           let cur: unknown = rootOf(c, root);
           for (const s of parent) {
-            if (typeof cur !== "object" || cur === null || Array.isArray(cur) || !Object.prototype.hasOwnProperty.call(cur, s)) return false;
-            cur = (cur as Record<string, unknown>)[s];
+            if (!isRecord(cur) || !hasOwn.call(cur, s)) return missing;
+            cur = cur[s];
+            if (cur === undefined || cur === null) return missing;
           }
-          return typeof cur === "object" && cur !== null && !Array.isArray(cur) && Object.prototype.hasOwnProperty.call(cur, last) && (cur as Record<string, unknown>)[last] !== undefined;
+          return isRecord(cur) ? present(cur) : notRecord;
         };
       }
       case "label":

@@ -128,7 +128,8 @@ export function lower(file: PolicyFile, options: LowerOptions): PolicyIR {
       case "CountCall": {
         const events = lowerSel(e.events);
         const window = e.window!.ms;
-        const capacity = capacities.get(e) ?? 1;
+        // One time more than the comparison needs: a recheck leaves the held request's own time out.
+        const capacity = (capacities.get(e) ?? 1) + 1;
         const op = addOp(lowerKey(e.key), `count ${selText(events)} ${window}`, window, (i, group) => ({ op: "count", index: i, group, slot: 0, signature: "", id: "", events, window, capacity }));
         widen(ops[op]!, capacity);
         return { t: "op", op, current: e.current, span: e.span };

@@ -124,6 +124,9 @@ export const CODES = {
   R337: { title: "HTTP mapping failed", help: "the HTTP adapter's mapping (principal, context, session, skip) or one of its hooks threw; the request was refused with 403" },
   R338: { title: "replayed with redacted input", help: "the logged input of a decision had [secret] values redacted or was cut down, so its replay may differ for that reason alone" },
   R339: { title: "not a decision log line", help: "leash replay reads the JSON lines a decision log writes (kind decision, signal, revoke, reinstate or shadow)" },
+  R343: { title: "malformed security event", help: "the body given to the CAEP receiver is not a Security Event Token it can read (not a compact JWS or JSON object, no events claim, an event that is not an object); it is refused with 400 invalid_request" },
+  R344: { title: "security event not verified", help: "the SET's HS256 signature does not match the shared secret, the verify function refused it, or nothing could verify it (give verify for other algorithms); or its issuer or audience is not this receiver's" },
+  R345: { title: "security event not mappable", help: "the SET holds no event type the receiver maps (session-revoked, credential-change, token-claims-change, assurance-level-change), or its subject names no session and no user; give subject to map it" },
 } as const satisfies Record<string, CodeInfo>;
 
 export type Code = keyof typeof CODES;

@@ -303,3 +303,15 @@ function withoutTime(request: GuardRequest): GuardRequest | null {
     return null;
   }
 }
+
+/**
+ * Whether a held decision's change ends what it guards (a session, a stream, a socket): a
+ * revocation (R307) always; a turn to deny or revoke unless the store could not answer (the hold
+ * is retried) or the policy was replaced (the request is then decided afresh as a new one, so a
+ * `limit` it used must have room again: later requests are decided on their own instead).
+ */
+export function changeEnds(change: HoldChange): boolean {
+  if (change.revoked) return true;
+  const effect = change.decision.effect;
+  return (effect === "deny" || effect === "revoke") && !change.unavailable && change.cause !== "policy";
+}

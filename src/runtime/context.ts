@@ -2,6 +2,7 @@ import type { KeyGroupIR, SimpleKeyIR, WorkflowIR } from "../compile/ir.js";
 import { hash32 } from "../compile/hash.js";
 import { Failure, readOwn } from "./attributes.js";
 import { compoundValue } from "./keys.js";
+import type { Category } from "./operators.js";
 import type { Partition, Revocation } from "./partition.js";
 import type { Event } from "./request.js";
 import type { CompiledRule } from "../compile/generate.js";
@@ -123,6 +124,13 @@ export class EvalContext {
   offline: ReadonlySet<string> | null = null;
   /** Why the partitions could not be read, for the failures of an offline decision. */
   offlineReason = "";
+  /**
+   * A recheck of a held decision: the time its own request was recorded at (NaN otherwise) and
+   * with which category. History reads leave that one event out, since the request being
+   * rechecked is the held one and a request never reads itself (semantics.md#re-evaluation).
+   */
+  ownTime = NaN;
+  ownCategory: Category = "allowed";
   /** The rule being evaluated. */
   rule: CompiledRule | null = null;
   /** The event's principal key, once looked up. */
@@ -176,6 +184,7 @@ export class EvalContext {
     this.migrated = false;
     this.offline = null;
     this.offlineReason = "";
+    this.ownTime = NaN;
     this.rule = null;
     this.principal = undefined;
     this.warnings = null;

@@ -251,7 +251,7 @@ export class Policy implements ProbeSink {
       const bound = this.bindRecheck(previous, n, bucket);
       if (bound instanceof DecisionValue) return notStanding(bound);
       const plan = this.planFor("recheck", n, bucket, bound);
-      const out = this.stepPure(st, plan, (c) => this.evaluate(c, bucket, false, bound.held));
+      const out = this.stepPure(st, plan, (c) => this.evaluateHeld(c, bucket, bound));
       if (out instanceof Refusal) return notStanding(this.errorDecision(out.code, out.message, request, n));
       return standing(bound.effect, out.result as Decision, bound.note);
     } catch (e) {
@@ -474,7 +474,7 @@ export class Policy implements ProbeSink {
         return signalStepOf(this.evaluate(c, plan.bucket!, true, false));
       case "recheck": {
         const bound = plan.extra as Bound;
-        return standing(bound.effect, this.evaluate(c, plan.bucket!, false, bound.held), bound.note);
+        return standing(bound.effect, this.evaluateHeld(c, plan.bucket!, bound), bound.note);
       }
       default:
         return this.keyStep(c, plan);
@@ -783,6 +783,19 @@ export class Policy implements ProbeSink {
     const bucket = known ?? this.index.action(name);
     if (bucket.declared) return bucket;
     return this.errorDecision("R316", bucket.undeclared, null, ev);
+  }
+
+  /**
+   * Evaluates a recheck of a held decision: nothing is recorded, and when the decision is the one
+   * made for this request (its digest matches), its own recorded event is left out of the history
+   * it reads, so that the request is not counted against itself.
+   */
+  private evaluateHeld(c: EvalContext, bucket: Bucket, bound: Bound): Decision {
+    if (bound.own !== null) {
+      c.ownTime = bound.time;
+      c.ownCategory = bound.own;
+    }
+    return this.evaluate(c, bucket, false, bound.held);
   }
 
   /** Evaluates the event in `c`; with `record`, also notes what it writes. */
@@ -1129,6 +1142,8 @@ export class Policy implements ProbeSink {
     // was altered) is rechecked as a fresh request.
     return {
       effect,
+      time,
+      own: same ? (effect === "allow" ? "allowed" : "denied") : null,
       held: same && effect === "allow",
       note: same ? "" : " (the attributes it read changed since it was made, or it was altered: rechecked as a new request)",
     };
@@ -1168,6 +1183,10 @@ export class Policy implements ProbeSink {
 /** What binding a decision for recheck found: its effect, whether it holds its limit use, a note. */
 interface Bound {
   readonly effect: DecisionEffect;
+  /** The held decision's time. */
+  readonly time: number;
+  /** The category its request was recorded with, when it is the decision made for this request (else null: rechecked as a new one). */
+  readonly own: Category | null;
   readonly held: boolean;
   readonly note: string;
 }

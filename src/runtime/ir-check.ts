@@ -111,7 +111,7 @@ const op = tagged("op", {
   after: { ...opBase, events, window: nullable(duration), until: nullable(events) },
   since: { ...opBase, events },
   gap: { ...opBase, events },
-  count: { ...opBase, events, window: duration, capacity: int(1, MAX_CAPACITY) },
+  count: { ...opBase, events, window: duration, capacity: int(1, MAX_CAPACITY + 1) },
   distinct: { ...opBase, events: nullable(events), attribute: path, window: duration, capacity: int(1, MAX_CAPACITY) },
   rate: { ...opBase, events, limit: int(1, MAX_COUNT), per: duration },
   regularity: { ...opBase, events, samples: int(2, MAX_SAMPLES) },

@@ -16,7 +16,7 @@ import type { Event } from "./request.js";
  * | after      | time of the latest X not cancelled by Z                | 1                |
  * | since      | time of the latest X                                   | 1                |
  * | gap        | times of the two latest X                              | 2                |
- * | count      | times of the latest X, oldest first, then NONE         | capacity = N + 1 |
+ * | count      | times of the latest X, oldest first, then NONE         | capacity = N + 2 |
  * | distinct   | [value, last seen, ...] of the latest values (nested)  | 1 (≤ N + 1 pairs)|
  * | rate       | GCRA theoretical arrival time                          | 1                |
  * | regularity | times of the latest X, oldest first, then NONE         | samples + 1      |

@@ -2,7 +2,7 @@ import type { CompareOp } from "../ast/nodes.js";
 import type { OpIR, WorkflowIR } from "../compile/ir.js";
 import { Failure, type Value } from "./attributes.js";
 import type { EvalContext } from "./context.js";
-import { coefficientOfVariation, currentValue, FOREVER, gcra, inAlphabet, nameTest, NONE, timesAt, workflowStep } from "./operators.js";
+import { type Category, coefficientOfVariation, currentValue, FOREVER, gcra, inAlphabet, nameTest, NONE, selectorMatches, timesAt, workflowStep } from "./operators.js";
 import type { Event } from "./request.js";
 
 /**
@@ -75,11 +75,16 @@ export class HistoryRead {
      * it is an X (true or undefined), for a distinct its value of the attribute (undefined: none).
      */
     readonly current: ((ev: Event) => unknown) | null = null,
+    /**
+     * count / gap / regularity: whether an event of this name and category was recorded in the
+     * operator's time list, so that a recheck can leave the held decision's own event out.
+     */
+    readonly fed: ((name: string, cat: Category) => boolean) | null = null,
   ) {}
 
   /** This reading as a term of a condition. */
   asTerm(cmp: Compare, constant: number, flipped: boolean, negate: boolean): HistoryRead {
-    return new HistoryRead(this.kind, this.group, this.slot, this.window, this.capacity, this.isX, this.workflow, cmp, constant, flipped, negate, this.current);
+    return new HistoryRead(this.kind, this.group, this.slot, this.window, this.capacity, this.isX, this.workflow, cmp, constant, flipped, negate, this.current, this.fed);
   }
 }
 
@@ -88,8 +93,9 @@ export class HistoryRead {
  * distinct read `including this`, which counts the request being decided as if it were allowed.
  */
 export function readingOf(op: OpIR, workflows: readonly WorkflowIR[], label = 0, current = false): HistoryRead {
+  const fed = op.op === "count" || op.op === "gap" || op.op === "regularity" ? (name: string, cat: Category) => selectorMatches(op.events, name, cat) : null;
   const make = (kind: ReadKind, slot = op.slot, window = 0, capacity = 0, isX: ((ev: Event) => boolean) | null = null, wf: WorkflowIR | null = null) =>
-    new HistoryRead(kind, op.group, slot, window, capacity, isX, wf, Compare.None, 0, false, false, current ? currentValue(op) : null);
+    new HistoryRead(kind, op.group, slot, window, capacity, isX, wf, Compare.None, 0, false, false, current ? currentValue(op) : null, fed);
   switch (op.op) {
     case "after":
       return op.window === null ? make(ReadKind.Ever) : make(ReadKind.Within, op.slot, op.window);
@@ -165,8 +171,12 @@ export function readHistory(h: HistoryRead, c: EvalContext): Value {
     case ReadKind.Since:
       return first === NONE ? Infinity : now - first;
     case ReadKind.Gap: {
-      const last = r === null ? NONE : (r[h.slot + 1] as number);
-      if (h.isX!(c.ev)) return last === NONE ? Infinity : now - last;
+      let last = r === null ? NONE : (r[h.slot + 1] as number);
+      if (h.isX!(c.ev)) {
+        // A recheck: the latest X is the held request itself; the gap is from the one before.
+        if (last !== NONE && last === c.ownTime && ownFed(h, c)) last = first;
+        return last === NONE ? Infinity : now - last;
+      }
       return first === NONE || last === NONE ? Infinity : last - first;
     }
     case ReadKind.Count: {
@@ -176,9 +186,16 @@ export function readHistory(h: HistoryRead, c: EvalContext): Value {
       let oldest = Infinity;
       const s = h.slot;
       const window = h.window;
+      // A recheck leaves the held request's own recorded time out (the list keeps one time more
+      // than the comparison needs, so the count stays exact without it).
+      let own = ownFed(h, c);
       for (let i = 0; i < h.capacity; i++) {
         const t = r[s + i] as number;
         if (t === NONE) break;
+        if (own && t === c.ownTime) {
+          own = false;
+          continue;
+        }
         if (now - t < window) {
           n++;
           if (t < oldest) oldest = t;
@@ -214,6 +231,7 @@ export function readHistory(h: HistoryRead, c: EvalContext): Value {
     case ReadKind.Regularity: {
       // When it changes with time is worked out by the comparison (regularityCrossing).
       const ts = timesAt(r, h.slot, h.capacity + 1);
+      if (ts.length > 0 && ts[ts.length - 1] === c.ownTime && ownFed(h, c)) ts.pop();
       if (h.isX!(c.ev)) ts.push(now);
       return coefficientOfVariation(ts, h.capacity);
     }
@@ -230,6 +248,11 @@ export function readHistory(h: HistoryRead, c: EvalContext): Value {
 }
 
 const EMPTY: readonly unknown[] = Object.freeze([]);
+
+/** Whether `c` is a recheck of a held decision whose own event this reading's operator recorded. */
+function ownFed(h: HistoryRead, c: EvalContext): boolean {
+  return c.ownTime === c.ownTime && h.fed !== null && h.fed(c.ev.name, c.ownCategory);
+}
 
 /**
  * The outcome of a rule whose condition is `terms`: false at the first term that is false (later

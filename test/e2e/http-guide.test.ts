@@ -30,7 +30,7 @@ const stop = (server: Server) =>
 
 describe("docs/guides/http.md", () => {
   it("has the blocks this test runs", () => {
-    expect([...docFiles(PAGE).keys()]).toEqual(["express-app.ts", "fastify-app.ts", "hono-app.ts", "next-route.ts", "observed.ts"]);
+    expect([...docFiles(PAGE).keys()]).toEqual(["express-app.ts", "fastify-app.ts", "hono-app.ts", "next-route.ts", "streams-app.ts", "caep-app.ts", "observed.ts"]);
   });
 
   it("express-app.ts: allows the customer, refuses the anonymous checkout, challenges then rate-limits a login bot; one log line per request", async () => {

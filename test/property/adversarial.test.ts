@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Policy } from "../../src/runtime/engine.js";
+import { validTime } from "../../src/runtime/time.js";
 import type { Decision, KeySpec, PolicyState } from "../../src/runtime/types.js";
 import { arbRequest, arbScopePolicy, arbSequencePolicy, arbSignal, arbTrace, DEFAULT_VOCABULARY, type TraceEvent } from "../../src/testing/arbitraries-policy.js";
 import type { ReferenceMonitor } from "../reference/monitor.js";
@@ -169,12 +170,20 @@ function arbHostileEvent(): fc.Arbitrary<unknown> {
     // than its lifetime forgets its history, as docs/semantics.md#state says; the reference keeps
     // every event, so a far time on a key with history is compared by the isolation suite instead.)
     fc.tuple(base, fc.constantFrom(...BAD_TIMES)).map(([e, t]) => ({ ...e, time: t })),
-    fc.tuple(arbRequest(V), fc.constantFrom(...FAR_TIMES), fc.nat(1_000)).map(([r, t, n]) => {
+    // The key names its far time too: two far times on one key would be a key with history.
+    fc.tuple(arbRequest(V), fc.nat(FAR_TIMES.length - 1), fc.nat(1_000)).map(([r, i, n]) => {
       const { context: _context, ...rest } = r;
-      return { ...rest, principal: { ...r.principal, id: `far-${n}` }, session: `far-${n}`, time: t };
+      return { ...rest, principal: { ...r.principal, id: `far-${i}-${n}` }, session: `far-${i}-${n}`, time: FAR_TIMES[i] };
     }),
     // Parts replaced or stuffed with junk.
-    fc.tuple(base, fc.constantFrom("principal", "action", "context", "resource", "session", "signal", "time"), arbJunkValue).map(([e, f, v]) => ({ ...e, [f]: v })),
+    // Junk that is a valid time (0, a date string) is a far time: it goes on a key of its own.
+    fc.tuple(base, fc.constantFrom("principal", "action", "context", "resource", "session", "signal", "time"), arbJunkValue, fc.nat(1_000)).map(([e, f, v, n]) => {
+      const t = f === "time" ? validTime(v) : undefined;
+      if (t === undefined) return { ...e, [f]: v };
+      const { context: _context, ...rest } = e as Record<string, unknown> & { principal?: Record<string, unknown> };
+      const id = `far-${t}-${n}`;
+      return { ...rest, ...(rest.principal === undefined ? {} : { principal: { ...rest.principal, id } }), session: id, time: v };
+    }),
     fc.tuple(arbRequest(V), fc.constantFrom("context", "resource", "principal"), fc.constantFrom("ip", "risk", "path", "team", "id", "kind", "amount"), arbJunkValue).map(([r, part, k, v]) => ({
       ...r,
       [part]: { ...((r as unknown as Record<string, object>)[part] ?? {}), [k]: v },

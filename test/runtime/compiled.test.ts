@@ -178,9 +178,9 @@ describe("a compiled policy that is not what leash build wrote is refused", () =
       x.ir.ops[0].capacity = 1e9;
       x.ir.keyGroups[0].slots = 1e9;
     });
-    expect(loadCompiled(huge).diagnostics[0]!.message).toMatch(/at ir\.ops\[0\]\.capacity: expected a whole number from 1 to 1000/);
+    expect(loadCompiled(huge).diagnostics[0]!.message).toMatch(/at ir\.ops\[0\]\.capacity: expected a whole number from 1 to 1001/);
     const wrongLayout = resigned(counting, (x) => (x.ir.keyGroups[0].slots += 1));
-    expect(loadCompiled(wrongLayout).diagnostics[0]!.message).toMatch(/at ir\.keyGroups\[0\]\.slots: expected 4 slots/);
+    expect(loadCompiled(wrongLayout).diagnostics[0]!.message).toMatch(/at ir\.keyGroups\[0\]\.slots: expected 5 slots/);
   });
 
   it("loadCompiledOrThrow throws a PolicyLoadError with the diagnostics", () => {

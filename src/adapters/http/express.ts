@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { attach } from "./attached.js";
 import { HttpGate, type GateResult } from "./gate.js";
+import { StreamHolds, type NodeStreamResponse } from "./streams.js";
 import type { HttpGuardOptions, HttpRefusal } from "./types.js";
 import { headerText, NodeRequestView } from "./view.js";
 
@@ -44,6 +45,7 @@ export interface ExpressResponseLike extends NodeResponseLike {
  */
 export function expressGuard(options: HttpGuardOptions): (req: ExpressRequestLike, res: ExpressResponseLike, next: (err?: unknown) => void) => Promise<void> {
   const gate = new HttpGate(options);
+  const holds = new StreamHolds(options);
   return async (req, res, next) => {
     let result: GateResult;
     try {
@@ -63,6 +65,7 @@ export function expressGuard(options: HttpGuardOptions): (req: ExpressRequestLik
     if (result.kind === "allow") {
       res.locals.leash = result.leash;
       attach(req, result.leash);
+      if (holds.wants((req.method ?? "GET").toUpperCase(), req.path, result.leash)) holds.holdNode(result.leash, res as unknown as NodeStreamResponse);
     }
     next();
   };

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { attach } from "./attached.js";
 import { HttpGate } from "./gate.js";
+import { StreamHolds, type NodeStreamResponse } from "./streams.js";
 import type { HttpGuardOptions } from "./types.js";
 import { NO_PARAMS, NodeRequestView } from "./view.js";
 
@@ -18,6 +19,8 @@ export interface FastifyRequestLike {
 
 /** The parts of a fastify 5 reply the hook uses. */
 export interface FastifyReplyLike {
+  /** The Node response (held when `hold` selects the request). */
+  readonly raw?: unknown;
   code(status: number): FastifyReplyLike;
   header(name: string, value: unknown): FastifyReplyLike;
   send(payload?: unknown): FastifyReplyLike;
@@ -44,6 +47,7 @@ export type FastifyGuardPlugin = ((instance: FastifyInstanceLike, opts: unknown,
  */
 export function fastifyGuard(options: HttpGuardOptions): FastifyGuardPlugin {
   const gate = new HttpGate(options);
+  const holds = new StreamHolds(options);
   const plugin = (instance: FastifyInstanceLike, _opts: unknown, done: (err?: Error) => void) => {
     instance.decorateRequest("leash", null);
     instance.addHook("preHandler", async (request, reply) => {
@@ -64,6 +68,7 @@ export function fastifyGuard(options: HttpGuardOptions): FastifyGuardPlugin {
       if (result.kind === "allow") {
         request.leash = result.leash;
         attach(request, result.leash);
+        if (reply.raw !== undefined && holds.wants(request.method.toUpperCase(), q < 0 ? request.url : request.url.slice(0, q), result.leash)) holds.holdNode(result.leash, reply.raw as NodeStreamResponse);
         return;
       }
       if (result.kind === "skip") return;

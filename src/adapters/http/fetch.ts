@@ -1,5 +1,6 @@
 import { attach } from "./attached.js";
 import { HttpGate } from "./gate.js";
+import { StreamHolds } from "./streams.js";
 import type { HttpGuardOptions, HttpRefusal } from "./types.js";
 import { FetchRequestView } from "./view.js";
 
@@ -18,12 +19,15 @@ import { FetchRequestView } from "./view.js";
  */
 export function guardFetch<A extends unknown[]>(handler: (request: Request, ...rest: A) => Response | Promise<Response>, options: HttpGuardOptions): (request: Request, ...rest: A) => Promise<Response> {
   const gate = new HttpGate(options);
+  const holds = new StreamHolds(options);
   return async (request, ...args) => {
     const { path, url } = pathOf(request.url);
     const result = await gate.check(new FetchRequestView(request.headers, request.method.toUpperCase(), path, url, nodeServerAddress(args[0]), request));
     if (result.kind === "refuse") return responseOf(result.refusal);
-    if (result.kind === "allow") attach(request, result.leash);
-    return handler(request, ...args);
+    if (result.kind !== "allow") return handler(request, ...args);
+    attach(request, result.leash);
+    if (!holds.wants(request.method.toUpperCase(), url.pathname, result.leash)) return handler(request, ...args);
+    return holds.holdFetch(result.leash, await handler(request, ...args));
   };
 }
 

@@ -1,5 +1,6 @@
 import type { Guard, GuardRequest } from "../../guard/types.js";
 import type { Decision, Principal, Resource } from "../../runtime/types.js";
+import type { HoldSelector, StreamEnd } from "./streams.js";
 
 /**
  * An HTTP request as every adapter presents it to the mapping: the same fields whether it came
@@ -98,6 +99,18 @@ export interface HttpGuardOptions {
   readonly onChallenge?: (ctx: RefusalContext) => HttpRefusal | undefined | Promise<HttpRefusal | undefined>;
   /** Called after a revoke, once the session is revoked: end server-side sessions, open streams. */
   readonly onRevoke?: (ctx: RefusalContext) => void | Promise<void>;
+  /**
+   * Requests whose response is held while it is open (`guard.hold`): an event stream, a chunked
+   * download, a long poll. `true` holds every allowed request, a list of `"METHOD /path"`
+   * patterns (as `routes` writes them) the ones it matches, a function the decisions it returns
+   * true for. When the decision turns to deny or revoke — a revocation on this instance or
+   * another, a grant that ran out, a risk signal — the response is ended and the client told why:
+   * an SSE event `leash-end`, trailers of a chunked body, else a cut connection (see
+   * docs/guides/http.md, "Streams and WebSockets"). Default: nothing is held.
+   */
+  readonly hold?: HoldSelector;
+  /** Told each time a held response or WebSocket is ended, with why and how: the log of it. */
+  readonly onStreamEnd?: (end: StreamEnd) => void;
   /** Told when a request could not be mapped (R337) or a hook threw; the request is refused either way. */
   readonly onError?: (error: { readonly code: string; readonly message: string }, req: HttpRequestView) => void;
 }

@@ -6,6 +6,7 @@
  */
 import { keySpecText } from "../../runtime/engine.js";
 import type { Guard, GuardRequest, Hold, HoldChange } from "../../guard/types.js";
+import { changeEnds } from "../../guard/holds.js";
 import type { Decision, DecisionEffect, Obligation } from "../../runtime/types.js";
 import type { CallScope, ToolCall, ToolMapping } from "./mapping.js";
 import { couldEverAllow } from "./reach.js";
@@ -74,12 +75,15 @@ export interface ToolGateOptions {
   readonly now?: () => number;
   /**
    * Keep each session's latest allowed decision under watch (`guard.hold`, default true): when it
-   * turns to a revocation (R307) — the session or principal was revoked by a `revoke signal` rule
+   * turns to deny or revoke — the session or principal was revoked (R307) by a `revoke signal` rule
    * on a risk signal, by an operator or a revoke decision, on this instance or another sharing the
-   * store — the session ends (cause `hold`) with the revocation's reason, and a call running then
-   * is answered with that reason instead of its result. A held call that turns to deny for another
-   * reason (a grant ran out, a window moved, the policy changed) does not end the session: each
-   * later call is decided, and refused, on its own; nor does a hold that only lost the store.
+   * store; a grant ran out; a revoke or deny rule now matches it — the session ends (cause `hold`)
+   * with the new decision's reason, and a call running then is answered with that reason instead
+   * of its result. A recheck never counts the held call against itself, so a `count(...) >= 3`
+   * rule does not end the session at its third allowed call. Two turns do not end it: a hold that
+   * only lost the store (`unavailable`, retried), and one the policy's replacement turned to deny
+   * (decided afresh as a new request: its limit must have room again), which leaves each later
+   * call to be decided, and refused, on its own. A revocation ends it whatever caused the recheck.
    */
   readonly holdSessions?: boolean;
   /** Most sessions held at once; the least recently used is released beyond it (default 10,000). */
@@ -151,7 +155,7 @@ export function createToolGate(options: ToolGateOptions): ToolGate {
     releaseSession(session);
     let hold: Hold | null = null;
     const onChange = (change: HoldChange): void => {
-      if (!change.revoked) return;
+      if (!changeEnds(change)) return;
       if (hold !== null && held.get(session) === hold) turned(session, change);
     };
     try {
@@ -192,9 +196,10 @@ export function createToolGate(options: ToolGateOptions): ToolGate {
     ends.set(session, end);
     releaseSession(session);
     if (ends.size > MAX_ENDED_SESSIONS) ends.delete(ends.keys().next().value as string);
-    // The Guard's state says so too, unless the decision revoked the session itself.
+    // The Guard's state says so too, unless the decision revoked the session itself (a recheck
+    // records nothing: a held call that turned to revoke has revoked nothing yet).
     const key = keySpecText({ session });
-    const revokedByDecision = (decision?.obligations.some((o) => o.kind === "revoke" && o.key === key) ?? false) || (cause === "hold" && decision !== undefined && revokes(decision, key));
+    const revokedByDecision = decision !== undefined && (cause === "hold" ? revokes(decision, key) : decision.obligations.some((o) => o.kind === "revoke" && o.key === key));
     if (!revokedByDecision) await guard.revoke({ session }, reason);
     if (options.onSessionEnd !== undefined) {
       try {
