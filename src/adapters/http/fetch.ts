@@ -26,7 +26,7 @@ export function guardFetch<A extends unknown[]>(handler: (request: Request, ...r
     if (result.kind === "refuse") return responseOf(result.refusal);
     if (result.kind !== "allow") return handler(request, ...args);
     attach(request, result.leash);
-    if (!holds.wants(request.method.toUpperCase(), url.pathname, result.leash)) return handler(request, ...args);
+    if (!holds.wants(request.method.toUpperCase(), path, result.leash)) return handler(request, ...args);
     return holds.holdFetch(result.leash, await handler(request, ...args));
   };
 }
