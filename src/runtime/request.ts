@@ -296,3 +296,21 @@ export function describe(v: unknown): string {
 }
 
 export { MAX_STRING };
+
+/** The message of an error a request's getter or proxy threw, never throwing itself. */
+export function describeError(e: unknown): string {
+  try {
+    return e instanceof Error ? String(e.message) : String(e);
+  } catch {
+    return "an unreadable error";
+  }
+}
+
+/** `describe` of a value that may be anything (a proxy, a throwing getter), never throwing. */
+export function safeDescribe(v: unknown): string {
+  try {
+    return describe(v);
+  } catch {
+    return "an unreadable value";
+  }
+}

@@ -1,7 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Policy } from "../../src/runtime/engine.js";
-import { keySpecText } from "../../src/runtime/engine.js";
 import { opUpdate, type Category } from "../../src/runtime/operators.js";
 import type { Decision, KeySpec, PolicyState, Request } from "../../src/runtime/types.js";
 import {
@@ -14,6 +13,8 @@ import {
 } from "../../src/testing/arbitraries-policy.js";
 import type { ReferenceMonitor } from "../reference/monitor.js";
 import { compileOrThrow, DEPTH, TIMEOUT, traceText, type Step } from "./harness.js";
+import { keySpecText, observe, recheck, reinstate, revoke } from "../../src/runtime/operations.js";
+import { revocations } from "../../src/runtime/inspect.js";
 
 /**
  * Continuous re-evaluation (docs/semantics.md, "Re-evaluation", "Revocation", "Windows";
@@ -84,7 +85,7 @@ function replay(policy: Policy, trace: readonly TraceEvent[]): { points: Point[]
       points.push({ index, before: state, request: step.decide, decision: r.decision });
       state = r.state;
     } else {
-      state = policy.observe(state, step.observe).state;
+      state = observe(policy, state, step.observe).state;
     }
   });
   states.push(state);
@@ -364,9 +365,9 @@ const arbRevokeTrace: fc.Arbitrary<RevStep[]> = fc
 function revTraceText(steps: readonly RevStep[]): string {
   return steps
     .map((s, i) => {
-      if ("revoke" in s) return `  #${i} policy.revoke ${JSON.stringify(s.revoke)}`;
+      if ("revoke" in s) return `  #${i} revoke ${JSON.stringify(s.revoke)}`;
       if ("reinstatePick" in s) return `  #${i} reinstate the revoked key #${s.reinstatePick}`;
-      if ("reinstate" in s) return `  #${i} policy.reinstate ${JSON.stringify(s.reinstate)}`;
+      if ("reinstate" in s) return `  #${i} reinstate ${JSON.stringify(s.reinstate)}`;
       return traceText([s]).replace(/#0/, `#${i}`);
     })
     .join("\n");
@@ -383,19 +384,19 @@ function checkRevocations(source: string, steps: readonly RevStep[]): number {
   const fail = (i: number, what: string) =>
     new Error(`${what}\nat step #${i}; revoked (model): [${[...revoked].join(", ")}]\n--- policy ---\n${source}--- steps (time base ${V.startTime}) ---\n${revTraceText(steps)}`);
   const checkModel = (i: number) => {
-    const held = policy.revocations(state).map((r) => r.key).sort();
+    const held = revocations(policy, state).map((r) => r.key).sort();
     const model = [...revoked].sort();
     if (held.join(",") !== model.join(",")) throw fail(i, `policy.revocations lists [${held.join(", ")}], expected [${model.join(", ")}]`);
   };
   steps.forEach((step, i) => {
     if ("revoke" in step) {
-      const r = policy.revoke(state, step.revoke, "by the test", V.startTime);
+      const r = revoke(policy, state, step.revoke, "by the test", V.startTime);
       if ("attribute" in step.revoke && !targetsIp) {
         // Revoking by an attribute no rule targets could never be enforced: it is refused, and nothing changes.
         if (r.error?.code !== "R309" || r.state !== state) throw fail(i, `revoking by ${step.revoke.attribute}, which no rule targets, must be refused with R309; got ${JSON.stringify(r.error)}`);
         return;
       }
-      if (r.error !== undefined) throw fail(i, `policy.revoke failed: ${JSON.stringify(r.error)}`);
+      if (r.error !== undefined) throw fail(i, `revoke failed: ${JSON.stringify(r.error)}`);
       state = r.state;
       revoked.add(keySpecText(step.revoke));
       reinstated.delete(keySpecText(step.revoke));
@@ -403,7 +404,7 @@ function checkRevocations(source: string, steps: readonly RevStep[]): number {
       const key = "reinstate" in step ? step.reinstate : revoked.size === 0 ? null : keySpecOf([...revoked].sort()[step.reinstatePick % revoked.size]!);
       if (key === null) return;
       const text = keySpecText(key);
-      const r = policy.reinstate(state, key);
+      const r = reinstate(policy, state, key);
       if (revoked.has(text)) {
         if (!r.reinstated || r.error !== undefined) throw fail(i, `reinstating revoked ${text} failed: ${JSON.stringify(r)}`);
         revoked.delete(text);
@@ -431,7 +432,7 @@ function checkRevocations(source: string, steps: readonly RevStep[]): number {
       }
       state = next;
     } else {
-      const r = policy.observe(state, step.observe);
+      const r = observe(policy, state, step.observe);
       for (const k of r.revoked) {
         revoked.add(k.key);
         reinstated.delete(k.key);
@@ -481,8 +482,8 @@ describe("revocation", () => {
         state = r.state;
         return [r.decision.effect];
       }
-      if ("reinstate" in s) state = policy.reinstate(state, s.reinstate).state;
-      if ("revoke" in s) state = policy.revoke(state, s.revoke, "operator").state;
+      if ("reinstate" in s) state = reinstate(policy, state, s.reinstate).state;
+      if ("revoke" in s) state = revoke(policy, state, s.revoke, "operator").state;
       return [];
     });
     expect(effects).toEqual(["allow", "revoke", "deny", "allow", "allow", "deny", "allow"]);
@@ -555,7 +556,7 @@ describe("recheck", () => {
           const request: Request = { ...base, time: latest + gap };
           for (const [what, req] of [["request", request], ["same request", { ...p.request, time: latest + gap }]] as const) {
             const fresh = policy.decide(later, req).decision;
-            const r = policy.recheck(later, p.decision, req);
+            const r = recheck(policy, later, p.decision, req);
             if (identity(req) !== identity(p.request)) {
               // A decision holds only for the request it was made for.
               if (r.stands || r.decision.effect !== "deny" || r.decision.reasons[0]?.code !== "R318") {
@@ -618,7 +619,7 @@ recheck: stands=${r.stands} ${describeDecision(r.decision)} (${r.reason})`);
         for (const [what, d] of candidates) {
           let r;
           try {
-            r = policy.recheck(state, d, request);
+            r = recheck(policy, state, d, request);
           } catch (e) {
             throw report(`recheck threw on ${what}: ${String(e)}`, source, trace, "");
           }
