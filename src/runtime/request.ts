@@ -60,7 +60,7 @@ const malformed = (message: string) => new Rejection("R304", `malformed request:
  * action must be a string here; whether it is a well-formed name is checked by the engine only for
  * names the policy does not index (every indexed name came from the policy's own source).
  */
-export function normalizeRequest(r: unknown, limits: RequestLimits = DEFAULT_LIMITS, fallbackTime?: number | (() => number)): Normalized {
+export function normalizeRequest(r: unknown, limits: RequestLimits = DEFAULT_LIMITS, fallbackTime?: number): Normalized {
   if (!isRecord(r)) return malformed(`a request is an object, got ${describe(r)}`);
   // Own properties only. For a plain object while Object.prototype carries none of the field names
   // (nothing polluted it), a named load can only find an own property, so the per-field
@@ -137,7 +137,7 @@ function finish(
   id: string | undefined,
   fast: boolean,
   limits: RequestLimits,
-  fallbackTime: number | (() => number) | undefined,
+  fallbackTime: number | undefined,
 ): Normalized {
   const resource = fast || hasOwn.call(r, "resource") ? r.resource : undefined;
   let resourcePath: unknown;
@@ -157,7 +157,7 @@ function finish(
   if (session !== undefined && session.length > limits.maxKeyLength) return new Rejection("R302", `request over a limit: the session is longer than ${limits.maxKeyLength} characters`);
   if (id !== undefined && id.length > limits.maxKeyLength) return new Rejection("R302", `request over a limit: principal.id is longer than ${limits.maxKeyLength} characters`);
   const t = fast || hasOwn.call(r, "time") ? r.time : undefined;
-  const time = t === undefined && fallbackTime !== undefined ? validTime(typeof fallbackTime === "function" ? fallbackTime() : fallbackTime) : typeof t === "number" && t === t && t <= MAX_TIME && t >= -MAX_TIME ? t : validTime(t);
+  const time = t === undefined && fallbackTime !== undefined ? validTime(fallbackTime) : typeof t === "number" && t === t && t <= MAX_TIME && t >= -MAX_TIME ? t : validTime(t);
   if (time === undefined) return malformed(`time must be finite milliseconds since the epoch (at most ${MAX_TIME} in size) or an ISO 8601 string, got ${describe(t)}`);
   const over = overLimits(p, resource as Record<string, unknown> | undefined, context, limits);
   if (over !== null) return new Rejection("R302", `request over a limit: ${over}`);
@@ -183,46 +183,86 @@ class EventValue implements Event {
 
 /**
  * Which of `limits` the request's principal, resource and context go over, or null. One walk over
- * own enumerable properties, with an explicit stack (no recursion to overflow).
+ * own enumerable properties. The roots' own properties are counted in place; nested objects and
+ * arrays go on an explicit stack (no recursion to overflow), allocated only when a root holds one,
+ * so a flat request (the usual kind) is checked without allocating.
  */
 function overLimits(p: Record<string, unknown> | undefined, resource: Record<string, unknown> | undefined, context: Record<string, unknown> | undefined, limits: RequestLimits): string | null {
-  let properties = 0;
-  let strings = 0;
-  // The roots are walked in place, in the order of a stack holding them: context, resource,
-  // principal, each with everything nested in it before the next. Only nested objects and arrays
-  // go on the stack, made when the first one is met: a request of flat values allocates no list.
-  let values: unknown[] | null = null;
-  let depths: number[] | null = null;
-  for (let root = 0; root < 3; root++) {
-    let v: unknown = root === 0 ? context : root === 1 ? resource : p;
-    if (v === undefined) continue;
-    let depth = 1;
-    for (;;) {
-      if (depth > limits.maxDepth) return `values nest deeper than ${limits.maxDepth} levels`;
-      if (Array.isArray(v)) {
-        properties += v.length;
-        if (properties > limits.maxProperties) return `more than ${limits.maxProperties} properties and elements`;
-        for (let i = 0; i < v.length; i++) {
-          const x = v[i];
-          if (typeof x === "string") strings += x.length;
-          else if (typeof x === "object" && x !== null) ((values ??= []).push(x), (depths ??= []).push(depth + 1));
-        }
-      } else {
-        const o = v as Record<string, unknown>;
-        for (const k in o) {
-          if (!hasOwn.call(o, k)) continue;
-          if (++properties > limits.maxProperties) return `more than ${limits.maxProperties} properties and elements`;
-          strings += k.length;
-          const x = o[k];
-          if (typeof x === "string") strings += x.length;
-          else if (typeof x === "object" && x !== null) ((values ??= []).push(x), (depths ??= []).push(depth + 1));
-        }
-      }
-      if (strings > limits.maxStringLength) return `more than ${limits.maxStringLength} characters of strings`;
-      if (values === null || values.length === 0) break;
-      v = values.pop();
-      depth = depths!.pop()!;
+  if (limits.maxDepth < 1 && (p !== undefined || resource !== undefined || context !== undefined)) return `values nest deeper than ${limits.maxDepth} levels`;
+  const tally = TALLY;
+  tally.properties = 0;
+  tally.strings = 0;
+  tally.nested = null;
+  if ((p !== undefined && !countRoot(p, tally, limits)) || (resource !== undefined && !countRoot(resource, tally, limits)) || (context !== undefined && !countRoot(context, tally, limits))) {
+    return tally.properties > limits.maxProperties ? `more than ${limits.maxProperties} properties and elements` : `more than ${limits.maxStringLength} characters of strings`;
+  }
+  const nested = tally.nested;
+  if (nested === null) return null;
+  tally.nested = null;
+  return overLimitsNested(nested, tally.properties, tally.strings, limits);
+}
+
+/** What `countRoot` has counted so far; one per module (the walk is synchronous and never re-entered). */
+interface Tally {
+  properties: number;
+  strings: number;
+  /** The objects and arrays found in the roots, each with its depth (2), or null while there are none. */
+  nested: unknown[] | null;
+}
+
+const TALLY: Tally = { properties: 0, strings: 0, nested: null };
+
+/** Counts a root's own properties and strings into `t`; false as soon as a count is over its limit. */
+function countRoot(o: Record<string, unknown>, t: Tally, limits: RequestLimits): boolean {
+  if (Array.isArray(o)) {
+    // A root is a record (isRecord), never an array; counted as one all the same should that change.
+    (t.nested ??= []).push(o, 1);
+    return true;
+  }
+  let properties = t.properties;
+  let strings = t.strings;
+  for (const k in o) {
+    if (!hasOwn.call(o, k)) continue;
+    if (++properties > limits.maxProperties) {
+      t.properties = properties;
+      return false;
     }
+    strings += k.length;
+    const x = o[k];
+    if (typeof x === "string") strings += x.length;
+    else if (typeof x === "object" && x !== null) (t.nested ??= []).push(x, 2);
+  }
+  t.properties = properties;
+  t.strings = strings;
+  return strings <= limits.maxStringLength;
+}
+
+/** The rest of the walk (see `overLimits`): `work` holds value, depth pairs. */
+function overLimitsNested(work: unknown[], properties: number, strings: number, limits: RequestLimits): string | null {
+  while (work.length > 0) {
+    const depth = work.pop() as number;
+    const v = work.pop();
+    if (depth > limits.maxDepth) return `values nest deeper than ${limits.maxDepth} levels`;
+    if (Array.isArray(v)) {
+      properties += v.length;
+      if (properties > limits.maxProperties) return `more than ${limits.maxProperties} properties and elements`;
+      for (let i = 0; i < v.length; i++) {
+        const x = v[i];
+        if (typeof x === "string") strings += x.length;
+        else if (typeof x === "object" && x !== null) work.push(x, depth + 1);
+      }
+    } else {
+      const o = v as Record<string, unknown>;
+      for (const k in o) {
+        if (!hasOwn.call(o, k)) continue;
+        if (++properties > limits.maxProperties) return `more than ${limits.maxProperties} properties and elements`;
+        strings += k.length;
+        const x = o[k];
+        if (typeof x === "string") strings += x.length;
+        else if (typeof x === "object" && x !== null) work.push(x, depth + 1);
+      }
+    }
+    if (strings > limits.maxStringLength) return `more than ${limits.maxStringLength} characters of strings`;
   }
   return null;
 }
