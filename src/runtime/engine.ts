@@ -5,7 +5,7 @@ import { EFFECT_RANK, type CompiledRule, type RuleOutcome } from "../compile/gen
 import { DEFAULT_INDEX_OPTIONS, walkIndex, type IndexOptions, type Probe, type ProbeSink } from "../compile/rule-index.js";
 import { contentHash, hash32, mix32 } from "../compile/hash.js";
 import type { KeyGroupIR, OpIR, PolicyIR } from "../compile/ir.js";
-import { Failure, MAX_STRING, readOwn } from "./attributes.js";
+import { checkValue, Failure, isRecord, MAX_STRING, readOwn } from "./attributes.js";
 import { EvalContext, KeyCache, principalKey, sessionKey, Subject, type Layout } from "./context.js";
 import { keyText, keyValueTooLong } from "./keys.js";
 import type { LayoutDescriptor } from "./layout.js";
@@ -13,7 +13,7 @@ import { addLabel, applyUpdate, distinctLimitAdmits, distinctLimitValue, emptyRe
 import { CorruptPartition, ForeignPartition, loadPartition, Partition, Revocation } from "./partition.js";
 import { matchTerms } from "./readers.js";
 import { DEFAULT_LIMITS, describeError, nameError, normalizeRequest, quote, Rejection, type Event, type RequestLimits } from "./request.js";
-import { emptyState, StateValue, stateOf } from "./state.js";
+import { emptyState, StateValue, stateOf, type Entry } from "./state.js";
 import { DecideResultValue, DecisionValue } from "./values.js";
 import type { Decision, DecisionEffect, DecideResult, Obligation, PolicyState, Reason } from "./types.js";
 
@@ -113,6 +113,7 @@ export class Policy implements ProbeSink {
     groups: (string | undefined)[];
     values: (string | undefined)[];
     parts: unknown[];
+    entries: (Entry | undefined)[];
     layoutsIn: object | null;
     layoutsOut: Readonly<Record<string, LayoutDescriptor>> | null;
   } = {
@@ -121,6 +122,7 @@ export class Policy implements ProbeSink {
     groups: [],
     values: [],
     parts: [],
+    entries: [],
     layoutsIn: null,
     layoutsOut: null,
   };
@@ -285,6 +287,7 @@ export class Policy implements ProbeSink {
           if (e !== undefined) {
             c.keys[g] = e.key;
             c.hashes[g] = e.hash;
+            c.entries[g] = e;
           } else c.key(g);
           if (!read) continue;
           const r = this.loadOne(c, g, e === undefined ? null : e.part, null);
@@ -314,12 +317,13 @@ export class Policy implements ProbeSink {
       for (const g of bucket.checks) if (c.keys[g] !== null && !bucket.reads.includes(g)) n = this.collectPure(c, g, n);
     } else for (let g = 0; g < c.keys.length; g++) if (c.stored[g] !== undefined) n = this.collectPure(c, g, n);
     if (n === 0) return st;
-    const out = st.write(spare.keys, spare.groups, spare.values, spare.parts, n, this.maxKeys, this.layoutHash, this.layoutsWith(st.layouts));
+    const out = st.write(spare.keys, spare.groups, spare.values, spare.parts, spare.entries, n, this.maxKeys, this.layoutHash, this.layoutsWith(st.layouts));
     for (let i = 0; i < n; i++) {
       spare.keys[i] = undefined;
       spare.groups[i] = undefined;
       spare.values[i] = undefined;
       spare.parts[i] = undefined;
+      spare.entries[i] = undefined;
     }
     return out;
   }
@@ -333,6 +337,7 @@ export class Policy implements ProbeSink {
     spare.groups[n] = this.layout.groups[g]!.text;
     spare.values[n] = c.value(g) ?? undefined;
     spare.parts[n] = p;
+    spare.entries[n] = c.entries[g];
     return n + 1;
   }
 
@@ -551,16 +556,11 @@ export class Policy implements ProbeSink {
   /** The revocation that applies to the event's session, principal or a `target` attribute, as a reason. */
   private revokedKey(c: EvalContext): Reason | null {
     const ir = this.ir;
-    const check = (g: number): Reason | null => {
-      const p = c.stored[g];
-      if (p === null || p === undefined || p.v === undefined) return null;
-      const r = p.v;
-      return { rule: r.rule, effect: "deny", code: "R307", message: `${c.keys[g]} was revoked${r.rule ? ` by rule ${r.rule}` : ""}: ${r.reason}` };
-    };
-    const r = check(ir.sessionGroup) ?? check(ir.principalGroup);
+    const r = revocationOf(c, ir.sessionGroup) ?? revocationOf(c, ir.principalGroup);
     if (r !== null) return r;
-    for (const g of ir.targetGroups) {
-      const t = check(g);
+    const targets = ir.targetGroups;
+    for (let i = 0; i < targets.length; i++) {
+      const t = revocationOf(c, targets[i]!);
       if (t !== null) return t;
     }
     return null;
@@ -655,7 +655,7 @@ export class Policy implements ProbeSink {
     const paths = bucket.digestPaths;
     for (let i = 0; i < paths.length; i++) {
       const p = paths[i]!;
-      h = digestValue(h, readOwn(p.root === "principal" ? ev.principal : p.root === "resource" ? ev.resource : ev.context, p.segments, p.text, undefined));
+      h = digestAt(h, p.root === "principal" ? ev.principal : p.root === "resource" ? ev.resource : ev.context, p.segments);
     }
     return h >>> 0;
   }
@@ -667,6 +667,14 @@ export class Policy implements ProbeSink {
     const reasons: Reason[] = [{ rule: null, effect: "deny", code, message }];
     return new DecisionValue("deny", EMPTY, reasons, EMPTY, EMPTY, [{ rule: null, code, message }], EMPTY, null, null, EMPTY, this.hash, t, action, ev ? principalOf(ev) : null, ev?.session ?? null, ev ? resourceOf(ev) : null, 0, false);
   }
+}
+
+/** The deny reason of group `g`'s key when its stored partition holds a revocation, else null. */
+function revocationOf(c: EvalContext, g: number): Reason | null {
+  const p = c.stored[g];
+  if (p === null || p === undefined || p.v === undefined) return null;
+  const r = p.v;
+  return { rule: r.rule, effect: "deny", code: "R307", message: `${c.keys[g]} was revoked${r.rule ? ` by rule ${r.rule}` : ""}: ${r.reason}` };
 }
 
 export function isBucket(b: Bucket | Decision): b is Bucket {
@@ -751,8 +759,37 @@ export function resourceOf(ev: Event): string | null {
 }
 
 /** Mixes an attribute value into a digest (a Failure: missing or unreadable). */
+/**
+ * Mixes the value at `obj.seg1.seg2...` into `h` as `digestValue(h, readOwn(obj, segments, ...))`
+ * does, without building the Failure (and its message) of a value that cannot be read: the digest
+ * of every such value is the same.
+ */
+function digestAt(h: number, obj: unknown, segments: readonly string[]): number {
+  let cur: unknown = obj;
+  for (let i = 0; i < segments.length; i++) {
+    if (!isRecord(cur)) return mix32(h, UNREADABLE_DIGEST);
+    const seg = segments[i]!;
+    if (!hasOwnProperty.call(cur, seg)) return mix32(h, UNREADABLE_DIGEST);
+    cur = cur[seg];
+  }
+  switch (typeof cur) {
+    case "string":
+      return cur.length <= MAX_STRING ? hash32(cur, mix32(h, 1)) : mix32(h, UNREADABLE_DIGEST);
+    case "number":
+      return Number.isFinite(cur) ? mix32(mix32(h, 2), cur) : mix32(h, UNREADABLE_DIGEST);
+    case "boolean":
+      return mix32(h, cur ? 3 : 4);
+    default:
+      return cur !== null && typeof cur === "object" ? digestValue(h, checkValue(cur, "", undefined)) : mix32(h, UNREADABLE_DIGEST);
+  }
+}
+
+/** What an attribute that cannot be read (a Failure) mixes into a digest. */
+const UNREADABLE_DIGEST = 0x2205;
+const hasOwnProperty = Object.prototype.hasOwnProperty;
+
 function digestValue(h: number, v: unknown): number {
-  if (v instanceof Failure) return mix32(h, 0x2205);
+  if (v instanceof Failure) return mix32(h, UNREADABLE_DIGEST);
   if (typeof v === "string") return hash32(v, mix32(h, 1));
   if (typeof v === "number") return mix32(mix32(h, 2), v);
   if (typeof v === "boolean") return mix32(h, v ? 3 : 4);

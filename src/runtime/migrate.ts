@@ -103,7 +103,7 @@ export function migrateState(policy: Policy, state: PolicyState): { state: Polic
       parts.push(m);
     }
     if (keys.length === 0) return { state, migrated: 0 };
-    const out = st.write(keys, groups, values, parts, keys.length, policy.maxKeys, policy.layoutHash, policy.layoutsWith(st.layouts));
+    const out = st.write(keys, groups, values, parts, [], keys.length, policy.maxKeys, policy.layoutHash, policy.layoutsWith(st.layouts));
     if (out === "full") return { state, migrated: 0, error: { rule: null, code: "R326", message: `state full: every one of the ${policy.maxKeys} partitions it may hold is a revoked key` } };
     return { state: out, migrated: keys.length };
   } catch (e) {
