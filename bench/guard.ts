@@ -11,10 +11,10 @@
  * `npx tsx bench/guard.ts [--quick]`.
  */
 import type { Guard, GuardOptions, Policy, PolicyState, Store } from "../src/index.js";
-import { resultOfChild } from "./child.js";
 import { leashModuleUrl } from "./leash-build.js";
 import { median } from "./measure.js";
 import { sequencePolicySource } from "./sequence.js";
+import { childSuite, drive, percentiles, ratio, sessionTrace, type TracedRequest } from "./suite.js";
 
 export interface GuardRow {
   suite: "guard";
@@ -42,57 +42,17 @@ export const STORES: readonly { readonly name: string; readonly make: (leash: Le
 const KEYS = 1000;
 const RULES = 50;
 const ACTIONS = 10;
-const START = Date.UTC(2026, 10, 1);
 const principal = { kind: "agent", id: "bench" };
 const actionNames = Array.from({ length: ACTIONS }, (_, i) => `op${i}.run`);
 
-/** The sequence suite's request stream (same generator, same seed). */
-function requests(n: number): { session: string; action: number; time: number }[] {
-  let seed = 42;
-  const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
-  const out = [];
-  let time = START;
-  for (let i = 0; i < n; i++) {
-    time += Math.floor(rand() * 6);
-    out.push({ session: `s${Math.floor(rand() * KEYS)}`, action: Math.floor(rand() * ACTIONS), time });
-  }
-  return out;
-}
-
-type Req = ReturnType<typeof requests>[number];
-
 /** Decisions per second of `n` calls of `op` with `concurrency` callers, no per-call clock. */
-async function throughput(n: number, concurrency: number, op: (i: number) => Promise<unknown> | unknown): Promise<number> {
-  let next = 0;
-  const t0 = performance.now();
-  if (concurrency === 1) {
-    for (let i = 0; i < n; i++) await op(i);
-  } else {
-    await Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        for (let i = next++; i < n; i = next++) await op(i);
-      }),
-    );
-  }
-  return (n / (performance.now() - t0)) * 1000;
+async function throughput(n: number, concurrency: number, op: (i: number) => unknown): Promise<number> {
+  return (n / (await drive(n, concurrency, op)).ms) * 1000;
 }
 
 /** Per-call latencies (µs) of `n` calls with `concurrency` callers: p50 and p99. */
-async function latency(n: number, concurrency: number, op: (i: number) => Promise<unknown> | unknown): Promise<{ p50: number; p99: number }> {
-  const lat = new Float64Array(n);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      for (let i = next++; i < n; i = next++) {
-        const s = performance.now();
-        await op(i);
-        lat[i] = (performance.now() - s) * 1000;
-      }
-    }),
-  );
-  lat.sort();
-  const at = (q: number) => Math.round(lat[Math.min(n - 1, Math.floor(q * n))]! * 10) / 10;
-  return { p50: at(0.5), p99: at(0.99) };
+async function latency(n: number, concurrency: number, op: (i: number) => unknown): Promise<{ p50Us: number; p99Us: number }> {
+  return percentiles((await drive(n, concurrency, op, true)).lat!);
 }
 
 /** The suite's rows; `quick` shortens the timed runs. */
@@ -100,10 +60,11 @@ export async function guardBench(quick = false): Promise<GuardRow[]> {
   const leash = (await import(await leashModuleUrl())) as Leash;
   const policy = leash.compilePolicyOrThrow(sequencePolicySource(), { file: "bench-sequence.rules" });
   const n = quick ? 100_000 : 400_000;
-  const reqs = requests(n);
+  // The sequence suite's request stream (same generator, same seed).
+  const reqs = sessionTrace(n, KEYS, ACTIONS);
   const runs = quick ? 3 : 5;
   const rows: GuardRow[] = [];
-  const request = (r: Req) => ({ principal, action: actionNames[r.action]!, session: r.session, time: r.time });
+  const request = (r: TracedRequest) => ({ principal, action: actionNames[r.action]!, session: r.session, time: r.time });
 
   // The pure decide, threading its state: the reference the Guard is measured against.
   const pure = () => {
@@ -130,7 +91,7 @@ export async function guardBench(quick = false): Promise<GuardRow[]> {
     const rates: number[] = [];
     for (let r = 0; r < runs; r++) rates.push(await throughput(n, concurrency, make()));
     const lat = await latency(quick ? 50_000 : 100_000, concurrency, make());
-    return { opsPerSec: Math.round(median(rates)), p50Us: lat.p50, p99Us: lat.p99 };
+    return { opsPerSec: Math.round(median(rates)), ...lat };
   };
 
   for (const concurrency of [1, 64]) {
@@ -153,21 +114,10 @@ export function guardRatios(rows: readonly GuardRow[]): { suite: "guard"; ratio:
   const out = [];
   for (const c of [1, 64]) {
     const pure = rows.find((r) => r.store === "none (pure decide)" && r.concurrency === c);
-    for (const r of rows) if (pure && r.concurrency === c && r !== pure) out.push({ suite: "guard" as const, ratio: `${r.store} guard / pure decide, concurrency ${c}`, value: Math.round((r.opsPerSec / pure.opsPerSec) * 100) / 100 });
+    for (const r of rows) if (pure && r.concurrency === c && r !== pure) out.push({ suite: "guard" as const, ratio: `${r.store} guard / pure decide, concurrency ${c}`, value: ratio(r.opsPerSec, pure.opsPerSec) });
   }
   return out;
 }
 
 /** The suite in a child process of its own, as the other suites run. */
-export function guardBenchInChild(quick = false): Promise<GuardRow[]> {
-  return resultOfChild<GuardRow[]>(import.meta.url, ["--child", ...(quick ? ["--quick"] : [])], "guard suite (memory)");
-}
-
-if (import.meta.url === `file://${process.argv[1]}` && process.argv.includes("--child")) {
-  process.send!(await guardBench(process.argv.includes("--quick")));
-  process.disconnect();
-} else if (import.meta.url === `file://${process.argv[1]}`) {
-  const rows = await guardBench(process.argv.includes("--quick"));
-  for (const r of rows) console.log(JSON.stringify(r));
-  for (const r of guardRatios(rows)) console.log(JSON.stringify(r));
-}
+export const guardBenchInChild = childSuite(import.meta.url, "guard suite (memory)", guardBench, guardRatios);

@@ -5,10 +5,10 @@
  *
  * leash is the tsup bundle users get (see leash-build.ts), as in the scope suite.
  */
-import { resultOfChild } from "./child.js";
 import type { PolicyState } from "../src/index.js";
 import { leashModuleUrl } from "./leash-build.js";
 import type { LeashApi } from "./scope-engines.js";
+import { childSuite, ratio, sessionTrace } from "./suite.js";
 
 async function loadLeash(): Promise<LeashApi> {
   return (await import(await leashModuleUrl())) as LeashApi;
@@ -257,25 +257,6 @@ interface ImmutableState {
   readonly size: number;
 }
 
-/**
- * Request times are epoch milliseconds, as a runtime sends them: numbers beyond V8's small-integer
- * range, so every time a decision stores in an object is a heap number (a trace starting at 0 made
- * leash's figure 5–15% higher than this).
- */
-const START = Date.UTC(2026, 10, 1);
-
-function requests(n: number, keys: number): { session: string; action: number; time: number }[] {
-  let seed = 42;
-  const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
-  const out = [];
-  let time = START;
-  for (let i = 0; i < n; i++) {
-    time += Math.floor(rand() * 6);
-    out.push({ session: `s${Math.floor(rand() * keys)}`, action: Math.floor(rand() * ACTIONS), time });
-  }
-  return out;
-}
-
 function sortIds(ids: readonly string[]): string[] {
   return [...ids].sort((x, y) => Number(x.slice(1)) - Number(y.slice(1)));
 }
@@ -286,7 +267,10 @@ export async function sequenceBench(quick = false): Promise<SequenceRow[]> {
   const keys = 1000;
   const { policy, diagnostics } = compilePolicy(sequencePolicySource(), { file: "bench-sequence.rules" });
   if (!policy) throw new Error(`sequence bench policy does not compile: ${diagnostics.map((d) => d.message).join("; ")}`);
-  const reqs = requests(quick ? 100_000 : 400_000, keys);
+  // Request times are epoch milliseconds, as a runtime sends them: numbers beyond V8's small-integer
+  // range, so every time a decision stores in an object is a heap number (a trace starting at 0 made
+  // leash's figure 5–15% higher than this).
+  const reqs = sessionTrace(quick ? 100_000 : 400_000, keys, ACTIONS);
   const principal = { kind: "agent", id: "bench" };
 
   // Agreement on the whole trace first.
@@ -392,10 +376,9 @@ export function sequenceRatios(rows: readonly SequenceRow[]): { suite: "sequence
   const leash = rows.find((r) => r.engine === "leash");
   const frozen = rows.find((r) => r.engine === "hand-written, immutable state");
   if (leash === undefined || frozen === undefined) return [];
-  const round = (x: number) => Math.round(x * 100) / 100;
   return [
-    { suite: "sequence", ratio: "leash / hand-written, immutable state (wall clock)", value: round(leash.opsPerSec / frozen.opsPerSec) },
-    { suite: "sequence", ratio: "leash / hand-written, immutable state (CPU time)", value: round(leash.opsPerCpuSec / frozen.opsPerCpuSec) },
+    { suite: "sequence", ratio: "leash / hand-written, immutable state (wall clock)", value: ratio(leash.opsPerSec, frozen.opsPerSec) },
+    { suite: "sequence", ratio: "leash / hand-written, immutable state (CPU time)", value: ratio(leash.opsPerCpuSec, frozen.opsPerCpuSec) },
   ];
 }
 
@@ -405,15 +388,4 @@ export function sequenceRatios(rows: readonly SequenceRow[]): { suite: "sequence
  * (After the scope and parse suites in one process, every engine of this suite measured 15–35%
  * slower in the runs of 2026-11-28.)
  */
-export function sequenceBenchInChild(quick = false): Promise<SequenceRow[]> {
-  return resultOfChild<SequenceRow[]>(import.meta.url, ["--child", ...(quick ? ["--quick"] : [])], "sequence suite");
-}
-
-if (import.meta.url === `file://${process.argv[1]}` && process.argv.includes("--child")) {
-  process.send!(await sequenceBench(process.argv.includes("--quick")));
-  process.disconnect();
-} else if (import.meta.url === `file://${process.argv[1]}`) {
-  const rows = await sequenceBench(process.argv.includes("--quick"));
-  for (const row of rows) console.log(JSON.stringify(row));
-  for (const r of sequenceRatios(rows)) console.log(JSON.stringify(r));
-}
+export const sequenceBenchInChild = childSuite(import.meta.url, "sequence suite", sequenceBench, sequenceRatios);

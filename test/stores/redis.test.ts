@@ -52,17 +52,44 @@ describe.runIf(hasRedis || process.env.CI === "true")("redisStore on a standalon
   });
 
   it("starves no holder of a hot partition: the one that keeps losing claims its turn", async () => {
-    // Without turns, the holder whose replies come first sends its next write first and wins every
-    // race: the other one gives up after maxAttempts (R330) although nothing is wrong.
-    const [a, b] = [store({ prefix: "hot:", maxAttempts: 8 }), store({ prefix: "hot:", maxAttempts: 8 })];
+    // A scripted competitor wins every race it can: before each commit of the holder under test
+    // reaches Redis, the competitor commits a write to the same partition, so the holder's versions
+    // are stale every time. Without turns the holder gives up after maxAttempts (R330); with them,
+    // after three losses it claims its turn, the competitor's next write waits for it, and the
+    // holder commits. The interleaving is forced (each commit waits for the competitor's outcome).
+    const competitor = store({ prefix: "hot:" });
     const inc = (cur: Cur) => ({ writes: [((cur[0] as number | null) ?? 0) + 1], result: null });
-    const runs = await Promise.allSettled([a, b].flatMap((s) => Array.from({ length: 500 }, () => s.transact(["session:hot"], inc, later(30_000)))));
-    expect(runs.filter((r) => r.status === "rejected").map((r) => String((r as PromiseRejectedResult).reason))).toEqual([]);
-    expect(await a.transact(["session:hot"], (c) => ({ writes: [], result: c }), later())).toEqual([1000]);
-    // Whether a transaction lost three times in a row (and claimed a turn) depends on timing: on a
-    // quiet machine it may not; the assertions above hold either way.
-    // A turn ends with its claimant's commit: no lock key stays behind.
-    expect(await raw.keys("hot:*#l")).toEqual([]);
+    await competitor.transact(["session:hot"], inc, later()); // the partition exists, the scripts are loaded
+    const client = new Redis(server.url, { maxRetriesPerRequest: 0, autoResendUnfulfilledCommands: false });
+    const send = client.evalsha.bind(client) as (...args: unknown[]) => Promise<unknown>;
+    const competing: Promise<unknown>[] = [];
+    let claims = 0;
+    (client as unknown as { evalsha: (...args: unknown[]) => Promise<unknown> }).evalsha = async (sha, numkeys, ...rest) => {
+      // The COMMIT call of one transaction: KEYS, channel, writer, partitions, notAfter, mode, claim, ...
+      if (rest[(numkeys as number) + 5] !== "") claims++;
+      const waits = competitor.stats.lockWaits;
+      let won = false;
+      const beat = Promise.resolve(competitor.transact(["session:hot"], inc, later(20_000))).then(() => (won = true));
+      competing.push(beat);
+      // The competitor's write lands first, or is held back by the holder's turn.
+      while (!won && competitor.stats.lockWaits === waits) await new Promise((r) => setTimeout(r, 1));
+      return send(sha, numkeys, ...rest);
+    };
+    const holder = redisStore({ client, prefix: "hot:", maxAttempts: 8 });
+    stores.push(holder);
+    try {
+      expect(await holder.transact(["session:hot"], (cur) => ({ writes: [((cur[0] as number | null) ?? 0) + 1000], result: "committed" }), later(20_000))).toBe("committed");
+      await Promise.all(competing);
+      // Three losses, then the claim: the fourth attempt lost too (and took the turn), the fifth committed.
+      expect({ conflicts: holder.stats.conflicts, turns: holder.stats.turns, claims }).toEqual({ conflicts: 4, turns: 1, claims: 2 });
+      expect(competitor.stats.lockWaits).toBeGreaterThan(0);
+      // Every write landed: the competitor's first, its five during the race, and the holder's.
+      expect(await competitor.transact(["session:hot"], (c) => ({ writes: [], result: c }), later())).toEqual([1006]);
+      // A turn ends with its claimant's commit: no lock key stays behind.
+      expect(await raw.keys("hot:*#l")).toEqual([]);
+    } finally {
+      client.disconnect();
+    }
   });
 
   it("validates partitions a step only read: a budget over two keys is never overspent", async () => {

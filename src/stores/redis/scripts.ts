@@ -2,13 +2,13 @@
  * The server-side scripts of the Redis store. Each runs atomically on the node that holds its
  * keys; all keys of one call share a slot (the store groups them so).
  *
- * A partition is passed as two KEYS, its data key and its lock key. After five ARGV of the script's
- * own, per partition the caller sends four ARGV: the version it computed on (`""` absent), an op
- * (`r` read only, `s` set, `d` delete; upper case also publishes the change), the stored value and
- * a time to live in ms (`0`: none).
+ * A partition is passed as two KEYS, its data key and its lock key. After the ARGV of the script's
+ * own (five for PREPARE, four per transaction for COMMIT), per partition the caller sends four
+ * ARGV: the version it computed on (`""` absent), an op (`r` read only, `s` set, `d` delete; upper
+ * case also publishes the change), the stored value and a time to live in ms (`0`: none).
  *
- * Turns: a transaction that lost to other writers several times claims its turn (ARGV 5,
- * `<claim id>|<ms>`; `""` none): where its versions were stale, the script records the claim in the
+ * Turns: a transaction that lost to other writers several times claims its turn (its claim
+ * argument, `<claim id>|<ms>`; `""` none): where its versions were stale, the script records the claim in the
  * partition's lock key (field `q`, `<claim id>|<expires>`), and until the claimant commits or the
  * turn expires every other transaction on that partition waits (reply 2) instead of running. A
  * process whose replies arrive first cannot starve another one. Only progress depends on turns;
@@ -16,8 +16,9 @@
  *
  * Replies: `{1}` committed or prepared · `{0, i, current, ...}` the versions of these partitions
  * differ, with their current values · `{2, i, expires, txid, status, now}` partition `i` is locked
- * by a cross-slot transaction (txid nil, status `turn`: held by another transaction's turn) · `{3}` the server's clock is past the caller's deadline, nothing
- * written · `{4}` this cross-slot transaction was aborted by another holder.
+ * by a cross-slot transaction (txid nil, status `turn`: held by another transaction's turn) ·
+ * `{3}` the server's clock is past the caller's deadline, nothing written · `{4}` this cross-slot
+ * transaction was aborted by another holder.
  */
 
 export interface Script {
@@ -26,8 +27,12 @@ export interface Script {
 }
 
 const PRELUDE = `
--- ARGV: five of the script's own, then four per partition (see above).
-local function arg(i, k) return ARGV[5 + 4 * (i - 1) + k] end
+-- The transaction in hand: its partition i has the KEYS K0 + 2i - 1 (data) and K0 + 2i (lock),
+-- and its four ARGV start after A0 (see above). A batch moves them from one transaction to the next.
+local K0, A0 = 0, 5
+local function arg(i, k) return ARGV[A0 + 4 * (i - 1) + k] end
+local function data(i) return KEYS[K0 + 2 * i - 1] end
+local function lock(i) return KEYS[K0 + 2 * i] end
 local function version(v)
   if not v then return '' end
   local m = string.match(v, '^([%w_%-]+):')
@@ -61,7 +66,7 @@ end
 -- Expired marks are removed here.
 local function locked(n, now, sharing)
   for i = 1, n do
-    local l = KEYS[2 * i]
+    local l = lock(i)
     if redis.call('EXISTS', l) == 1 then
       local f = redis.call('HMGET', l, 'e', 't', 's', 'w')
       local at = string.format('%.0f', now)
@@ -97,7 +102,7 @@ end
 local function stale(n)
   local bad = {0}
   for i = 1, n do
-    local v = read(KEYS[2 * i - 1])
+    local v = read(data(i))
     if version(v) ~= arg(i, 1) then
       bad[#bad + 1] = i
       bad[#bad + 1] = v
@@ -106,21 +111,21 @@ local function stale(n)
   if #bad > 1 then return bad end
   return nil
 end
--- The claim of ARGV[5]: its id and how long a turn lasts (ms); '' and 0 when there is none.
-local function claim()
-  local id, ms = string.match(ARGV[5], '^(.+)|(%d+)$')
+-- A claim argument's id and how long a turn lasts (ms); '' and 0 when there is none.
+local function claim(c)
+  local id, ms = string.match(c, '^(.+)|(%d+)$')
   if id then return id, tonumber(ms) end
   return '', 0
 end
 -- Reply 2 if another transaction's live turn holds one of the partitions; expired turns are removed.
 local function waiting(n, now, mine)
   for i = 1, n do
-    local q = redis.call('HGET', KEYS[2 * i], 'q')
+    local q = redis.call('HGET', lock(i), 'q')
     if q then
       local bar = string.find(q, '|', 1, true)
       local e = string.sub(q, bar + 1)
       if tonumber(e) <= now then
-        redis.call('HDEL', KEYS[2 * i], 'q')
+        redis.call('HDEL', lock(i), 'q')
       elseif string.sub(q, 1, bar - 1) ~= mine then
         return {2, i, e, false, 'turn', string.format('%.0f', now)}
       end
@@ -134,7 +139,7 @@ local function take(bad, now, mine, ms, locks)
   if mine == '' then return end
   local q = mine .. '|' .. string.format('%.0f', now + ms)
   for j = 2, #bad, 2 do
-    local l = KEYS[2 * bad[j]]
+    local l = lock(bad[j])
     redis.call('HSET', l, 'q', q)
     if not locks then redis.call('PEXPIRE', l, ms) end
   end
@@ -143,49 +148,66 @@ end
 local function done(n, mine)
   if mine == '' then return end
   for i = 1, n do
-    local q = redis.call('HGET', KEYS[2 * i], 'q')
-    if q and string.sub(q, 1, #mine + 1) == mine .. '|' then redis.call('HDEL', KEYS[2 * i], 'q') end
+    local q = redis.call('HGET', lock(i), 'q')
+    if q and string.sub(q, 1, #mine + 1) == mine .. '|' then redis.call('HDEL', lock(i), 'q') end
   end
 end
 `;
 
 /**
- * Validates and writes one slot's partitions. ARGV: notAfter (server ms, 0: none), mode (`0` no
- * cross-slot locks exist, `1` check locks, `2` also the last KEY is this transaction's status key:
- * commit only if no one aborted it, and record the commit there), channel, writer id, claim, then
- * the per-partition four.
+ * Validates and writes transactions, each on one slot, all of whose keys share the slot of the
+ * call: one script call carries the transactions a process has ready at once (a batch), each
+ * validated and written on its own and atomically, in order, answered by a reply of its own.
+ * ARGV: channel, writer id, then per transaction: its number of partitions, notAfter (server ms,
+ * 0: none), mode (`0` no cross-slot locks exist, `1` check locks, `2` also the KEY after its
+ * partitions is this cross-slot transaction's status key: commit only if no one aborted it, and
+ * record the commit there), claim, then the per-partition four. Replies with one reply per
+ * transaction; `{5, message}` is a transaction that failed with a Redis error (the others stand).
  */
 export const COMMIT: Script = {
   name: "commit",
   lua: `${PRELUDE}
-local mode = ARGV[2]
-local n = #KEYS
-if mode == '2' then n = n - 1 end
-n = n / 2
-local notAfter = tonumber(ARGV[1])
+local function commit(n, notAfter, mode, c, now, channel, writer)
+  if notAfter > 0 and now > notAfter then return {3} end
+  local mine, ms = claim(c)
+  local w = waiting(n, now, mine)
+  if w then return w end
+  if mode ~= '0' then
+    local l = locked(n, now, false)
+    if l then return l end
+  end
+  local status = KEYS[K0 + 2 * n + 1]
+  if mode == '2' and redis.call('GET', status) then return {4} end
+  local bad = stale(n)
+  if bad then
+    take(bad, now, mine, ms, mode ~= '0')
+    return bad
+  end
+  for i = 1, n do
+    apply(data(i), arg(i, 2), arg(i, 3), arg(i, 4), channel, writer)
+    -- A writer that had to wait for shared locks lifts its mark once through.
+    if mode ~= '0' and string.lower(arg(i, 2)) ~= 'r' then redis.call('HDEL', lock(i), 'w') end
+  end
+  done(n, mine)
+  if mode == '2' then redis.call('SET', status, 'c') end
+  return {1}
+end
+local channel, writer = ARGV[1], ARGV[2]
 local now = clock()
-if notAfter > 0 and now > notAfter then return {3} end
-local mine, ms = claim()
-local w = waiting(n, now, mine)
-if w then return w end
-if mode ~= '0' then
-  local l = locked(n, now, false)
-  if l then return l end
+local out = {}
+local a = 3
+while a <= #ARGV do
+  local n = tonumber(ARGV[a])
+  local mode = ARGV[a + 2]
+  A0 = a + 3
+  local ok, r = pcall(commit, n, tonumber(ARGV[a + 1]), mode, ARGV[a + 3], now, channel, writer)
+  if not ok then r = {5, type(r) == 'table' and r.err or tostring(r)} end
+  out[#out + 1] = r
+  K0 = K0 + 2 * n
+  if mode == '2' then K0 = K0 + 1 end
+  a = a + 4 + 4 * n
 end
-if mode == '2' and redis.call('GET', KEYS[#KEYS]) then return {4} end
-local bad = stale(n)
-if bad then
-  take(bad, now, mine, ms, mode ~= '0')
-  return bad
-end
-for i = 1, n do
-  apply(KEYS[2 * i - 1], arg(i, 2), arg(i, 3), arg(i, 4), ARGV[3], ARGV[4])
-  -- A writer that had to wait for shared locks lifts its mark once through.
-  if mode ~= '0' and string.lower(arg(i, 2)) ~= 'r' then redis.call('HDEL', KEYS[2 * i], 'w') end
-end
-done(n, mine)
-if mode == '2' then redis.call('SET', KEYS[#KEYS], 'c') end
-return {1}
+return out
 `,
 };
 
@@ -202,7 +224,7 @@ local n = #KEYS / 2
 local now = clock()
 local notAfter = tonumber(ARGV[1])
 if notAfter > 0 and now > notAfter then return {3} end
-local mine, ms = claim()
+local mine, ms = claim(ARGV[5])
 local w = waiting(n, now, mine)
 if w then return w end
 local l = locked(n, now, true)

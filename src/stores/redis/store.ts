@@ -2,6 +2,7 @@ import type { PartitionData, Step, StepResult, Store } from "../store.js";
 import { StoreError } from "../store.js";
 import { connect, scriptRunner, storeErrorOf, type RedisClient } from "./client.js";
 import { serverClock } from "./clock.js";
+import { CommitBatches } from "./batch.js";
 import { ABSENT, decode, encode, versionSource, type Held } from "./codec.js";
 import { keyNames, keySlot } from "./names.js";
 import { PartitionCache, WriteGate } from "./local.js";
@@ -140,6 +141,9 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
   const lateMarginMs = nonNegative(options.lateMarginMs ?? 250, "lateMarginMs");
   const maxValueLength = positive(options.maxValueLength ?? 1_048_576, "maxValueLength");
   const run = scriptRunner(client);
+  const batches = new CommitBatches((keys, args) => run(COMMIT, keys, [channel, writer, ...args]), unreadable);
+  /** The slot a COMMIT call on these keys goes to (0: one server, or one slot for the prefix). */
+  const slotOf = (redisKeys: readonly string[]): number => (cluster && !oneSlot ? keySlot(redisKeys[0]!) : 0);
   const clock = serverClock(client, positive(options.clockRefreshMs ?? 10_000, "clockRefreshMs"));
   const firstSample = clock.sample().catch(() => {});
   const fresh = versionSource();
@@ -275,16 +279,17 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
   const single = async <T>(keys: readonly string[], step: Step<T>, tx: Tx): Promise<T> => {
     const idx = indexes(keys.length);
     const redisKeys = slotKeys(keys, idx);
+    const slot = slotOf(redisKeys);
     const turn: Turn = { id: "", taken: false };
     try {
-      return await singleRuns(keys, idx, redisKeys, step, tx, turn);
+      return await singleRuns(keys, idx, redisKeys, slot, step, tx, turn);
     } catch (e) {
       endTurn(keys, [idx], turn);
       throw e;
     }
   };
 
-  const singleRuns = async <T>(keys: readonly string[], idx: readonly number[], redisKeys: readonly string[], step: Step<T>, tx: Tx, turn: Turn): Promise<T> => {
+  const singleRuns = async <T>(keys: readonly string[], idx: readonly number[], redisKeys: readonly string[], slot: number, step: Step<T>, tx: Tx, turn: Turn): Promise<T> => {
     // Conflicts count against maxAttempts; waits for locks and turns only against the deadline.
     for (let attempt = 0, waits = 0; ; ) {
       checkBudget(attempt, maxAttempts, tx.deadline);
@@ -297,7 +302,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
       const release = tx.onExpiry(() => gate.release(mine));
       let r: Reply;
       try {
-        r = readReply(await run(COMMIT, redisKeys, [notAfter(tx.deadline), lockMode, channel, writer, claimArg(turn, attempt), ...p.args]));
+        r = readReply(await batches.commit(slot, redisKeys, [String(keys.length), notAfter(tx.deadline), lockMode, claimArg(turn, attempt), ...p.args]));
         if (r.code === 1) commitAll(keys, p);
         else if (r.code === 0) (learn(keys, idx, r), tookTurn(turn));
       } finally {
@@ -361,6 +366,8 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
     const { deadline, within } = tx;
     const secondaries = slots.slice(0, -1);
     const primary = slots[slots.length - 1]!;
+    const primaryKeys = slotKeys(keys, primary);
+    const primarySlot = slotOf(primaryKeys);
     for (let attempt = 0, waits = 0; ; ) {
       checkBudget(attempt, maxAttempts, deadline);
       const admitted = gate.admit(keys, within);
@@ -390,7 +397,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
         for (let wait = 0; ; wait++) {
           let r: Reply;
           try {
-            r = readReply(await within(run(COMMIT, [...slotKeys(keys, primary), status], [notAfter(deadline), "2", channel, writer, claim, ...slotArgs(p, primary)])));
+            r = readReply(await within(batches.commit(primarySlot, [...primaryKeys, status], [String(primary.length), notAfter(deadline), "2", claim, ...slotArgs(p, primary)])));
           } catch (e) {
             void settleUnknown(keys, prepared, txid, status).catch(() => {});
             prepared.length = 0; // settled there, not by the caller's roll-back
@@ -791,6 +798,8 @@ function checkBudget(attempt: number, max: number, deadline: number): void {
 function readReply(raw: unknown): Reply {
   if (!Array.isArray(raw) || raw.length === 0) throw unreadable(raw);
   const code = raw[0];
+  // A transaction of a batch that met a Redis error (a key of another type where a lock belongs).
+  if (code === 5 && typeof raw[1] === "string") throw new StoreError("R314", `redis: ${raw[1].slice(0, 500)}`);
   if (code !== 0 && code !== 1 && code !== 2 && code !== 3 && code !== 4) throw unreadable(raw);
   return { code, raw };
 }

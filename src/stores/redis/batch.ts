@@ -1,0 +1,100 @@
+/**
+ * Commits of transactions that became ready in the same turn of the event loop, sent as one COMMIT
+ * call per slot (see scripts.ts): at concurrency the round trips of many decisions share one
+ * write to the socket, one command for Redis to parse and one script start, where each decision
+ * would otherwise pay for its own. Each transaction is still validated and written on its own,
+ * atomically, and answered by its own reply; a batch only shares the trip.
+ *
+ * A commit is queued synchronously and the queue is sent once the current callbacks and their
+ * promise reactions have run (`process.nextTick` scheduled from them runs after the microtask
+ * queue drained), so a lone transaction leaves at once and concurrent ones go together.
+ */
+
+/** Most transactions in one call: keeps a reply, and the time Redis spends in one script, bounded. */
+const MAX_TRANSACTIONS = 16;
+/** Most characters of values in one call (beyond it the rest go in the next call of the same flush). */
+const MAX_CHARS = 1 << 20;
+
+interface Entry {
+  readonly keys: readonly string[];
+  readonly args: readonly string[];
+  readonly chars: number;
+  readonly resolve: (reply: unknown) => void;
+  readonly reject: (e: unknown) => void;
+}
+
+/** Sends one COMMIT call: the KEYS and the ARGV of the transactions, after the script's own. */
+export type SendCommits = (keys: readonly string[], args: readonly string[], count: number) => Promise<unknown>;
+
+export class CommitBatches {
+  private pending = new Map<number, Entry[]>();
+  private scheduled = false;
+
+  /** `unreadable(raw)` is the error of a call whose reply is not one reply per transaction. */
+  constructor(
+    private readonly send: SendCommits,
+    private readonly unreadable: (raw: unknown) => Error,
+  ) {}
+
+  /**
+   * Queues one transaction's commit on `slot`: its KEYS and its ARGV (partitions, notAfter, mode,
+   * claim, then four per partition). Resolves with its own reply, or rejects with the call's error
+   * (every transaction of a call that failed fails with it: what Redis did with it is unknown).
+   */
+  commit(slot: number, keys: readonly string[], args: readonly string[]): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      let chars = 0;
+      for (const a of args) chars += a.length;
+      const list = this.pending.get(slot);
+      if (list === undefined) this.pending.set(slot, [{ keys, args, chars, resolve, reject }]);
+      else list.push({ keys, args, chars, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        process.nextTick(this.flush);
+      }
+    });
+  }
+
+  private readonly flush = (): void => {
+    this.scheduled = false;
+    const all = this.pending;
+    this.pending = new Map();
+    for (const list of all.values()) {
+      for (let from = 0; from < list.length; ) {
+        let to = from;
+        let chars = 0;
+        while (to < list.length && to - from < MAX_TRANSACTIONS && (to === from || chars + list[to]!.chars <= MAX_CHARS)) chars += list[to++]!.chars;
+        this.call(list.slice(from, to));
+        from = to;
+      }
+    }
+  };
+
+  private call(batch: readonly Entry[]): void {
+    const keys: string[] = [];
+    const args: string[] = [];
+    for (const e of batch) {
+      for (const k of e.keys) keys.push(k);
+      for (const a of e.args) args.push(a);
+    }
+    let sent: Promise<unknown>;
+    try {
+      sent = this.send(keys, args, batch.length);
+    } catch (e) {
+      sent = Promise.reject(e);
+    }
+    sent.then(
+      (replies) => {
+        if (!Array.isArray(replies) || replies.length !== batch.length) {
+          const error = this.unreadable(replies);
+          for (const e of batch) e.reject(error);
+          return;
+        }
+        for (let i = 0; i < batch.length; i++) batch[i]!.resolve(replies[i]);
+      },
+      (error: unknown) => {
+        for (const e of batch) e.reject(error);
+      },
+    );
+  }
+}
