@@ -10,7 +10,9 @@
  * added latency with 1 (at 32 the latency is mostly queueing: connections / rps); each pair of
  * leash and baseline runs alternates, `rounds` times, and the medians are reported. After each
  * leash run the server's request count is compared with the decision lines of its log; a last pass
- * with the OpenTelemetry SDK's in-memory exporter counts the spans.
+ * with the OpenTelemetry SDK's in-memory exporter counts the spans. Last, bench/http-costs.ts
+ * (bundled, in a child) times the parts of a guarded request in process: the Guard, the HTTP gate,
+ * the JSONL log, OpenTelemetry spans and metrics, in CPU time per request.
  *
  *   npx tsx bench/http.ts [--quick]        or   npm run bench -- --suite http
  */
@@ -23,6 +25,8 @@ import type { EventEmitter } from "node:events";
 import autocannon from "autocannon";
 import { hasRedis, startRedis, type RedisServer } from "../test/helpers/redis-server.js";
 import type { ServerConfig, StopCounts } from "./http-app.js";
+import { resultOfChild } from "./child.js";
+import type { HttpCostRow } from "./http-costs.js";
 import { buildEntries } from "./leash-build.js";
 
 export interface HttpRow {
@@ -69,11 +73,12 @@ const FRAMEWORKS = ["express", "fastify", "hono"] as const;
 const SESSIONS = 64;
 const POLICY = fileURLToPath(new URL("examples/http.rules", ROOT));
 
-/** bench/http-app.ts and what it imports, bundled as users get leash (no tsx transform, no keepNames). */
-async function bundle(): Promise<string> {
-  if (process.env.LEASH_BENCH_SOURCE === "1") return new URL("http-app.ts", import.meta.url).href;
+/** bench/http-app.ts and bench/http-costs.ts with what they import, bundled as users get leash (no tsx transform, no keepNames). */
+async function bundle(): Promise<{ app: string; costs: string }> {
+  if (process.env.LEASH_BENCH_SOURCE === "1") return { app: new URL("http-app.ts", import.meta.url).href, costs: new URL("http-costs.ts", import.meta.url).href };
   const external = ["express", "fastify", "hono", "@hono/node-server", "ioredis", "chevrotain", "@opentelemetry/api", "@opentelemetry/sdk-trace-base", "@opentelemetry/sdk-metrics"];
-  return (await buildEntries({ "http-app": "bench/http-app.ts" }, "leash-bench-http", external))["http-app"]!;
+  const built = await buildEntries({ "http-app": "bench/http-app.ts", "http-costs": "bench/http-costs.ts" }, "leash-bench-http", external);
+  return { app: built["http-app"]!, costs: built["http-costs"]! };
 }
 
 /** A server child: imports the bundle and serves over IPC (see `serveOverIpc`). */
@@ -145,11 +150,11 @@ async function load(port: number, sessionIds: readonly string[], connections: nu
 const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const round = (x: number, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
 
-export async function httpBench(quick = false): Promise<(HttpRow | HttpSpanRow)[]> {
-  const app = await bundle();
+export async function httpBench(quick = false): Promise<(HttpRow | HttpSpanRow | HttpCostRow)[]> {
+  const { app, costs } = await bundle();
   const dir = mkdtempSync(join(tmpdir(), "leash-bench-http-"));
   let redis: RedisServer | null = null;
-  const rows: (HttpRow | HttpSpanRow)[] = [];
+  const rows: (HttpRow | HttpSpanRow | HttpCostRow)[] = [];
   const duration = quick ? 3 : 8;
   const rounds = quick ? 1 : 3;
   try {
@@ -221,6 +226,7 @@ export async function httpBench(quick = false): Promise<(HttpRow | HttpSpanRow)[
         rows.push({ suite: "http", engine: "leash", framework, store, check: "one log line and one span per request", requests: c.requests, logLines: c.logLines, spans: c.spans, opsPerSec: Math.round(l.rps), agree: c.requests === amount && c.logLines === amount && c.spans === amount && c.failedLines === 0 });
       }
     }
+    rows.push(...(await resultOfChild<HttpCostRow[]>(costs, ["--costs", POLICY], "bench/http-costs.ts")));
   } finally {
     await redis?.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -229,7 +235,7 @@ export async function httpBench(quick = false): Promise<(HttpRow | HttpSpanRow)[
 }
 
 /** The targets of the suite: memory-store rps ratio at 32 connections, p99 added at 1. */
-export function httpRatios(rows: readonly (HttpRow | HttpSpanRow)[]): { suite: "http"; ratio: string; value: number }[] {
+export function httpRatios(rows: readonly (HttpRow | HttpSpanRow | HttpCostRow)[]): { suite: "http"; ratio: string; value: number }[] {
   return rows
     .filter((r): r is HttpRow => "rpsRatio" in r)
     .map((r) =>

@@ -46,10 +46,33 @@ export const ENGINES: readonly EngineName[] = ["ceiling", "leash", "casl", "casb
 
 export interface ScopeEngine {
   readonly name: EngineName;
-  /** Slow engines get fewer timed batches so the suite stays within minutes. */
-  readonly slow: boolean;
   decide(i: number): boolean;
+  /**
+   * n decisions cycling through the first `cycle` requests (all of them until `limit` is called);
+   * returns the allow count.
+   */
   run(n: number): number;
+  /**
+   * Restricts `run` to the first `count` requests: those whose answers the agreement check
+   * compared, so that every request timed is one the engine was seen to answer correctly.
+   */
+  limit(count: number): void;
+}
+
+/**
+ * The request cursor every adapter's `run` loop shares: `len` is the cycle length (the checked
+ * requests), `at` where the last `run` stopped.
+ */
+class Cursor {
+  at = 0;
+  len: number;
+  constructor(readonly total: number) {
+    this.len = total;
+  }
+  limit(count: number): void {
+    this.len = Math.max(1, Math.min(this.total, count));
+    this.at = 0;
+  }
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -63,20 +86,20 @@ export function ceilingEngine(policy: ScopePolicy, requests: readonly LabelledRe
 function idCeilingEngine(policy: IdPolicy, requests: readonly LabelledRequest<IdRequest>[]): ScopeEngine {
   const index = toCeilingIndex(policy);
   const reqs = requests.map((r) => r.request);
-  const len = reqs.length;
-  let at = 0;
+  const cur = new Cursor(reqs.length);
   return {
     name: "ceiling",
-    slow: false,
+    limit: (count) => cur.limit(count),
     decide: (i) => ceilingAllows(index, reqs[i]!),
     run(n) {
       let allowed = 0;
-      let i = at;
+      let i = cur.at;
+      const len = cur.len;
       for (let k = 0; k < n; k++) {
         if (ceilingAllows(index, reqs[i]!)) allowed++;
         if (++i === len) i = 0;
       }
-      at = i;
+      cur.at = i;
       return allowed;
     },
   };
@@ -86,20 +109,20 @@ function idCeilingEngine(policy: IdPolicy, requests: readonly LabelledRequest<Id
 function attrCeilingEngine(policy: AttrPolicy, requests: readonly LabelledRequest<AttrRequest>[]): ScopeEngine {
   const index = toAttrCeilingIndex(policy);
   const reqs = requests.map((r) => r.request);
-  const len = reqs.length;
-  let at = 0;
+  const cur = new Cursor(reqs.length);
   return {
     name: "ceiling",
-    slow: false,
+    limit: (count) => cur.limit(count),
     decide: (i) => attrCeilingAllows(index, reqs[i]!),
     run(n) {
       let allowed = 0;
-      let i = at;
+      let i = cur.at;
+      const len = cur.len;
       for (let k = 0; k < n; k++) {
         if (attrCeilingAllows(index, reqs[i]!)) allowed++;
         if (++i === len) i = 0;
       }
-      at = i;
+      cur.at = i;
       return allowed;
     },
   };
@@ -122,12 +145,11 @@ export function leashEngine(api: LeashApi, policy: ScopePolicy, requests: readon
     throw new LeashCompileError(`leash did not compile the ${policy.shape}/${policy.rules.length} policy: ${first}`);
   }
   const reqs = requests.map((r) => r.request);
-  const len = reqs.length;
+  const cur = new Cursor(reqs.length);
   let state = compiled.initialState();
-  let at = 0;
   return {
     name: "leash",
-    slow: false,
+    limit: (count) => cur.limit(count),
     decide(i) {
       const out = compiled.decide(state, reqs[i]!);
       state = out.state;
@@ -135,14 +157,15 @@ export function leashEngine(api: LeashApi, policy: ScopePolicy, requests: readon
     },
     run(n) {
       let allowed = 0;
-      let i = at;
+      let i = cur.at;
+      const len = cur.len;
       for (let k = 0; k < n; k++) {
         const out = compiled.decide(state, reqs[i]!);
         state = out.state;
         if (out.decision.effect === "allow") allowed++;
         if (++i === len) i = 0;
       }
-      at = i;
+      cur.at = i;
       return allowed;
     },
   };
@@ -188,21 +211,21 @@ function attrCaslCalls(policy: AttrPolicy, requests: readonly LabelledRequest<At
 }
 
 function caslEngineOf(reqs: readonly CaslCall[]): ScopeEngine {
-  const len = reqs.length;
-  let at = 0;
+  const cur = new Cursor(reqs.length);
   return {
     name: "casl",
-    slow: false,
+    limit: (count) => cur.limit(count),
     decide: (i) => reqs[i]!.ability.can(reqs[i]!.action, reqs[i]!.subject),
     run(n) {
       let allowed = 0;
-      let i = at;
+      let i = cur.at;
+      const len = cur.len;
       for (let k = 0; k < n; k++) {
         const r = reqs[i]!;
         if (r.ability.can(r.action, r.subject)) allowed++;
         if (++i === len) i = 0;
       }
-      at = i;
+      cur.at = i;
       return allowed;
     },
   };
@@ -219,21 +242,21 @@ export async function casbinEngine(policy: ScopePolicy, requests: readonly Label
 async function idCasbinEngine(policy: IdPolicy, requests: readonly LabelledRequest<IdRequest>[]): Promise<ScopeEngine> {
   const enforcer = await newEnforcer(newModelFromString(CASBIN_MODEL), new StringAdapter(toCasbinPolicy(policy)));
   const reqs = requests.map(({ request: r }) => [casbinSubject(r.principal.kind, r.principal.id), r.resource.path, r.action] as const);
-  const len = reqs.length;
-  let at = 0;
+  const cur = new Cursor(reqs.length);
   return {
     name: "casbin",
-    slow: true,
+    limit: (count) => cur.limit(count),
     decide: (i) => enforcer.enforceSync(...reqs[i]!),
     run(n) {
       let allowed = 0;
-      let i = at;
+      let i = cur.at;
+      const len = cur.len;
       for (let k = 0; k < n; k++) {
         const r = reqs[i]!;
         if (enforcer.enforceSync(r[0], r[1], r[2])) allowed++;
         if (++i === len) i = 0;
       }
-      at = i;
+      cur.at = i;
       return allowed;
     },
   };
@@ -243,21 +266,21 @@ async function idCasbinEngine(policy: IdPolicy, requests: readonly LabelledReque
 async function attrCasbinEngine(policy: AttrPolicy, requests: readonly LabelledRequest<AttrRequest>[]): Promise<ScopeEngine> {
   const enforcer = await newEnforcer(newModelFromString(CASBIN_ATTR_MODEL), new StringAdapter(toCasbinAttrPolicy(policy, requests.map((r) => r.request))));
   const reqs = requests.map(({ request: r }) => [r.principal, r.action, r.resource, r.context] as const);
-  const len = reqs.length;
-  let at = 0;
+  const cur = new Cursor(reqs.length);
   return {
     name: "casbin",
-    slow: true,
+    limit: (count) => cur.limit(count),
     decide: (i) => enforcer.enforceSync(...reqs[i]!),
     run(n) {
       let allowed = 0;
-      let i = at;
+      let i = cur.at;
+      const len = cur.len;
       for (let k = 0; k < n; k++) {
         const r = reqs[i]!;
         if (enforcer.enforceSync(r[0], r[1], r[2], r[3])) allowed++;
         if (++i === len) i = 0;
       }
-      at = i;
+      cur.at = i;
       return allowed;
     },
   };
@@ -299,20 +322,20 @@ export function cedarEngine(policy: ScopePolicy, requests: readonly LabelledRequ
     if (answer.type !== "success") throw new CedarError(`cedar failed: ${answer.errors.map((e) => e.message).join("; ")}`);
     return answer.response.decision === "allow";
   };
-  const len = calls.length;
-  let at = 0;
+  const cur = new Cursor(calls.length);
   return {
     name: "cedar",
-    slow: true,
+    limit: (count) => cur.limit(count),
     decide: (i) => allows(calls[i]!),
     run(n) {
       let allowed = 0;
-      let i = at;
+      let i = cur.at;
+      const len = cur.len;
       for (let k = 0; k < n; k++) {
         if (allows(calls[i]!)) allowed++;
         if (++i === len) i = 0;
       }
-      at = i;
+      cur.at = i;
       return allowed;
     },
   };

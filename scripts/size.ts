@@ -4,7 +4,7 @@
  * node_modules/.cache/leash-size/node_modules/leash, then bundles small applications that import it
  * with esbuild for the browser (minified, ESM, tree-shaken) and prints each one's size, minified and
  * gzipped. Bundling for the browser fails on any Node built-in, so a figure for an entry is also the
- * proof that the entry has none. Exits 1 when `leash/runtime` is over its budget (35 KB gzipped).
+ * proof that the entry has none. Exits 1 when `leash/runtime` is over its budget (`RUNTIME_BUDGET`).
  *
  * `--json` prints the rows as one JSON array.
  */
@@ -17,17 +17,24 @@ const CACHE = `${ROOT}node_modules/.cache/leash-size/`;
 const PACKAGE = `${CACHE}node_modules/leash/`;
 
 /**
- * The budget of an application importing only `leash/runtime`, gzipped. The runtime was 19.3 KB
- * before the core kept its state as partitions; the partition map, layout descriptors and
- * migration, request limits, name checks and recheck binding add about 9 KB; compound keys,
- * distinct limits, `including this` and workflow scopes about 1 KB more.
+ * The budget of an application importing only `leash/runtime`, gzipped. It measured 34.8 KB while
+ * `Policy` had observe, recheck, revoke, reinstate, inspection, the Guard's step protocol and state
+ * migration as methods; as free functions of `leash` (operations.ts, inspect.ts, steps.ts,
+ * migrate.ts) they left the runtime, which measured 30.2 KB (30.4 KB once recheck left its own
+ * event out). The goal is 20 KB; what is left is the
+ * engine, the generated evaluators with the rule index, the compiled-form check, the operators,
+ * the state and request validation (docs/runtime.md says where the bytes are).
  */
-export const RUNTIME_BUDGET = 35 * 1024;
+export const RUNTIME_BUDGET = 31 * 1024;
 
 /** An application: the module text esbuild bundles. */
 export const APPS: readonly { readonly name: string; readonly code: string }[] = [
   { name: "leash/runtime (everything it exports)", code: `import * as leash from "leash/runtime"; globalThis.leash = leash;` },
   { name: "leash/runtime: loadCompiled + decide", code: `import { loadCompiledOrThrow } from "leash/runtime"; globalThis.policy = (json) => loadCompiledOrThrow(json);` },
+  {
+    name: "leash/runtime + observe, recheck, revoke from leash",
+    code: `import { loadCompiledOrThrow } from "leash/runtime"; import { observe, recheck, revoke, reinstate } from "leash"; globalThis.leash = { loadCompiledOrThrow, observe, recheck, revoke, reinstate };`,
+  },
   { name: "leash (everything it exports)", code: `import * as leash from "leash"; globalThis.leash = leash;` },
   { name: "leash: compilePolicy", code: `import { compilePolicy } from "leash"; globalThis.compile = compilePolicy;` },
   { name: "leash: toMillis", code: `import { toMillis } from "leash"; globalThis.toMillis = toMillis;` },

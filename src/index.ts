@@ -29,7 +29,11 @@ export { loadCompiled, loadCompiledOrThrow, PolicyLoadError, compiledDigest, COM
 export type { CompiledManifest, CompiledPolicy, LoadCompiledOptions, LoadCompiledResult } from "./runtime/compiled.js";
 
 // Deciding
-export { Policy, keySpecText } from "./runtime/engine.js";
+export { Policy } from "./runtime/engine.js";
+// What a policy does over a state besides deciding: free functions, so that a bundle that only decides leaves them out.
+export { observe, recheck, revoke, reinstate, keySpecText } from "./runtime/operations.js";
+export { revocations, partitions } from "./runtime/inspect.js";
+export { migrateState } from "./runtime/migrate.js";
 export type {
   AttributeValue,
   Decision,
@@ -43,6 +47,7 @@ export type {
   Principal,
   Reason,
   RecheckResult,
+  Inspection,
   Request,
   Resource,
   Signal,
@@ -69,7 +74,8 @@ export { parsePolicy, KEYWORDS } from "./syntax/index.js";
 export type { ParseResult, ParseOptions, Keyword } from "./syntax/index.js";
 export { checkPolicy } from "./check/check.js";
 export type { CheckResult } from "./check/check.js";
-export { checkSource } from "./check/source.js";
+export { checkSource, placeInFile } from "./check/source.js";
+export type { CheckSourceOptions } from "./check/source.js";
 export { lintPolicy } from "./check/lints.js";
 export type { LintOptions } from "./check/lints.js";
 export { printPolicy, formatSource } from "./format/index.js";

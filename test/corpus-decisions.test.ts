@@ -4,6 +4,8 @@ import { describe, expect, it } from "vitest";
 import { compilePolicy } from "../src/compile/compile.js";
 import type { Policy } from "../src/runtime/engine.js";
 import type { Decision, DecisionError, KeySpec, PolicyState } from "../src/runtime/types.js";
+import { observe, recheck, reinstate, revoke } from "../src/runtime/operations.js";
+import { partitions, revocations } from "../src/runtime/inspect.js";
 
 /**
  * The decision corpus (test/corpus/decisions/, described in test/corpus/README.md): each case is a
@@ -150,27 +152,27 @@ function run(policy: Policy, state: PolicyState, step: Step, ctx: Ctx): { got: G
     return { got: { ...ofDecision(r.decision), unchanged: same(r.state) }, state: r.state };
   }
   if ("observe" in step) {
-    const r = policy.observe(given, decode(step.observe, ctx));
+    const r = observe(policy, given, decode(step.observe, ctx));
     return { got: { ...ofError(r.errors[0]), flags: r.flags, keys: r.revoked.map((x) => x.key), unchanged: same(r.state) }, state: r.state };
   }
   if ("recheck" in step) {
-    const r = policy.recheck(given, decode(step.recheck.decision, ctx) as Decision, decode(step.recheck.request, ctx));
+    const r = recheck(policy, given, decode(step.recheck.decision, ctx) as Decision, decode(step.recheck.request, ctx));
     return { got: { ...ofDecision(r.decision), stands: r.stands }, state };
   }
   if ("revoke" in step) {
-    const r = policy.revoke(given, decode(step.revoke, ctx) as KeySpec, decode(step.reason, ctx) as string, decode(step.time, ctx) as number);
+    const r = revoke(policy, given, decode(step.revoke, ctx) as KeySpec, decode(step.reason, ctx) as string, decode(step.time, ctx) as number);
     return { got: { ...ofError(r.error), key: r.key, unchanged: same(r.state) }, state: r.state };
   }
   if ("reinstate" in step) {
-    const r = policy.reinstate(given, decode(step.reinstate, ctx) as KeySpec, decode(step.time, ctx) as number);
+    const r = reinstate(policy, given, decode(step.reinstate, ctx) as KeySpec, decode(step.time, ctx) as number);
     return { got: { ...ofError(r.error), reinstated: r.reinstated, unchanged: same(r.state) }, state: r.state };
   }
   if ("revocations" in step) {
-    const list = policy.revocations(given);
+    const list = revocations(policy, given);
     return { got: { ...ofError(list.error), keys: list.map((x) => x.key) }, state };
   }
   if ("partitions" in step) {
-    const list = policy.partitions(given);
+    const list = partitions(policy, given);
     return { got: { ...ofError(list.error), keys: list.map((x) => x.key) }, state };
   }
   // A JSON round trip: the state must come back equal, and the case goes on with the parsed copy.

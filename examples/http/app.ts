@@ -1,6 +1,7 @@
 /**
  * A login and checkout service guarded by leash: express 5, the leash/http middleware, a Guard
- * and a decision log. The policy is examples/http.rules.
+ * and a decision log. The policy is examples/http.rules: the library modules leash/login and
+ * leash/checkout, and the service's own rules.
  *
  *   npm run example:http                 # starts it on a loopback port, plays the scenario, stops
  *   npm run example:http -- --serve      # keeps serving on http://127.0.0.1:3000

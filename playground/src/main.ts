@@ -3,7 +3,7 @@ import { bracketMatching } from "@codemirror/language";
 import { lintGutter, lintKeymap, setDiagnostics, type Diagnostic as EditorDiagnostic } from "@codemirror/lint";
 import { EditorState, type Extension } from "@codemirror/state";
 import { drawSelection, EditorView, highlightActiveLine, highlightActiveLineGutter, keymap, lineNumbers } from "@codemirror/view";
-import { checkSource, compilePolicy, explainRequest, readTrace, renderExplanation, replayTrace, type Diagnostic, type Policy, type PolicyFile, type TraceStep } from "leash";
+import { checkSource, compilePolicy, parsePolicy, placeInFile, explainRequest, readTrace, renderExplanation, replayTrace, type Diagnostic, type Policy, type PolicyFile, type TraceStep } from "leash";
 import { traceJsonl, traceLines, type SuiteReport } from "leash/testing";
 import { EXAMPLES } from "./examples.js";
 import { leash } from "./language.js";
@@ -73,7 +73,10 @@ function schedule(): void {
 function analyse(): void {
   delete document.body.dataset.pending;
   const source = policyEditor.state.doc.toString();
-  const diagnostics = checkSource(source, { file: POLICY_FILE });
+  // A library module's diagnostics (a rule named as one of its own) are shown at its `use`, naming it.
+  const checked = checkSource(source, { file: POLICY_FILE });
+  const header = checked.some((d) => d.span.file !== POLICY_FILE) ? (parsePolicy(source, { file: POLICY_FILE }).ast.header ?? []) : [];
+  const diagnostics = checked.map((d) => (d.span.file === POLICY_FILE || header.length === 0 ? d : placeInFile(d, header, POLICY_FILE)));
   policyEditor.dispatch(setDiagnostics(policyEditor.state, diagnostics.map((d) => editorDiagnostic(d, source.length))));
   showDiagnostics(diagnostics);
   const errors = diagnostics.filter((d) => d.severity === "error").length;

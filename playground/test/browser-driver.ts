@@ -11,6 +11,7 @@ import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { extname, join, normalize, sep } from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { LIBRARY_POLICY, LIBRARY_TRACE } from "./library-case.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 /** The site is served under this path, so an absolute asset path would not load. */
@@ -206,8 +207,23 @@ async function scenario(context: BrowserContext, origin: string, examples: strin
     return { origin: `${origin}${BASE}`, url, policy, trace, shown };
   });
 
+  await step("libraryModule", async () => {
+    // A rule named as one of leash/login's: the module's diagnostic, shown at the `use`, names the module.
+    await typeInto(page, POLICY, `${LIBRARY_POLICY}rule login-block-ip: deny login.attempt when context.ip == "x"\n`);
+    await page.locator("[data-testid=diagnostics] li[data-code=C275]").waitFor({ timeout: 20_000 });
+    const clash = {
+      diagnostics: await page.$$eval("[data-testid=diagnostics] li", (ls) => ls.map((l) => l.textContent)),
+      squiggles: await page.$$eval(`${POLICY} .cm-lintRange-error`, (ss) => ss.map((s) => s.textContent)),
+    };
+    await typeInto(page, POLICY, LIBRARY_POLICY);
+    await typeInto(page, TRACE, LIBRARY_TRACE);
+    await waitForText(page, "[data-testid=trace-summary]", /expectations met$/);
+    return { clash, status: await text(page, "[data-testid=policy-status]"), summary: await text(page, "[data-testid=trace-summary]"), rows: await rows(page) };
+  });
+
   out.pageErrors = { errors };
 }
+
 
 async function main(): Promise<void> {
   const [site, examples] = process.argv.slice(2);

@@ -48,10 +48,17 @@ export interface Bucket {
 
 const MEMO_LIMIT = 10_000;
 
+/** A name with at least this many candidate rules (exact and wildcard) has its bucket built at compile time. */
+const EAGER_RULES = 32;
+
 /**
- * Stage: the action index. Buckets for every name the policy mentions are built at compile time;
- * other names (matched only by wildcards) are built on first use and memoised up to a bound, so a
- * flood of made-up action names cannot grow memory.
+ * Stage: the action index. The names the policy mentions are known at compile time. The bucket of
+ * a name with many candidate rules (EAGER_RULES) is built then; a small one is built the first time
+ * a request or signal of that name comes, then kept, so a policy of 100,000 rules over 50,000
+ * actions does not build 50,000 small indexes its traffic may never use. Other names (matched only by wildcards) are built on
+ * first use too and memoised up to a bound, so a flood of made-up action names cannot grow memory.
+ * Building a bucket reads nothing but the compiled policy, so when it is built never changes what
+ * it holds.
  */
 export class ActionIndex {
   /*
@@ -63,6 +70,9 @@ export class ActionIndex {
   private readonly actions: Record<string, Bucket> = Object.create(null);
   private readonly signals: Record<string, Bucket> = Object.create(null);
   private memoSize = 0;
+  /** The names the policy mentions, whose buckets are kept without a bound once built. */
+  private readonly actionNames: ReadonlySet<string>;
+  private readonly signalNames: ReadonlySet<string>;
   private readonly highPatterns: readonly (readonly string[])[];
 
   /** Rules by the exact names they target, and the rules with a wildcard target (scanned per new name). */
@@ -118,26 +128,35 @@ export class ActionIndex {
         else if (!list.includes(op)) list.push(op);
       }
     }
-    for (const n of names) this.actions[n] = this.build(n, false);
-    for (const n of signalNames) this.signals[n] = this.build(n, true);
+    this.actionNames = names;
+    this.signalNames = signalNames;
+    // A bucket that may hold many rules is built now, so no request waits for it; a small one is
+    // built when its name first comes, in microseconds.
+    for (const n of names) if ((this.exactRules.get(n)?.length ?? 0) + this.wildRules.length >= EAGER_RULES) this.actions[n] = this.build(n, false);
+    for (const n of signalNames) if ((this.exactSignalRules.get(n)?.length ?? 0) + this.wildSignalRules.length >= EAGER_RULES) this.signals[n] = this.build(n, true);
   }
 
-  /** The bucket of `name` if it is built already (at compile time or memoised). */
+  /**
+   * The bucket of `name` when the policy mentions the name (built now if it was not yet) or it is
+   * memoised; undefined for a name seen for the first time that only wildcards could match.
+   */
   find(name: string): Bucket | undefined {
-    return this.actions[name];
+    return this.actions[name] ?? (this.actionNames.has(name) ? this.memo(this.actions, name, false, true) : undefined);
   }
 
   action(name: string): Bucket {
-    return this.actions[name] ?? this.memo(this.actions, name, false);
+    return this.actions[name] ?? this.memo(this.actions, name, false, this.actionNames.has(name));
   }
 
   signal(name: string): Bucket {
-    return this.signals[name] ?? this.memo(this.signals, name, true);
+    return this.signals[name] ?? this.memo(this.signals, name, true, this.signalNames.has(name));
   }
 
-  private memo(map: Record<string, Bucket>, name: string, signal: boolean): Bucket {
+  /** Builds the bucket of `name` and keeps it: always for a name the policy mentions, else up to MEMO_LIMIT. */
+  private memo(map: Record<string, Bucket>, name: string, signal: boolean, mentioned: boolean): Bucket {
     const b = this.build(name, signal);
-    if (this.memoSize < MEMO_LIMIT) {
+    if (mentioned) map[name] = b;
+    else if (this.memoSize < MEMO_LIMIT) {
       map[name] = b;
       this.memoSize++;
     }

@@ -74,6 +74,17 @@ export interface CompiledRule {
   readonly groups: readonly number[];
 }
 
+/*
+ * The failures of selectors, one object each for every rule: they carry no span, and a decision
+ * reports a rule's failure without a span of its own at the rule's span (Policy.consider), which is
+ * where a selector's failure belongs. Built per rule, they were five objects of every rule.
+ */
+const NO_PRINCIPAL = new Failure("R301", "the event has no principal", undefined);
+const NO_RESOURCE = new Failure("R301", "the rule names resources but the request has none", undefined);
+const NO_SUBJECT = new Failure("R301", "the request's resource has no path or id", undefined);
+const PATH_NOT_STRING = new Failure("R302", "resource.path must be a string", undefined);
+const ID_NOT_STRING = new Failure("R302", "resource.id must be a string", undefined);
+
 /** An effect's place in combining (revoke > deny > challenge > allow; a flag never combines). */
 export const EFFECT_RANK: Readonly<Record<Effect, number>> = { flag: 0, allow: 1, challenge: 2, deny: 3, revoke: 4 };
 
@@ -187,7 +198,7 @@ class Generator {
    */
   selector(s: PrincipalSelIR, span: Span): Conjunct[] {
     const out: Conjunct[] = [];
-    const noPrincipal = new Failure("R301", "the event has no principal", span);
+    const noPrincipal = NO_PRINCIPAL;
     const kind = s.kind;
     if (kind !== null) {
       const full: RuleTest = (c) => (c.ev.principalKind === undefined ? noPrincipal : c.ev.principalKind === kind);
@@ -243,10 +254,10 @@ class Generator {
    */
   resources(globs: readonly string[], span: Span): Conjunct {
     const compiled = globs.map(compileGlob);
-    const noResource = new Failure("R301", "the rule names resources but the request has none", span);
-    const noSubject = new Failure("R301", "the request's resource has no path or id", span);
-    const notString = new Failure("R302", "resource.path must be a string", span);
-    const badId = new Failure("R302", "resource.id must be a string", span);
+    const noResource = NO_RESOURCE;
+    const noSubject = NO_SUBJECT;
+    const notString = PATH_NOT_STRING;
+    const badId = ID_NOT_STRING;
     const full: RuleTest = (c) => {
       const res = c.ev.resource;
       if (res === undefined) return noResource;

@@ -100,7 +100,7 @@ export const CODES = {
   R304: { title: "malformed request", help: "a request is an object with principal {kind, id}, action and a finite time" },
   R305: { title: "missing key attribute", help: "the attribute a history is keyed by is absent; the rule fails closed" },
   R306: { title: "time went backwards", help: "the event time is earlier than the key's latest; it was clamped to the latest time" },
-  R307: { title: "revoked", help: "the key was revoked; policy.reinstate(state, key) lifts it" },
+  R307: { title: "revoked", help: "the key was revoked; reinstate(policy, state, key) lifts it" },
   R308: { title: "policy mismatch", help: "the decision was made by another version of the policy (see decision.policyHash)" },
   R309: { title: "unknown key", help: "the key is not revoked or not known to the state" },
   R310: { title: "limit reached", help: "the rule's quantity scope is used up for this key" },

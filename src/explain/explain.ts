@@ -13,6 +13,8 @@ import { isRecord } from "../runtime/attributes.js";
 import type { Policy } from "../runtime/engine.js";
 import { actionPatternMatches } from "../runtime/glob.js";
 import type { Decision, PolicyState } from "../runtime/types.js";
+import { reinstate } from "../runtime/operations.js";
+import { revocations } from "../runtime/inspect.js";
 
 /** A value as the engine computed it: true, false, or an error (the rule then fails closed). */
 export type ProbeValue = boolean | { readonly error: string; readonly message: string };
@@ -156,13 +158,13 @@ export function explainRequest(policy: Policy, ast: PolicyFile, source: string, 
 
 function withoutRevocations(policy: Policy, state: PolicyState): PolicyState {
   let s = state;
-  for (const r of policy.revocations(state)) {
+  for (const r of revocations(policy, state)) {
     const at = r.key.indexOf(":");
     const kind = r.key.slice(0, at);
     const rest = r.key.slice(at + 1);
     const slash = rest.indexOf("/");
     const spec = kind === "session" ? { session: rest } : kind === "principal" ? { principal: { kind: rest.slice(0, slash), id: rest.slice(slash + 1) } } : { attribute: kind, value: rest };
-    s = policy.reinstate(s, spec).state;
+    s = reinstate(policy, s, spec).state;
   }
   return s;
 }
@@ -445,7 +447,7 @@ function whyOf(d: Decision, rules: readonly RuleExplanation[], high: boolean): s
   if (revoked) {
     return [
       revoked.message,
-      "every request of a revoked session, principal or attribute value is denied (R307) until policy.reinstate lifts it: no rule was considered",
+      "every request of a revoked session, principal or attribute value is denied (R307) until reinstate lifts it: no rule was considered",
       "the candidates above show how the rules evaluate with the revocation lifted",
     ];
   }

@@ -1,6 +1,7 @@
-import { NeedsLayout, Plan, StepOutcome, type KeyStep, type Policy, type SignalStep } from "../runtime/engine.js";
+import { NeedsLayout, type Policy } from "../runtime/engine.js";
+import { decideOffline, Plan, planKey, planRecheck, planRequest, planSignal, refuse, step, StepOutcome, type KeyStep, type SignalStep } from "../runtime/steps.js";
 import { layoutKey, parseDescriptor, type LayoutDescriptor } from "../runtime/layout.js";
-import type { LayoutSource } from "../runtime/partition.js";
+import type { LayoutSource } from "../runtime/migrate.js";
 import type { Decision, DecisionError, KeySpec, RecheckResult, Request, Signal } from "../runtime/types.js";
 import { memoryStore } from "../stores/memory.js";
 import { isStoreError, StoreError, type PartitionData, type Store, type StepResult } from "../stores/store.js";
@@ -28,7 +29,7 @@ class Failed {
  * Creates a Guard: the policy plus its state, held in `store`, for a caller that decides requests
  * one after another or concurrently.
  *
- * A decision is: plan the partition keys the request reads and may write (`policy.planRequest`),
+ * A decision is: plan the partition keys the request reads and may write (`planRequest`),
  * run the policy's pure step over those partitions in one store transaction, return its decision.
  * Over a synchronous store (the memory store) that is one call with no locks and one promise. Over
  * an asynchronous store (Redis), decisions of this process that may write the same partition are
@@ -70,14 +71,14 @@ export function createGuard(options: GuardOptions): Guard {
     if (describing !== null && describing.policy === p) return describing.done;
     const ids = Object.keys(p.layouts);
     const keys = ids.map(layoutKey);
-    const step = (current: readonly (PartitionData | null)[]): StepResult<true> => ({
+    const writeDescriptors = (current: readonly (PartitionData | null)[]): StepResult<true> => ({
       writes: current.map((c, i) => (c === null ? p.layouts[ids[i]!]! : undefined)),
       keepMs: keys.map(() => Infinity),
       result: true,
     });
     let out: true | Promise<true>;
     try {
-      out = store.transact(keys, step, now() + timeoutMs);
+      out = store.transact(keys, writeDescriptors, now() + timeoutMs);
     } catch {
       return null; // tried; the decision's own transaction reports the store's state
     }
@@ -122,14 +123,14 @@ export function createGuard(options: GuardOptions): Guard {
 
   /** One transaction of `plan`'s step: its result, a layout to look up first, or the store's failure. */
   const attempt = (p: Policy, plan: Plan): Result | NeedsLayout | Failed | Promise<Result | NeedsLayout | Failed> => {
-    const step = (current: readonly (PartitionData | null)[]): StepResult<Result | NeedsLayout> => {
-      const out = p.step(plan, current, source);
+    const transaction = (current: readonly (PartitionData | null)[]): StepResult<Result | NeedsLayout> => {
+      const out = step(p, plan, current, source);
       if (out instanceof NeedsLayout) return new StepOutcome(out, EMPTY as never[], EMPTY as never[]);
       // What a signal writes is announced to the store's other holders: their holds re-check.
       return plan.kind === "observe" ? new StepOutcome(out.result, out.writes, out.keepMs, out.writes.map((w) => w !== undefined)) : out;
     };
     try {
-      const out = store.transact(plan.keys, step, now() + timeoutMs);
+      const out = store.transact(plan.keys, transaction, now() + timeoutMs);
       if (out instanceof Promise) {
         asyncStore = true;
         return out.then(undefined, failure);
@@ -207,8 +208,8 @@ export function createGuard(options: GuardOptions): Guard {
 
   /** The decision for a failed store operation: a deny, or (whenStoreDown) a decision without history. */
   const failedDecision = (p: Policy, plan: Plan, f: Failed, request: unknown): Decision => {
-    if (storeDown !== null && !closed && (f.code === "R314" || f.code === "R315") && plan.bucket !== null) return p.decideOffline(plan, storeDown, { rule: null, code: f.code, message: f.message });
-    return p.refuse(plan, f.code, f.message, request);
+    if (storeDown !== null && !closed && (f.code === "R314" || f.code === "R315") && plan.bucket !== null) return decideOffline(p, plan, storeDown, { rule: null, code: f.code, message: f.message });
+    return refuse(p, plan, f.code, f.message, request);
   };
 
   const guard: Guard = {
@@ -221,7 +222,7 @@ export function createGuard(options: GuardOptions): Guard {
       const started = now();
       const p = policy;
       const id = decideOptions === undefined ? null : callerId(decideOptions);
-      const plan = p.planRequest(request, started);
+      const plan = planRequest(p, request, started);
       if (!(plan instanceof Plan)) return Promise.resolve(decided(request, plan, p, t0, id));
       const finish = (r: Result | Failed): Decision => {
         const d = decided(request, r instanceof Failed ? failedDecision(p, plan, r, request) : (r as Decision), p, t0, id);
@@ -236,7 +237,7 @@ export function createGuard(options: GuardOptions): Guard {
       const t0 = performance.now();
       const started = now();
       const p = policy;
-      const plan = p.planSignal(signal, started);
+      const plan = planSignal(p, signal, started);
       if (!(plan instanceof Plan)) return Promise.resolve({ revoked: EMPTY, flags: EMPTY, errors: [plan] });
       const finish = (r: Result | Failed): SignalOutcome => {
         const outcome: SignalOutcome = r instanceof Failed ? { revoked: EMPTY, flags: EMPTY, errors: [{ rule: null, code: r.code, message: r.message }] } : (r as SignalStep);
@@ -260,11 +261,11 @@ export function createGuard(options: GuardOptions): Guard {
 
     recheck(decision: Decision, request: GuardRequest): Promise<RecheckResult> {
       const p = policy;
-      const plan = p.planRecheck(decision, request, now());
+      const plan = planRecheck(p, decision, request, now());
       if (!(plan instanceof Plan)) return Promise.resolve(plan);
       const finish = (r: Result | Failed): RecheckResult => {
         if (!(r instanceof Failed)) return r as RecheckResult;
-        const d = p.refuse(plan, r.code, r.message, request);
+        const d = refuse(p, plan, r.code, r.message, request);
         return { stands: false, decision: d, reason: d.reasons[0]!.message };
       };
       const out = run(p, plan);
@@ -306,7 +307,7 @@ export function createGuard(options: GuardOptions): Guard {
   const keyOperation = (kind: "revoke" | "reinstate", key: KeySpec, reason: unknown): Promise<KeyStep> => {
     const time = now();
     const p = policy;
-    const plan = p.planKey(kind, key, time, reason);
+    const plan = planKey(p, kind, key, time, reason);
     const finish = (r: KeyStep): KeyStep => {
       if (onDecision !== undefined) emit({ kind, id: nextId(), policy: p, key: r.key, reason: kind === "revoke" ? safeText(reason) : "", time, store: store.kind, ...(r.error ? { error: r.error } : {}) });
       if (kind === "revoke") shadow?.revoke(key, safeText(reason));
@@ -325,7 +326,7 @@ export function createGuard(options: GuardOptions): Guard {
     policyHash: () => policy.hash,
     recheck: (d, r) => guard.recheck(d, r),
     keysOf: (d, r) => {
-      const plan = policy.planRecheck(d, r, now());
+      const plan = planRecheck(policy, d, r, now());
       return plan instanceof Plan ? plan.keys : plan;
     },
   });

@@ -1,7 +1,8 @@
 /** `use leash/checkout`: checkout — card testing, many new cards, fresh accounts paying at once, takeover before payment. */
 export const CHECKOUT = `// leash/checkout: checkout at the interaction layer (docs/guides/library-checkout.md).
 // Requests: cart.add, address.update, payment.method.add, payment.submit (account.create comes
-// from leash/signup or your own actions). Signals the payment service observes: payment.declined.
+// from leash/signup or your own actions). Signals the payment service observes: payment.declined;
+// approval.granted when a person approves what the session asked for.
 
 param declines-per-session = 3
 param declines-per-ip = 5
@@ -10,6 +11,7 @@ param cards-per-session = 3
 param card-window = 1h
 param fresh-account-window = 30s
 param takeover-window = 2m
+param approval-window = 10m
 
 schema {
   context { ip: string }
@@ -20,7 +22,7 @@ actions {
 }
 
 signals {
-  payment.declined
+  payment.declined, approval.granted
 }
 
 rule checkout-card-testing: deny payment.submit
@@ -42,6 +44,7 @@ rule checkout-fresh-account: flag payment.submit
 
 rule checkout-takeover-pattern: challenge payment.submit
   when sequence(address.update, payment.method.add by session within $takeover-window)
-  require human-approval
+  unless after(signal approval.granted by session within $approval-window)
+  require human-approval satisfied by approval.granted
   reason "new address and new card just before paying"
 `;

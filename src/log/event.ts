@@ -1,5 +1,6 @@
 import type { GuardEvent } from "../guard/types.js";
 import type { Decision, DecisionEffect, DecisionError, Obligation, Reason } from "../runtime/types.js";
+import { isoTime, micros } from "./line.js";
 import { redactorOf, scrub, type Redactor } from "./redact.js";
 
 /** A reason as a log line holds it: the rule, its message, its code, where the rule is written. */
@@ -106,6 +107,8 @@ export type LogEvent = LogDecision | LogSignal | LogKeyOperation | LogShadow;
 /** What a log line is built from besides the event. */
 export interface LogContext {
   readonly labels: Readonly<Record<string, string>> | undefined;
+  /** `,"labels":{...}`, or empty without labels. */
+  readonly labelsJson: string;
 }
 
 /** A Guard event as a log line's object. Never throws for an event the Guard emitted. */
@@ -214,13 +217,4 @@ function numberTime(t: unknown): number {
   if (typeof t === "number" && Number.isFinite(t)) return t;
   const parsed = typeof t === "string" ? Date.parse(t) : NaN;
   return Number.isFinite(parsed) ? parsed : 0;
-}
-
-function isoTime(ms: number): string {
-  const d = new Date(ms);
-  return Number.isFinite(d.getTime()) ? d.toISOString() : new Date(0).toISOString();
-}
-
-function micros(ms: number): number {
-  return Math.round(ms * 1000) / 1000;
 }

@@ -1,5 +1,7 @@
 import type { GuardEvent } from "../guard/types.js";
-import { logEventOf, type LogEvent } from "./event.js";
+import { logEventOf, type LogContext, type LogEvent } from "./event.js";
+import { decisionLine } from "./line.js";
+import { redactorOf } from "./redact.js";
 import type { LogSink } from "./sink.js";
 
 export interface DecisionLogOptions {
@@ -85,7 +87,10 @@ interface SinkState {
  */
 export function decisionLog(options: DecisionLogOptions): DecisionLog {
   const states: SinkState[] = options.sinks.map((sink) => ({ sink, written: 0, failed: 0, dropped: 0, lastError: null, reportedFailed: 0, reportedDropped: 0, reportedAt: -Infinity, waiting: null }));
-  const ctx = { labels: options.labels && Object.keys(options.labels).length > 0 ? { ...options.labels } : undefined };
+  const labels = options.labels && Object.keys(options.labels).length > 0 ? { ...options.labels } : undefined;
+  const ctx: LogContext = { labels, labelsJson: labels ? `,"labels":${JSON.stringify(labels)}` : "" };
+  // Sinks that take the text alone let a decision's line be written without its event object.
+  const linesOnly = states.every((s) => s.sink.lineOnly === true);
   const shadow = options.shadow ?? "flips";
   const maxLine = options.maxLineLength ?? DEFAULT_MAX_LINE;
   const interval = options.reportIntervalMs ?? 60_000;
@@ -115,9 +120,10 @@ export function decisionLog(options: DecisionLogOptions): DecisionLog {
     }
   };
 
-  const write = (s: SinkState, line: string, event: LogEvent) => {
+  const write = (s: SinkState, line: string, event: LogEvent | null) => {
     try {
-      const out = s.sink.write(line, event);
+      const sink = s.sink;
+      const out = sink.lineOnly === true ? sink.write(line) : sink.write(line, event!); // null only when every sink takes lines alone
       if (!(out instanceof Promise)) {
         s.written++;
         return;
@@ -148,6 +154,14 @@ export function decisionLog(options: DecisionLogOptions): DecisionLog {
     if (closed) return;
     try {
       if (e.kind === "shadow" && (shadow === "none" || (shadow === "flips" && !e.flipped))) return;
+      if (linesOnly && e.kind === "decision") {
+        const line = decisionLine(e, ctx, redactorOf(e.policy), maxLine);
+        if (line !== null) {
+          lines++;
+          for (const s of states) write(s, line, null);
+          return;
+        }
+      }
       const made = lineOf(logEventOf(e, ctx), maxLine);
       if (made.truncated) truncated++;
       lines++;

@@ -72,6 +72,14 @@ export function telemetry(options: TelemetryOptions = {}): Telemetry {
     });
   }
 
+  // Metric attributes made once per effect and store, rule and flag (a policy has few of each).
+  const byStore = attributeTable();
+  const byRule = attributeTable();
+  const byFlag = attributeTable();
+  const effectAttributes = (effect: string, store: string) => byStore(store, effect, () => ({ "leash.decision.effect": effect, "leash.store": store }));
+  const ruleAttributes = (rule: string, effect: string) => byRule(effect, rule, () => ({ "leash.rule.id": rule, "leash.decision.effect": effect }));
+  const flagAttributes = (rule: string) => byFlag("", rule, () => ({ "leash.rule.id": rule }));
+
   const countStoreErrors = (errors: readonly DecisionError[], store: string) => {
     for (const e of errors) if (STORE_CODES.has(e.code)) storeErrors.add(1, { "leash.error.code": e.code, "leash.store": store });
   };
@@ -81,36 +89,39 @@ export function telemetry(options: TelemetryOptions = {}): Telemetry {
       const end = performance.timeOrigin + performance.now();
       if (e.kind === "decision") {
         const d = e.decision;
+        // The SDK copies list attributes: the Decision's frozen lists are given as they are.
         const attributes: Attributes = {
           "leash.decision.id": e.id,
           "leash.decision.effect": d.effect,
-          "leash.decision.rules": [...d.rules],
+          "leash.decision.rules": d.rules as string[],
           "leash.policy.hash": d.policyHash,
           "leash.action": d.action,
           "leash.store": e.store,
-          ...requestAttributes(e),
         };
-        if (d.flags.length > 0) attributes["leash.decision.flags"] = [...d.flags];
+        addRequestAttributes(attributes, e);
+        if (d.flags.length > 0) attributes["leash.decision.flags"] = d.flags as string[];
         if (d.obligations.length > 0) attributes["leash.decision.obligations"] = d.obligations.map((o) => (o.kind === "challenge" ? `challenge:${o.challenge}` : `revoke:${redactorOf(e.policy).key(o.key)}`));
-        Object.assign(attributes, safeExtra(extra, e));
+        if (extra !== undefined) Object.assign(attributes, safeExtra(extra, e));
         const span = tracer.startSpan(`leash.decide ${d.action}`, { kind: SpanKind.INTERNAL, startTime: end - e.latencyMs, attributes });
         if (d.errors.length > 0) span.setStatus({ code: SpanStatusCode.ERROR, message: `${d.errors[0]!.code}: ${d.errors[0]!.message}` });
         span.end(end);
 
-        decisions.add(1, { "leash.decision.effect": d.effect, "leash.store": e.store });
-        for (const rule of d.rules) ruleDecisions.add(1, { "leash.rule.id": rule, "leash.decision.effect": d.effect });
-        for (const f of d.flags) flags.add(1, { "leash.rule.id": f });
-        duration.record(e.latencyMs / 1000, { "leash.decision.effect": d.effect, "leash.store": e.store });
+        const byEffect = effectAttributes(d.effect, e.store);
+        decisions.add(1, byEffect);
+        for (const rule of d.rules) ruleDecisions.add(1, ruleAttributes(rule, d.effect));
+        for (const f of d.flags) flags.add(1, flagAttributes(f));
+        duration.record(e.latencyMs / 1000, byEffect);
         countStoreErrors(d.errors, e.store);
       } else if (e.kind === "signal") {
-        const attributes: Attributes = { "leash.decision.id": e.id, "leash.signal": e.signal.signal, "leash.policy.hash": e.policy.hash, "leash.store": e.store, ...requestAttributes(e) };
+        const attributes: Attributes = { "leash.decision.id": e.id, "leash.signal": e.signal.signal, "leash.policy.hash": e.policy.hash, "leash.store": e.store };
+        addRequestAttributes(attributes, e);
         if (e.outcome.revoked.length > 0) attributes["leash.signal.revoked"] = e.outcome.revoked.map((r) => redactorOf(e.policy).key(r.key));
         Object.assign(attributes, safeExtra(extra, e));
         const span = tracer.startSpan(`leash.observe ${e.signal.signal}`, { kind: SpanKind.INTERNAL, startTime: end - e.latencyMs, attributes });
         if (e.outcome.errors.length > 0) span.setStatus({ code: SpanStatusCode.ERROR, message: `${e.outcome.errors[0]!.code}: ${e.outcome.errors[0]!.message}` });
         span.end(end);
         signals.add(1, { "leash.store": e.store });
-        for (const f of e.outcome.flags) flags.add(1, { "leash.rule.id": f });
+        for (const f of e.outcome.flags) flags.add(1, flagAttributes(f));
         countStoreErrors(e.outcome.errors, e.store);
       } else if (e.kind === "shadow") {
         shadows.add(1, { "leash.shadow.flipped": e.flipped });
@@ -125,9 +136,8 @@ export function telemetry(options: TelemetryOptions = {}): Telemetry {
 }
 
 /** Who and in which session, as span attributes; a `[secret]` principal id stays out. */
-function requestAttributes(e: Extract<GuardEvent, { kind: "decision" | "signal" }>): Attributes {
+function addRequestAttributes(out: Attributes, e: Extract<GuardEvent, { kind: "decision" | "signal" }>): void {
   const x = e.kind === "decision" ? e.request : e.signal;
-  const out: Attributes = {};
   const p = x.principal;
   if (p !== undefined && p !== null && typeof p === "object") {
     if (typeof p.kind === "string") out["leash.principal.kind"] = p.kind;
@@ -138,7 +148,18 @@ function requestAttributes(e: Extract<GuardEvent, { kind: "decision" | "signal" 
     }
   }
   if (typeof x.session === "string") out["session.id"] = x.session;
-  return out;
+}
+
+/** Frozen attribute sets by two keys, each made once. */
+function attributeTable(): (outer: string, inner: string, make: () => Attributes) => Attributes {
+  const table = new Map<string, Map<string, Attributes>>();
+  return (outer, inner, make) => {
+    let row = table.get(outer);
+    if (row === undefined) table.set(outer, (row = new Map()));
+    let a = row.get(inner);
+    if (a === undefined) row.set(inner, (a = Object.freeze(make())));
+    return a;
+  };
 }
 
 function safeExtra(f: TelemetryOptions["attributes"], e: GuardEvent): Attributes {

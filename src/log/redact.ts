@@ -32,6 +32,15 @@ export class Redactor {
     return this.secrets.length === 0;
   }
 
+  /** Whether `input` holds a value of a secret attribute (what `input` would replace). */
+  touches(input: Record<string, unknown>): boolean {
+    for (const s of this.secrets) {
+      const entity = ownValue(input, s.root);
+      if (entity !== null && typeof entity === "object" && !Array.isArray(entity) && Object.prototype.hasOwnProperty.call(entity, s.name)) return true;
+    }
+    return false;
+  }
+
   /**
    * The input with every secret attribute's value replaced (own properties only; the original is
    * not touched), the paths that were replaced, and the key texts to scrub from strings.

@@ -1,6 +1,7 @@
 import type { Policy } from "../runtime/engine.js";
 import type { DecisionEffect, KeySpec, PolicyState } from "../runtime/types.js";
 import { REDACTED } from "./redact.js";
+import { observe, reinstate, revoke } from "../runtime/operations.js";
 
 /** A decision the new policy would decide differently. */
 export interface ReplayFlip {
@@ -115,7 +116,7 @@ export function replayLog(policy: Policy, text: string, file = "<log>"): ReplayR
           continue;
         }
         signals++;
-        state = policy.observe(state, input).state;
+        state = observe(policy, state, input).state;
       } else if (kind === "revoke" || kind === "reinstate") {
         const key = own(e, "key");
         const spec = typeof key === "string" ? keySpecOf(key) : null;
@@ -130,8 +131,8 @@ export function replayLog(policy: Policy, text: string, file = "<log>"): ReplayR
         }
         if (kind === "revoke") {
           const reason = own(e, "reason");
-          state = policy.revoke(state, spec, typeof reason === "string" ? reason : "revoked by API", timeOf(e)).state;
-        } else state = policy.reinstate(state, spec, timeOf(e)).state;
+          state = revoke(policy, state, spec, typeof reason === "string" ? reason : "revoked by API", timeOf(e)).state;
+        } else state = reinstate(policy, state, spec, timeOf(e)).state;
       } else if (kind === "shadow") shadow++;
       else problem(at, `R339 not a decision log line (kind ${JSON.stringify(kind)})`);
     } catch (err) {

@@ -1,6 +1,7 @@
 import type { PolicyFile } from "../ast/nodes.js";
+import { parsePolicy } from "../syntax/index.js";
 import { buildSchema, type SchemaEnv } from "../check/schema.js";
-import { STAGES } from "../check/source.js";
+import { placeInFile, checkWithHeader, STAGES } from "../check/source.js";
 import { CODES } from "../diagnostics/codes.js";
 import { diagnostic, hasErrors, sortDiagnostics, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { IncrementalParser } from "./incremental.js";
@@ -49,14 +50,28 @@ export class Analysis {
   }
 }
 
+/** A line that starts with `use` or `import`: the text may have a header. */
+const HEADER = /^[ \t]*(use|import)\b/m;
+
 /** Longest text lexed whole for semantic tokens and folding (a 2,000-rule policy is about 250 kB). */
 export const LEX_LIMIT = 4 * 1024 * 1024;
+
+/** How a document reaches the files it joins: what `checkSource` takes (see `CheckSourceOptions`). */
+export interface JoinOptions {
+  /** Reads a file a relative `import` names, by its path; without it an import is C285. */
+  readonly readFile?: (file: string) => string | undefined;
+  /** The directory imports may not climb above (the workspace folder), asked for each analysis. */
+  readonly root?: () => string | undefined;
+}
 
 /** Analyses successive versions of one document, reusing what did not change. */
 export class DocumentAnalyser {
   private readonly parser: IncrementalParser;
 
-  constructor(private readonly file: string) {
+  constructor(
+    private readonly file: string,
+    private readonly joins: JoinOptions = {},
+  ) {
     this.parser = new IncrementalParser(file);
   }
 
@@ -73,6 +88,16 @@ export class DocumentAnalyser {
     try {
       const parsed = this.parser.parse(text);
       const all: Diagnostic[] = [...parsed.diagnostics];
+      // A file that uses modules or imports files is checked with them, as `leash check` does. The
+      // chunked parse keeps no header, so a text that may have one is parsed whole to find it.
+      const header = !hasErrors(all) && HEADER.test(text) ? (parsePolicy(text, { file: this.file }).ast.header ?? []) : [];
+      if (header.length > 0) {
+        yield;
+        const root = this.joins.root?.();
+        const joined = checkWithHeader(text, this.file, { readFile: this.joins.readFile, ...(root === undefined ? {} : { root }) });
+        const own = joined.map((d) => (d.span.file === this.file ? d : placeInFile(d, header, this.file)));
+        return new Analysis(version, text, parsed.ast, sortDiagnostics(own), parsed.incremental, true);
+      }
       for (const stage of STAGES) {
         if (hasErrors(all)) break;
         yield;

@@ -31,7 +31,7 @@ export const KEYWORD_DOCS: { readonly [K in Keyword]: KeywordDoc } = {
   deny: { summary: "Effect: refuses the action. Outranks challenge and allow; only revoke outranks it." },
   revoke: { summary: "Effect: ends the session (or the `target`: principal, an attribute value); every later request of that key is denied (R307) until reinstated. Highest precedence." },
   flag: { summary: "Monitor-only effect: never changes the decision; matching flag rules are reported in `decision.flags`." },
-  signal: { summary: "An observed event, recorded with `policy.observe` and never decided. `revoke signal X` / `flag signal X` rules run when X is observed; in a history, `signal X` counts only signals.", example: "rule stuffing: challenge login.attempt when count(signal login.fail by context.ip within 1m) >= 5" },
+  signal: { summary: "An observed event, recorded with `observe` and never decided. `revoke signal X` / `flag signal X` rules run when X is observed; in a history, `signal X` counts only signals.", example: "rule stuffing: challenge login.attempt when count(signal login.fail by context.ip within 1m) >= 5" },
   for: { summary: "After the targets: the principals the rule applies to (`for agent \"deploy-bot\"`, `for service *`, `for *`). In `valid for D` and `label ... for D`: a duration." },
   on: { summary: "The resources the rule applies to: globs over `resource.path` (or `resource.id`), `*` matching any run of characters. In a workflow: `on deviation EFFECT`.", example: "rule builds: allow build.validate on repo/*" },
   when: { summary: "A condition that must hold for the rule to match. Several `when`/`unless` clauses must all hold; a condition that cannot be evaluated fails closed (deny-like rules match, allow rules do not)." },

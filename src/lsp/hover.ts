@@ -108,7 +108,7 @@ function eventHover(a: Analysis, s: PolicySymbol): string {
   const high = group?.tags.some((t) => t.value === "high") ?? false;
   const head = `**${what} \`${s.name}\`**${high ? " `[high]`" : ""}`;
   const lines: string[] = [];
-  if (decl === undefined) lines.push(`${head} — not declared${s.kind === "signal" ? ": signals are observed with `policy.observe`" : ""}`);
+  if (decl === undefined) lines.push(`${head} — not declared${s.kind === "signal" ? ": signals are observed with `observe`" : ""}`);
   else lines.push(`${head} — declared on line ${decl.span.line}${group && group.actions.length > 1 ? ` with ${group.actions.filter((x) => x.span !== decl.span).map((x) => `\`${x.segments.join(".")}\``).join(", ")}` : ""}`);
   if (high) lines.push("A `[high]` action is never allowed through a wildcard: only an allow rule that names it can allow it.");
   const targeting = rulesTargeting(a, s.name);

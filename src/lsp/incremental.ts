@@ -15,7 +15,9 @@ import { spanAtOffset } from "../syntax/position.js";
  * none of those keywords may follow), and the file is exactly the concatenation of the chunks'
  * items. Whenever a chunk has an error — a half-typed rule, an unterminated comment that would
  * swallow the next chunk — or a file-wide limit could be reached, the whole text is parsed again
- * with `parsePolicy`, and those diagnostics are the answer.
+ * with `parsePolicy`, and those diagnostics are the answer. A file with `import`, `use` or `param`
+ * lines is always parsed whole: its header belongs to the file, and its parameters' values reach
+ * into items of every chunk.
  */
 export class IncrementalParser {
   /** Chunks of the last clean parse by their text, items with absolute spans at `base`. */
@@ -41,7 +43,7 @@ export class IncrementalParser {
       let cached = this.cache.get(source) ?? next.get(source);
       if (cached === undefined) {
         const r = parsePolicy(source, { file: this.file });
-        if (r.diagnostics.length > 0) return this.full(text, chunks);
+        if (r.diagnostics.length > 0 || r.ast.header !== undefined) return this.full(text, chunks);
         cached = countNodes({ base: { offset: 0, line: 1 }, items: r.ast.items, comments: r.ast.comments, nodes: 0 });
         reparsed++;
       }
@@ -59,8 +61,8 @@ export class IncrementalParser {
   /** `parsePolicy` on the whole text; a clean result seeds the cache (unless the text is too long to chunk). */
   private full(text: string, chunks: readonly Chunk[] | null): IncrementalResult {
     const r = parsePolicy(text, { file: this.file });
-    if (r.diagnostics.length === 0 && chunks !== null) this.seed(text, chunks, r);
-    else if (chunks === null) this.cache = new Map();
+    if (r.diagnostics.length === 0 && chunks !== null && r.ast.header === undefined) this.seed(text, chunks, r);
+    else if (chunks === null || r.ast.header !== undefined) this.cache = new Map();
     const n = chunks?.length ?? 1;
     return { ...r, reparsedChunks: n, chunks: n, incremental: false };
   }

@@ -6,6 +6,7 @@
  * any other client.
  */
 import { createConnection, ProposedFeatures, type Connection } from "vscode-languageserver/node";
+import { readFileSync } from "node:fs";
 import { listen, type ServerOptions } from "./server.js";
 
 export { listen, SERVER_NAME, SERVER_VERSION, type ServerOptions } from "./server.js";
@@ -26,6 +27,15 @@ export function startLanguageServer(
     console.log = console.info = console.debug = log;
     console.warn = console.error = (...args: unknown[]) => connection.console.error(args.map(String).join(" "));
   }
-  listen(connection, options);
+  listen(connection, { readFile: readFromDisk, ...options });
   return connection;
+}
+
+/** A file an open document imports, read from the disk: its text, or `undefined` when it cannot be read. */
+function readFromDisk(file: string): string | undefined {
+  try {
+    return readFileSync(file, "utf8");
+  } catch {
+    return undefined;
+  }
 }

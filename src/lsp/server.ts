@@ -29,6 +29,13 @@ export interface ServerOptions {
    * current text analyses it at once.
    */
   readonly diagnosticsDelayMs?: number;
+  /**
+   * Reads a file a document imports (`import "../shared/schema.rules"`) when it is not open in the
+   * editor, by its path: its text, or `undefined` when there is none. An open document is read from
+   * the editor. Without a reader only open documents are found; `startLanguageServer` reads the disk.
+   * Library modules (`use leash/login`) are bundled and need no reader.
+   */
+  readonly readFile?: (file: string) => string | undefined;
 }
 
 export const SERVER_NAME = "leash";
@@ -55,11 +62,22 @@ export function listen(connection: Connection, options: ServerOptions = {}): voi
   const documents = new TextDocuments(TextDocument);
   const open = new Map<string, OpenDocument>();
   let snippets = false;
+  /** The workspace folders, as paths: imports may not climb above the one a document is in. */
+  let roots: string[] = [];
+  const rootOf = (file: string) => roots.filter((r) => file.startsWith(`${r}/`)).sort((a, b) => b.length - a.length)[0];
+  const readFile = (file: string): string | undefined => {
+    for (const d of documents.all()) if (fileOf(d.uri) === file) return d.getText();
+    try {
+      return options.readFile?.(file);
+    } catch {
+      return undefined;
+    }
+  };
 
   const state = (doc: TextDocument): OpenDocument => {
     let s = open.get(doc.uri);
     if (s === undefined) {
-      s = { analyser: new DocumentAnalyser(fileOf(doc.uri)), latest: null, timer: null, running: null };
+      s = { analyser: new DocumentAnalyser(fileOf(doc.uri), { readFile, root: () => rootOf(fileOf(doc.uri)) }), latest: null, timer: null, running: null };
       open.set(doc.uri, s);
     }
     return s;
@@ -151,6 +169,8 @@ export function listen(connection: Connection, options: ServerOptions = {}): voi
 
   connection.onInitialize((params: InitializeParams): InitializeResult => {
     snippets = params.capabilities?.textDocument?.completion?.completionItem?.snippetSupport === true;
+    const folders = params.workspaceFolders?.map((f) => f.uri) ?? (params.rootUri ? [params.rootUri] : []);
+    roots = folders.map(fileOf).map((r) => r.replace(/\/+$/, ""));
     return {
       capabilities: {
         positionEncoding: "utf-16",

@@ -4,6 +4,7 @@ import { Failure, readOwn } from "./attributes.js";
 import { compoundValue } from "./keys.js";
 import type { Category } from "./operators.js";
 import type { Partition, Revocation } from "./partition.js";
+import type { Entry } from "./state.js";
 import type { Event } from "./request.js";
 import type { CompiledRule } from "../compile/generate.js";
 import type { DecisionError, Reason } from "./types.js";
@@ -115,6 +116,8 @@ export class EvalContext {
   readonly read: boolean[];
   /** Per group: whether its partition was written in another policy version's layout (it is written back in this one). */
   readonly foreign: boolean[];
+  /** Per group: the pure state's entry the partition was read from (so the write finds it without a look-up). */
+  readonly entries: (Entry | undefined)[];
   /** Whether any partition was written in another policy version's layout. */
   migrated = false;
   /**
@@ -161,6 +164,7 @@ export class EvalContext {
     this.revocations = new Array(n).fill(undefined);
     this.read = new Array(n).fill(false);
     this.foreign = new Array(n).fill(false);
+    this.entries = new Array(n).fill(undefined);
   }
 
   /** Makes this context the fresh context of another decision. */
@@ -180,6 +184,7 @@ export class EvalContext {
       this.revocations[g] = undefined;
       this.read[g] = false;
       this.foreign[g] = false;
+      this.entries[g] = undefined;
     }
     this.migrated = false;
     this.offline = null;

@@ -19,7 +19,7 @@ export type { CompiledManifest, CompiledPolicy, LoadCompiledOptions, LoadCompile
 export type { PolicyOptions } from "../compile/from-ir.js";
 
 // Deciding
-export { Policy, keySpecText } from "./engine.js";
+export { Policy } from "./engine.js";
 export type {
   AttributeValue,
   Decision,

@@ -1,5 +1,5 @@
 import { contentHash } from "../compile/hash.js";
-import type { KeyGroupIR, OpIR } from "../compile/ir.js";
+import type { OpIR } from "../compile/ir.js";
 import { isRecord } from "./attributes.js";
 import { NONE } from "./operators.js";
 
@@ -136,83 +136,11 @@ export type Carried = readonly [id: string, expires: number, registers: readonly
 /** Most carried operators one partition keeps (the newest are kept). */
 export const MAX_CARRIED = 64;
 
-/**
- * The registers of group `to` (operators `toOps`) taken from registers `r` of layout `from` and from
- * the carried operators `carried`, with the operators `to` lacks carried on. `expires` is when the
- * source registers stop being live (the partition's expiry under `from`); `now` the key's time.
- * Registers are validated against `from` by the caller.
- */
-export function migrateRegisters(
-  from: LayoutDescriptor,
-  r: readonly unknown[],
-  expires: number,
-  carried: readonly Carried[],
-  to: KeyGroupIR,
-  toOps: readonly OpIR[],
-  labels: readonly string[],
-  now: number,
-): { registers: unknown[]; carried: Carried[] } {
-  const out = new Array<unknown>(to.slots).fill(NONE);
-  const mine = new Set<string>();
-  for (const op of toOps) {
-    mine.add(op.id);
-    const width = registerSpan(op, toOps, to.slots);
-    const src = from.ops.find((o) => o.id === op.id);
-    if (src !== undefined && expires > now) {
-      copyOp(op.op, r.slice(src.slot, src.slot + src.width), src.labels, out, op.slot, width, labels);
-      continue;
-    }
-    const kept = carried.find((c) => c[0] === op.id && c[1] > now);
-    if (kept !== undefined) copyOp(op.op, kept[2], undefined, out, op.slot, width, labels);
-  }
-  const next: Carried[] = [];
-  if (expires > now) for (const o of from.ops) if (!mine.has(o.id)) next.push([o.id, expires, r.slice(o.slot, o.slot + o.width)]);
-  for (const c of carried) if (!mine.has(c[0]) && c[1] > now && !next.some((n) => n[0] === c[0])) next.push(c);
-  return { registers: out, carried: next.length > MAX_CARRIED ? next.slice(next.length - MAX_CARRIED) : next };
-}
-
 /** The slots op takes in a group whose operators are `ops` (its register width). */
-function registerSpan(op: OpIR, ops: readonly OpIR[], slots: number): number {
+export function registerSpan(op: OpIR, ops: readonly OpIR[], slots: number): number {
   let next = slots;
   for (const o of ops) if (o.slot > op.slot && o.slot < next) next = o.slot;
   return next - op.slot;
-}
-
-/** Copies one operator's registers `src` into `out` at `slot`, adapting to a different width. */
-function copyOp(kind: OpIR["op"], src: readonly unknown[], srcLabels: readonly string[] | undefined, out: unknown[], slot: number, width: number, labels: readonly string[]): void {
-  switch (kind) {
-    case "count":
-    case "regularity":
-    case "limit": {
-      // Time lists (oldest first, then NONE) keep their newest times; a windowless limit is one count.
-      const filled: unknown[] = [];
-      for (const t of src) {
-        if (t === NONE) break;
-        filled.push(t);
-      }
-      const kept = filled.slice(Math.max(0, filled.length - width));
-      for (let i = 0; i < kept.length; i++) out[slot + i] = kept[i];
-      return;
-    }
-    case "distinct":
-    case "distinctLimit": {
-      const v = src[0];
-      if (!Array.isArray(v)) return;
-      out[slot] = v;
-      return;
-    }
-    case "labels": {
-      if (srcLabels === undefined) return;
-      for (let i = 0; i < labels.length && i < width; i++) {
-        const j = srcLabels.indexOf(labels[i]!);
-        if (j >= 0 && j < src.length) out[slot + i] = src[j];
-      }
-      return;
-    }
-    default:
-      if (src.length !== width) return; // same id, other width: cannot be the same operator
-      for (let i = 0; i < width; i++) out[slot + i] = src[i];
-  }
 }
 
 /** Checks carried operators read from a store: `[id, expires, registers]` triples of numbers and pairs. */

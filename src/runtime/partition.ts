@@ -1,6 +1,6 @@
-import type { KeyGroupIR, OpIR } from "../compile/ir.js";
+import type { KeyGroupIR } from "../compile/ir.js";
 import { isRecord } from "./attributes.js";
-import { checkCarried, checkRegisters, migrateRegisters, type Carried, type LayoutDescriptor } from "./layout.js";
+import { checkCarried, checkRegisters, type Carried } from "./layout.js";
 
 /**
  * Partitions: the unit of state. One partition per key (`session:s-1`, `principal:agent/bot`,
@@ -22,7 +22,7 @@ export class Revocation {
   constructor(
     /** When it was revoked (the key's time). */
     readonly t: number,
-    /** The revoking rule; `null` for `policy.revoke` / `guard.revoke`. */
+    /** The revoking rule; `null` for `revoke` / `guard.revoke`. */
     readonly rule: string | null,
     readonly reason: string,
   ) {}
@@ -56,35 +56,34 @@ export class CorruptPartition {
   ) {}
 }
 
-/** A partition written in a layout this policy does not know and whose descriptor it has not seen. */
-export class UnknownLayout {
+/**
+ * A partition in another layout than its group's in this policy (another policy version wrote it),
+ * its fields checked; its registers are read through their layout's descriptor (migrate.ts).
+ */
+export class ForeignPartition {
   constructor(
     readonly key: string,
-    readonly layout: string,
+    readonly l: string,
+    readonly t: number,
+    readonly x: number,
+    readonly r: unknown,
+    readonly v: Revocation | undefined,
+    readonly c: readonly Carried[],
   ) {}
 }
 
-/** A partition another policy version wrote, translated into this policy's layout. */
-export class LoadedPartition {
-  readonly migrated = true;
-  constructor(readonly p: Partition) {}
-}
-
-/** Where a policy finds the descriptors of layouts other than its own. */
-export type LayoutSource = (id: string) => LayoutDescriptor | undefined;
-
 /**
  * Reads the stored value of `key` (group `g`) as a partition of this policy: `null` when there is
- * none, a `Partition` in this policy's layout, a `LoadedPartition` migrated from another version's,
- * or why it cannot be read. A `Partition` in this group's layout is the
- * core's own write and is taken as it is; any other value is checked field by field (JSON from a
- * store, a state that went through JSON, a raw string a store could not decode). Never throws.
+ * none, a `Partition` in the group's layout, a `ForeignPartition` in another layout, or why it
+ * cannot be read. A `Partition` in this group's layout is the core's own write and is taken as it
+ * is; any other value is checked field by field (JSON from a store, a state that went through JSON,
+ * a raw string a store could not decode). Never throws.
  */
-export function loadPartition(raw: unknown, key: string, g: KeyGroupIR, ops: readonly OpIR[], labels: readonly string[], layouts: LayoutSource, time: number): Partition | LoadedPartition | CorruptPartition | UnknownLayout | null {
+export function loadPartition(raw: unknown, key: string, g: KeyGroupIR): Partition | ForeignPartition | CorruptPartition | null {
   if (raw === null || raw === undefined) return null;
   if (raw instanceof Partition && raw.l === g.layoutId) return raw;
   try {
-    return loadForeign(raw, key, g, ops, labels, layouts, time);
+    return loadStored(raw, key, g);
   } catch (e) {
     return new CorruptPartition(key, `the partition cannot be read (${e instanceof Error ? e.message : "unreadable"})`);
   }
@@ -92,8 +91,7 @@ export function loadPartition(raw: unknown, key: string, g: KeyGroupIR, ops: rea
 
 const FIELDS = new Set(["l", "t", "x", "r", "v", "c"]);
 
-/** `time`: the event's; registers carried over are judged at the key's time, the later of it and the partition's `t`. */
-function loadForeign(raw: unknown, key: string, g: KeyGroupIR, ops: readonly OpIR[], labels: readonly string[], layouts: LayoutSource, time: number): Partition | LoadedPartition | CorruptPartition | UnknownLayout {
+function loadStored(raw: unknown, key: string, g: KeyGroupIR): Partition | ForeignPartition | CorruptPartition {
   const bad = (what: string) => new CorruptPartition(key, `${key}: ${what}`);
   if (typeof raw === "string") return bad("the store holds a value it could not decode");
   if (!isRecord(raw)) return bad("a partition is an object");
@@ -104,7 +102,6 @@ function loadForeign(raw: unknown, key: string, g: KeyGroupIR, ops: readonly OpI
   const c = o.c === null ? undefined : o.c;
   if (typeof l !== "string" || l.length > 64) return bad("no layout id");
   if (!isTime(t) || !isTime(x)) return bad("its times are not finite numbers");
-  const now = Math.max(time, t);
   let revocation: Revocation | undefined;
   if (v !== undefined) {
     if (!isRecord(v)) return bad("its revocation is not an object");
@@ -117,21 +114,10 @@ function loadForeign(raw: unknown, key: string, g: KeyGroupIR, ops: readonly OpI
     if (why !== null) return bad(why);
   }
   const carried = (c ?? []) as readonly Carried[];
-  if (l === g.layoutId) {
-    const why = checkRegisters(g.layout.ops, g.slots, r);
-    if (why !== null) return bad(why);
-    return new Partition(l, t, x, (r as unknown[]).slice(), revocation, carried.length > 0 ? carried : undefined);
-  }
-  const from = layouts(l);
-  if (from === undefined) return new UnknownLayout(key, l);
-  if (from.group !== g.text) return bad(`its layout ${l} is for ${from.group} keys, not ${g.text}`);
-  const why = checkRegisters(from.ops, from.slots, r);
-  if (why !== null) return bad(`${why} (layout ${l})`);
-  const m = migrateRegisters(from, r as unknown[], x, carried, g, ops, labels, now);
-  const after = checkRegisters(g.layout.ops, g.slots, m.registers);
-  if (after !== null) return bad(`${after} (carried over from layout ${l})`);
-  // The expiry follows this policy's lifetime for the group, from the key's last-seen time.
-  return new LoadedPartition(new Partition(g.layoutId, t, Math.max(x, t + g.ttl), m.registers, revocation, m.carried.length > 0 ? m.carried : undefined));
+  if (l !== g.layoutId) return new ForeignPartition(key, l, t, x, r, revocation, carried);
+  const why = checkRegisters(g.layout.ops, g.slots, r);
+  if (why !== null) return bad(why);
+  return new Partition(l, t, x, (r as unknown[]).slice(), revocation, carried.length > 0 ? carried : undefined);
 }
 
 function isTime(v: unknown): v is number {

@@ -183,21 +183,65 @@ class EventValue implements Event {
 
 /**
  * Which of `limits` the request's principal, resource and context go over, or null. One walk over
- * own enumerable properties, with an explicit stack (no recursion to overflow).
+ * own enumerable properties. The roots' own properties are counted in place; nested objects and
+ * arrays go on an explicit stack (no recursion to overflow), allocated only when a root holds one,
+ * so a flat request (the usual kind) is checked without allocating.
  */
 function overLimits(p: Record<string, unknown> | undefined, resource: Record<string, unknown> | undefined, context: Record<string, unknown> | undefined, limits: RequestLimits): string | null {
-  let properties = 0;
-  let strings = 0;
-  const values: unknown[] = [];
-  const depths: number[] = [];
-  for (const root of [p, resource, context]) {
-    if (root === undefined) continue;
-    values.push(root);
-    depths.push(1);
+  if (limits.maxDepth < 1 && (p !== undefined || resource !== undefined || context !== undefined)) return `values nest deeper than ${limits.maxDepth} levels`;
+  const tally = TALLY;
+  tally.properties = 0;
+  tally.strings = 0;
+  tally.nested = null;
+  if ((p !== undefined && !countRoot(p, tally, limits)) || (resource !== undefined && !countRoot(resource, tally, limits)) || (context !== undefined && !countRoot(context, tally, limits))) {
+    return tally.properties > limits.maxProperties ? `more than ${limits.maxProperties} properties and elements` : `more than ${limits.maxStringLength} characters of strings`;
   }
-  while (values.length > 0) {
-    const v = values.pop()!;
-    const depth = depths.pop()!;
+  const nested = tally.nested;
+  if (nested === null) return null;
+  tally.nested = null;
+  return overLimitsNested(nested, tally.properties, tally.strings, limits);
+}
+
+/** What `countRoot` has counted so far; one per module (the walk is synchronous and never re-entered). */
+interface Tally {
+  properties: number;
+  strings: number;
+  /** The objects and arrays found in the roots, each with its depth (2), or null while there are none. */
+  nested: unknown[] | null;
+}
+
+const TALLY: Tally = { properties: 0, strings: 0, nested: null };
+
+/** Counts a root's own properties and strings into `t`; false as soon as a count is over its limit. */
+function countRoot(o: Record<string, unknown>, t: Tally, limits: RequestLimits): boolean {
+  if (Array.isArray(o)) {
+    // A root is a record (isRecord), never an array; counted as one all the same should that change.
+    (t.nested ??= []).push(o, 1);
+    return true;
+  }
+  let properties = t.properties;
+  let strings = t.strings;
+  for (const k in o) {
+    if (!hasOwn.call(o, k)) continue;
+    if (++properties > limits.maxProperties) {
+      t.properties = properties;
+      return false;
+    }
+    strings += k.length;
+    const x = o[k];
+    if (typeof x === "string") strings += x.length;
+    else if (typeof x === "object" && x !== null) (t.nested ??= []).push(x, 2);
+  }
+  t.properties = properties;
+  t.strings = strings;
+  return strings <= limits.maxStringLength;
+}
+
+/** The rest of the walk (see `overLimits`): `work` holds value, depth pairs. */
+function overLimitsNested(work: unknown[], properties: number, strings: number, limits: RequestLimits): string | null {
+  while (work.length > 0) {
+    const depth = work.pop() as number;
+    const v = work.pop();
     if (depth > limits.maxDepth) return `values nest deeper than ${limits.maxDepth} levels`;
     if (Array.isArray(v)) {
       properties += v.length;
@@ -205,7 +249,7 @@ function overLimits(p: Record<string, unknown> | undefined, resource: Record<str
       for (let i = 0; i < v.length; i++) {
         const x = v[i];
         if (typeof x === "string") strings += x.length;
-        else if (typeof x === "object" && x !== null) (values.push(x), depths.push(depth + 1));
+        else if (typeof x === "object" && x !== null) work.push(x, depth + 1);
       }
     } else {
       const o = v as Record<string, unknown>;
@@ -215,7 +259,7 @@ function overLimits(p: Record<string, unknown> | undefined, resource: Record<str
         strings += k.length;
         const x = o[k];
         if (typeof x === "string") strings += x.length;
-        else if (typeof x === "object" && x !== null) (values.push(x), depths.push(depth + 1));
+        else if (typeof x === "object" && x !== null) work.push(x, depth + 1);
       }
     }
     if (strings > limits.maxStringLength) return `more than ${limits.maxStringLength} characters of strings`;
@@ -296,3 +340,21 @@ export function describe(v: unknown): string {
 }
 
 export { MAX_STRING };
+
+/** The message of an error a request's getter or proxy threw, never throwing itself. */
+export function describeError(e: unknown): string {
+  try {
+    return e instanceof Error ? String(e.message) : String(e);
+  } catch {
+    return "an unreadable error";
+  }
+}
+
+/** `describe` of a value that may be anything (a proxy, a throwing getter), never throwing. */
+export function safeDescribe(v: unknown): string {
+  try {
+    return describe(v);
+  } catch {
+    return "an unreadable value";
+  }
+}

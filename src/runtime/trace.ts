@@ -3,6 +3,7 @@ import { isRecord } from "./attributes.js";
 import type { Policy } from "./engine.js";
 import { validTime } from "./time.js";
 import type { Decision, KeySpec, PolicyState } from "./types.js";
+import { observe, reinstate, revoke } from "./operations.js";
 
 /**
  * A trace line: a request (has `action`), a signal (has `signal`), or a state operation
@@ -225,7 +226,7 @@ function applyLine(policy: Policy, state: PolicyState, kind: EventKind, event: T
       return { state: r.state, step: { index, kind, event, decision: r.decision, expect, mismatches: compare(expect, r.decision) } };
     }
     case "signal": {
-      const r = policy.observe(state, event);
+      const r = observe(policy, state, event);
       const revoked = r.revoked.map((x) => x.key);
       const mismatches = [...compareList("flags", expect?.flags, r.flags), ...compareList("revoked", expect?.revoked, revoked)];
       if (expect && r.errors.some((e) => e.code === "R304" || e.code === "R303")) mismatches.push(`signal rejected: ${r.errors[0]!.message}`);
@@ -234,12 +235,12 @@ function applyLine(policy: Policy, state: PolicyState, kind: EventKind, event: T
     case "revoke": {
       const reason = own(event, "reason");
       const time = own(event, "time");
-      const r = policy.revoke(state, event.revoke as KeySpec, typeof reason === "string" ? reason : "revoked by API", time === undefined ? 0 : (time as number | string));
+      const r = revoke(policy, state, event.revoke as KeySpec, typeof reason === "string" ? reason : "revoked by API", time === undefined ? 0 : (time as number | string));
       const revoked = r.error ? [] : [r.key];
       return { state: r.state, step: { index, kind, event, revoked, message: r.error?.message, expect, mismatches: compareList("revoked", expect?.revoked, revoked) } };
     }
     case "reinstate": {
-      const r = policy.reinstate(state, event.reinstate as KeySpec);
+      const r = reinstate(policy, state, event.reinstate as KeySpec);
       return { state: r.state, step: { index, kind, event, message: r.error?.message, expect, mismatches: [] } };
     }
   }

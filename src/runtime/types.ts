@@ -38,7 +38,7 @@ export interface Request {
 
 /**
  * An observed fact reported by the runtime (not decided): `login.fail`, `approval.granted`,
- * `risk.changed`, `session.revoked`. Fed to `policy.observe`.
+ * `risk.changed`, `session.revoked`. Fed to `observe`.
  */
 export interface Signal {
   readonly signal: string;
@@ -130,7 +130,7 @@ export interface Decision {
  * The state of all keys, immutable and JSON-serialisable: `JSON.parse(JSON.stringify(state))` is a
  * valid state that decides as the original. It holds one partition per key (see docs/semantics.md,
  * "State"); its JSON form lists them as `partitions: [[key, partition], ...]` in write order.
- * Treat it as opaque; `policy.partitions(state)` and `policy.revocations(state)` show what it holds.
+ * Treat it as opaque; `partitions(policy, state)` and `revocations(policy, state)` show what it holds.
  */
 export interface PolicyState {
   readonly v: 2;

@@ -17,7 +17,7 @@ export interface PolicyVocabulary {
   readonly actions: readonly string[];
   /** Actions declared `[high]` when a policy has an actions block (a subset of `actions`). */
   readonly highActions: readonly string[];
-  /** Signal names for `policy.observe`. */
+  /** Signal names for `observe`. */
   readonly signals: readonly string[];
   readonly principals: readonly Principal[];
   readonly sessions: readonly string[];

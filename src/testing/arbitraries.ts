@@ -19,7 +19,7 @@ export interface TraceOptions {
   readonly minGroups?: number;
   /** Time of the first event, ms. Default 0. */
   readonly start?: number;
-  /** Whether signals (`policy.observe`) may appear. Default true when the policy names any. */
+  /** Whether signals (`observe`) may appear. Default true when the policy names any. */
   readonly signals?: boolean;
   /** Whether a group may repeat its event (bursts that reach counts, limits and rates). Default true. */
   readonly bursts?: boolean;
@@ -160,7 +160,7 @@ export function arbRequest(source: VocabularySource, options: EventOptions = {})
     .map((r) => clean({ principal: r.principal, action: r.action, resource: r.resource, context: emptyToUndefined(r.context), session: r.session, time }));
 }
 
-/** A random signal (`policy.observe`) named by the policy, with a principal, session and context from its vocabulary. */
+/** A random signal (`observe`) named by the policy, with a principal, session and context from its vocabulary. */
 export function arbSignal(source: VocabularySource, options: EventOptions = {}): fc.Arbitrary<Signal & { readonly time: number }> {
   const v = vocab(source);
   const time = options.time ?? 0;

@@ -13,6 +13,7 @@ import { instrument, isProbe, type RuleProbes } from "./probes.js";
 import { minimizeTrace, randomSeed, type SearchPhase } from "./properties.js";
 import { changesBetween, type PolicyChange } from "./changes.js";
 import { mergeVocabularies, vocabularyOf } from "./vocabulary.js";
+import { observe } from "../runtime/operations.js";
 
 export { mergeVocabularies };
 
@@ -177,8 +178,8 @@ function differences(a: Side, b: Side, trace: readonly TraceEntry[], record: boo
     let old: Found["old"];
     let neu: Found["old"];
     if ("signal" in e) {
-      const ro = a.run.observe(so, e);
-      const rn = b.run.observe(sn, e);
+      const ro = observe(a.run, so, e);
+      const rn = observe(b.run, sn, e);
       so = ro.state;
       sn = rn.state;
       if (record) {

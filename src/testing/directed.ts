@@ -8,6 +8,7 @@ import { enableOperator, instantiate, labelsRead, operatorSites, readerNames, re
 import { isCoverageProbe, isProbe } from "./probes.js";
 import { ABSENT, crossSolutions, mergeSolutions, PRESENT, Solver, type Need, type Slot, type Solution } from "./solve.js";
 import { vocabularyOf, type Vocabulary, type VocabularyValue } from "./vocabulary.js";
+import { observe } from "../runtime/operations.js";
 
 /**
  * Directed traces: the plans of `plans.ts` built into concrete requests and signals. Each event's
@@ -370,7 +371,7 @@ class TraceBuilder implements PlanKit {
 
   /** Decides (or observes) one event. */
   private run(state: PolicyState, e: TraceEntry): { state: PolicyState; decision: Decision | null } {
-    if ("signal" in e) return { state: this.policy.observe(state, e).state, decision: null };
+    if ("signal" in e) return { state: observe(this.policy, state, e).state, decision: null };
     const r = this.policy.decide(state, e);
     return { state: r.state, decision: r.decision };
   }

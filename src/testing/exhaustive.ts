@@ -7,6 +7,7 @@ import type { TraceEntry } from "./arbitraries.js";
 import { thresholdOf, walk } from "./plans.js";
 import { compareValues, OTHER } from "./solve.js";
 import { mergeVocabularies, neighbours, vocabularyOf, type VocabularyValue } from "./vocabulary.js";
+import { observe } from "../runtime/operations.js";
 
 /**
  * The bounded exhaustive mode: every trace of up to N events over a policy's *alphabet*, with time
@@ -395,7 +396,7 @@ export function exploreTraces(
         for (let i = 0; i < policies.length; i++) {
           const p = policies[i]!;
           if ("signal" in e) {
-            const r = p.observe(states[i]!, e);
+            const r = observe(p, states[i]!, e);
             outcomes.push({ decision: null, observed: r });
             next.push(r.state);
           } else {

@@ -1,6 +1,7 @@
 import type { Policy } from "../runtime/engine.js";
 import type { TraceEntry } from "./arbitraries.js";
 import { isProbe } from "./probes.js";
+import { observe } from "../runtime/operations.js";
 
 /** What one event of a trace did: a request's effect and deciding rules, or the keys a signal revoked. */
 export interface StepOutcome {
@@ -19,7 +20,7 @@ export function stepOutcomes(policy: Policy, trace: readonly TraceEntry[]): Step
   let state = policy.initialState();
   return trace.map((e) => {
     if ("signal" in e) {
-      const r = policy.observe(state, e);
+      const r = observe(policy, state, e);
       state = r.state;
       const revoked = r.revoked.map((x) => x.key);
       return { kind: "signal", ...(revoked.length > 0 ? { effect: "revoke" } : {}), rules: r.revoked.map((x) => x.rule), flags: r.flags.filter((f) => !isProbe(f)), revoked };

@@ -12,6 +12,7 @@ import { alphabetOf, exploreTraces, type ExhaustiveReport } from "./exhaustive.j
 import { stepOutcomes, type StepOutcome } from "./outcomes.js";
 import { instrument, isProbe, type ClaimProbe, type Instrumented } from "./probes.js";
 import { vocabularyOf, type Vocabulary } from "./vocabulary.js";
+import { observe } from "../runtime/operations.js";
 
 /** Options for checking properties. */
 export interface PropertyOptions {
@@ -127,7 +128,7 @@ function findViolation(policy: Policy, claim: ClaimProbe, trace: readonly TraceE
   for (let i = 0; i < trace.length; i++) {
     const e = trace[i]!;
     if ("signal" in e) {
-      const r = policy.observe(state, e);
+      const r = observe(policy, state, e);
       state = r.state;
       onOutcome?.({ rules: r.revoked.map((x) => x.rule), flags: r.flags, errors: r.errors });
       if (applies(claim, r.flags, r.errors, e)) {

@@ -5,6 +5,7 @@ import type { Decision } from "../runtime/types.js";
 import type { TraceEntry } from "./arbitraries.js";
 import type { Outcome } from "./coverage.js";
 import { isProbe } from "./probes.js";
+import { observe } from "../runtime/operations.js";
 
 /** The outcome of one step of a `test` block. */
 export interface TestStepResult {
@@ -43,7 +44,7 @@ export const TEST_EPOCH = 0;
 /**
  * Runs every `test` block of a parsed file against a compiled policy: steps in order, state
  * threaded from `policy.initialState()`, `at D` relative to epoch 0 (a step without `at` one second
- * after the previous one, the first at 0), signals through `policy.observe`; each request's effect
+ * after the previous one, the first at 0), signals through `observe`; each request's effect
  * and optional `by RULE` (the rule must be among `decision.rules`) compared with the step.
  */
 export function runTests(policy: Policy, ast: PolicyFile, options: RunTestsOptions = {}): TestResult[] {
@@ -59,7 +60,7 @@ export function runTest(policy: Policy, test: TestDecl, options: RunTestsOptions
     const event = events[i]!;
     const index = i + 1;
     if (step.kind === "TestSignal") {
-      const r = policy.observe(state, event);
+      const r = observe(policy, state, event);
       state = r.state;
       options.onOutcome?.({ rules: r.revoked.map((x) => x.rule), flags: r.flags, errors: r.errors });
       const rejected = r.errors.find((e) => e.code === "R304" || e.code === "R303");

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { deriveAction, HttpGate, type RawView } from "../../src/adapters/http/index.js";
 import { cookieValue } from "../../src/adapters/http/cookies.js";
+import { pathOf } from "../../src/adapters/http/fetch.js";
 import { RouteTable } from "../../src/adapters/http/routes.js";
 import { compilePolicyOrThrow } from "../../src/compile/compile.js";
 import { createGuard, type GuardEvent } from "../../src/guard/index.js";
@@ -23,6 +24,29 @@ describe("routes", () => {
   it("a malformed pattern is a TypeError when the middleware is made", () => {
     expect(() => new RouteTable({ "/login": "x.y" })).toThrow(/METHOD \/path/);
     expect(() => new RouteTable({ "GET /a/*/b": "x.y" })).toThrow(/only at the end/);
+  });
+});
+
+describe("routes: literal paths answered without a scan", () => {
+  it("give the first matching route in table order, as the scan does", () => {
+    const table = new RouteTable({ "GET /:page": "page.read", "GET /catalog": "catalog.search", "POST /catalog": "catalog.create", "* /catalog": "catalog.any", "* /health": "health", "PUT /health": "health.put", "GET /a/b": "ab" });
+    const scan = (method: string, path: string) => (table as unknown as { scan(m: string, p: string): unknown }).scan(method, path);
+    for (const method of ["GET", "POST", "PUT", "DELETE", "PROPFIND"])
+      for (const path of ["/catalog", "/health", "/a/b", "/a/b/", "/catalog/", "/x", "/"]) expect(table.match(method, path), `${method} ${path}`).toEqual(scan(method, path));
+    expect(table.match("GET", "/catalog")).toMatchObject({ action: "page.read", params: { page: "catalog" } });
+    expect(table.match("POST", "/catalog")).toMatchObject({ action: "catalog.create" });
+    expect(table.match("DELETE", "/catalog")).toMatchObject({ action: "catalog.any" });
+    expect(table.match("PUT", "/health")).toMatchObject({ action: "health" });
+  });
+});
+
+describe("pathOf: the path and query of a request URL", () => {
+  it("is what new URL gives, for plain and unusual URLs alike", () => {
+    const urls = ["http://127.0.0.1:3000/catalog", "http://h/a/b?x=1&y=2", "http://h/a?", "http://h/", "http://h", "http://h/a/./b/../c", "http://h/%2e%2E/x", "http://h/a%20b?q", "http://h/a b", "http://h/ü?ü", "https://h/a\\b", "http://h/a#frag", "http://h/a?q#f", "http://h/.hidden/..x", "http://h/a/.."];
+    for (const href of urls) {
+      const u = new URL(href);
+      expect(pathOf(href), href).toEqual({ path: u.pathname, url: u.pathname + u.search });
+    }
   });
 });
 

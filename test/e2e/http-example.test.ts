@@ -95,7 +95,8 @@ describe("the example service under its scenario", () => {
       "agent GET /catalog 403",
     ]);
     expect(steps[4]!.note).toBe("wrong user or password");
-    expect(steps[9]!.note).toBe("Unauthorized: rule credential-stuffing challenges login.attempt (WWW-Authenticate)");
+    expect(steps[9]!.note).toBe("Unauthorized: many failed logins from this address (WWW-Authenticate)");
+    expect(steps[29]!.note).toBe("Unauthorized: new address and new card just before paying (WWW-Authenticate)");
     expect(steps[24]!.note).toBe("Too Many Requests: too many login attempts from this address (Retry-After)");
     expect(steps.at(-2)!.note).toBe("Unauthorized: an agent trying card after card (WWW-Authenticate, session cookie cleared)");
     expect(steps.at(-1)!.note).toMatch(/^Forbidden: session:.* was revoked by rule card-probing/);
@@ -136,9 +137,9 @@ describe("leash replay on the example service's log", () => {
     const { code, io } = cli(["replay", logPath, "--policy", "examples/http/loosened.rules"]);
     expect(await code).toBe(1);
     expect(io.out).toContain("18 decisions would change, in 3 groups:");
-    expect(io.out).toMatch(/login\.attempt +challenge -> allow {2}x15\n {4}rules credential-stuffing -> storefront/);
+    expect(io.out).toMatch(/login\.attempt +challenge -> allow {2}x15\n {4}rules login-stuffing-by-ip -> storefront/);
     expect(io.out).toMatch(/login\.attempt +deny -> allow {2}x2\n {4}rules login-flood -> storefront/);
-    expect(io.out).toMatch(/payment\.submit +challenge -> allow {2}x1\n {4}rules takeover-pattern -> shoppers/);
+    expect(io.out).toMatch(/payment\.submit +challenge -> allow {2}x1\n {4}rules checkout-takeover-pattern -> shoppers/);
     expect(io.out).toContain("1 decision came out differently but cannot be verified");
   });
 

@@ -53,7 +53,7 @@ describe("docs/guides/http.md", () => {
       for (let i = 0; i < 21; i++) logins.push(await fetch(`${url}/login`, { method: "POST" }));
       expect(logins.map((r) => r.status)).toEqual([...Array(5).fill(401), ...Array(15).fill(401), 429]);
       expect(logins[4]!.headers.get("www-authenticate")).toBeNull();
-      expect(logins[5]!.headers.get("www-authenticate")).toBe('Bearer realm="leash", error="insufficient_user_authentication", error_description="rule credential-stuffing challenges login.attempt", acr_values="captcha"');
+      expect(logins[5]!.headers.get("www-authenticate")).toBe('Bearer realm="leash", error="insufficient_user_authentication", error_description="many failed logins from this address", acr_values="captcha"');
       const retryAfter = Number(logins[20]!.headers.get("retry-after"));
       expect(retryAfter).toBeGreaterThanOrEqual(1);
       expect(retryAfter).toBeLessThanOrEqual(60);
@@ -106,11 +106,15 @@ describe("docs/guides/http.md", () => {
 
   it("next-route.ts: POST is a route handler the Fetch API calls", async () => {
     const m = (await import(docModule(PAGE, "next-route.ts"))) as { POST: (r: Request) => Promise<Response> };
-    const agent = await m.POST(new Request("http://localhost/checkout", { method: "POST", headers: { "x-agent": "shop-assistant", cookie: "sid=s-7" } }));
+    const agent = await m.POST(new Request("http://localhost/checkout", { method: "POST", headers: { "x-agent": "shop-assistant", cookie: "sid=s-7", "x-forwarded-for": "192.0.2.10, 10.0.0.1" } }));
     expect(agent.status).toBe(200);
     expect(await agent.json()).toEqual({ paid: true });
-    const anonymous = await m.POST(new Request("http://localhost/checkout", { method: "POST", headers: { cookie: "sid=s-8" } }));
+    const anonymous = await m.POST(new Request("http://localhost/checkout", { method: "POST", headers: { cookie: "sid=s-8", "x-forwarded-for": "192.0.2.11" } }));
     expect(anonymous.status).toBe(403);
+    // Without an address the library's rules keyed by context.ip fail closed (R305): a challenge.
+    const unknown = await m.POST(new Request("http://localhost/checkout", { method: "POST", headers: { "x-agent": "shop-assistant", cookie: "sid=s-9" } }));
+    expect(unknown.status).toBe(401);
+    expect(await unknown.json()).toMatchObject({ effect: "challenge", rules: expect.arrayContaining(["checkout-card-testing-by-ip"]) });
   });
 
   it("observed.ts: a log line per decision, through fanOut with telemetry", async () => {

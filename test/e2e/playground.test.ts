@@ -4,6 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkSource } from "../../src/check/source.js";
+import { compilePolicy } from "../../src/compile/compile.js";
+import { LIBRARY_POLICY } from "../../playground/test/library-case.js";
 
 /**
  * The playground as a user meets it: built with Vite into static files, served from a sub-path of
@@ -131,6 +133,18 @@ describe.skipIf(!hasChromium && process.env.CI !== "true")("the playground in Ch
     expect(s.url).toMatch(new RegExp(`^${s.origin.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}#s=z[A-Za-z0-9_-]+$`));
     expect(s.policy).toBe("rule readers: allow doc.read for agent *\nrule no-deletes: deny doc.delete\n");
     expect(s.shown).toEqual({ policy: s.policy, trace: s.trace, summary: "1 event · 1 of 1 expectations met", example: "" });
+  });
+
+  it("checks and runs a policy that uses a library module: the module's diagnostic names it, at the use", () => {
+    const s = step("libraryModule");
+    const clash = s.clash as { diagnostics: string[]; squiggles: string[] };
+    const c275 = clash.diagnostics.find((d) => d.includes("[C275]"));
+    expect(c275, JSON.stringify(clash.diagnostics)).toMatch(/^1:1 error\[C275\]: leash\/login\.rules:\d+:\d+: .*login-block-ip/);
+    expect(clash.squiggles.join("")).toContain("use leash/login");
+    const compiled = compilePolicy(LIBRARY_POLICY, { file: "policy.rules" }).policy!;
+    expect(s.status).toBe(`compiles: ${compiled.ruleIds.length} rules`);
+    expect(s.summary).toBe("4 events · 2 of 2 expectations met");
+    expect((s.rows as Row[]).filter((r) => r.effect !== undefined).map((r) => [r.effect, r.ok])).toEqual([["challenge", "true"], ["allow", "true"]]);
   });
 
   it("had no error in the page", () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { compilePolicyOrThrow, type PolicyState } from "../../src/index.js";
+import { partitions } from "../../src/runtime/inspect.js";
 
 /**
  * A policy reuses one evaluation context across decisions. A decision started from inside
@@ -35,7 +36,7 @@ describe("decisions do not share evaluation state", () => {
     expect(outer.decision.time).toBe(10);
     expect(outer.decision.watch).toContain("session:outer");
     expect(outer.decision.watch).not.toContain("session:inner");
-    expect(policy.partitions(outer.state).map((p) => p.key)).toEqual(["session:outer"]);
+    expect(partitions(policy, outer.state).map((p) => p.key)).toEqual(["session:outer"]);
   });
 
   it("after a decision that failed on corrupt state, the next decision starts clean", () => {

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { agent, policyOf } from "./helpers.js";
+import { observe, recheck, reinstate, revoke } from "../../src/runtime/operations.js";
+import { revocations } from "../../src/runtime/inspect.js";
 
 describe("validUntil, nextDeadline and watch", () => {
   const p = policyOf(`
@@ -48,11 +50,11 @@ describe("recheck", () => {
     const first = p.decide(p.initialState(), req(0));
     expect(first.decision.effect).toBe("allow");
     const held = first.decision;
-    expect(p.recheck(first.state, held, req(5 * 60_000)).stands).toBe(true);
-    const late = p.recheck(first.state, held, req(10 * 60_000));
+    expect(recheck(p, first.state, held, req(5 * 60_000)).stands).toBe(true);
+    const late = recheck(p, first.state, held, req(10 * 60_000));
     expect(late.stands).toBe(false);
     expect(late.decision.effect).toBe("deny");
-    const risky = p.recheck(first.state, held, req(60_000, 0.95));
+    const risky = recheck(p, first.state, held, req(60_000, 0.95));
     expect(risky.stands).toBe(false);
     expect(risky.reason).toContain("allow became deny");
   });
@@ -61,14 +63,14 @@ describe("recheck", () => {
     const r = { principal: agent("a"), action: "doc.read", session: "s", time: 0 };
     const first = p.decide(p.initialState(), r);
     expect(first.decision.effect).toBe("allow");
-    expect(p.recheck(first.state, first.decision, { ...r, time: 5 }).stands).toBe(true);
+    expect(recheck(p, first.state, first.decision, { ...r, time: 5 }).stands).toBe(true);
     expect(p.decide(first.state, { ...r, time: 5 }).decision.effect).toBe("deny");
   });
 
   it("a decision from another policy version is answered with R308", () => {
     const other = policyOf(`rule grant: allow ticket.read for agent *`);
     const d = other.decide(other.initialState(), req(0)).decision;
-    const r = p.recheck(p.initialState(), d, req(1));
+    const r = recheck(p, p.initialState(), d, req(1));
     expect(r.stands).toBe(false);
     expect(r.decision.reasons[0]!.code).toBe("R308");
     expect(r.reason).toContain(other.hash);
@@ -95,7 +97,7 @@ describe("revocation", () => {
     expect(r2.decision.effect).toBe("deny");
     expect(r2.decision.reasons[0]).toMatchObject({ rule: "risk-revoke", code: "R307" });
     expect(p.decide(s, req("s2", 1)).decision.effect).toBe("allow");
-    const back = p.reinstate(s, { session: "s1" });
+    const back = reinstate(p, s, { session: "s1" });
     expect(back.reinstated).toBe(true);
     expect(p.decide(back.state, req("s1", 2)).decision.effect).toBe("allow");
   });
@@ -103,27 +105,27 @@ describe("revocation", () => {
   it("target principal revokes every session of the principal", () => {
     const s = p.decide(p.initialState(), req("s1", 0, 0, "admin.users", "mallory")).state;
     expect(p.decide(s, req("s7", 1, 0, "ticket.read", "mallory")).decision.effect).toBe("deny");
-    expect(p.revocations(s)).toEqual([expect.objectContaining({ key: "principal:agent/mallory", rule: "by-principal" })]);
+    expect(revocations(p, s)).toEqual([expect.objectContaining({ key: "principal:agent/mallory", rule: "by-principal" })]);
   });
 
   it("signals revoke, also for sessions never seen; nothing else in state is lost", () => {
     let s = p.decide(p.initialState(), req("s1", 0, 0.95)).state;
-    const o = p.observe(s, { signal: "session.revoked", session: "s9", time: 5 });
+    const o = observe(p, s, { signal: "session.revoked", session: "s9", time: 5 });
     expect(o.revoked).toEqual([{ key: "session:s9", rule: "idp", reason: expect.any(String) }]);
     s = o.state;
-    expect(p.revocations(s).map((r) => r.key)).toEqual(["session:s1", "session:s9"]);
+    expect(revocations(p, s).map((r) => r.key)).toEqual(["session:s1", "session:s9"]);
     expect(p.decide(s, req("s9", 6)).decision.effect).toBe("deny");
   });
 
   it("revoke and reinstate by API; reinstating an unknown key is R309 and changes nothing", () => {
-    const r = p.revoke(p.initialState(), { principal: { kind: "agent", id: "x" } }, "operator", 0);
+    const r = revoke(p, p.initialState(), { principal: { kind: "agent", id: "x" } }, "operator", 0);
     expect(r.key).toBe("principal:agent/x");
     expect(p.decide(r.state, req("s", 1, 0, "ticket.read", "x")).decision.reasons[0]!.message).toContain("operator");
-    const u = p.reinstate(r.state, { session: "nope" });
+    const u = reinstate(p, r.state, { session: "nope" });
     expect(u.reinstated).toBe(false);
     expect(u.error?.code).toBe("R309");
     expect(u.state).toBe(r.state);
-    const bad = p.reinstate(r.state, { bogus: 1 } as never);
+    const bad = reinstate(p, r.state, { bogus: 1 } as never);
     expect(bad.error?.code).toBe("R309");
   });
 });
@@ -144,7 +146,7 @@ describe("step-up obligations", () => {
     expect(m.obligations).toEqual([{ kind: "challenge", rule: "mfa", challenge: "mfa", satisfiedBy: ["mfa.verified"] }]);
   });
   it("the satisfying signal lifts the challenge", () => {
-    const s = p.observe(p.initialState(), { signal: "approval.granted", session: "s", time: 10 }).state;
+    const s = observe(p, p.initialState(), { signal: "approval.granted", session: "s", time: 10 }).state;
     expect(p.decide(s, { principal: { kind: "human", id: "c" }, action: "release.push", session: "s", time: 20 }).decision.effect).toBe("allow");
   });
   it("a challenge without a matching allow is a deny", () => {

@@ -8,6 +8,7 @@ import { libraryModule, LIBRARY_MODULE_NAMES } from "../../src/library/index.js"
 import { parsePolicy } from "../../src/syntax/index.js";
 import { memoryIO } from "../testing/helpers.js";
 import { compileFiles, described } from "../policies/helpers.js";
+import { observe } from "../../src/runtime/operations.js";
 
 const root = join(__dirname, "..", "..");
 
@@ -49,7 +50,7 @@ describe("the library of interaction-layer modules", () => {
       const r = compilePolicy(`use leash/login${params}\n\nrule open: allow login.attempt\n`);
       const p = r.policy!;
       let s = p.initialState();
-      for (let t = 0; t < 2; t++) s = p.observe(s, { signal: "login.fail", principal: { kind: "human", id: `u${t}` }, context: { ip: "1.2.3.4" }, time: t }).state;
+      for (let t = 0; t < 2; t++) s = observe(p, s, { signal: "login.fail", principal: { kind: "human", id: `u${t}` }, context: { ip: "1.2.3.4" }, time: t }).state;
       return p.decide(s, { principal: { kind: "human", id: "v" }, action: "login.attempt", context: { ip: "1.2.3.4" }, time: 10 }).decision;
     };
     expect(decide("").effect).toBe("allow");
@@ -68,7 +69,7 @@ describe("the library of interaction-layer modules", () => {
     const r = compilePolicy("use leash/checkout\n\nrule open: allow payment.submit\n", { file: "shop.rules" });
     const p = r.policy!;
     let s = p.initialState();
-    for (let t = 0; t < 3; t++) s = p.observe(s, { signal: "payment.declined", session: "s", context: { ip: "x" }, time: t }).state;
+    for (let t = 0; t < 3; t++) s = observe(p, s, { signal: "payment.declined", session: "s", context: { ip: "x" }, time: t }).state;
     const d = p.decide(s, { principal: { kind: "human", id: "h" }, action: "payment.submit", session: "s", context: { ip: "x" }, time: 5 }).decision;
     expect(d.effect).toBe("deny");
     expect(d.reasons.find((x) => x.rule === "checkout-card-testing")?.span?.file).toBe("leash/checkout.rules");

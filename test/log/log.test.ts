@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
@@ -198,6 +199,43 @@ describe("shadow mode in the log", () => {
   });
 });
 
+describe("decision lines written without the event object", () => {
+  it("a line-only log writes the same text as the event path, for every kind of decision", async () => {
+    const textOnly: string[] = [];
+    const lineSink: LogSink = { name: "text", lineOnly: true, write: (line) => void textOnly.push(line) };
+    const eventSink = memorySink();
+    const fast = decisionLog({ sinks: [lineSink], labels: { service: "shop", "region\n": "eu \"1\"" } });
+    const slow = decisionLog({ sinks: [eventSink], labels: { service: "shop", "region\n": "eu \"1\"" } });
+    let t = Date.UTC(2026, 11, 1);
+    const guard = createGuard({ policy: shop, now: () => t, onDecision: fanOut(fast, slow) });
+    const requests: unknown[] = [
+      { principal: ana, action: "login.attempt", context: { ip: "203.0.113.9" }, session: "s1" },
+      { principal: ana, action: "login.attempt", context: { ip: "203.0.113.9", email: "ana@example.com" } },
+      { principal: ana, action: "payment.submit", context: { ip: "203.0.113.9", card: "4000 1234" }, session: "s2" },
+      { principal: { kind: "agent", id: "bot \u2028 \"x\"" }, action: "refund.issue", context: { ip: "::1", note: "line\nbreak" } },
+      { principal: ana, action: "login.attempt", context: { ip: 7 } },
+      { principal: ana, action: "login.attempt", context: { ip: "203.0.113.9" }, time: t + 5 },
+      { principal: ana, action: "login.attempt", context: { ip: "203.0.113.9" }, time: new Date(t).toISOString() },
+      { principal: ana, action: "login.attempt", context: { ip: "198.51.100.1" }, toJSON: () => ({ replaced: true }) },
+      Object.assign(Object.create({ inherited: 1 }), { principal: ana, action: "login.attempt" }),
+      { principal: ana, action: "login.attempt", context: { ip: "198.51.100.2", big: 10n } },
+      {},
+    ];
+    for (let round = 0; round < 3; round++) {
+      for (const r of requests) {
+        await guard.decide(r as never);
+        t += 100;
+      }
+      await guard.observe({ signal: "login.fail", context: { ip: "203.0.113.9" } });
+    }
+    expect(textOnly.length).toBe(requests.length * 3 + 3);
+    expect(textOnly).toEqual(eventSink.lines);
+    const effects = new Set(textOnly.map((l) => (JSON.parse(l) as { effect?: string }).effect));
+    expect([...effects].sort()).toEqual(expect.arrayContaining(["allow", "challenge", "deny", "revoke"]));
+    expect(textOnly.some((l) => l.includes('"redacted":["context.card"]'))).toBe(true);
+  });
+});
+
 describe("jsonlSink", () => {
   it("appends one line per event; flush waits for the disk", async () => {
     const path = join(dir, "decisions.jsonl");
@@ -210,6 +248,33 @@ describe("jsonlSink", () => {
     expect(lines.every((l) => (JSON.parse(l) as { kind: string }).kind === "decision")).toBe(true);
     expect(log.stats().sinks[0]).toMatchObject({ written: 500, failed: 0, dropped: 0 });
     await log.close();
+  });
+
+  it("lines wait for the interval or a full batch; flush and close write the rest", async () => {
+    const path = join(dir, "batched.jsonl");
+    const count = () => (existsSync(path) ? readFileSync(path, "utf8").split("\n").filter((l) => l !== "").length : 0);
+    const log = decisionLog({ sinks: [jsonlSink(path, { flushIntervalMs: 60_000, maxBatch: 4_000 })] });
+    const guard = createGuard({ policy: shop, onDecision: log.record });
+    await guard.decide({ principal: ana, action: "payment.submit" });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(count()).toBe(0);
+    await log.flush();
+    expect(count()).toBe(1);
+    // 40 lines of ~600 characters fill several batches: they are written without a flush.
+    for (let i = 0; i < 40; i++) await guard.decide({ principal: ana, action: "payment.submit", context: { ip: `10.0.0.${i}` } });
+    for (let i = 0; i < 200 && count() < 36; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(count()).toBeGreaterThanOrEqual(36);
+    await log.close();
+    expect(count()).toBe(41);
+    expect(log.stats().sinks[0]).toMatchObject({ written: 41, failed: 0, dropped: 0 });
+  });
+
+  it.each(["exit", "throw", "drain"])("no buffered line is lost when the process ends (%s) without a flush", (how) => {
+    const path = join(dir, `exit-${how}.jsonl`);
+    const child = spawnSync(process.execPath, ["--import", "tsx", "test/log/fixtures/exit-writer.ts", how, path, "25"], { cwd: join(import.meta.dirname, "../.."), encoding: "utf8", timeout: 60_000 });
+    expect(child.status).toBe(how === "throw" ? 1 : 0);
+    const lines = readFileSync(path, "utf8").split("\n").filter((l) => l !== "");
+    expect(lines.map((l) => (JSON.parse(l) as { input: { principal: { id: string } } }).input.principal.id)).toEqual(Array.from({ length: 25 }, (_, i) => `u${i}`));
   });
 
   it("a file that cannot be opened is a failing sink: counted (R335), the decisions stand", async () => {

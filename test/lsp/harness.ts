@@ -30,10 +30,11 @@ export class LspClient {
     this.exited = new Promise((resolve) => process.once("exit", (code) => resolve(code)));
   }
 
-  /** Starts `command` (default `leash lsp --stdio`) and initializes it with `capabilities`. */
+  /** Starts `command` (default `leash lsp --stdio`) and initializes it with `capabilities` (and a workspace folder's URI). */
   static async start(
     capabilities: object = { textDocument: { completion: { completionItem: { snippetSupport: true } } } },
     command: readonly string[] = SERVER_COMMAND,
+    workspace: string | null = null,
   ): Promise<LspClient> {
     const child = spawn(command[0]!, command.slice(1), { cwd: ROOT, stdio: ["pipe", "pipe", "pipe"] });
     const connection = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
@@ -46,7 +47,7 @@ export class LspClient {
       else pending.push(p);
     });
     connection.listen();
-    const initialized = await connection.sendRequest<InitializeResult>("initialize", { processId: process.pid, rootUri: null, capabilities, workspaceFolders: null });
+    const initialized = await connection.sendRequest<InitializeResult>("initialize", { processId: process.pid, rootUri: workspace, capabilities, workspaceFolders: workspace === null ? null : [{ uri: workspace, name: "workspace" }] });
     await connection.sendNotification("initialized", {});
     client = new LspClient(child, connection, initialized);
     client.stderr = stderr;

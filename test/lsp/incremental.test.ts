@@ -89,6 +89,18 @@ describe("IncrementalParser", () => {
     expect(reused).toBeGreaterThan(20 * DEPTH);
   });
 
+  it("parses a file with import, use or param lines whole, header and parameter values included", () => {
+    const parser = new IncrementalParser(FILE);
+    let text = "// a policy that uses the library\n\nuse leash/login\nparam burst = 10\n\nrule open: allow login.attempt\n\nrule burst: deny login.attempt\n  when count(attempted login.attempt by principal within 10s) >= $burst\n";
+    expectSameAsFullParse(parser, text);
+    text = `\n${text}`;
+    expectSameAsFullParse(parser, text);
+    // The parameter's new value reaches the unchanged rule that reads it.
+    text = text.replace("param burst = 10", "param burst = 12");
+    expectSameAsFullParse(parser, text);
+    expect(parser.parse(text).incremental).toBe(false);
+  });
+
   it("takes the incremental path for edits that keep the file valid, with the same result", () => {
     const before = reused;
     // Edits at item boundaries: insert a printed item before a chunk, drop a chunk, replace one.

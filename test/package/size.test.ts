@@ -26,6 +26,14 @@ describe("bundle sizes for the browser (scripts/size.ts)", () => {
     expect(row("leash/runtime (everything it exports)").gzip).toBeLessThanOrEqual(RUNTIME_BUDGET);
   });
 
+  it("the operations beside decide are free functions of leash: importing them adds them alone, not the parser", () => {
+    const runtime = row("leash/runtime (everything it exports)");
+    const withOps = row("leash/runtime + observe, recheck, revoke from leash");
+    expect(withOps.minified).toBeGreaterThan(runtime.minified);
+    expect(withOps.gzip).toBeLessThan(runtime.gzip + 6 * 1024);
+    expect(withOps.minified * 2).toBeLessThan(row("leash: compilePolicy").minified);
+  });
+
   it("importing toMillis from leash takes neither the parser nor the engine (sideEffects and lazy construction)", () => {
     expect(row("leash: toMillis").minified).toBeLessThan(2048);
     expect(row("leash: compilePolicy").minified).toBeGreaterThan(row("leash/runtime (everything it exports)").minified * 2);

@@ -6,6 +6,8 @@ import type { Decision, KeySpec, PolicyState } from "../../src/runtime/types.js"
 import { arbRequest, arbScopePolicy, arbSequencePolicy, arbSignal, arbTrace, DEFAULT_VOCABULARY, type TraceEvent } from "../../src/testing/arbitraries-policy.js";
 import type { ReferenceMonitor } from "../reference/monitor.js";
 import { compileOrThrow, referenceKey, TIMEOUT, traceText } from "./harness.js";
+import { partitions, revocations } from "../../src/runtime/inspect.js";
+import { observe, recheck, reinstate, revoke } from "../../src/runtime/operations.js";
 
 /**
  * The standing adversarial suite: random policies (the arbitraries of src/testing) × hostile inputs
@@ -305,14 +307,14 @@ function runCase(source: string, trace: readonly TraceEvent[], hostile: readonly
     state = r.state;
     lastDecision = d;
   };
-  const observe = (signal: unknown) => {
+  const observeStep = (signal: unknown) => {
     const mark = reference.mark();
     try {
       reference.observe(signal);
     } catch {
       // unreadable for the reference: recorded by neither if the engine refuses it too
     }
-    const r = policy.observe(state, signal);
+    const r = observe(policy, state, signal);
     const refused = r.errors.find((e) => e.rule === null);
     if (refused !== undefined && r.state !== state) fail(`observe refused the signal (${refused.code}) yet changed the state`);
     if (r.state === state) reference.rollback(mark);
@@ -325,7 +327,7 @@ function runCase(source: string, trace: readonly TraceEvent[], hostile: readonly
     if (ordinary !== undefined) {
       log.push(() => `  ordinary ${JSON.stringify("decide" in ordinary ? ordinary.decide : ordinary.observe)}`);
       if ("decide" in ordinary) decide(ordinary.decide, false);
-      else observe(ordinary.observe);
+      else observeStep(ordinary.observe);
     }
     if (ordinary !== undefined) now = Math.max(now, Number("decide" in ordinary ? ordinary.decide.time : ordinary.observe.time));
     const h = hostile[i] === undefined ? undefined : (retime(hostile[i], now) as Hostile);
@@ -336,21 +338,21 @@ function runCase(source: string, trace: readonly TraceEvent[], hostile: readonly
     const kind = Object.keys(h)[0]!;
     try {
       if ("decide" in h) decide(materialise(h.decide), true);
-      else if ("observe" in h) observe(materialise(h.observe));
+      else if ("observe" in h) observeStep(materialise(h.observe));
       else if ("recheck" in h) {
         const previous = forged(lastDecision, h.recheck.forge as (typeof FORGERIES)[number], materialise(h.recheck.value), policy);
-        const r = policy.recheck(state, previous.value as Decision, h.request);
+        const r = recheck(policy, state, previous.value as Decision, h.request);
         // A forged decision holds no limit use: whether it stands or not, its decision is a fresh one.
         if (!previous.real && r.decision.effect === "allow" && referenceEffect(reference, h.request) !== "allow") fail(`recheck of a forged decision (${h.recheck.forge}) gave an allow the reference denies`);
         if (["junk", "proxy", "getter", "bare"].includes(h.recheck.forge) && r.stands) fail(`an object that is not a decision (${h.recheck.forge}) stands`);
       } else if ("revoke" in h) {
-        const r = policy.revoke(state, materialise(h.revoke) as KeySpec, materialise(h.reason) as string, h.time as number);
+        const r = revoke(policy, state, materialise(h.revoke) as KeySpec, materialise(h.reason) as string, h.time as number);
         if (r.error !== undefined && r.state !== state) fail(`revoke reported ${r.error.code} yet changed the state`);
         // Not threaded: the reference has no revocation by API, and a request the engine then denies
         // (R307) would be recorded by the reference as what its rules decided, so the two histories
         // would part. Revocation by API is compared in the corpus and test/engine.
       } else if ("reinstate" in h) {
-        const r = policy.reinstate(state, materialise(h.reinstate) as KeySpec, h.time as number);
+        const r = reinstate(policy, state, materialise(h.reinstate) as KeySpec, h.time as number);
         if (r.error !== undefined && r.state !== state) fail(`reinstate reported ${r.error.code} yet changed the state`);
         if (r.reinstated) {
           // Only well-formed keys are reinstated: the reference lifts the same key.
@@ -365,9 +367,9 @@ function runCase(source: string, trace: readonly TraceEvent[], hostile: readonly
         // the same judgement as the true state's. (Replaced partitions are another state altogether.)
         const field = (h.junkState as { $field?: string } | null)?.$field;
         if (field !== undefined && field !== "partitions" && r.decision.effect === "allow" && referenceEffect(reference, h.request) !== "allow") fail(`a state with ${field} replaced gave an allow the reference denies`);
-        const sentinel = policy.revocations(junk as PolicyState);
+        const sentinel = revocations(policy, junk as PolicyState);
         if (!Array.isArray(sentinel)) fail("revocations did not return a list");
-        policy.partitions(junk as PolicyState);
+        partitions(policy, junk as PolicyState);
       }
     } catch (e) {
       if (e instanceof Error && e.message.includes("--- policy ---")) throw e;

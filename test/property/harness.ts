@@ -4,6 +4,7 @@ import type { KeySpec, PolicyState } from "../../src/runtime/types.js";
 import type { TraceEvent } from "../../src/testing/arbitraries-policy.js";
 import { ReferenceMonitor } from "../reference/monitor.js";
 import { attributeKey, principalKey, sessionKey } from "../reference/subject.js";
+import { observe, reinstate } from "../../src/runtime/operations.js";
 
 /** `LEASH_DEEP=1` runs every property 10x longer. */
 export const DEPTH = process.env.LEASH_DEEP ? 10 : 1;
@@ -26,7 +27,7 @@ export function compileOrThrow(source: string, options: { maxKeys?: number } = {
   return { policy: r.policy, reference: () => new ReferenceMonitor(r.ast) };
 }
 
-/** A trace step: a request, a signal, or `policy.reinstate(state, key)`. */
+/** A trace step: a request, a signal, or `reinstate(policy, state, key)`. */
 export type Step = TraceEvent | { readonly reinstate: KeySpec };
 
 /** The reference's name for a key (`session:s1`, `principal:agent/bot-1`, `context.ip=string:10.0.0.1`). */
@@ -56,14 +57,14 @@ export function runEngine(policy: Policy, trace: readonly Step[], state: PolicyS
   const outcomes: StepOutcome[] = [];
   for (const step of trace) {
     if ("reinstate" in step) {
-      state = policy.reinstate(state, step.reinstate).state;
+      state = reinstate(policy, state, step.reinstate).state;
       outcomes.push({ effect: null, rules: [], flags: [] });
     } else if ("decide" in step) {
       const r = policy.decide(state, step.decide);
       state = r.state;
       outcomes.push({ effect: r.decision.effect, rules: r.decision.rules, flags: r.decision.flags });
     } else {
-      const r = policy.observe(state, step.observe);
+      const r = observe(policy, state, step.observe);
       state = r.state;
       outcomes.push({ effect: null, rules: [], flags: r.flags });
     }

@@ -14,6 +14,7 @@ import type { PolicyState } from "../../src/runtime/types.js";
 import { memoryStore } from "../../src/stores/memory.js";
 import { arbSequencePolicy, arbTrace, DEFAULT_VOCABULARY, type PolicyVocabulary } from "../../src/testing/arbitraries-policy.js";
 import { DEPTH, TIMEOUT } from "./harness.js";
+import { observe } from "../../src/runtime/operations.js";
 
 type Event = ({ decide: Record<string, unknown> } | { observe: Record<string, unknown> }) & { readonly victim: boolean };
 
@@ -73,7 +74,7 @@ describe("isolation: other keys' traffic never changes a victim's decisions", ()
               state = r.state;
               if (e.victim) out.push([r.decision.effect, r.decision.reasons.map((x) => [x.rule, x.code ?? null]), r.decision.flags]);
             } else {
-              const r = policy.observe(state, e.observe);
+              const r = observe(policy, state, e.observe);
               state = r.state;
               if (e.victim) out.push([r.revoked.map((x) => x.key), r.flags, r.errors.map((x) => x.code)]);
             }

@@ -14,6 +14,7 @@ import {
   type TraceEvent,
 } from "../../src/testing/arbitraries-policy.js";
 import { compileOrThrow, DEPTH, runEngine, type StepOutcome, TIMEOUT, traceText } from "./harness.js";
+import { observe } from "../../src/runtime/operations.js";
 
 /**
  * The laws of docs/semantics.md that hold for every policy: rule order and duplicates never matter,
@@ -116,7 +117,7 @@ describe("laws", () => {
           deepFreeze(state);
           const before = [snapshot(input), snapshot(state)];
           const isSignal = typeof input === "object" && input !== null && "signal" in input;
-          const next = isSignal ? policy.observe(state, input).state : policy.decide(state, input).state;
+          const next = isSignal ? observe(policy, state, input).state : policy.decide(state, input).state;
           expect([snapshot(input), snapshot(state)]).toEqual(before);
           // A junk state must be answered (R303), not thrown on.
           policy.decide(deepFreeze({ ...state, keys: "junk" }) as unknown as PolicyState, input);
@@ -141,7 +142,7 @@ describe("laws", () => {
     };
     for (const [name, input] of Object.entries(hostileObjects())) {
       attempt(`decide(state, ${name})`, () => policy.decide(state, input));
-      attempt(`observe(state, ${name})`, () => policy.observe(state, input));
+      attempt(`observe(state, ${name})`, () => observe(policy, state, input));
       attempt(`decide(${name}, request)`, () => policy.decide(input as PolicyState, request));
     }
     expect(thrown).toEqual([]);

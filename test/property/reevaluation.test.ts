@@ -1,7 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Policy } from "../../src/runtime/engine.js";
-import { keySpecText } from "../../src/runtime/engine.js";
 import { opUpdate, type Category } from "../../src/runtime/operators.js";
 import type { Decision, KeySpec, PolicyState, Request } from "../../src/runtime/types.js";
 import {
@@ -14,6 +13,8 @@ import {
 } from "../../src/testing/arbitraries-policy.js";
 import type { ReferenceMonitor } from "../reference/monitor.js";
 import { compileOrThrow, DEPTH, TIMEOUT, traceText, type Step } from "./harness.js";
+import { keySpecText, observe, recheck, reinstate, revoke } from "../../src/runtime/operations.js";
+import { revocations } from "../../src/runtime/inspect.js";
 
 /**
  * Continuous re-evaluation (docs/semantics.md, "Re-evaluation", "Revocation", "Windows";
@@ -84,7 +85,7 @@ function replay(policy: Policy, trace: readonly TraceEvent[]): { points: Point[]
       points.push({ index, before: state, request: step.decide, decision: r.decision });
       state = r.state;
     } else {
-      state = policy.observe(state, step.observe).state;
+      state = observe(policy, state, step.observe).state;
     }
   });
   states.push(state);
@@ -364,9 +365,9 @@ const arbRevokeTrace: fc.Arbitrary<RevStep[]> = fc
 function revTraceText(steps: readonly RevStep[]): string {
   return steps
     .map((s, i) => {
-      if ("revoke" in s) return `  #${i} policy.revoke ${JSON.stringify(s.revoke)}`;
+      if ("revoke" in s) return `  #${i} revoke ${JSON.stringify(s.revoke)}`;
       if ("reinstatePick" in s) return `  #${i} reinstate the revoked key #${s.reinstatePick}`;
-      if ("reinstate" in s) return `  #${i} policy.reinstate ${JSON.stringify(s.reinstate)}`;
+      if ("reinstate" in s) return `  #${i} reinstate ${JSON.stringify(s.reinstate)}`;
       return traceText([s]).replace(/#0/, `#${i}`);
     })
     .join("\n");
@@ -383,19 +384,19 @@ function checkRevocations(source: string, steps: readonly RevStep[]): number {
   const fail = (i: number, what: string) =>
     new Error(`${what}\nat step #${i}; revoked (model): [${[...revoked].join(", ")}]\n--- policy ---\n${source}--- steps (time base ${V.startTime}) ---\n${revTraceText(steps)}`);
   const checkModel = (i: number) => {
-    const held = policy.revocations(state).map((r) => r.key).sort();
+    const held = revocations(policy, state).map((r) => r.key).sort();
     const model = [...revoked].sort();
     if (held.join(",") !== model.join(",")) throw fail(i, `policy.revocations lists [${held.join(", ")}], expected [${model.join(", ")}]`);
   };
   steps.forEach((step, i) => {
     if ("revoke" in step) {
-      const r = policy.revoke(state, step.revoke, "by the test", V.startTime);
+      const r = revoke(policy, state, step.revoke, "by the test", V.startTime);
       if ("attribute" in step.revoke && !targetsIp) {
         // Revoking by an attribute no rule targets could never be enforced: it is refused, and nothing changes.
         if (r.error?.code !== "R309" || r.state !== state) throw fail(i, `revoking by ${step.revoke.attribute}, which no rule targets, must be refused with R309; got ${JSON.stringify(r.error)}`);
         return;
       }
-      if (r.error !== undefined) throw fail(i, `policy.revoke failed: ${JSON.stringify(r.error)}`);
+      if (r.error !== undefined) throw fail(i, `revoke failed: ${JSON.stringify(r.error)}`);
       state = r.state;
       revoked.add(keySpecText(step.revoke));
       reinstated.delete(keySpecText(step.revoke));
@@ -403,7 +404,7 @@ function checkRevocations(source: string, steps: readonly RevStep[]): number {
       const key = "reinstate" in step ? step.reinstate : revoked.size === 0 ? null : keySpecOf([...revoked].sort()[step.reinstatePick % revoked.size]!);
       if (key === null) return;
       const text = keySpecText(key);
-      const r = policy.reinstate(state, key);
+      const r = reinstate(policy, state, key);
       if (revoked.has(text)) {
         if (!r.reinstated || r.error !== undefined) throw fail(i, `reinstating revoked ${text} failed: ${JSON.stringify(r)}`);
         revoked.delete(text);
@@ -431,7 +432,7 @@ function checkRevocations(source: string, steps: readonly RevStep[]): number {
       }
       state = next;
     } else {
-      const r = policy.observe(state, step.observe);
+      const r = observe(policy, state, step.observe);
       for (const k of r.revoked) {
         revoked.add(k.key);
         reinstated.delete(k.key);
@@ -481,8 +482,8 @@ describe("revocation", () => {
         state = r.state;
         return [r.decision.effect];
       }
-      if ("reinstate" in s) state = policy.reinstate(state, s.reinstate).state;
-      if ("revoke" in s) state = policy.revoke(state, s.revoke, "operator").state;
+      if ("reinstate" in s) state = reinstate(policy, state, s.reinstate).state;
+      if ("revoke" in s) state = revoke(policy, state, s.revoke, "operator").state;
       return [];
     });
     expect(effects).toEqual(["allow", "revoke", "deny", "allow", "allow", "deny", "allow"]);
@@ -527,87 +528,86 @@ function ownIsSeparable(policy: Policy, source: string, d: Decision, r: Request)
 describe("recheck", () => {
   it("recheck(S', d, R') stands exactly when decide(S', R') has d's effect, its own request left out of the counts (policies without limit)", () => {
     let ownChecked = 0;
-    fc.assert(
-      fc.property(
-        arbNoLimitPolicy,
-        arbReTrace(12),
-        fc.nat(),
-        fc.nat(),
-        fc.oneof(fc.constantFrom(0, 0.5, 1, 499, 500, 999, 1000, 1001, 2000, 5000, 10_000, 10_001), fc.integer({ min: 0, max: 11_000 })),
-        fc.option(fc.tuple(arbRequest(V), fc.boolean()), { nil: null, freq: 2 }),
-        (source, trace, pickDecision, pickState, gap, change) => {
-          const { policy } = compileOrThrow(source);
-          const { points, states } = replay(policy, trace);
-          fc.pre(points.length > 0);
-          const p = points[pickDecision % points.length]!;
-          // A later state: anywhere from the one the decision was made on to the end of the trace.
-          const j = p.index + (pickState % (states.length - p.index));
-          const later = states[j]!;
-          const latest = Math.max(p.decision.time, ...trace.slice(0, j).map(timeOf));
-          // The same request later, or with another context (and sometimes another principal, session, resource).
-          let base: Request = p.request;
-          if (change !== null) {
-            const [other, everything] = change;
-            const parts = { context: other.context, ...(everything ? { principal: other.principal, session: other.session, resource: other.resource } : {}) };
-            // Parts the other request lacks are left out, not set to undefined.
-            base = Object.fromEntries(Object.entries({ ...p.request, ...parts }).filter(([, x]) => x !== undefined)) as unknown as Request;
-          }
-          const request: Request = { ...base, time: latest + gap };
-          for (const [what, req] of [["request", request], ["same request", { ...p.request, time: latest + gap }]] as const) {
-            const fresh = policy.decide(later, req).decision;
-            const r = policy.recheck(later, p.decision, req);
-            if (identity(req) !== identity(p.request)) {
-              // A decision holds only for the request it was made for.
-              if (r.stands || r.decision.effect !== "deny" || r.decision.reasons[0]?.code !== "R318") {
-                throw report("recheck of a decision for another request must answer R318 with stands: false", source, trace, `held: ${describeDecision(p.decision)}
-request ${JSON.stringify(req)}
-recheck: stands=${r.stands} ${describeDecision(r.decision)} (${r.reason})`);
-              }
-              continue;
+    // Few random policies both feed a count or gap and keep nothing else from the held
+    // request, so batches run until the own-event law was checked at least once (at most 8).
+    for (let batch = 0; batch < 8 && ownChecked === 0; batch++) {
+      fc.assert(
+        fc.property(
+          arbNoLimitPolicy,
+          arbReTrace(12),
+          fc.nat(),
+          fc.nat(),
+          fc.oneof(fc.constantFrom(0, 0.5, 1, 499, 500, 999, 1000, 1001, 2000, 5000, 10_000, 10_001), fc.integer({ min: 0, max: 11_000 })),
+          fc.option(fc.tuple(arbRequest(V), fc.boolean()), { nil: null, freq: 2 }),
+          (source, trace, pickDecision, pickState, gap, change) => {
+            const { policy } = compileOrThrow(source);
+            const { points, states } = replay(policy, trace);
+            fc.pre(points.length > 0);
+            const p = points[pickDecision % points.length]!;
+            // A later state: half the time the one right after the decision (where the held request's
+            // own event is the last one recorded), else anywhere from the one the decision was made on
+            // to the end of the trace.
+            const j = pickState % 2 === 0 && p.index + 1 < states.length ? p.index + 1 : p.index + ((pickState >>> 1) % (states.length - p.index));
+            const later = states[j]!;
+            const latest = Math.max(p.decision.time, ...trace.slice(0, j).map(timeOf));
+            // The same request later, or with another context (and sometimes another principal, session, resource).
+            let base: Request = p.request;
+            if (change !== null) {
+              const [other, everything] = change;
+              const parts = { context: other.context, ...(everything ? { principal: other.principal, session: other.session, resource: other.resource } : {}) };
+              // Parts the other request lacks are left out, not set to undefined.
+              base = Object.fromEntries(Object.entries({ ...p.request, ...parts }).filter(([, x]) => x !== undefined)) as unknown as Request;
             }
-            // A recheck leaves the held request's own recorded event out of the count and gap it
-            // reads (semantics.md, "Re-evaluation"): while its digest matches, the
-            // law compares with that request decided on the state it was decided on.
-            const own = !r.reason.includes("rechecked as a new request") && feedsTimeList(policy, p.decision, p.request);
-            if (own) {
-              if (j !== p.index + 1 || !ownIsSeparable(policy, source, p.decision, p.request)) continue;
-              const before = policy.decide(states[p.index]!, req).decision;
-              ownChecked++;
-              if (r.stands !== (before.effect === p.decision.effect) || r.decision.effect !== before.effect) {
+            const request: Request = { ...base, time: latest + gap };
+            for (const [what, req] of [["request", request], ["same request", { ...p.request, time: latest + gap }]] as const) {
+              const fresh = policy.decide(later, req).decision;
+              const r = recheck(policy, later, p.decision, req);
+              if (identity(req) !== identity(p.request)) {
+                // A decision holds only for the request it was made for.
+                if (r.stands || r.decision.effect !== "deny" || r.decision.reasons[0]?.code !== "R318") {
+                  throw report("recheck of a decision for another request must answer R318 with stands: false", source, trace, `held: ${describeDecision(p.decision)}
+  request ${JSON.stringify(req)}
+  recheck: stands=${r.stands} ${describeDecision(r.decision)} (${r.reason})`);
+                }
+                continue;
+              }
+              // A recheck leaves the held request's own recorded event out of the count and gap it
+              // reads (semantics.md, "Re-evaluation"): while its digest matches, the
+              // law compares with that request decided on the state it was decided on.
+              const own = !r.reason.includes("rechecked as a new request") && feedsTimeList(policy, p.decision, p.request);
+              if (own) {
+                if (j !== p.index + 1 || !ownIsSeparable(policy, source, p.decision, p.request)) continue;
+                const before = policy.decide(states[p.index]!, req).decision;
+                ownChecked++;
+                if (r.stands !== (before.effect === p.decision.effect) || r.decision.effect !== before.effect) {
+                  throw report(
+                    "recheck disagrees with decide on the state without the held request",
+                    source,
+                    trace,
+                    `held: step #${p.index} ${describeDecision(p.decision)}\nrechecked on the state after it with ${what} ${JSON.stringify(req)}\n` +
+                      `recheck: stands=${r.stands} ${describeDecision(r.decision)} (${r.reason})\ndecide on the state before it:  ${describeDecision(before)}`,
+                  );
+                }
+                continue;
+              }
+              if (r.stands !== (fresh.effect === p.decision.effect) || r.decision.effect !== fresh.effect) {
                 throw report(
-                  "recheck disagrees with decide on the state without the held request",
+                  "recheck disagrees with decide",
                   source,
                   trace,
-                  `held: step #${p.index} ${describeDecision(p.decision)}\nrechecked on the state after it with ${what} ${JSON.stringify(req)}\n` +
-                    `recheck: stands=${r.stands} ${describeDecision(r.decision)} (${r.reason})\ndecide on the state before it:  ${describeDecision(before)}`,
+                  `held: step #${p.index} ${describeDecision(p.decision)}\nrechecked on the state before step #${j} with ${what} ${JSON.stringify(req)}\n` +
+                    `recheck: stands=${r.stands} ${describeDecision(r.decision)} (${r.reason})\ndecide:  ${describeDecision(fresh)}`,
                 );
               }
-              continue;
             }
-            if (r.stands !== (fresh.effect === p.decision.effect) || r.decision.effect !== fresh.effect) {
-              throw report(
-                "recheck disagrees with decide",
-                source,
-                trace,
-                `held: step #${p.index} ${describeDecision(p.decision)}\nrechecked on the state before step #${j} with ${what} ${JSON.stringify(req)}\n` +
-                  `recheck: stands=${r.stands} ${describeDecision(r.decision)} (${r.reason})\ndecide:  ${describeDecision(fresh)}`,
-              );
-            }
-          }
-        },
-      ),
-      { numRuns: 500 * DEPTH },
-    );
-    // Random policies seldom give a request that feeds nothing but counts and gaps; a fixed one
-    // checks that clause every run.
-    const { policy } = compileOrThrow("rule all: allow *\nrule two: deny a.x when count(a.x by session within 1m) >= 2\n");
-    const req = (time: number) => ({ principal: { kind: "agent", id: "bot" }, action: "a.x", session: "s1", time }) as unknown as Request;
-    let state = policy.initialState();
-    state = policy.decide(state, req(0)).state;
-    const before = state;
-    const held = policy.decide(state, req(1));
-    const r = policy.recheck(held.state, held.decision, req(2));
-    expect([held.decision.effect, r.stands, r.decision.effect]).toEqual(["allow", true, policy.decide(before, req(2)).decision.effect]);
+          },
+        ),
+        { numRuns: 500 * DEPTH },
+      );
+    }
+    // The held request's own event was left out, and the law checked, in some runs.
+    console.log(`recheck law: the held request's own event left out and checked in ${ownChecked} runs`);
+    expect(ownChecked).toBeGreaterThan(0);
   }, TIMEOUT);
 
   it("a decision of another policy (another policyHash) is answered with R308 and stands: false, never a throw", () => {
@@ -626,7 +626,7 @@ recheck: stands=${r.stands} ${describeDecision(r.decision)} (${r.reason})`);
         for (const [what, d] of candidates) {
           let r;
           try {
-            r = policy.recheck(state, d, request);
+            r = recheck(policy, state, d, request);
           } catch (e) {
             throw report(`recheck threw on ${what}: ${String(e)}`, source, trace, "");
           }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { PolicyState, Request, Signal } from "../../src/runtime/types.js";
 import { compileOrThrow, TIMEOUT } from "./harness.js";
+import { observe } from "../../src/runtime/operations.js";
 
 /**
  * State per key is O(size of the rules), never O(length of history) (docs/semantics.md, "State"):
@@ -64,7 +65,7 @@ describe("bounded state", () => {
     let largestLate = 0;
     for (let i = 0; i < EVENTS; i++) {
       const e = event(i);
-      state = "decide" in e ? policy.decide(state, e.decide).state : policy.observe(state, e.observe).state;
+      state = "decide" in e ? policy.decide(state, e.decide).state : observe(policy, state, e.observe).state;
       if (i < 1000) largestEarly = Math.max(largestEarly, shape(state).length);
       if (i + 1 === 1000) [at1000, sizeAt1000] = [shape(state), state.size];
       if (i >= 1000 && i % 997 === 0) largestLate = Math.max(largestLate, shape(state).length);

@@ -6,6 +6,7 @@ import type { PolicyState } from "../../src/runtime/types.js";
 import { arbSequencePolicy, arbTrace, DEFAULT_VOCABULARY } from "../../src/testing/arbitraries-policy.js";
 import { DEPTH, TIMEOUT } from "./harness.js";
 import { agent, policyOf } from "../engine/helpers.js";
+import { observe } from "../../src/runtime/operations.js";
 
 /**
  * History terms (src/compile/terms.ts) are a second way to compose the commonest history
@@ -72,8 +73,8 @@ rule e: deny x.go when context.risk > 3 and after(y.go by session)
               a = x.state;
               b = y.state;
             } else {
-              const x = fast.observe(a, step.observe);
-              const y = slow.observe(b, step.observe);
+              const x = observe(fast, a, step.observe);
+              const y = observe(slow, b, step.observe);
               expect(x).toEqual({ ...y, state: x.state });
               a = x.state;
               b = y.state;

@@ -31,7 +31,7 @@ export interface SignalEvent {
   readonly revokes: readonly Revocation[];
 }
 
-/** `policy.reinstate(state, key)`. */
+/** `reinstate(policy, state, key)`. */
 export interface ReinstateEvent {
   readonly kind: "reinstate";
   readonly key: string;

@@ -113,7 +113,7 @@ export class ReferenceMonitor {
     this.history.length = mark;
   }
 
-  /** `policy.reinstate(state, key)` with the key as `keyValue` writes it (`session:s1`). */
+  /** `reinstate(policy, state, key)` with the key as `keyValue` writes it (`session:s1`). */
   reinstate(key: string): void {
     this.history.push({ kind: "reinstate", key });
   }

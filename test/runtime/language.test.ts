@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { compilePolicyOrThrow } from "../../src/compile/compile.js";
 import { compoundValue } from "../../src/runtime/keys.js";
 import type { PolicyState } from "../../src/runtime/types.js";
+import { partitions } from "../../src/runtime/inspect.js";
 
 /**
  * The runtime side of compound keys, `including this`, distinct limits and scoped workflows:
@@ -52,7 +53,7 @@ describe("compound keys", () => {
     ]);
     expect(decisions.map((d) => d.effect)).toEqual(["allow", "allow", "deny", "deny", "deny", "deny"]);
     expect(decisions[5]!.errors.map((e) => e.code)).toContain("R305");
-    const keys = policy.partitions(state()).map((p) => p.key);
+    const keys = partitions(policy, state()).map((p) => p.key);
     expect(keys).toContain("(resource.path,session):8:orders/1,2:s1");
   });
 

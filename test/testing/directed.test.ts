@@ -7,6 +7,7 @@ import type { TraceEntry } from "../../src/testing/arbitraries.js";
 import { arbDirectedTrace, directedTraces, renumber } from "../../src/testing/directed.js";
 import { OPERATORS } from "../../src/testing/plans.js";
 import { compiled, EXAMPLES, ROOT } from "./helpers.js";
+import { observe } from "../../src/runtime/operations.js";
 
 const CORPUS = join(ROOT, "test", "corpus", "policies");
 const policies = [
@@ -21,7 +22,7 @@ function decidedBy(policy: Policy, traces: readonly (readonly TraceEntry[])[]): 
     let s = policy.initialState();
     for (const e of t) {
       if ("signal" in e) {
-        const r = policy.observe(s, e);
+        const r = observe(policy, s, e);
         s = r.state;
         for (const x of [...r.revoked.map((v) => v.rule), ...r.flags]) out.add(x);
         continue;
@@ -72,7 +73,7 @@ describe("directed traces: every threshold, window, limit, label and rule of the
       let s = policy.initialState();
       let last = "";
       for (const e of t.trace) {
-        if ("signal" in e) s = policy.observe(s, e).state;
+        if ("signal" in e) s = observe(policy, s, e).state;
         else {
           const r = policy.decide(s, e);
           s = r.state;

@@ -5,6 +5,7 @@ import { diffPolicies } from "../../src/testing/diff.js";
 import { alphabetOf, exploreTraces, traceCount, type Alphabet } from "../../src/testing/exhaustive.js";
 import { checkProperties } from "../../src/testing/properties.js";
 import { compiled, example } from "./helpers.js";
+import { observe } from "../../src/runtime/operations.js";
 
 /** Every trace of up to `n` events over the alphabet, without any pruning: the definition the search must meet. */
 function* bruteForce(a: Alphabet, n: number, prefix: TraceEntry[] = []): Generator<TraceEntry[]> {
@@ -22,7 +23,7 @@ function lastAllowed(policy: Policy, t: readonly TraceEntry[], action: string): 
   let s = policy.initialState();
   let last = false;
   for (const e of t) {
-    if ("signal" in e) s = policy.observe(s, e).state;
+    if ("signal" in e) s = observe(policy, s, e).state;
     else {
       const r = policy.decide(s, e);
       s = r.state;

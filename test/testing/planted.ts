@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { compilePolicy } from "../../src/compile/compile.js";
 import type { Policy } from "../../src/runtime/engine.js";
 import { arbScopePolicy, arbSequencePolicy, DEFAULT_VOCABULARY } from "../../src/testing/arbitraries-policy.js";
+import { observe } from "../../src/runtime/operations.js";
 
 /**
  * Random policies with a planted violation, for measuring the power of the property search: a
@@ -126,7 +127,7 @@ export function reachable(policy: Policy, c: Pick<PlantedCase, "action" | "kind"
     let state = policy.initialState();
     prefix.forEach((e, i) => {
       const at = { ...e, time: T0 - (prefix.length - i) * 1000 };
-      state = "signal" in e ? policy.observe(state, at).state : policy.decide(state, at).state;
+      state = "signal" in e ? observe(policy, state, at).state : policy.decide(state, at).state;
     });
     for (const resource of [{ type: "repo", path: "repo/app" }, undefined])
       for (const context of contexts) {

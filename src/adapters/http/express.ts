@@ -1,9 +1,9 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { attach } from "./attached.js";
-import { cookieValue } from "./cookies.js";
 import { HttpGate, type GateResult } from "./gate.js";
 import { StreamHolds, type NodeStreamResponse } from "./streams.js";
 import type { HttpGuardOptions, HttpRefusal } from "./types.js";
+import { headerText, NodeRequestView } from "./view.js";
 
 /** The parts of an express 5 request the middleware reads. */
 export interface ExpressRequestLike {
@@ -50,17 +50,13 @@ export function expressGuard(options: HttpGuardOptions): (req: ExpressRequestLik
     let result: GateResult;
     try {
       const route = req.route?.path;
-      result = await gate.check({
-        method: (req.method ?? "GET").toUpperCase(),
-        path: req.path,
-        url: req.originalUrl ?? req.url ?? req.path,
-        ...(typeof route === "string" ? { route, params: { ...(req.params ?? {}) } } : {}),
-        header: (name) => headerOf(req.headers[name.toLowerCase()]),
-        cookie: (name) => cookieValue(headerOf(req.headers.cookie), name),
-        ip: req.ip ?? req.socket?.remoteAddress,
-        body: req.body,
-        raw: req,
-      });
+      const path = req.path;
+      const view = new NodeRequestView(req.headers, (req.method ?? "GET").toUpperCase(), path, req.originalUrl ?? req.url ?? path, req.ip ?? req.socket?.remoteAddress, req.body, req);
+      if (typeof route === "string") {
+        view.route = route;
+        view.params = { ...(req.params ?? {}) };
+      }
+      result = await gate.check(view);
     } catch (e) {
       next(e);
       return;
@@ -87,6 +83,5 @@ export function send(res: NodeResponseLike, refusal: HttpRefusal): void {
   res.end(refusal.body);
 }
 
-export function headerOf(v: string | readonly string[] | undefined): string | undefined {
-  return v === undefined ? undefined : typeof v === "string" ? v : v.join(", ");
-}
+/** A header value as one string. */
+export const headerOf = headerText;

@@ -1,10 +1,9 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { attach } from "./attached.js";
-import { cookieValue } from "./cookies.js";
-import { headerOf } from "./express.js";
 import { HttpGate } from "./gate.js";
 import { StreamHolds, type NodeStreamResponse } from "./streams.js";
 import type { HttpGuardOptions } from "./types.js";
+import { NO_PARAMS, NodeRequestView } from "./view.js";
 
 /** The parts of a fastify 5 request the hook reads. */
 export interface FastifyRequestLike {
@@ -52,22 +51,20 @@ export function fastifyGuard(options: HttpGuardOptions): FastifyGuardPlugin {
   const plugin = (instance: FastifyInstanceLike, _opts: unknown, done: (err?: Error) => void) => {
     instance.decorateRequest("leash", null);
     instance.addHook("preHandler", async (request, reply) => {
-      const config = routeConfig(request.routeOptions?.config);
+      // fastify builds routeOptions anew at each read: read it once.
+      const options = request.routeOptions;
+      const config = routeConfig(options?.config);
       if (config === false) return;
-      const q = request.url.indexOf("?");
-      const route = request.routeOptions?.url;
-      const result = await gate.check({
-        method: request.method.toUpperCase(),
-        path: q < 0 ? request.url : request.url.slice(0, q),
-        url: request.url,
-        ...(route !== undefined ? { route, params: stringParams(request.params) } : {}),
-        header: (name) => headerOf(request.headers[name.toLowerCase()]),
-        cookie: (name) => cookieValue(headerOf(request.headers.cookie), name),
-        ip: request.ip,
-        body: request.body,
-        raw: request,
-        ...(config?.action !== undefined ? { routeAction: config.action } : {}),
-      });
+      const url = request.url;
+      const q = url.indexOf("?");
+      const view = new NodeRequestView(request.headers, request.method.toUpperCase(), q < 0 ? url : url.slice(0, q), url, request.ip, request.body, request);
+      const route = options?.url;
+      if (route !== undefined) {
+        view.route = route;
+        view.params = stringParams(request.params);
+      }
+      if (config?.action !== undefined) view.routeAction = config.action;
+      const result = await gate.check(view);
       if (result.kind === "allow") {
         request.leash = result.leash;
         attach(request, result.leash);
@@ -92,9 +89,12 @@ function routeConfig(config: unknown): { action?: string } | false | undefined {
   return undefined;
 }
 
-function stringParams(p: unknown): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (p === null || typeof p !== "object") return out;
-  for (const [k, v] of Object.entries(p)) if (typeof v === "string") out[k] = v;
-  return out;
+function stringParams(p: unknown): Readonly<Record<string, string>> {
+  if (p === null || typeof p !== "object") return NO_PARAMS;
+  let out: Record<string, string> | null = null;
+  for (const k of Object.keys(p)) {
+    const v = (p as Record<string, unknown>)[k];
+    if (typeof v === "string") (out ??= {})[k] = v;
+  }
+  return out ?? NO_PARAMS;
 }

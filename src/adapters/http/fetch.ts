@@ -1,8 +1,8 @@
 import { attach } from "./attached.js";
-import { cookieValue } from "./cookies.js";
 import { HttpGate } from "./gate.js";
 import { StreamHolds } from "./streams.js";
 import type { HttpGuardOptions, HttpRefusal } from "./types.js";
+import { FetchRequestView } from "./view.js";
 
 /**
  * Wraps a Fetch-API handler, `(request, ...rest) => Response` — `app.fetch` of hono, a Next.js
@@ -21,23 +21,48 @@ export function guardFetch<A extends unknown[]>(handler: (request: Request, ...r
   const gate = new HttpGate(options);
   const holds = new StreamHolds(options);
   return async (request, ...args) => {
-    const url = new URL(request.url);
-    const result = await gate.check({
-      method: request.method.toUpperCase(),
-      path: url.pathname,
-      url: url.pathname + url.search,
-      header: (name) => request.headers.get(name) ?? undefined,
-      cookie: (name) => cookieValue(request.headers.get("cookie") ?? undefined, name),
-      ip: nodeServerAddress(args[0]),
-      body: undefined,
-      raw: request,
-    });
+    const { path, url } = pathOf(request.url);
+    const result = await gate.check(new FetchRequestView(request.headers, request.method.toUpperCase(), path, url, nodeServerAddress(args[0]), request));
     if (result.kind === "refuse") return responseOf(result.refusal);
     if (result.kind !== "allow") return handler(request, ...args);
     attach(request, result.leash);
-    if (!holds.wants(request.method.toUpperCase(), url.pathname, result.leash)) return handler(request, ...args);
+    if (!holds.wants(request.method.toUpperCase(), path, result.leash)) return handler(request, ...args);
     return holds.holdFetch(result.leash, await handler(request, ...args));
   };
+}
+
+/**
+ * The path and the path with the query of an absolute URL (`http://host/a/b?q` gives `/a/b` and
+ * `/a/b?q`), as `new URL` would give them for the URLs a server hands its handler; anything
+ * unusual (dot segments, percent-encoding to normalise, no authority) goes through `new URL`.
+ */
+export function pathOf(href: string): { path: string; url: string } {
+  const scheme = href.indexOf("://");
+  const slash = scheme < 0 ? -1 : href.indexOf("/", scheme + 3);
+  if (slash >= 0) {
+    let end = href.length;
+    const hash = href.indexOf("#", slash);
+    if (hash >= 0) end = hash;
+    const q = href.indexOf("?", slash);
+    const pathEnd = q >= 0 && q < end ? q : end;
+    const path = href.slice(slash, pathEnd);
+    if (plainPath(path)) return { path, url: pathEnd + 1 >= end ? path : href.slice(slash, end) };
+  }
+  const u = new URL(href);
+  return { path: u.pathname, url: u.pathname + u.search };
+}
+
+/** A path `new URL` leaves as it is: printable ASCII other than `\\`, `%` or a space, no `.` or `..` segment. */
+function plainPath(path: string): boolean {
+  for (let i = 0; i < path.length; i++) {
+    const c = path.charCodeAt(i);
+    if (c <= 0x20 || c >= 0x7f || c === 0x25 || c === 0x5c || c === 0x22 || c === 0x3c || c === 0x3e || c === 0x60 || c === 0x7b || c === 0x7d || c === 0x5e || c === 0x7c) return false;
+    if (c === 0x2e && path.charCodeAt(i - 1) === 0x2f) {
+      const n = path.charCodeAt(i + 1);
+      if (Number.isNaN(n) || n === 0x2f || (n === 0x2e && (i + 2 === path.length || path.charCodeAt(i + 2) === 0x2f))) return false;
+    }
+  }
+  return true;
 }
 
 /** A refusal as a Fetch `Response`. */

@@ -3,8 +3,9 @@ import type { GuardRequest } from "../../guard/types.js";
 import type { Principal, Resource } from "../../runtime/types.js";
 import { clearCookie } from "./cookies.js";
 import { errorRefusal, outcomeOf, refusalOf, type RefusalStyle } from "./responses.js";
-import { deriveAction, RouteTable } from "./routes.js";
+import { deriveAction, RouteTable, type RouteMatch } from "./routes.js";
 import type { HttpDecision, HttpGuardOptions, HttpRefusal, HttpRequestView } from "./types.js";
+import { NO_PARAMS, RequestView } from "./view.js";
 
 /** What the gate made of one HTTP request. */
 export type GateResult =
@@ -24,7 +25,6 @@ export type RawView = Omit<HttpRequestView, "route" | "params"> & {
 };
 
 const ANONYMOUS: Principal = Object.freeze({ kind: "anonymous", id: "anonymous" });
-const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
 
 /**
  * The part of every HTTP adapter that does not depend on the framework: map the request, decide
@@ -59,11 +59,12 @@ export class HttpGate {
     let fromCookie = false;
     try {
       const matched = this.routes.match(raw.method, raw.path);
-      view = { ...raw, route: raw.route ?? matched?.pattern, params: raw.params ?? matched?.params ?? NO_PARAMS } as HttpRequestView;
+      view = viewOf(raw, matched);
       if (this.options.skip?.(view) === true) return { kind: "skip" };
       const session = this.sessionOf(view);
       fromCookie = session !== undefined && this.sessionCookie !== undefined && view.cookie(this.sessionCookie) === session;
-      request = await this.requestOf(view, raw.routeAction, matched?.action, session);
+      const made = this.requestOf(view, raw.routeAction, matched?.action, session);
+      request = made instanceof Promise ? await made : made;
     } catch (e) {
       return this.mappingFailed(e, view);
     }
@@ -92,22 +93,27 @@ export class HttpGate {
     return nonEmpty(this.sessionCookie !== undefined ? view.cookie(this.sessionCookie) : undefined) ?? nonEmpty(this.sessionHeader !== undefined ? view.header(this.sessionHeader) : undefined);
   }
 
-  private async requestOf(view: HttpRequestView, configured: string | undefined, routed: string | undefined, session: string | undefined): Promise<GuardRequest> {
+  /** The leash request; a promise only when the principal or context mapping returned one. */
+  private requestOf(view: HttpRequestView, configured: string | undefined, routed: string | undefined, session: string | undefined): GuardRequest | Promise<GuardRequest> {
     const o = this.options;
     const action = configured ?? (typeof o.action === "string" ? o.action : o.action?.(view)) ?? routed ?? deriveAction(view.method, view.path);
-    const principal = o.principal ? await o.principal(view) : ANONYMOUS;
+    const principal = o.principal ? o.principal(view) : ANONYMOUS;
+    const extra = o.context ? o.context(view) : undefined;
+    if (principal instanceof Promise || extra instanceof Promise) return Promise.all([principal, extra]).then(([p, x]) => this.requestWith(view, action, p, x, session));
+    return this.requestWith(view, action, principal, extra, session);
+  }
+
+  private requestWith(view: HttpRequestView, action: string, principal: Principal, extra: Record<string, unknown> | undefined, session: string | undefined): GuardRequest {
+    const o = this.options;
     const ip = o.ip ? o.ip(view) : view.ip;
     const context: Record<string, unknown> = { method: view.method, path: view.path };
     if (ip !== undefined) context.ip = ip;
     if (view.route !== undefined) context.route = view.route;
     const agent = view.header("user-agent");
     if (agent !== undefined) context["user-agent"] = agent;
-    if (o.context) {
-      const extra = await o.context(view);
-      for (const k of Object.keys(extra)) if (extra[k] !== undefined) context[k] = extra[k];
-    }
-    const resource: Resource = o.resource?.(view) ?? { type: "http", path: view.path, ...(view.route !== undefined ? { id: view.route } : {}), ...(Object.keys(view.params).length > 0 ? { params: view.params } : {}) };
-    return { principal, action, resource, context, ...(session !== undefined ? { session } : {}) };
+    if (extra !== undefined) for (const k of Object.keys(extra)) if (extra[k] !== undefined) context[k] = extra[k];
+    const resource = o.resource?.(view) ?? defaultResource(view);
+    return session !== undefined ? { principal, action, resource, context, session } : { principal, action, resource, context };
   }
 
   /** A revoke decision ends the request's session, whichever key the rule targeted. */
@@ -141,6 +147,31 @@ export class HttpGate {
       // The report is best effort; the request is refused either way.
     }
   }
+}
+
+/** The view with the matched route: an adapter's own view is filled in, another is copied. */
+function viewOf(raw: RawView, matched: RouteMatch | null): HttpRequestView {
+  if (raw instanceof RequestView) {
+    if (raw.route === undefined && matched !== null) {
+      raw.route = matched.pattern;
+      raw.params = matched.params;
+    }
+    return raw;
+  }
+  return { ...raw, route: raw.route ?? matched?.pattern, params: raw.params ?? matched?.params ?? NO_PARAMS } as HttpRequestView;
+}
+
+/** `{ type: "http", path, id: route, params }`, the last two when the request has them. */
+function defaultResource(view: HttpRequestView): Resource {
+  const resource: { type: string; path: string; id?: string; params?: Readonly<Record<string, string>> } = { type: "http", path: view.path };
+  if (view.route !== undefined) resource.id = view.route;
+  if (view.params !== NO_PARAMS && hasKeys(view.params)) resource.params = view.params;
+  return resource as Resource;
+}
+
+function hasKeys(o: object): boolean {
+  for (const k in o) if (Object.prototype.hasOwnProperty.call(o, k)) return true;
+  return false;
 }
 
 function nonEmpty(s: string | undefined): string | undefined {

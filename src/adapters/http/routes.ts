@@ -20,14 +20,40 @@ export interface RouteMatch {
 
 export class RouteTable {
   private readonly routes: readonly Route[];
+  /**
+   * The scan's answer for each path a literal route spells (`/catalog`), computed once: by each
+   * method some route names, and for every other method. A request for exactly that path is
+   * answered without splitting it.
+   */
+  private readonly exact = new Map<string, { readonly byMethod: ReadonlyMap<string, RouteMatch | null>; readonly other: RouteMatch | null }>();
 
   constructor(table: Readonly<Record<string, string>> | undefined) {
     this.routes = Object.entries(table ?? {}).map(([key, action]) => compileRoute(key, action));
+    const methods = new Set(this.routes.flatMap((r) => (r.method === null ? [] : [r.method])));
+    for (const r of this.routes) {
+      if (!r.segments.every((s) => "literal" in s)) continue;
+      const path = `/${r.segments.map((s) => (s as { literal: string }).literal).join("/")}`;
+      if (this.exact.has(path)) continue;
+      const byMethod = new Map<string, RouteMatch | null>();
+      for (const m of methods) byMethod.set(m, frozen(this.scan(m, path)));
+      // No route names this method (a method name has no spaces): only `*` routes and patterns answer.
+      this.exact.set(path, { byMethod, other: frozen(this.scan(" ", path)) });
+    }
   }
 
   /** The first route that matches, with its parameters, or null. */
   match(method: string, path: string): RouteMatch | null {
     if (this.routes.length === 0) return null;
+    const known = this.exact.get(path);
+    if (known !== undefined) {
+      const m = known.byMethod.get(method);
+      return m !== undefined ? m : known.other;
+    }
+    return this.scan(method, path);
+  }
+
+  /** Every route in order. */
+  private scan(method: string, path: string): RouteMatch | null {
     const parts = splitPath(path);
     for (const r of this.routes) {
       if (r.method !== null && r.method !== method) continue;
@@ -36,6 +62,10 @@ export class RouteTable {
     }
     return null;
   }
+}
+
+function frozen(m: RouteMatch | null): RouteMatch | null {
+  return m === null ? null : Object.freeze({ ...m, params: Object.freeze(m.params) });
 }
 
 function compileRoute(key: string, action: string): Route {

@@ -4,7 +4,7 @@
  * a challenge is put to the user when the adapter can ask, a revoke ends the session. The gate
  * never throws and never answers "allowed" unless every request of the call was allowed.
  */
-import { keySpecText } from "../../runtime/engine.js";
+import { keySpecText } from "../../runtime/operations.js";
 import type { Guard, GuardRequest, Hold, HoldChange } from "../../guard/types.js";
 import { changeEnds } from "../../guard/holds.js";
 import type { Decision, DecisionEffect, Obligation } from "../../runtime/types.js";

@@ -1,11 +1,11 @@
 /**
- * Commits of transactions that became ready in the same turn of the event loop, sent as one COMMIT
- * call per slot (see scripts.ts): at concurrency the round trips of many decisions share one
- * write to the socket, one command for Redis to parse and one script start, where each decision
- * would otherwise pay for its own. Each transaction is still validated and written on its own,
- * atomically, and answered by its own reply; a batch only shares the trip.
+ * Calls of one script (COMMIT, PREPARE, SETTLE: see scripts.ts) for transactions that became
+ * ready in the same turn of the event loop, sent as one call per slot: at concurrency the round
+ * trips of many decisions share one write to the socket, one command for Redis to parse and one
+ * script start, where each decision would otherwise pay for its own. Each transaction is still
+ * handled on its own, atomically, and answered by its own reply; a batch only shares the trip.
  *
- * A commit is queued synchronously and the queue is sent once the current callbacks and their
+ * A call is queued synchronously and the queue is sent once the current callbacks and their
  * promise reactions have run (`process.nextTick` scheduled from them runs after the microtask
  * queue drained), so a lone transaction leaves at once and concurrent ones go together.
  */
@@ -23,25 +23,26 @@ interface Entry {
   readonly reject: (e: unknown) => void;
 }
 
-/** Sends one COMMIT call: the KEYS and the ARGV of the transactions, after the script's own. */
-export type SendCommits = (keys: readonly string[], args: readonly string[], count: number) => Promise<unknown>;
+/** Sends one call of the script: the KEYS and the ARGV of the transactions, after the script's own. */
+export type SendBatch = (keys: readonly string[], args: readonly string[], count: number) => Promise<unknown>;
 
-export class CommitBatches {
+export class ScriptBatches {
   private pending = new Map<number, Entry[]>();
   private scheduled = false;
 
   /** `unreadable(raw)` is the error of a call whose reply is not one reply per transaction. */
   constructor(
-    private readonly send: SendCommits,
+    private readonly send: SendBatch,
     private readonly unreadable: (raw: unknown) => Error,
   ) {}
 
   /**
-   * Queues one transaction's commit on `slot`: its KEYS and its ARGV (partitions, notAfter, mode,
-   * claim, then four per partition). Resolves with its own reply, or rejects with the call's error
-   * (every transaction of a call that failed fails with it: what Redis did with it is unknown).
+   * Queues one transaction's call on `slot`: its KEYS and its ARGV (the script's header of a
+   * transaction, then four per partition where the script takes them). Resolves with its own
+   * reply, or rejects with the call's error (every transaction of a call that failed fails with
+   * it: what Redis did with it is unknown).
    */
-  commit(slot: number, keys: readonly string[], args: readonly string[]): Promise<unknown> {
+  call(slot: number, keys: readonly string[], args: readonly string[]): Promise<unknown> {
     return new Promise((resolve, reject) => {
       let chars = 0;
       for (const a of args) chars += a.length;
@@ -64,13 +65,13 @@ export class CommitBatches {
         let to = from;
         let chars = 0;
         while (to < list.length && to - from < MAX_TRANSACTIONS && (to === from || chars + list[to]!.chars <= MAX_CHARS)) chars += list[to++]!.chars;
-        this.call(list.slice(from, to));
+        this.dispatch(list.slice(from, to));
         from = to;
       }
     }
   };
 
-  private call(batch: readonly Entry[]): void {
+  private dispatch(batch: readonly Entry[]): void {
     const keys: string[] = [];
     const args: string[] = [];
     for (const e of batch) {

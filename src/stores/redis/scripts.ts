@@ -3,7 +3,7 @@
  * keys; all keys of one call share a slot (the store groups them so).
  *
  * A partition is passed as two KEYS, its data key and its lock key. After the ARGV of the script's
- * own (five for PREPARE, four per transaction for COMMIT), per partition the caller sends four
+ * own (per transaction: four for COMMIT, six for PREPARE), per partition the caller sends four
  * ARGV: the version it computed on (`""` absent), an op (`r` read only, `s` set, `d` delete; upper
  * case also publishes the change), the stored value and a time to live in ms (`0`: none).
  *
@@ -212,63 +212,90 @@ return out
 };
 
 /**
- * First phase of a cross-slot transaction on one of its slots: validates the partitions and locks
- * them — exclusively, with the values to write, those it writes; shared, those it only reads.
- * ARGV: notAfter, txid, status key name, lease (ms), claim, then the per-partition four. A turn
- * the transaction holds here stays until SETTLE is given its claim.
+ * First phase of cross-slot transactions on one of their slots: validates each one's partitions
+ * and locks them — exclusively, with the values to write, those it writes; shared, those it only
+ * reads. Batched as COMMIT is: ARGV per transaction: its number of partitions, notAfter, txid,
+ * status key name, lease (ms), claim, then the per-partition four; one reply per transaction. A
+ * turn a transaction holds here stays until SETTLE is given its claim.
  */
 export const PREPARE: Script = {
   name: "prepare",
   lua: `${PRELUDE}
-local n = #KEYS / 2
-local now = clock()
-local notAfter = tonumber(ARGV[1])
-if notAfter > 0 and now > notAfter then return {3} end
-local mine, ms = claim(ARGV[5])
-local w = waiting(n, now, mine)
-if w then return w end
-local l = locked(n, now, true)
-if l then return l end
-local bad = stale(n)
-if bad then
-  take(bad, now, mine, ms, true)
-  return bad
-end
-local e = string.format('%.0f', now + tonumber(ARGV[4]))
-for i = 1, n do
-  if arg(i, 2) == 'r' then
-    redis.call('HSET', KEYS[2 * i], 'r:' .. ARGV[2], e .. '|' .. ARGV[3])
-  else
-    redis.call('HSET', KEYS[2 * i], 'e', e, 't', ARGV[2], 's', ARGV[3], 'o', arg(i, 2), 'v', arg(i, 3), 'p', arg(i, 4))
-    redis.call('HDEL', KEYS[2 * i], 'w')
+local function prepare(n, notAfter, txid, status, lease, c, now)
+  if notAfter > 0 and now > notAfter then return {3} end
+  local mine, ms = claim(c)
+  local w = waiting(n, now, mine)
+  if w then return w end
+  local l = locked(n, now, true)
+  if l then return l end
+  local bad = stale(n)
+  if bad then
+    take(bad, now, mine, ms, true)
+    return bad
   end
+  local e = string.format('%.0f', now + lease)
+  for i = 1, n do
+    if arg(i, 2) == 'r' then
+      redis.call('HSET', lock(i), 'r:' .. txid, e .. '|' .. status)
+    else
+      redis.call('HSET', lock(i), 'e', e, 't', txid, 's', status, 'o', arg(i, 2), 'v', arg(i, 3), 'p', arg(i, 4))
+      redis.call('HDEL', lock(i), 'w')
+    end
+  end
+  return {1}
 end
-return {1}
+local now = clock()
+local out = {}
+local a = 1
+while a <= #ARGV do
+  local n = tonumber(ARGV[a])
+  A0 = a + 5
+  local ok, r = pcall(prepare, n, tonumber(ARGV[a + 1]), ARGV[a + 2], ARGV[a + 3], tonumber(ARGV[a + 4]), ARGV[a + 5], now)
+  if not ok then r = {5, type(r) == 'table' and r.err or tostring(r)} end
+  out[#out + 1] = r
+  K0 = K0 + 2 * n
+  a = a + 6 + 4 * n
+end
+return out
 `,
 };
 
 /**
  * Second phase on a slot: applies (`c`) or drops (`a`) the locks transaction `txid` holds there.
- * ARGV: txid, outcome, channel, writer id, and optionally a claim whose turns end here. Replies
- * with the number of locks settled.
+ * Batched: ARGV: channel, writer id, then per transaction: its number of partitions, txid,
+ * outcome and a claim whose turns end here (`""` none). Replies per transaction with the number
+ * of locks settled (`{5, message}` for a Redis error).
  */
 export const SETTLE: Script = {
   name: "settle",
   lua: `${PRELUDE}
-local n = #KEYS / 2
-local settled = 0
-for i = 1, n do
-  local l = KEYS[2 * i]
-  local f = redis.call('HMGET', l, 't', 'o', 'v', 'p')
-  if f[1] == ARGV[1] then
-    if ARGV[2] == 'c' then apply(KEYS[2 * i - 1], f[2], f[3], f[4], ARGV[3], ARGV[4]) end
-    redis.call('HDEL', l, 'e', 't', 's', 'o', 'v', 'p')
-    settled = settled + 1
+local function settle(n, txid, outcome, c, channel, writer)
+  local settled = 0
+  for i = 1, n do
+    local l = lock(i)
+    local f = redis.call('HMGET', l, 't', 'o', 'v', 'p')
+    if f[1] == txid then
+      if outcome == 'c' then apply(data(i), f[2], f[3], f[4], channel, writer) end
+      redis.call('HDEL', l, 'e', 't', 's', 'o', 'v', 'p')
+      settled = settled + 1
+    end
+    settled = settled + redis.call('HDEL', l, 'r:' .. txid)
   end
-  settled = settled + redis.call('HDEL', l, 'r:' .. ARGV[1])
+  done(n, c)
+  return settled
 end
-if ARGV[5] then done(n, ARGV[5]) end
-return settled
+local channel, writer = ARGV[1], ARGV[2]
+local out = {}
+local a = 3
+while a <= #ARGV do
+  local n = tonumber(ARGV[a])
+  local ok, r = pcall(settle, n, ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], channel, writer)
+  if not ok then r = {5, type(r) == 'table' and r.err or tostring(r)} end
+  out[#out + 1] = r
+  K0 = K0 + 2 * n
+  a = a + 4
+end
+return out
 `,
 };
 

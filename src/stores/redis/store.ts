@@ -2,7 +2,7 @@ import type { PartitionData, Step, StepResult, Store } from "../store.js";
 import { StoreError } from "../store.js";
 import { connect, scriptRunner, storeErrorOf, type RedisClient } from "./client.js";
 import { serverClock } from "./clock.js";
-import { CommitBatches } from "./batch.js";
+import { ScriptBatches } from "./batch.js";
 import { ABSENT, decode, encode, versionSource, type Held } from "./codec.js";
 import { keyNames, keySlot } from "./names.js";
 import { PartitionCache, WriteGate } from "./local.js";
@@ -141,8 +141,10 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
   const lateMarginMs = nonNegative(options.lateMarginMs ?? 250, "lateMarginMs");
   const maxValueLength = positive(options.maxValueLength ?? 1_048_576, "maxValueLength");
   const run = scriptRunner(client);
-  const batches = new CommitBatches((keys, args) => run(COMMIT, keys, [channel, writer, ...args]), unreadable);
-  /** The slot a COMMIT call on these keys goes to (0: one server, or one slot for the prefix). */
+  const commits = new ScriptBatches((keys, args) => run(COMMIT, keys, [channel, writer, ...args]), unreadable);
+  const prepares = new ScriptBatches((keys, args) => run(PREPARE, keys, args), unreadable);
+  const settles = new ScriptBatches((keys, args) => run(SETTLE, keys, [channel, writer, ...args]), unreadable);
+  /** The slot a script call on these keys goes to (0: one server, or one slot for the prefix). */
   const slotOf = (redisKeys: readonly string[]): number => (cluster && !oneSlot ? keySlot(redisKeys[0]!) : 0);
   const clock = serverClock(client, positive(options.clockRefreshMs ?? 10_000, "clockRefreshMs"));
   const firstSample = clock.sample().catch(() => {});
@@ -200,6 +202,17 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
     return out;
   };
 
+  /**
+   * Applies (`c`) or drops (`a`) transaction `txid`'s locks on the partitions `idx` of one slot and
+   * ends the turns of `claim` there (`""`: none; txid `""`: only the turns).
+   */
+  const settle = (keys: readonly string[], idx: readonly number[], txid: string, outcome: "c" | "a", claim: string): Promise<void> => {
+    const k = slotKeys(keys, idx);
+    return settles.call(slotOf(k), k, [String(idx.length), txid, outcome, claim]).then((r) => {
+      if (typeof r !== "number") readReply(r); // {5, message}: a Redis error
+    });
+  };
+
   const learn = (keys: readonly string[], idx: readonly number[], r: Reply): void => {
     for (let j = 1; j + 1 < r.raw.length; j += 2) {
       const at = r.raw[j];
@@ -228,7 +241,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
       const key = keys[idx[at - 1]!]!;
       const outcome = await within(run(RESOLVE, [status], []));
       if (outcome !== "c" && outcome !== "a") throw unreadable([outcome]);
-      await within(run(SETTLE, [names.data(key), names.lock(key)], [txid, outcome, channel, writer]));
+      await within(settle(keys, [idx[at - 1]!], txid, outcome, ""));
       cache.delete(key);
       stats.resolved++;
       return;
@@ -266,7 +279,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
    * and when it met another transaction's turn, so that two claimants never wait for each other.
    */
   const endTurn = (keys: readonly string[], slots: readonly (readonly number[])[], turn: Turn): void => {
-    if (turn.taken) for (const idx of slots) void run(SETTLE, slotKeys(keys, idx), ["", "a", channel, writer, turn.id]).catch(() => {});
+    if (turn.taken) for (const idx of slots) void settle(keys, idx, "", "a", turn.id).catch(() => {});
     turn.id = "";
     turn.taken = false;
   };
@@ -302,7 +315,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
       const release = tx.onExpiry(() => gate.release(mine));
       let r: Reply;
       try {
-        r = readReply(await batches.commit(slot, redisKeys, [String(keys.length), notAfter(tx.deadline), lockMode, claimArg(turn, attempt), ...p.args]));
+        r = readReply(await commits.call(slot, redisKeys, [String(keys.length), notAfter(tx.deadline), lockMode, claimArg(turn, attempt), ...p.args]));
         if (r.code === 1) commitAll(keys, p);
         else if (r.code === 0) (learn(keys, idx, r), tookTurn(turn));
       } finally {
@@ -329,19 +342,19 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
 
   /** Drops transaction `txid`'s locks on these slots (it never committed). Errors are left to lease expiry. */
   const rollBack = (keys: readonly string[], slots: readonly (readonly number[])[], txid: string): void => {
-    for (const idx of slots) void run(SETTLE, slotKeys(keys, idx), [txid, "a", channel, writer]).catch(() => {});
+    for (const idx of slots) void settle(keys, idx, txid, "a", "").catch(() => {});
   };
 
   /** Applies a committed transaction's locks and ends its turns, then forgets its status. */
   const rollForward = async (keys: readonly string[], slots: readonly (readonly number[])[], txid: string, status: string, turn: Turn): Promise<void> => {
-    await Promise.all(slots.map((idx) => run(SETTLE, slotKeys(keys, idx), [txid, "c", channel, writer, turn.id])));
+    await Promise.all(slots.map((idx) => settle(keys, idx, txid, "c", turn.id)));
     await client.del(status);
   };
 
   /** After a commit whose reply never came: learns the outcome from the status key and settles the locks. */
   const settleUnknown = async (keys: readonly string[], slots: readonly (readonly number[])[], txid: string, status: string): Promise<void> => {
     const outcome = await run(RESOLVE, [status], []);
-    await Promise.all(slots.map((idx) => run(SETTLE, slotKeys(keys, idx), [txid, outcome === "c" ? "c" : "a", channel, writer])));
+    await Promise.all(slots.map((idx) => settle(keys, idx, txid, outcome === "c" ? "c" : "a", "")));
     if (outcome === "c") await client.del(status);
   };
 
@@ -384,7 +397,8 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
         for (const idx of secondaries) {
           prepared.push(idx);
           for (let wait = 0; ; wait++) {
-            const r = readReply(await within(run(PREPARE, slotKeys(keys, idx), [notAfter(deadline), txid, status, String(leaseMs), claim, ...slotArgs(p, idx)])));
+            const k = slotKeys(keys, idx);
+            const r = readReply(await within(prepares.call(slotOf(k), k, [String(idx.length), notAfter(deadline), txid, status, String(leaseMs), claim, ...slotArgs(p, idx)])));
             if (r.code === 1) break;
             if (r.code === 0) return (learn(keys, idx, r), tookTurn(turn), RETRY);
             if (r.code === 2 && isTurn(r)) return TURN;
@@ -397,7 +411,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
         for (let wait = 0; ; wait++) {
           let r: Reply;
           try {
-            r = readReply(await within(batches.commit(primarySlot, [...primaryKeys, status], [String(primary.length), notAfter(deadline), "2", claim, ...slotArgs(p, primary)])));
+            r = readReply(await within(commits.call(primarySlot, [...primaryKeys, status], [String(primary.length), notAfter(deadline), "2", claim, ...slotArgs(p, primary)])));
           } catch (e) {
             void settleUnknown(keys, prepared, txid, status).catch(() => {});
             prepared.length = 0; // settled there, not by the caller's roll-back
