@@ -1,8 +1,8 @@
 import type { CompareOp } from "../ast/nodes.js";
-import type { OpIR, WorkflowIR } from "../compile/ir.js";
+import type { EventSelIR, OpIR, WorkflowIR } from "../compile/ir.js";
 import { Failure, type Value } from "./attributes.js";
 import type { EvalContext } from "./context.js";
-import { type Category, coefficientOfVariation, currentValue, FOREVER, gcra, inAlphabet, nameTest, NONE, selectorMatches, timesAt, workflowStep } from "./operators.js";
+import { coefficientOfVariation, currentValue, FOREVER, gcra, inAlphabet, nameTest, NONE, selectorMatches, timesAt, workflowStep } from "./operators.js";
 import type { Event } from "./request.js";
 
 /**
@@ -75,16 +75,13 @@ export class HistoryRead {
      * it is an X (true or undefined), for a distinct its value of the attribute (undefined: none).
      */
     readonly current: ((ev: Event) => unknown) | null = null,
-    /**
-     * count / gap / regularity: whether an event of this name and category was recorded in the
-     * operator's time list, so that a recheck can leave the held decision's own event out.
-     */
-    readonly fed: ((name: string, cat: Category) => boolean) | null = null,
+    /** count / gap: the events its time list records, so that a recheck can leave the held decision's own event out. */
+    readonly events: EventSelIR | null = null,
   ) {}
 
   /** This reading as a term of a condition. */
   asTerm(cmp: Compare, constant: number, flipped: boolean, negate: boolean): HistoryRead {
-    return new HistoryRead(this.kind, this.group, this.slot, this.window, this.capacity, this.isX, this.workflow, cmp, constant, flipped, negate, this.current, this.fed);
+    return new HistoryRead(this.kind, this.group, this.slot, this.window, this.capacity, this.isX, this.workflow, cmp, constant, flipped, negate, this.current, this.events);
   }
 }
 
@@ -93,9 +90,9 @@ export class HistoryRead {
  * distinct read `including this`, which counts the request being decided as if it were allowed.
  */
 export function readingOf(op: OpIR, workflows: readonly WorkflowIR[], label = 0, current = false): HistoryRead {
-  const fed = op.op === "count" || op.op === "gap" || op.op === "regularity" ? (name: string, cat: Category) => selectorMatches(op.events, name, cat) : null;
+  const events = op.op === "count" || op.op === "gap" ? op.events : null;
   const make = (kind: ReadKind, slot = op.slot, window = 0, capacity = 0, isX: ((ev: Event) => boolean) | null = null, wf: WorkflowIR | null = null) =>
-    new HistoryRead(kind, op.group, slot, window, capacity, isX, wf, Compare.None, 0, false, false, current ? currentValue(op) : null, fed);
+    new HistoryRead(kind, op.group, slot, window, capacity, isX, wf, Compare.None, 0, false, false, current ? currentValue(op) : null, events);
   switch (op.op) {
     case "after":
       return op.window === null ? make(ReadKind.Ever) : make(ReadKind.Within, op.slot, op.window);
@@ -174,7 +171,7 @@ export function readHistory(h: HistoryRead, c: EvalContext): Value {
       let last = r === null ? NONE : (r[h.slot + 1] as number);
       if (h.isX!(c.ev)) {
         // A recheck: the latest X is the held request itself; the gap is from the one before.
-        if (last !== NONE && last === c.ownTime && ownFed(h, c)) last = first;
+        if (last === c.ownTime && ownFed(h, c)) last = first;
         return last === NONE ? Infinity : now - last;
       }
       return first === NONE || last === NONE ? Infinity : last - first;
@@ -231,7 +228,6 @@ export function readHistory(h: HistoryRead, c: EvalContext): Value {
     case ReadKind.Regularity: {
       // When it changes with time is worked out by the comparison (regularityCrossing).
       const ts = timesAt(r, h.slot, h.capacity + 1);
-      if (ts.length > 0 && ts[ts.length - 1] === c.ownTime && ownFed(h, c)) ts.pop();
       if (h.isX!(c.ev)) ts.push(now);
       return coefficientOfVariation(ts, h.capacity);
     }
@@ -251,7 +247,7 @@ const EMPTY: readonly unknown[] = Object.freeze([]);
 
 /** Whether `c` is a recheck of a held decision whose own event this reading's operator recorded. */
 function ownFed(h: HistoryRead, c: EvalContext): boolean {
-  return c.ownTime === c.ownTime && h.fed !== null && h.fed(c.ev.name, c.ownCategory);
+  return c.ownTime === c.ownTime && h.events !== null && selectorMatches(h.events, c.ev.name, c.ownCategory);
 }
 
 /**

@@ -410,8 +410,8 @@ function bindRecheckOf(policy: Policy, previous: unknown, ev: Event, bucket: Buc
   // was altered) is rechecked as a fresh request.
   return {
     effect,
-    time,
-    own: same ? (effect === "allow" ? "allowed" : "denied") : null,
+    time: same ? time : NaN,
+    own: effect === "allow" ? "allowed" : "denied",
     held: same && effect === "allow",
     note: same ? "" : " (the attributes it read changed since it was made, or it was altered: rechecked as a new request)",
   };
@@ -423,20 +423,18 @@ function bindRecheckOf(policy: Policy, previous: unknown, ev: Event, bucket: Buc
  * it reads, so that the request is not counted against itself.
  */
 export function evaluateHeld(policy: Policy, c: EvalContext, bucket: Bucket, bound: Bound): Decision {
-  if (bound.own !== null) {
-    c.ownTime = bound.time;
-    c.ownCategory = bound.own;
-  }
+  c.ownTime = bound.time;
+  c.ownCategory = bound.own;
   return policy.evaluate(c, bucket, false, bound.held);
 }
 
 /** What binding a decision for recheck found: its effect, whether it holds its limit use, a note. */
 interface Bound {
   readonly effect: DecisionEffect;
-  /** The held decision's time. */
+  /** The held decision's time, when it is the decision made for this request (else NaN: rechecked as a new one). */
   readonly time: number;
-  /** The category its request was recorded with, when it is the decision made for this request (else null: rechecked as a new one). */
-  readonly own: Category | null;
+  /** The category its request was recorded with. */
+  readonly own: Category;
   readonly held: boolean;
   readonly note: string;
 }

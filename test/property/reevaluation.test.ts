@@ -509,10 +509,10 @@ function categoryOf(d: Decision): Category {
   return d.effect === "allow" ? "allowed" : "denied";
 }
 
-/** Whether the decided request was recorded in a count, gap or regularity time list. */
+/** Whether the decided request was recorded in a count or gap time list. */
 function feedsTimeList(policy: Policy, d: Decision, r: Request): boolean {
   const ir = policy.ir;
-  return ir.ops.some((op) => (op.op === "count" || op.op === "gap" || op.op === "regularity") && opUpdate(op, r.action, categoryOf(d), ir.workflows) !== null);
+  return ir.ops.some((op) => (op.op === "count" || op.op === "gap") && opUpdate(op, r.action, categoryOf(d), ir.workflows) !== null);
 }
 
 /**
@@ -522,13 +522,13 @@ function feedsTimeList(policy: Policy, d: Decision, r: Request): boolean {
 function ownIsSeparable(policy: Policy, source: string, d: Decision, r: Request): boolean {
   if (d.effect === "revoke" || /\bvalid for\b|\blabel session\b/.test(source)) return false;
   const ir = policy.ir;
-  return ir.ops.every((op) => op.op === "count" || op.op === "gap" || op.op === "regularity" || op.op === "labels" || opUpdate(op, r.action, categoryOf(d), ir.workflows) === null);
+  return ir.ops.every((op) => op.op === "count" || op.op === "gap" || op.op === "labels" || opUpdate(op, r.action, categoryOf(d), ir.workflows) === null);
 }
 
 describe("recheck", () => {
   it("recheck(S', d, R') stands exactly when decide(S', R') has d's effect, its own request left out of the counts (policies without limit)", () => {
     let ownChecked = 0;
-    // Few random policies both feed a count, gap or regularity and keep nothing else from the held
+    // Few random policies both feed a count or gap and keep nothing else from the held
     // request, so batches run until the own-event law was checked at least once (at most 8).
     for (let batch = 0; batch < 8 && ownChecked === 0; batch++) {
       fc.assert(
@@ -571,8 +571,8 @@ describe("recheck", () => {
                 }
                 continue;
               }
-              // A recheck leaves the held request's own recorded event out of the count, gap and
-              // regularity it reads (semantics.md, "Re-evaluation"): while its digest matches, the
+              // A recheck leaves the held request's own recorded event out of the count and gap it
+              // reads (semantics.md, "Re-evaluation"): while its digest matches, the
               // law compares with that request decided on the state it was decided on.
               const own = !r.reason.includes("rechecked as a new request") && feedsTimeList(policy, p.decision, p.request);
               if (own) {

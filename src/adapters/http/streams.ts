@@ -57,6 +57,7 @@ export interface NodeStreamResponse {
   end(body?: string): unknown;
   destroy(): unknown;
   once(event: "close", listener: () => void): unknown;
+  on?(event: "error", listener: () => void): unknown;
 }
 
 /** The parts of a WebSocket (the `ws` package's, or the WHATWG one) a held socket uses. */
@@ -195,6 +196,8 @@ export class StreamHolds {
 
   private endNode(leash: HttpDecision, res: NodeStreamResponse, change: HoldChange): void {
     if (res.writableEnded || res.destroyed) return;
+    // A handler that writes on after the end gets an error event: it must not crash the server.
+    res.on?.("error", () => {});
     const refusal = this.refusal(leash, change);
     let transport: StreamTransport;
     try {

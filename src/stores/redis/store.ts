@@ -47,6 +47,13 @@ export interface RedisStoreOptions {
   readonly maxValueLength?: number;
   /** Pub/sub channel for changes steps mark with `notify` (default `<prefix>changes`). */
   readonly channel?: string;
+  /**
+   * While subscribed, a heartbeat is published on the channel this often (ms, default 1,000; 0
+   * turns it off). On a Redis Cluster a subscription can move or die with its node without the
+   * client noticing: when no heartbeat (this instance's or another's) arrives for three
+   * intervals, the subscription is made afresh on a live node and the gap is reported.
+   */
+  readonly heartbeatMs?: number;
 }
 
 /** Counters of a Redis store since it was created. */
@@ -127,6 +134,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
   const oneSlot = options.hashTag === "prefix";
   const names = keyNames(prefix, oneSlot);
   const channel = options.channel ?? `${prefix}changes`;
+  const heartbeatMs = nonNegative(options.heartbeatMs ?? 1_000, "heartbeatMs");
   const cacheSize = positive(options.cacheSize ?? 10_000, "cacheSize");
   const leaseMs = positive(options.lockLeaseMs ?? 2_000, "lockLeaseMs");
   const maxAttempts = positive(options.maxAttempts ?? 100, "maxAttempts");
@@ -476,61 +484,154 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
     return [...bySlot.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1]);
   };
 
+  /** The heartbeat: published every `heartbeatMs`, its absence for three intervals a gap. */
+  let heartbeat: ReturnType<typeof setInterval> | null = null;
+  /** When the current subscription last heard a heartbeat (or was opened, or took effect). */
+  let lastBeat = 0;
+  /** Whether the current subscription took effect; until it does, it is given longer. */
+  let live = false;
+  /** This store's heartbeats: the last number sent, the last heard back, and the ones never sent. */
+  let beatSent = 0;
+  let beatHeard = 0;
+  const unsent = new Set<number>();
+  /** Own heartbeats skipped over, by when: publishes through different nodes may arrive out of order, so one is lost only when it is late by two intervals. */
+  const missing = new Map<number, number>();
+  /** On a Cluster: the connection that serves the subscription, to see it move to another node. */
+  let serving: unknown = undefined;
+  let moved = false;
+  const gap = () => {
+    for (const g of gapListeners) {
+      try {
+        g();
+      } catch {
+        // A listener's exception never reaches the connection.
+      }
+    }
+  };
+  const stopHeartbeat = () => {
+    if (heartbeat !== null) clearInterval(heartbeat);
+    heartbeat = null;
+  };
+  const startHeartbeat = () => {
+    if (heartbeatMs === 0 || heartbeat !== null) return;
+    heartbeat = setInterval(() => {
+      if (subscriber === null || closed) return stopHeartbeat();
+      if (Date.now() - lastBeat > (live ? 3 * heartbeatMs : Math.max(10 * heartbeatMs, 5_000))) {
+        // Silent for three beats: the subscription may be gone with its node. Make it afresh
+        // (on a live node); once it is in place the gap is reported.
+        const old = subscriber;
+        subscriber = null;
+        old.disconnect();
+        listen();
+        return;
+      }
+      // A Cluster client moves its subscription to another node by itself when the node's
+      // connection ends, telling no one: what was published meanwhile is lost.
+      const now = servingConnection(subscriber);
+      if (serving !== undefined && serving !== null && now !== null && now !== serving) moved = true;
+      serving = now;
+      for (const at of missing.values()) {
+        if (Date.now() - at <= 2 * heartbeatMs) continue;
+        missing.clear();
+        if (live) gap();
+        break;
+      }
+      const n = ++beatSent;
+      client.publish(channel, `${HEARTBEAT} ${writer} ${n}`).catch(() => void unsent.add(n));
+    }, heartbeatMs);
+    (heartbeat as { unref?: () => void }).unref?.();
+  };
+
+  /**
+   * A heartbeat arrived: the subscription is alive. The first after the subscription moved means
+   * messages were lost (a gap); so does one of this store's own that it sent but never heard.
+   */
+  const heard = (message: string) => {
+    lastBeat = Date.now();
+    const [, from, seq] = message.split(" ");
+    if (from === writer) {
+      const n = Number(seq);
+      if (Number.isInteger(n) && n > beatHeard) {
+        for (let m = beatHeard + 1; m < n && missing.size < 64; m++) if (!unsent.delete(m)) missing.set(m, Date.now());
+        beatHeard = n;
+      } else missing.delete(n);
+    }
+    if (moved) {
+      moved = false;
+      if (live) gap();
+    }
+  };
+
+  /** Opens the subscription connection (the first time, and again after a missed heartbeat). */
+  const listen = () => {
+    const sub = (client as { duplicate(): RedisClient }).duplicate();
+    subscriber = sub;
+    live = false;
+    lastBeat = Date.now();
+    serving = undefined;
+    moved = false;
+    beatHeard = beatSent;
+    unsent.clear();
+    missing.clear();
+    sub.on("error", () => {}); // reconnects by itself; a decision never depends on it
+    // A dropped subscription loses what is published until it is back: once subscribed again,
+    // the gap listeners hear of it (they re-check what they hold against current partitions).
+    let lost = false;
+    sub.on("close", () => {
+      lost = true;
+    });
+    // Once subscribed (again), with the client that re-checks connected, a re-check is current.
+    const subscribed = () => {
+      sub
+        .subscribe(channel)
+        .then(() => connected(client))
+        .then(() => {
+          if (subscriber !== sub) return;
+          live = true;
+          lastBeat = Date.now();
+          serving = servingConnection(sub);
+          gap();
+        }, () => {});
+    };
+    sub.on("ready", () => {
+      if (!lost) return;
+      lost = false;
+      subscribed();
+    });
+    sub.on("message", (_ch: string, message: string) => {
+      if (message.startsWith(HEARTBEAT)) {
+        if (subscriber === sub) heard(message);
+        return;
+      }
+      const space = message.indexOf(" ");
+      if (space < 0 || message.slice(0, space) === writer) return;
+      const key = names.partitionOf(message.slice(space + 1));
+      if (key === null) return;
+      cache.delete(key);
+      for (const l of listeners) {
+        try {
+          l([key]);
+        } catch {
+          // A listener's exception never reaches the connection.
+        }
+      }
+    });
+    // What was published before the first subscription took effect is a gap too.
+    subscribed();
+  };
+
   const subscribe = (listener: (keys: readonly string[]) => void, onGap?: () => void): (() => void) => {
     listeners.add(listener);
     if (onGap !== undefined) gapListeners.add(onGap);
     if (subscriber === null && !closed) {
-      const sub = (client as { duplicate(): RedisClient }).duplicate();
-      subscriber = sub;
-      sub.on("error", () => {}); // reconnects by itself; a decision never depends on it
-      // A dropped subscription loses what is published until it is back: once subscribed again,
-      // the gap listeners hear of it (they re-check what they hold against current partitions).
-      let lost = false;
-      sub.on("close", () => {
-        lost = true;
-      });
-      // Once subscribed (again), with the client that re-checks connected, a re-check is current.
-      const subscribed = () => {
-        sub
-          .subscribe(channel)
-          .then(() => connected(client))
-          .then(() => {
-            if (subscriber !== sub) return;
-            for (const g of gapListeners) {
-              try {
-                g();
-              } catch {
-                // A listener's exception never reaches the connection.
-              }
-            }
-          }, () => {});
-      };
-      sub.on("ready", () => {
-        if (!lost) return;
-        lost = false;
-        subscribed();
-      });
-      sub.on("message", (_ch: string, message: string) => {
-        const space = message.indexOf(" ");
-        if (space < 0 || message.slice(0, space) === writer) return;
-        const key = names.partitionOf(message.slice(space + 1));
-        if (key === null) return;
-        cache.delete(key);
-        for (const l of listeners) {
-          try {
-            l([key]);
-          } catch {
-            // A listener's exception never reaches the connection.
-          }
-        }
-      });
-      // What was published before the first subscription took effect is a gap too.
-      subscribed();
+      listen();
+      startHeartbeat();
     }
     return () => {
       listeners.delete(listener);
       if (onGap !== undefined) gapListeners.delete(onGap);
       if (listeners.size === 0 && subscriber !== null) {
+        stopHeartbeat();
         subscriber.disconnect();
         subscriber = null;
       }
@@ -556,6 +657,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
       closed = true;
       clock.stop();
       void firstSample;
+      stopHeartbeat();
       subscriber?.disconnect();
       subscriber = null;
       listeners.clear();
@@ -674,6 +776,19 @@ class Deadlines {
     }
     set.add(fire);
     return set;
+  }
+}
+
+/** The heartbeat message's head (`~heartbeat <writer> <n>`): no partition name starts so. */
+const HEARTBEAT = "~heartbeat";
+
+/** The connection a Cluster client subscribes on (ioredis's subscriber instance), or null for a standalone client. */
+function servingConnection(sub: RedisClient): unknown {
+  try {
+    const s = (sub as unknown as { subscriber?: { getInstance?: () => unknown } }).subscriber;
+    return typeof s?.getInstance === "function" ? (s.getInstance() ?? null) : null;
+  } catch {
+    return null;
   }
 }
 
