@@ -14,6 +14,7 @@ import { caepReceiver, type CaepOutcome } from "../../src/adapters/http/index.js
 import { compilePolicyOrThrow } from "../../src/compile/compile.js";
 import { createGuard, type Guard, type HoldChange } from "../../src/guard/index.js";
 import { docModule, inScratchDir } from "./doc-blocks.js";
+import { closeServer } from "./loopback.js";
 
 const PAGE = "docs/guides/http.md";
 const SECRET = "a secret shared with the IdP";
@@ -42,10 +43,7 @@ beforeAll(async () => {
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 afterAll(async () => {
-  await new Promise<void>((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  });
+  await closeServer(server);
   await m.guard.close();
   scratch.restore();
 });

@@ -19,6 +19,7 @@ import { main } from "../../src/cli/main.js";
 import { createGuard } from "../../src/guard/index.js";
 import { decisionLog, fanOut, jsonlSink } from "../../src/log/index.js";
 import { telemetry } from "../../src/log/otel.js";
+import { closeServer } from "./loopback.js";
 
 const root = join(__dirname, "..", "..");
 const dir = mkdtempSync(join(tmpdir(), "leash-shop-"));
@@ -38,10 +39,7 @@ beforeAll(async () => {
   try {
     steps = await playScenario(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
   } finally {
-    await new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    });
+    await closeServer(server);
     await guard.close();
     await log.close();
   }

@@ -3,7 +3,6 @@
  * its framework, and answers as the page says.
  */
 import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { serve } from "@hono/node-server";
@@ -12,21 +11,15 @@ import type { Guard } from "../../src/guard/index.js";
 import type { DecisionLog } from "../../src/log/index.js";
 import { startInChild } from "./codegen-server.js";
 import { docFiles, docModule, inScratchDir } from "./doc-blocks.js";
+import { closeServer, whenListening } from "./loopback.js";
 
 const PAGE = "docs/guides/http.md";
 let scratch: ReturnType<typeof inScratchDir>;
 beforeAll(() => void (scratch = inScratchDir()));
 afterAll(() => scratch.restore());
 
-function listen(server: Server): Promise<string> {
-  return new Promise((resolve) => server.once("listening", () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
-}
-
-const stop = (server: Server) =>
-  new Promise<void>((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  });
+const listen = whenListening;
+const stop = closeServer;
 
 describe("docs/guides/http.md", () => {
   it("has the blocks this test runs", () => {

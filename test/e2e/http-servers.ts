@@ -4,7 +4,6 @@
  * sessions and reported errors the tests read through `snapshot()`. Fastify runs in a process of
  * its own (see codegen-child.ts); express and hono in the test's.
  */
-import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import { serve } from "@hono/node-server";
 import express from "express";
@@ -14,6 +13,7 @@ import { decisionOf, expressGuard, fastifyGuard, guardFetch, type HttpDecision, 
 import { compilePolicyOrThrow } from "../../src/compile/compile.js";
 import { createGuard, type GuardEvent } from "../../src/guard/index.js";
 import { startInChild } from "./codegen-server.js";
+import { closeServer, listening, urlOf } from "./loopback.js";
 
 export type Framework = "express" | "fastify" | "hono";
 export const FRAMEWORKS: readonly Framework[] = ["express", "fastify", "hono"];
@@ -96,7 +96,7 @@ export async function startHere(framework: Framework): Promise<RunningServer> {
     app.use(express.json());
     app.use(expressGuard(options));
     app.all("/{*rest}", (req, res) => void res.json({ ...echo(res.locals.leash as HttpDecision | undefined), same: decisionOf(req) === res.locals.leash }));
-    return nodeServer(await listen((cb) => app.listen(0, "127.0.0.1", cb)), snapshot, done);
+    return nodeServer(await listening((cb) => app.listen(0, "127.0.0.1", cb)), snapshot, done);
   }
   if (framework === "fastify") {
     const app = Fastify();
@@ -105,7 +105,7 @@ export async function startHere(framework: Framework): Promise<RunningServer> {
     app.get("/configured", { config: { leash: { action: "report.create" } } }, async (request) => echo(decisionOf(request)));
     await app.listen({ port: 0, host: "127.0.0.1" });
     return {
-      url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`,
+      url: urlOf(app.server),
       snapshot,
       close: async () => {
         await app.close();
@@ -115,7 +115,7 @@ export async function startHere(framework: Framework): Promise<RunningServer> {
   }
   const app = new Hono();
   app.all("*", (c) => c.json({ ...echo(decisionOf(c.req.raw)), same: true }));
-  return nodeServer(await listen((cb) => serve({ fetch: guardFetch(app.fetch, options), port: 0, hostname: "127.0.0.1" }, cb) as Server), snapshot, done);
+  return nodeServer(await listening((cb) => serve({ fetch: guardFetch(app.fetch, options), port: 0, hostname: "127.0.0.1" }, cb) as Server), snapshot, done);
 }
 
 /** `startHere("fastify")`, for codegen-child.ts. */
@@ -128,22 +128,12 @@ export async function startServer(framework: Framework): Promise<RunningServer> 
   return { url: child.url, snapshot: () => child.snapshot<Snapshot>(), close: () => child.close() };
 }
 
-function listen(start: (cb: () => void) => Server): Promise<Server> {
-  return new Promise((resolve) => {
-    const s = start(() => resolve(s));
-  });
-}
-
 function nodeServer(server: Server, snapshot: () => Promise<Snapshot>, done: () => Promise<void>): RunningServer {
-  const port = (server.address() as AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: urlOf(server),
     snapshot,
     close: async () => {
-      await new Promise<void>((resolve) => {
-        server.closeAllConnections?.();
-        server.close(() => resolve());
-      });
+      await closeServer(server);
       await done();
     },
   };

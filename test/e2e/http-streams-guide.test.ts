@@ -3,27 +3,20 @@
  * run on loopback servers and end what they hold as the page says.
  */
 import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import type { StreamEnd } from "../../src/adapters/http/index.js";
 import type { Guard } from "../../src/guard/index.js";
 import { docModule, inScratchDir } from "./doc-blocks.js";
+import { closeServer, whenListening } from "./loopback.js";
 
 const PAGE = "docs/guides/http.md";
 let scratch: ReturnType<typeof inScratchDir>;
 beforeAll(() => void (scratch = inScratchDir()));
 afterAll(() => scratch.restore());
 
-function listen(server: Server): Promise<string> {
-  return new Promise((resolve) => server.once("listening", () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
-}
-
-const stop = (server: Server) =>
-  new Promise<void>((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  });
+const listen = whenListening;
+const stop = closeServer;
 
 describe("docs/guides/http.md: streams", () => {
   it("streams-app.ts: a revoked session's price stream ends with a leash-end event, its WebSocket with 1008", async () => {

@@ -7,7 +7,6 @@
  * Fastify runs in a process of its own (codegen-child.ts).
  */
 import type { Server, ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import express from "express";
 import Fastify from "fastify";
@@ -17,6 +16,7 @@ import { expressGuard, fastifyGuard, guardFetch, guardUpgrade, type HttpGuardOpt
 import { compilePolicyOrThrow } from "../../src/compile/compile.js";
 import { createGuard } from "../../src/guard/index.js";
 import { redisStore } from "../../src/stores/redis/index.js";
+import { closeServer, listening, urlOf } from "./loopback.js";
 
 export const STREAM_POLICY = `
 actions {
@@ -90,7 +90,7 @@ export async function startExpress(): Promise<StreamServer> {
   app.use(expressGuard(options));
   app.get("/feed", (_req, res) => ticks(res, true));
   app.get("/download", (_req, res) => ticks(res, false));
-  const server = await listen((cb) => app.listen(0, "127.0.0.1", cb));
+  const server = await listening((cb) => app.listen(0, "127.0.0.1", cb));
   const upgrades = guardUpgrade(options);
   const wss = new WebSocketServer({ noServer: true });
   server.on("upgrade", async (req, socket, head) => {
@@ -123,7 +123,7 @@ export async function startFastify(): Promise<StreamServer> {
   });
   await app.listen({ port: 0, host: "127.0.0.1" });
   return {
-    url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`,
+    url: urlOf(app.server),
     snapshot: snapshotOf(ends),
     close: async () => {
       await app.close();
@@ -138,25 +138,16 @@ export async function startHono(): Promise<StreamServer> {
   const app = new Hono();
   app.get("/feed", () => new Response(tickStream(true), { headers: { "content-type": "text/event-stream" } }));
   app.get("/download", () => new Response(tickStream(false), { headers: { "content-type": "application/octet-stream" } }));
-  const server = await listen((cb) => serve({ fetch: guardFetch(app.fetch, options), port: 0, hostname: "127.0.0.1" }, cb) as Server);
+  const server = await listening((cb) => serve({ fetch: guardFetch(app.fetch, options), port: 0, hostname: "127.0.0.1" }, cb) as Server);
   return nodeServer(server, snapshotOf(ends), () => options.guard.close());
-}
-
-function listen(start: (cb: () => void) => Server): Promise<Server> {
-  return new Promise((resolve) => {
-    const s = start(() => resolve(s));
-  });
 }
 
 function nodeServer(server: Server, snapshot: StreamServer["snapshot"], done: () => Promise<void>): StreamServer {
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: urlOf(server),
     snapshot,
     close: async () => {
-      await new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      });
+      await closeServer(server);
       await done();
     },
   };
