@@ -6,7 +6,8 @@
  * gzipped. Bundling for the browser fails on any Node built-in, so a figure for an entry is also the
  * proof that the entry has none. Exits 1 when `leash/runtime` is over its budget (`RUNTIME_BUDGET`).
  *
- * `--json` prints the rows as one JSON array.
+ * `--json` prints the rows as one JSON array. `--modules` prints where the bytes of `leash/runtime`
+ * are instead (see `moduleSizes`).
  */
 import { cpSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -89,9 +90,64 @@ export async function measureSizes(): Promise<SizeRow[]> {
   return rows;
 }
 
+/** One source module of the `leash/runtime` bundle: its minified bytes, and the gzipped bytes the bundle loses without it. */
+export interface ModuleRow {
+  readonly module: string;
+  readonly minified: number;
+  /** The bundle's gzipped size less its size with this module's exports stubbed out (so without what only it reaches). */
+  readonly gzipWithout: number;
+}
+
+/**
+ * Where the bytes of an application importing all of `leash/runtime` are: the runtime entry bundled
+ * from source (the package build splits it into chunks, which hide the modules), minified as
+ * `measureSizes` does. Per module, the bytes esbuild's metafile says it puts into the bundle, and
+ * what the gzipped bundle loses when the module is replaced by a stub exporting the same names (so
+ * also the modules only it reaches). The total is within a few hundred bytes of the built package's.
+ */
+export async function moduleSizes(): Promise<{ readonly minified: number; readonly gzip: number; readonly modules: readonly ModuleRow[] }> {
+  const esbuild = await import("esbuild");
+  const bundle = async (stub: { readonly path: string; readonly names: readonly string[] } | null) => {
+    const plugins = stub === null ? [] : [{ name: "stub", setup: (b: import("esbuild").PluginBuild) => b.onLoad({ filter: /\.ts$/ }, (args) => (args.path === stub.path ? { contents: stub.names.length === 0 ? "" : `export const ${stub.names.map((n) => `${n} = void 0`).join(", ")};`, loader: "js" } : undefined)) }];
+    const out = await esbuild.build({
+      stdin: { contents: `import * as leash from "./src/runtime/index.ts"; globalThis.leash = leash;`, resolveDir: ROOT, loader: "js" },
+      absWorkingDir: ROOT,
+      bundle: true,
+      minify: true,
+      platform: "browser",
+      format: "esm",
+      target: "es2022",
+      write: false,
+      logLevel: "silent",
+      metafile: true,
+      plugins,
+    });
+    const code = out.outputFiles[0]!.contents;
+    return { minified: code.length, gzip: gzipSync(code, { level: 9 }).length, inputs: Object.values(out.metafile.outputs)[0]!.inputs };
+  };
+  const full = await bundle(null);
+  const modules: ModuleRow[] = [];
+  for (const [file, { bytesInOutput }] of Object.entries(full.inputs)) {
+    if (file === "<stdin>") continue;
+    const own = await esbuild.build({ entryPoints: [`${ROOT}${file}`], bundle: false, write: false, metafile: true, format: "esm", outdir: `${CACHE}modules`, logLevel: "silent" });
+    const names = Object.values(own.metafile.outputs)[0]!.exports.filter((n) => n !== "default");
+    const without = await bundle({ path: `${ROOT}${file}`, names });
+    modules.push({ module: file, minified: bytesInOutput, gzipWithout: full.gzip - without.gzip });
+  }
+  modules.sort((a, b) => b.minified - a.minified);
+  return { minified: full.minified, gzip: full.gzip, modules };
+}
+
 const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
 
 async function main(): Promise<void> {
+  if (process.argv.includes("--modules")) {
+    const { minified, gzip, modules } = await moduleSizes();
+    console.log(`leash/runtime from source: ${kb(minified)} minified, ${kb(gzip)} gzipped\n`);
+    console.log("| module | minified in the bundle | gzip -9 saved without it |\n|---|---:|---:|");
+    for (const m of modules) console.log(`| \`${m.module}\` | ${m.minified} B | ${m.gzipWithout} B |`);
+    return;
+  }
   const rows = await measureSizes();
   if (process.argv.includes("--json")) console.log(JSON.stringify(rows));
   else {
