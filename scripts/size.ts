@@ -59,6 +59,9 @@ export async function buildPackage(): Promise<string> {
   return PACKAGE;
 }
 
+/** How every application is bundled: for the browser, minified, ESM, tree-shaken, with the metafile. */
+const BROWSER_BUNDLE = { bundle: true, minify: true, platform: "browser", format: "esm", target: "es2022", write: false, logLevel: "silent", metafile: true } as const;
+
 /** The size of each application in `APPS`, bundled for the browser against the built package. */
 export async function measureSizes(): Promise<SizeRow[]> {
   const esbuild = await import("esbuild");
@@ -70,18 +73,7 @@ export async function measureSizes(): Promise<SizeRow[]> {
   writeFileSync(`${dir}package.json`, JSON.stringify({ name: "leash-size-app", private: true, type: "module" }));
   for (const app of APPS) {
     writeFileSync(`${dir}main.js`, app.code);
-    const out = await esbuild.build({
-      entryPoints: [`${dir}main.js`],
-      absWorkingDir: dir,
-      bundle: true,
-      minify: true,
-      platform: "browser",
-      format: "esm",
-      target: "es2022",
-      write: false,
-      logLevel: "silent",
-      metafile: true,
-    });
+    const out = await esbuild.build({ ...BROWSER_BUNDLE, entryPoints: [`${dir}main.js`], absWorkingDir: dir });
     const inputs = Object.keys(out.metafile.inputs);
     if (!inputs.some((f) => f.includes("node_modules/leash/dist/"))) throw new Error(`${app.name}: leash was not resolved to the build (${inputs.join(", ")})`);
     const code = out.outputFiles[0]!.contents;
@@ -115,19 +107,7 @@ export async function moduleSizes(): Promise<{ readonly minified: number; readon
   const esbuild = await import("esbuild");
   const bundle = async (stub: { readonly path: string; readonly names: readonly string[] } | null, entry = `import * as leash from "./src/runtime/index.ts"; globalThis.leash = leash;`) => {
     const plugins = stub === null ? [] : [{ name: "stub", setup: (b: import("esbuild").PluginBuild) => b.onLoad({ filter: /\.ts$/ }, (args) => (args.path === stub.path ? { contents: stub.names.length === 0 ? "" : `export const ${stub.names.map((n) => `${n} = void 0`).join(", ")};`, loader: "js" } : undefined)) }];
-    const out = await esbuild.build({
-      stdin: { contents: entry, resolveDir: ROOT, loader: "js" },
-      absWorkingDir: ROOT,
-      bundle: true,
-      minify: true,
-      platform: "browser",
-      format: "esm",
-      target: "es2022",
-      write: false,
-      logLevel: "silent",
-      metafile: true,
-      plugins,
-    });
+    const out = await esbuild.build({ ...BROWSER_BUNDLE, stdin: { contents: entry, resolveDir: ROOT, loader: "js" }, absWorkingDir: ROOT, plugins });
     const code = out.outputFiles[0]!.contents;
     return { minified: code.length, gzip: gzipSync(code, { level: 9 }).length, inputs: Object.values(out.metafile.outputs)[0]!.inputs };
   };
