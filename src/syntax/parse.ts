@@ -113,7 +113,7 @@ function parsePhases(source: string, opts: ResolvedOptions, sink: DiagnosticSink
  * items, numbered, built and counted against `maxNodes` and `maxTokens` in the same order as in
  * one parse, so the result is what `parsePhases` gives, P104 included. Returns null — and the whole
  * file is parsed as before, for its exact diagnostics — when a chunk has any diagnostic, or the file
- * has a header or parameters.
+ * has a header or parameters, or is one chunk.
  */
 function parseChunked(source: string, opts: ResolvedOptions, sink: DiagnosticSink, chunkLength: number): { items: Item[]; header: HeaderItem[]; comments: Comment[] } | null {
   if (source.length > opts.maxSourceLength) return null;
@@ -127,9 +127,12 @@ function parseChunked(source: string, opts: ResolvedOptions, sink: DiagnosticSin
     // Only the second pass over a stretch with errors restarts: the whole file is parsed then.
     restart: () => (clean = false),
   };
-  for (const chunk of splitChunks(source, chunkLength)) {
+  const chunks = splitChunks(source, chunkLength);
+  // One chunk is the whole text: parsing it so would only parse it twice when it fails.
+  if (chunks.length < 2) return null;
+  for (const chunk of chunks) {
     const local = new DiagnosticSink(opts.maxErrors);
-    const text = chunk.offset === 0 && chunk.end === source.length ? source : source.slice(chunk.offset, chunk.end);
+    const text = source.slice(chunk.offset, chunk.end);
     const { tokens, comments } = lex(text, { ...opts, maxTokens: opts.maxTokens - tokenCount }, local);
     if (local.count > 0 || local.full) return null;
     tokenCount += tokens.length + comments.length;
