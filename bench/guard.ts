@@ -16,18 +16,31 @@ import { median } from "./measure.js";
 import { sequencePolicySource } from "./sequence.js";
 import { childSuite, drive, percentiles, ratio, sessionTrace, type TracedRequest } from "./suite.js";
 
+/** A row of the guard suite: the in-process rows here, the Redis rows of bench/guard-redis.ts. */
 export interface GuardRow {
   suite: "guard";
   engine: "leash";
-  /** The store the Guard held its state in; `none (pure decide)` is `policy.decide` threading a state. */
+  /**
+   * The store the Guard held its state in (`memory`, `redis`, `redis-cluster`); `none (pure
+   * decide)` is `policy.decide` threading a state, `redis-baseline` one raw script round trip per
+   * request.
+   */
   store: string;
   rules: number;
   keys: number;
   concurrency: number;
+  /** Decisions per second (the Redis rows: median of the rounds' rates). */
   opsPerSec: number;
   p50Us: number;
   p99Us: number;
-  agree: boolean;
+  /** In-process rows: the Guard gave the pure decide's effect and flags on the whole trace. */
+  agree?: boolean;
+  /** Redis rows: this process's CPU time per decision (µs, median of the rounds): what the client side costs. */
+  clientCpuUsPerOp?: number;
+  /** Redis rows: the Redis servers' CPU time per decision (µs, all nodes, median of the rounds, from INFO cpu). */
+  serverCpuUsPerOp?: number;
+  /** Redis rows: decisions (or baseline round trips) timed, over all rounds. */
+  ops?: number;
 }
 
 interface Leash {
