@@ -150,14 +150,17 @@ export function createGuard(options: GuardOptions): Guard {
     const ready = describedTried ? null : describe(p);
     if (ready !== null) return ready.then(() => perform(p, plan, lookups, true));
     const out = attempt(p, plan);
-    const settle = (r: Result | NeedsLayout | Failed): Result | Failed | Promise<Result | Failed> => {
-      if (!(r instanceof NeedsLayout)) return r;
-      if (lookups >= MAX_LAYOUT_LOOKUPS) return new Failed("R303", `state_corrupt: ${r.key} needs more than ${MAX_LAYOUT_LOOKUPS} layouts this policy does not know`);
-      const looked = lookUp(r.layout, r.key);
-      const again = (f: Failed | null) => (f !== null ? f : perform(p, plan, lookups + 1, true));
-      return looked instanceof Promise ? looked.then(again) : again(looked);
-    };
-    return out instanceof Promise ? out.then(settle) : settle(out);
+    if (out instanceof Promise) return out.then((r) => settle(p, plan, lookups, r));
+    return out instanceof NeedsLayout ? settle(p, plan, lookups, out) : out;
+  };
+
+  /** After an attempt of `plan`: its result, or the layout it needs looked up and the plan run again. */
+  const settle = (p: Policy, plan: Plan, lookups: number, r: Result | NeedsLayout | Failed): Result | Failed | Promise<Result | Failed> => {
+    if (!(r instanceof NeedsLayout)) return r;
+    if (lookups >= MAX_LAYOUT_LOOKUPS) return new Failed("R303", `state_corrupt: ${r.key} needs more than ${MAX_LAYOUT_LOOKUPS} layouts this policy does not know`);
+    const looked = lookUp(r.layout, r.key);
+    const again = (f: Failed | null) => (f !== null ? f : perform(p, plan, lookups + 1, true));
+    return looked instanceof Promise ? looked.then(again) : again(looked);
   };
 
   /**
@@ -212,25 +215,29 @@ export function createGuard(options: GuardOptions): Guard {
     return refuse(p, plan, f.code, f.message, request);
   };
 
+  /** The decision of `plan` once its operation has run: reported, and its revocations touch the holds. */
+  const finishDecision = (request: unknown, p: Policy, plan: Plan, t0: number, id: string | null, r: Result | Failed): Decision => {
+    const d = decided(request, r instanceof Failed ? failedDecision(p, plan, r, request) : (r as Decision), p, t0, id);
+    if (d.effect === "revoke") holds.touched(revokedKeys(d), "revocation");
+    return d;
+  };
+
   const guard: Guard = {
     get policy() {
       return policy;
     },
 
     decide(request: GuardRequest, decideOptions?: DecideOptions): Promise<Decision> {
-      const t0 = performance.now();
-      const started = now();
+      // The clocks are read only for what needs them: the latency for a hook, the time for a request without one.
+      const t0 = onDecision !== undefined || shadow !== null ? performance.now() : 0;
       const p = policy;
       const id = decideOptions === undefined ? null : callerId(decideOptions);
-      const plan = planRequest(p, request, started);
+      const plan = planRequest(p, request, hasOwnTime(request) ? undefined : now());
       if (!(plan instanceof Plan)) return Promise.resolve(decided(request, plan, p, t0, id));
-      const finish = (r: Result | Failed): Decision => {
-        const d = decided(request, r instanceof Failed ? failedDecision(p, plan, r, request) : (r as Decision), p, t0, id);
-        if (d.effect === "revoke") holds.touched(revokedKeys(d), "revocation");
-        return d;
-      };
       const out = run(p, plan);
-      return out instanceof Promise ? out.then(finish) : Promise.resolve(finish(out));
+      // A synchronous store's answer is finished at once, without a closure for later.
+      if (!(out instanceof Promise)) return Promise.resolve(finishDecision(request, p, plan, t0, id, out));
+      return out.then((r) => finishDecision(request, p, plan, t0, id, r));
     },
 
     observe(signal: GuardSignal): Promise<SignalOutcome> {
@@ -373,6 +380,19 @@ function withTime(r: unknown, time: number): unknown {
     return { ...(r as Record<string, unknown>), time };
   } catch {
     return r;
+  }
+}
+
+/**
+ * Whether a request carries a time of its own, so that the Guard need not read its clock for it. A
+ * getter that answers differently when the request is read again leaves the request without a
+ * time: a deny (R304), never a decision at a time nobody gave.
+ */
+function hasOwnTime(r: unknown): boolean {
+  try {
+    return r !== null && typeof r === "object" && Object.prototype.hasOwnProperty.call(r, "time") && (r as { time?: unknown }).time !== undefined;
+  } catch {
+    return false;
   }
 }
 
