@@ -13,6 +13,21 @@ import { shadowOf } from "./shadow.js";
 import type { DecideOptions, Guard, GuardEvent, GuardOptions, GuardRequest, GuardSignal, Hold, HoldOptions, ReinstateOutcome, RevokeOutcome, SignalOutcome } from "./types.js";
 
 const DEFAULT_TIMEOUT_MS = 1000;
+
+/**
+ * The Guard's decide without the promise when there is nothing to wait for: what an integration
+ * on the request path (leash/http) calls through `decideNow`, so that a decision over the memory
+ * store costs no promise and no microtask turn. Not part of the `Guard` interface: a Guard made
+ * elsewhere (a wrapper, a test double) is asked through `decide`.
+ */
+const DECIDE_NOW = Symbol("leash.decideNow");
+type DecideNow = (request: GuardRequest, options?: DecideOptions) => Decision | Promise<Decision>;
+
+/** `guard.decide(request, options)`, answered synchronously when `guard` is one of `createGuard`'s and its store answered at once. Never throws. */
+export function decideNow(guard: Guard, request: GuardRequest, options?: DecideOptions): Decision | Promise<Decision> {
+  const now = (guard as Partial<Record<typeof DECIDE_NOW, DecideNow>>)[DECIDE_NOW];
+  return typeof now === "function" ? now(request, options) : guard.decide(request, options);
+}
 const EMPTY: readonly never[] = Object.freeze([]);
 /** How many unknown layouts one operation may look up before it gives up (R303). */
 const MAX_LAYOUT_LOOKUPS = 4;
@@ -215,30 +230,36 @@ export function createGuard(options: GuardOptions): Guard {
     return refuse(p, plan, f.code, f.message, request);
   };
 
-  /** The decision of `plan` once its operation has run: reported, and its revocations touch the holds. */
-  const finishDecision = (request: unknown, p: Policy, plan: Plan, t0: number, id: string | null, r: Result | Failed): Decision => {
+  /** A decision: the Decision itself when the store answered at once (the memory store), else its promise. */
+  const decideOrWait = (request: GuardRequest, decideOptions: DecideOptions | undefined): Decision | Promise<Decision> => {
+    // The clocks are read only for what needs them: the latency for a hook, the time for a request without one.
+    const t0 = onDecision !== undefined || shadow !== null ? performance.now() : 0;
+    const p = policy;
+    const id = decideOptions === undefined ? null : callerId(decideOptions);
+    const plan = planRequest(p, request, hasOwnTime(request) ? undefined : now());
+    if (!(plan instanceof Plan)) return decided(request, plan, p, t0, id);
+    const out = run(p, plan);
+    // No closure unless the store makes us wait.
+    return out instanceof Promise ? out.then((r) => finishDecision(request, r, p, plan, t0, id)) : finishDecision(request, out, p, plan, t0, id);
+  };
+
+  const finishDecision = (request: GuardRequest, r: Result | Failed, p: Policy, plan: Plan, t0: number, id: string | null): Decision => {
     const d = decided(request, r instanceof Failed ? failedDecision(p, plan, r, request) : (r as Decision), p, t0, id);
     if (d.effect === "revoke") holds.touched(revokedKeys(d), "revocation");
     return d;
   };
 
-  const guard: Guard = {
+  const guard: Guard & { readonly [DECIDE_NOW]: DecideNow } = {
     get policy() {
       return policy;
     },
 
     decide(request: GuardRequest, decideOptions?: DecideOptions): Promise<Decision> {
-      // The clocks are read only for what needs them: the latency for a hook, the time for a request without one.
-      const t0 = onDecision !== undefined || shadow !== null ? performance.now() : 0;
-      const p = policy;
-      const id = decideOptions === undefined ? null : callerId(decideOptions);
-      const plan = planRequest(p, request, hasOwnTime(request) ? undefined : now());
-      if (!(plan instanceof Plan)) return Promise.resolve(decided(request, plan, p, t0, id));
-      const out = run(p, plan);
-      // A synchronous store's answer is finished at once, without a closure for later.
-      if (!(out instanceof Promise)) return Promise.resolve(finishDecision(request, p, plan, t0, id, out));
-      return out.then((r) => finishDecision(request, p, plan, t0, id, r));
+      const d = decideOrWait(request, decideOptions);
+      return d instanceof Promise ? d : Promise.resolve(d);
     },
+
+    [DECIDE_NOW]: (request: GuardRequest, decideOptions?: DecideOptions): Decision | Promise<Decision> => decideOrWait(request, decideOptions),
 
     observe(signal: GuardSignal): Promise<SignalOutcome> {
       const t0 = performance.now();
