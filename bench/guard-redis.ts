@@ -71,6 +71,7 @@ function row(store: RedisRowStore, concurrency: number, rounds: readonly (Driven
     keys: KEYS,
     concurrency,
     opsPerSec: Math.round(median(rounds.map((r) => (r.lat!.length / r.ms) * 1000))),
+    opsPerCpuSec: Math.round(median(rounds.map((r) => (r.lat!.length / Math.max(r.cpuMs, 1e-3)) * 1000))),
     ...percentiles(lat),
     clientCpuUsPerOp: perOp((r) => r.cpuMs),
     serverCpuUsPerOp: perOp((r) => r.serverMs),

@@ -31,7 +31,7 @@ export interface GuardRow {
   concurrency: number;
   /** Decisions per second (the Redis rows: median of the rounds' rates). */
   opsPerSec: number;
-  /** Decisions per second of this process's CPU time (median run): steadier than wall-clock rates on a shared machine. */
+  /** Decisions per second of this process's CPU time (median run; the Redis rows: of the client's CPU time): steadier than wall-clock rates on a shared machine. */
   opsPerCpuSec: number;
   p50Us: number;
   p99Us: number;
