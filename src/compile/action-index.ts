@@ -4,7 +4,7 @@ import { opUpdate, type Category, type OpUpdate } from "../runtime/operators.js"
 import type { EvalContext } from "../runtime/context.js";
 import type { Reason } from "../runtime/types.js";
 import { runCheck } from "./checks.js";
-import type { CompiledRule } from "./generate.js";
+import type { CompiledRule, CompiledRules } from "./generate.js";
 import type { ExprIR, OpIR, PolicyIR } from "./ir.js";
 import { buildIndex, DEFAULT_INDEX_OPTIONS, type IndexNode, type IndexOptions, type Placement } from "./rule-index.js";
 import { hash32 } from "./hash.js";
@@ -75,17 +75,20 @@ export class ActionIndex {
   private readonly signalNames: ReadonlySet<string>;
   private readonly highPatterns: readonly (readonly string[])[];
 
-  /** Rules by the exact names they target, and the rules with a wildcard target (scanned per new name). */
-  private readonly exactRules = new Map<string, CompiledRule[]>();
-  private readonly exactSignalRules = new Map<string, CompiledRule[]>();
-  private readonly wildRules: CompiledRule[] = [];
-  private readonly wildSignalRules: CompiledRule[] = [];
+  /**
+   * Rules (their places in `ir.rules`) by the exact names they target, and the rules with a
+   * wildcard target (scanned per new name). A rule is compiled when a bucket that holds it is built.
+   */
+  private readonly exactRules = new Map<string, number[]>();
+  private readonly exactSignalRules = new Map<string, number[]>();
+  private readonly wildRules: number[] = [];
+  private readonly wildSignalRules: number[] = [];
   private readonly exactOps = new Map<string, OpIR[]>();
   private readonly wildOps: OpIR[] = [];
 
   constructor(
     private readonly ir: PolicyIR,
-    private readonly rules: readonly CompiledRule[],
+    private readonly rules: CompiledRules,
     /** The policy hash, which every decision digest starts from. */
     private readonly policyHash = "",
     private readonly options: IndexOptions = DEFAULT_INDEX_OPTIONS,
@@ -94,25 +97,33 @@ export class ActionIndex {
     const names = new Set<string>();
     const signalNames = new Set<string>();
     for (const a of ir.actions) if (!a.segments.includes("*")) names.add(a.name);
-    const addExact = (map: Map<string, CompiledRule[]>, name: string, r: CompiledRule) => {
+    const addExact = (map: Map<string, number[]>, name: string, r: number) => {
       const list = map.get(name);
       if (list === undefined) map.set(name, [r]);
       else if (list[list.length - 1] !== r) list.push(r);
     };
-    for (const r of rules) {
+    ir.rules.forEach((r, i) => {
       let wild = false;
       let wildSignal = false;
-      for (const p of r.ir.actions) {
+      for (const p of r.actions) {
         if (p.includes("*")) wild = true;
-        else (names.add(p.join(".")), addExact(this.exactRules, p.join("."), r));
+        else {
+          const n = p.join(".");
+          names.add(n);
+          addExact(this.exactRules, n, i);
+        }
       }
-      for (const p of r.ir.signals) {
+      for (const p of r.signals) {
         if (p.includes("*")) wildSignal = true;
-        else (signalNames.add(p.join(".")), addExact(this.exactSignalRules, p.join("."), r));
+        else {
+          const n = p.join(".");
+          signalNames.add(n);
+          addExact(this.exactSignalRules, n, i);
+        }
       }
-      if (wild) this.wildRules.push(r);
-      if (wildSignal) this.wildSignalRules.push(r);
-    }
+      if (wild) this.wildRules.push(i);
+      if (wildSignal) this.wildSignalRules.push(i);
+    });
     for (const op of ir.ops) {
       const patterns = selectorPatterns(op);
       if (op.op === "workflow" || (op.op === "distinct" && op.events === null) || patterns.some((p) => p.includes("*"))) {
@@ -167,10 +178,12 @@ export class ActionIndex {
     const high = !signal && this.highPatterns.some((p) => actionPatternMatches(p, name));
     const candidates: CompiledRule[] = [];
     const highExcluded: CompiledRule[] = [];
+    const ruleIRs = this.ir.rules;
     const exact = (signal ? this.exactSignalRules : this.exactRules).get(name) ?? [];
-    const wild = (signal ? this.wildSignalRules : this.wildRules).filter((r) => !exact.includes(r) && (signal ? r.ir.signals : r.ir.actions).some((p) => actionPatternMatches(p, name)));
+    const wild = (signal ? this.wildSignalRules : this.wildRules).filter((i) => !exact.includes(i) && (signal ? ruleIRs[i]!.signals : ruleIRs[i]!.actions).some((p) => actionPatternMatches(p, name)));
     // Source order, so explanations list rules as written (the decision itself never depends on it).
-    for (const r of [...exact, ...wild].sort((a, b) => a.ir.index - b.ir.index)) {
+    for (const i of [...exact, ...wild].sort((a, b) => ruleIRs[a]!.index - ruleIRs[b]!.index)) {
+      const r = this.rules.at(i);
       const patterns = signal ? r.ir.signals : r.ir.actions;
       // A [high] action is allowed only by a rule that names it, never through a wildcard.
       if (high && r.effect === "allow" && !patterns.some((p) => !p.includes("*") && p.join(".") === name)) {

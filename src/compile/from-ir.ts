@@ -1,6 +1,6 @@
 import { Policy } from "../runtime/engine.js";
 import { DEFAULT_LIMITS, type RequestLimits } from "../runtime/request.js";
-import { generateRules } from "./generate.js";
+import { CompiledRules } from "./generate.js";
 import type { PolicyIR } from "./ir.js";
 import type { IndexOptions } from "./rule-index.js";
 
@@ -20,10 +20,10 @@ export const DEFAULT_MAX_KEYS = 100_000;
 /**
  * The last compile stage, shared by `compilePolicy` (IR fresh from `lower`) and `loadCompiled` (IR
  * read from a compiled file): evaluator closures from the IR and the frozen `Policy`. The one place
- * a `Policy` is constructed. `index` shapes the rule index (tests build the deepest one).
+ * a `Policy` is constructed. Rules are compiled as buckets need them (`CompiledRules`). `index` shapes the rule index (tests build the deepest one).
  */
 export function policyFromIR(ir: PolicyIR, hash: string, options: PolicyOptions = {}, index?: IndexOptions): Policy {
-  const rules = generateRules(ir);
+  const rules = new CompiledRules(ir);
   const maxKeys = Math.max(1, Math.floor(options.maxKeys ?? DEFAULT_MAX_KEYS) || DEFAULT_MAX_KEYS);
   const limits: RequestLimits = Object.freeze({ ...DEFAULT_LIMITS, ...definedOnly(options.limits ?? {}) });
   return new Policy(ir, rules, hash, { maxKeys, limits, ...(index === undefined ? {} : { index }) });

@@ -88,12 +88,57 @@ const ID_NOT_STRING = new Failure("R302", "resource.id must be a string", undefi
 /** An effect's place in combining (revoke > deny > challenge > allow; a flag never combines). */
 export const EFFECT_RANK: Readonly<Record<Effect, number>> = { flag: 0, allow: 1, challenge: 2, deny: 3, revoke: 4 };
 
-/** Stage: IR -> closures for every rule. The schema's declared types choose the fast path of comparisons. */
+/**
+ * Stage: IR -> closures, rule by rule on first use. A rule is compiled when a bucket that holds it
+ * is built (at compile time for a name with many candidate rules, else on the first request of the
+ * name; see action-index.ts), so a policy of 100,000 rules over 50,000 actions does not build the
+ * checks and closures of rules its traffic may never reach. Compiling reads nothing but the IR, so
+ * when a rule is compiled never changes what it does. The schema's declared types choose the fast
+ * path of comparisons.
+ */
+export class CompiledRules {
+  private readonly generator: Generator;
+  private readonly compiled: (CompiledRule | undefined)[];
+  /** Rank by id of each rule (by its place in `ir.rules`). */
+  private readonly ranks: Int32Array;
+
+  constructor(
+    readonly ir: PolicyIR,
+    schema: SchemaEnv = new Map(),
+    keys: IndexKeys = new IndexKeys(),
+  ) {
+    this.generator = new Generator(ir, schema, keys);
+    const rules = ir.rules;
+    this.compiled = new Array<CompiledRule | undefined>(rules.length);
+    const order = Array.from(rules, (_, i) => i).sort((a, b) => (rules[a]!.id < rules[b]!.id ? -1 : rules[a]!.id > rules[b]!.id ? 1 : 0));
+    this.ranks = new Int32Array(rules.length);
+    order.forEach((r, i) => (this.ranks[r] = i));
+  }
+
+  get length(): number {
+    return this.ir.rules.length;
+  }
+
+  /** The rule at place `i` of `ir.rules`, compiled now if it was not yet. */
+  at(i: number): CompiledRule {
+    let r = this.compiled[i];
+    if (r === undefined) {
+      r = this.generator.rule(this.ir.rules[i]!);
+      r.rank = this.ranks[i]!;
+      this.compiled[i] = r;
+    }
+    return r;
+  }
+
+  /** Every rule, compiled. */
+  all(): CompiledRule[] {
+    return this.ir.rules.map((_, i) => this.at(i));
+  }
+}
+
+/** Every rule of the IR compiled now (see `CompiledRules` for the lazy set a policy holds). */
 export function generateRules(ir: PolicyIR, schema: SchemaEnv = new Map(), keys: IndexKeys = new IndexKeys()): CompiledRule[] {
-  const gen = new Generator(ir, schema, keys);
-  const rules = ir.rules.map((r) => gen.rule(r));
-  [...rules].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).forEach((r, i) => (r.rank = i));
-  return rules;
+  return new CompiledRules(ir, schema, keys).all();
 }
 
 /** The Kleene disjunction of conjunctions of checks: true if any is true, else the first failure, else false. */

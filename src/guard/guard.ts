@@ -165,14 +165,17 @@ export function createGuard(options: GuardOptions): Guard {
     const ready = describedTried ? null : describe(p);
     if (ready !== null) return ready.then(() => perform(p, plan, lookups, true));
     const out = attempt(p, plan);
-    const settle = (r: Result | NeedsLayout | Failed): Result | Failed | Promise<Result | Failed> => {
-      if (!(r instanceof NeedsLayout)) return r;
-      if (lookups >= MAX_LAYOUT_LOOKUPS) return new Failed("R303", `state_corrupt: ${r.key} needs more than ${MAX_LAYOUT_LOOKUPS} layouts this policy does not know`);
-      const looked = lookUp(r.layout, r.key);
-      const again = (f: Failed | null) => (f !== null ? f : perform(p, plan, lookups + 1, true));
-      return looked instanceof Promise ? looked.then(again) : again(looked);
-    };
-    return out instanceof Promise ? out.then(settle) : settle(out);
+    if (out instanceof Promise) return out.then((r) => settle(p, plan, lookups, r));
+    return out instanceof NeedsLayout ? settle(p, plan, lookups, out) : out;
+  };
+
+  /** After an attempt of `plan`: its result, or the layout it needs looked up and the plan run again. */
+  const settle = (p: Policy, plan: Plan, lookups: number, r: Result | NeedsLayout | Failed): Result | Failed | Promise<Result | Failed> => {
+    if (!(r instanceof NeedsLayout)) return r;
+    if (lookups >= MAX_LAYOUT_LOOKUPS) return new Failed("R303", `state_corrupt: ${r.key} needs more than ${MAX_LAYOUT_LOOKUPS} layouts this policy does not know`);
+    const looked = lookUp(r.layout, r.key);
+    const again = (f: Failed | null) => (f !== null ? f : perform(p, plan, lookups + 1, true));
+    return looked instanceof Promise ? looked.then(again) : again(looked);
   };
 
   /**
@@ -229,11 +232,11 @@ export function createGuard(options: GuardOptions): Guard {
 
   /** A decision: the Decision itself when the store answered at once (the memory store), else its promise. */
   const decideOrWait = (request: GuardRequest, decideOptions: DecideOptions | undefined): Decision | Promise<Decision> => {
-    const t0 = performance.now();
-    const started = now();
+    // The clocks are read only for what needs them: the latency for a hook, the time for a request without one.
+    const t0 = onDecision !== undefined || shadow !== null ? performance.now() : 0;
     const p = policy;
     const id = decideOptions === undefined ? null : callerId(decideOptions);
-    const plan = planRequest(p, request, started);
+    const plan = planRequest(p, request, hasOwnTime(request) ? undefined : now());
     if (!(plan instanceof Plan)) return decided(request, plan, p, t0, id);
     const out = run(p, plan);
     // No closure unless the store makes us wait.
@@ -398,6 +401,19 @@ function withTime(r: unknown, time: number): unknown {
     return { ...(r as Record<string, unknown>), time };
   } catch {
     return r;
+  }
+}
+
+/**
+ * Whether a request carries a time of its own, so that the Guard need not read its clock for it. A
+ * getter that answers differently when the request is read again leaves the request without a
+ * time: a deny (R304), never a decision at a time nobody gave.
+ */
+function hasOwnTime(r: unknown): boolean {
+  try {
+    return r !== null && typeof r === "object" && Object.prototype.hasOwnProperty.call(r, "time") && (r as { time?: unknown }).time !== undefined;
+  } catch {
+    return false;
   }
 }
 

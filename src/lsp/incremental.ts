@@ -1,7 +1,10 @@
 import type { Comment, Item, PolicyFile } from "../ast/nodes.js";
 import type { Span } from "../ast/span.js";
 import { DEFAULT_OPTIONS, parsePolicy, type ParseResult } from "../syntax/index.js";
+import { isHead, splitChunks, type Chunk } from "../syntax/chunks.js";
 import { spanAtOffset } from "../syntax/position.js";
+
+export { ITEM_HEAD, isHead, splitChunks, type Chunk } from "../syntax/chunks.js";
 
 /**
  * Incremental parsing for an editor: a document is cut into *chunks* at lines that start an item
@@ -98,14 +101,6 @@ export interface IncrementalResult extends ParseResult {
   readonly incremental: boolean;
 }
 
-/** A run of whole lines starting at an item head (the first chunk starts at offset 0). */
-export interface Chunk {
-  readonly offset: number;
-  readonly end: number;
-  /** 1-based line of `offset`. */
-  readonly line: number;
-}
-
 interface CachedChunk {
   /** Where the chunk started when its items' spans were computed. */
   readonly base: { readonly offset: number; readonly line: number };
@@ -118,44 +113,6 @@ interface CachedChunk {
 /** At or past this length the whole text is always parsed: the lexer's token limit could be reached. */
 const FULL_PARSE_LENGTH = DEFAULT_OPTIONS.maxTokens;
 const MAX_MISSES = 8;
-
-/**
- * A line that starts an item. Only a guess at the text level — the parse decides — but a wrong
- * guess costs only speed: a chunk cut in the middle of an item has an error, and the whole text is
- * parsed instead.
- */
-export const ITEM_HEAD = /^[ \t]*(?:rule[ \t]+[\p{L}][\p{L}\d_-]*[ \t]*:|workflow[ \t]+[\p{L}][\p{L}\d_-]*[ \t]+by(?![\p{L}\d_-])|(?:schema|actions)[ \t]*\{|(?:test|property)[ \t]+")/u;
-
-/** The chunks of `text`, in order, covering all of it. */
-export function splitChunks(text: string): Chunk[] {
-  const chunks: Chunk[] = [];
-  let start = 0;
-  let startLine = 1;
-  let line = 1;
-  for (let at = 0; at < text.length; ) {
-    const nl = text.indexOf("\n", at);
-    const next = nl < 0 ? text.length : nl + 1;
-    if (at > 0 && isHead(text, at, next)) {
-      chunks.push({ offset: start, end: at, line: startLine });
-      start = at;
-      startLine = line;
-    }
-    at = next;
-    line++;
-  }
-  chunks.push({ offset: start, end: text.length, line: startLine });
-  return chunks;
-}
-
-/** Whether the line `[from, to)` of `text` starts an item (cheap first-character test first). */
-export function isHead(text: string, from: number, to: number): boolean {
-  let i = from;
-  while (i < to && (text.charCodeAt(i) === 0x20 || text.charCodeAt(i) === 0x09)) i++;
-  const c = text.charCodeAt(i);
-  // r(ule) w(orkflow) s(chema) a(ctions) t(est) p(roperty)
-  if (c !== 0x72 && c !== 0x77 && c !== 0x73 && c !== 0x61 && c !== 0x74 && c !== 0x70) return false;
-  return ITEM_HEAD.test(text.slice(from, Math.min(to, from + 256)));
-}
 
 /** The chunk's items and comments with spans moved to where chunk `c` starts now. */
 function place(cached: CachedChunk, c: Chunk): CachedChunk {

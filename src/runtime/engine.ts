@@ -1,7 +1,7 @@
 import type { Bucket } from "../compile/action-index.js";
 import { ActionIndex } from "../compile/action-index.js";
 import { runChecks } from "../compile/checks.js";
-import { EFFECT_RANK, type CompiledRule, type RuleOutcome } from "../compile/generate.js";
+import { EFFECT_RANK, type CompiledRule, type CompiledRules, type RuleOutcome } from "../compile/generate.js";
 import { DEFAULT_INDEX_OPTIONS, walkIndex, type IndexOptions, type Probe, type ProbeSink } from "../compile/rule-index.js";
 import { contentHash, hash32, mix32 } from "../compile/hash.js";
 import type { KeyGroupIR, OpIR, PolicyIR } from "../compile/ir.js";
@@ -128,13 +128,13 @@ export class Policy implements ProbeSink {
   };
 
   /** @internal use `compilePolicy` */
-  constructor(ir: PolicyIR, rules: readonly CompiledRule[], hash: string, options: PolicyOptions) {
+  constructor(ir: PolicyIR, rules: CompiledRules, hash: string, options: PolicyOptions) {
     this.ir = ir;
     this.hash = hash;
-    this.ruleIds = Object.freeze(rules.map((r) => r.id));
+    this.ruleIds = Object.freeze(ir.rules.map((r) => r.id));
     this.actions = Object.freeze(ir.actions.map((a) => Object.freeze({ name: a.name, high: a.high })));
     this.index = new ActionIndex(ir, rules, hash, options.index ?? DEFAULT_INDEX_OPTIONS);
-    const place = new Map(rules.map((r) => [r.id, r.ir.index]));
+    const place = new Map(ir.rules.map((r) => [r.id, r.index]));
     this.bySource = (a, b) => (a.rule === null ? -1 : (place.get(a.rule) ?? -1)) - (b.rule === null ? -1 : (place.get(b.rule) ?? -1));
     this.layout = { groups: ir.keyGroups, workflows: ir.workflows, keyCache: new KeyCache() };
     this.layoutHash = contentHash(ir.keyGroups.map((g) => g.layoutId).join(";"));
@@ -187,7 +187,11 @@ export class Policy implements ProbeSink {
   loadOne(c: EvalContext, g: number, raw: unknown, migrate: Migrate | null, layouts?: (id: string) => LayoutDescriptor | undefined): NeedsLayout | Refusal | null {
     const key = c.keys[g]!;
     const group = this.layout.groups[g]!;
-    if (keyValueTooLong(group.key, group.text, key, this.limits.maxKeyLength)) return new Refusal("R302", `request over a limit: ${group.key.kind === "compound" ? "a part of the key" : "the value of"} ${group.text} that keys a history is longer than ${this.limits.maxKeyLength} characters`);
+    // A key of one part is its group's text, a colon and the value: the value's length says it (the
+    // value is the request's own string, already read; the key may be a stored entry's copy).
+    const value = c.values[g];
+    const tooLong = typeof value === "string" && group.key.kind !== "compound" ? value.length > this.limits.maxKeyLength : keyValueTooLong(group.key, group.text, key, this.limits.maxKeyLength);
+    if (tooLong) return new Refusal("R302", `request over a limit: ${group.key.kind === "compound" ? "a part of the key" : "the value of"} ${group.text} that keys a history is longer than ${this.limits.maxKeyLength} characters`);
     // The core's own write in this policy's layout, as it is (the common case).
     if (raw === null || (raw instanceof Partition && raw.l === group.layoutId)) {
       c.load(g, raw, false);

@@ -1,6 +1,6 @@
 import type { CstNode, IToken } from "chevrotain";
 import type { Comment, HeaderItem, Item, ParamDecl, PolicyFile } from "../ast/nodes.js";
-import type { Span } from "../ast/span.js";
+import { makeSpan, type Span } from "../ast/span.js";
 import { diagnostic, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { CODES } from "../diagnostics/codes.js";
 import { lex } from "./lexer.js";
@@ -9,6 +9,7 @@ import { depthDiagnostic, parseErrorDiagnostic } from "./parse-errors.js";
 import { isStray, runParser, type ItemSink, type ParserOutput } from "./run-parser.js";
 import { afterToken, lineSpan, spanAtOffset } from "./position.js";
 import { DiagnosticSink } from "./sink.js";
+import { splitChunks } from "./chunks.js";
 import { AstBuilder, ItemError, TooManyNodes } from "./to-ast.js";
 import { bindParams } from "./params.js";
 
@@ -24,6 +25,21 @@ export interface ParseResult {
  * An empty file is a valid empty policy.
  */
 export function parsePolicy(source: string, options?: ParseOptions): ParseResult {
+  return parseWith(source, options, CHUNKING);
+}
+
+/** When a file is parsed chunk by chunk first (`parseChunked`), and about how long a chunk is. */
+export interface Chunking {
+  /** A source at least this long is parsed in chunks. */
+  readonly from: number;
+  /** A chunk ends at the first item head this many characters after its start. */
+  readonly length: number;
+}
+
+const CHUNKING: Chunking = { from: 256 * 1024, length: 64 * 1024 };
+
+/** `parsePolicy` with its chunking given (`null`: one parse of the whole text); for tests. */
+export function parseWith(source: string, options: ParseOptions | undefined, chunking: Chunking | null): ParseResult {
   const opts = resolveOptions(options);
   const sink = new DiagnosticSink(opts.maxErrors);
   let items: Item[] = [];
@@ -31,7 +47,8 @@ export function parsePolicy(source: string, options?: ParseOptions): ParseResult
   let comments: Comment[] = [];
   try {
     if (typeof source !== "string") throw new TypeError("source is not a string");
-    ({ items, header, comments } = parsePhases(source, opts, sink, options));
+    const chunked = chunking !== null && source.length >= chunking.from && (options?.params?.length ?? 0) === 0 ? parseChunked(source, opts, sink, chunking.length) : null;
+    ({ items, header, comments } = chunked ?? parsePhases(source, opts, sink, options));
   } catch (e) {
     sink.add(diagnostic("P109", lineSpan(opts.file, 0, 1, 1, 0), `internal parser error: ${e instanceof Error ? e.message : String(e)}`, CODES.P109.help));
     items = [];
@@ -86,6 +103,64 @@ function parsePhases(source: string, opts: ResolvedOptions, sink: DiagnosticSink
     for (const d of found) sink.add(d);
   }
   return { items, header, comments: collector.tooLarge ? [] : comments.map((t) => collector.builder.comment(t)) };
+}
+
+/**
+ * A large file, lexed and parsed a chunk at a time (chunks.ts): the tokens of one chunk are alive
+ * at a time, not those of the whole file (for 100,000 rules, about 1.2 million tokens of about
+ * 200 bytes each, all promoted to the old generation before the parse is done). The shortcut is
+ * taken only for a file that is clean in every chunk: then it is the concatenation of the chunks'
+ * items, numbered, built and counted against `maxNodes` and `maxTokens` in the same order as in
+ * one parse, so the result is what `parsePhases` gives, P104 included. Returns null — and the whole
+ * file is parsed as before, for its exact diagnostics — when a chunk has any diagnostic, or the file
+ * has a header or parameters, or is one chunk.
+ */
+function parseChunked(source: string, opts: ResolvedOptions, sink: DiagnosticSink, chunkLength: number): { items: Item[]; header: HeaderItem[]; comments: Comment[] } | null {
+  if (source.length > opts.maxSourceLength) return null;
+  const collector = new ItemCollector(opts);
+  const commentTokens: IToken[] = [];
+  let tokenCount = 0;
+  let itemBase = 0;
+  let clean = true;
+  const items: ItemSink = {
+    item: (cst, index, ok) => collector.item(cst, index + itemBase, ok),
+    // Only the second pass over a stretch with errors restarts: the whole file is parsed then.
+    restart: () => (clean = false),
+  };
+  const chunks = splitChunks(source, chunkLength);
+  // One chunk is the whole text: parsing it so would only parse it twice when it fails.
+  if (chunks.length < 2) return null;
+  for (const chunk of chunks) {
+    const local = new DiagnosticSink(opts.maxErrors);
+    const text = source.slice(chunk.offset, chunk.end);
+    const { tokens, comments } = lex(text, { ...opts, maxTokens: opts.maxTokens - tokenCount }, local);
+    if (local.count > 0 || local.full) return null;
+    tokenCount += tokens.length + comments.length;
+    // Positions as in the whole file: chunks start at the start of a line, so columns stay.
+    const lines = chunk.line - 1;
+    for (const list of [tokens, comments]) {
+      for (const t of list) {
+        t.startOffset += chunk.offset;
+        t.endOffset! += chunk.offset;
+        t.startLine! += lines;
+        t.endLine! += lines;
+      }
+    }
+    for (const c of comments) commentTokens.push(c);
+    if (tokens.length === 0) continue;
+    const parsed = runParser(tokens, opts.maxDepth, opts.maxErrors + 1, items);
+    if (!clean || parsed.stopped || parsed.errors.length > 0 || parsed.depthErrors.length > 0 || collector.diagnostics.size > 0) return null;
+    itemBase += parsed.itemStarts.length;
+  }
+  const built: Item[] = [];
+  for (const item of collector.items) {
+    if (item === undefined) continue;
+    if (isHeader(item)) return null;
+    built.push(item);
+  }
+  if (collector.builder.paramSites.length > 0) return null;
+  if (collector.tooLarge !== null) sink.add(collector.tooLarge);
+  return { items: built, header: [], comments: collector.tooLarge ? [] : commentTokens.map((t) => collector.builder.comment(t)) };
 }
 
 function isHeader(item: Item | HeaderItem): item is HeaderItem {
@@ -213,5 +288,5 @@ function nextTokenFinder(tokens: readonly IToken[]): (t: IToken) => IToken | und
 function fileSpan(source: string, file: string): Span {
   if (typeof source !== "string" || source.length === 0) return lineSpan(file, 0, 1, 1, 0);
   const end = spanAtOffset(file, source, source.length);
-  return { file, offset: 0, line: 1, column: 1, endOffset: source.length, endLine: end.line, endColumn: end.column };
+  return makeSpan(file, 0, source.length, 1, 1, end.line, end.column);
 }

@@ -1,5 +1,5 @@
 import type { IToken } from "chevrotain";
-import type { Span } from "../ast/span.js";
+import { makeSpan, type Span } from "../ast/span.js";
 
 /** Spans from chevrotain tokens (whose end offset and end column are inclusive; ours are exclusive). */
 
@@ -9,26 +9,18 @@ export function tokenSpan(file: string, t: IToken): Span {
 
 /** From the start of `first` to the end of `last`. */
 export function tokensSpan(file: string, first: IToken, last: IToken): Span {
-  return {
-    file,
-    offset: first.startOffset,
-    endOffset: last.endOffset! + 1,
-    line: first.startLine!,
-    column: first.startColumn!,
-    endLine: last.endLine!,
-    endColumn: last.endColumn! + 1,
-  };
+  return makeSpan(file, first.startOffset, last.endOffset! + 1, first.startLine!, first.startColumn!, last.endLine!, last.endColumn! + 1);
 }
 
 /** A span inside one line. */
 export function lineSpan(file: string, offset: number, line: number, column: number, length: number): Span {
-  return { file, offset, endOffset: offset + length, line, column, endLine: line, endColumn: column + length };
+  return makeSpan(file, offset, offset + length, line, column, line, column + length);
 }
 
 /** An empty span just after `t` (where something is missing). */
 export function afterToken(file: string, t: IToken): Span {
   const end = t.endOffset! + 1;
-  return { file, offset: end, endOffset: end, line: t.endLine!, column: t.endColumn! + 1, endLine: t.endLine!, endColumn: t.endColumn! + 1 };
+  return makeSpan(file, end, end, t.endLine!, t.endColumn! + 1, t.endLine!, t.endColumn! + 1);
 }
 
 /** The empty span at `offset`, with its line and column counted from the start (linear; use sparingly). */
@@ -40,5 +32,5 @@ export function spanAtOffset(file: string, source: string, offset: number): Span
     lineStart = nl + 1;
   }
   const column = offset - lineStart + 1;
-  return { file, offset, endOffset: offset, line, column, endLine: line, endColumn: column };
+  return makeSpan(file, offset, offset, line, column, line, column);
 }

@@ -41,6 +41,7 @@ export class AstBuilder {
   readonly diagnostics: Diagnostic[] = [];
   /** The `$name` references built so far, in source order. */
   readonly paramSites: ParamSite[] = [];
+  private readonly texts = new Map<string, string>();
   /** Depth of the expression last built (leaves are 1); see `maxExprDepth`. */
   private exprDepth = 0;
 
@@ -61,6 +62,17 @@ export class AstBuilder {
   private fail(code: "P107" | "P103" | "C281", span: Span, message: string): never {
     this.diagnostics.push(diagnostic(code, span, message, CODES[code].help));
     throw new ItemError(message);
+  }
+
+  /**
+   * One string object for each distinct name, segment and string of the file: every token's image
+   * is a string of its own, and a large policy repeats its kinds, effects, action segments and ids.
+   */
+  private text(s: string): string {
+    const seen = this.texts.get(s);
+    if (seen !== undefined) return seen;
+    this.texts.set(s, s);
+    return s;
   }
 
   private tokSpan(t: IToken): Span {
@@ -233,7 +245,7 @@ export class AstBuilder {
 
   private effect(cst: CstNode): [A.Effect, Span] {
     const t = tok(cst.children.effect);
-    return [t.image as A.Effect, this.tokSpan(t)];
+    return [this.text(t.image) as A.Effect, this.tokSpan(t)];
   }
 
   private targets(cst: CstNode): A.Target[] {
@@ -459,8 +471,8 @@ export class AstBuilder {
     return this.count({
       kind: "Path",
       span: this.span(root, segments[segments.length - 1]!),
-      root: root.image as A.PathRoot,
-      segments: segments.map((s) => s.image),
+      root: this.text(root.image) as A.PathRoot,
+      segments: segments.map((s) => this.text(s.image)),
     });
   }
 
@@ -650,7 +662,7 @@ export class AstBuilder {
   /* ---- names and literals ------------------------------------------------------------------------ */
 
   private name(t: IToken): A.Name {
-    return this.count({ kind: "Name", span: this.tokSpan(t), value: t.image });
+    return this.count({ kind: "Name", span: this.tokSpan(t), value: this.text(t.image) });
   }
 
   private actionName(cst: CstNode): A.ActionPattern {
@@ -658,13 +670,13 @@ export class AstBuilder {
     return this.count({
       kind: "ActionPattern",
       span: this.span(segments[0]!, segments[segments.length - 1]!),
-      segments: segments.map((s) => s.image),
+      segments: segments.map((s) => this.text(s.image)),
     });
   }
 
   private string(t: IToken): A.StringLit {
     if (t.tokenType === ParamRef) this.fail("C281", this.tokSpan(t), "a parameter cannot stand here: it stands for a number, a duration or a value in a condition");
-    return this.count({ kind: "StringLit", span: this.tokSpan(t), value: decodeString(t.image) });
+    return this.count({ kind: "StringLit", span: this.tokSpan(t), value: this.text(decodeString(t.image)) });
   }
 
   private number(t: IToken): A.NumberLit {

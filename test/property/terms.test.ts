@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { generateRules } from "../../src/compile/generate.js";
+import { CompiledRules, generateRules } from "../../src/compile/generate.js";
 import { Policy } from "../../src/runtime/engine.js";
 import type { PolicyState } from "../../src/runtime/types.js";
 import { arbSequencePolicy, arbTrace, DEFAULT_VOCABULARY } from "../../src/testing/arbitraries-policy.js";
@@ -17,8 +17,8 @@ import { observe } from "../../src/runtime/operations.js";
 
 /** The same policy with history terms turned off: every rule is evaluated through its closures. */
 function withoutTerms(policy: Policy): Policy {
-  const rules = generateRules(policy.ir);
-  for (const r of rules) (r as { terms: unknown }).terms = null;
+  const rules = new CompiledRules(policy.ir);
+  for (const r of rules.all()) (r as { terms: unknown }).terms = null;
   return new Policy(policy.ir, rules, policy.hash, { maxKeys: policy.maxKeys, limits: policy.limits });
 }
 
