@@ -7,7 +7,7 @@ import type { Partition, Revocation } from "./partition.js";
 import type { Entry } from "./state.js";
 import type { Event } from "./request.js";
 import type { CompiledRule } from "../compile/generate.js";
-import type { DecisionError, Reason } from "./types.js";
+import type { DecisionEffect, DecisionError, Obligation, Reason } from "./types.js";
 
 /** The static part of a compiled policy the evaluation context needs. */
 export interface Layout {
@@ -15,6 +15,8 @@ export interface Layout {
   readonly workflows: readonly WorkflowIR[];
   readonly keyCache: KeyCache;
 }
+
+const NONE: readonly never[] = Object.freeze([]);
 
 /** Entries a key cache holds before it starts again (so a flood of new keys cannot grow memory). */
 const KEY_CACHE_LIMIT = 4096;
@@ -43,22 +45,34 @@ export class KeyCache {
   }
 
   principal(kind: string, id: string): CachedKey {
-    const e = this.principals.get(id);
-    if (e !== undefined && e.kind === kind) return e;
+    // By id; the keys of one id under other kinds (`agent "x"`, `service "x"`) are chained to it,
+    // so requests alternating between them do not rebuild each other's key.
+    const first = this.principals.get(id);
+    let n = 0;
+    for (let e = first; e !== undefined; e = e.sameId) {
+      if (e.kind === kind) return e;
+      n++;
+    }
     const made = new CachedKey(principalKey(kind, id), kind, `${kind}/${id}`);
     if (id.length <= KEY_CACHE_ID_LENGTH) {
       if (this.principals.size >= KEY_CACHE_LIMIT) this.principals.clear();
+      if (first !== undefined && n < SAME_ID_KINDS) made.sameId = first;
       this.principals.set(id, made);
     }
     return made;
   }
 }
 
+/** Most kinds a principal key cache entry chains for one id. */
+const SAME_ID_KINDS = 4;
+
 /** A partition key string with its 32-bit hash (for decision digests). */
 export class CachedKey {
   readonly hash: number;
   /** For a principal key: whom a decision is for, one object for every decision of that principal. */
   readonly subject: { readonly kind: string; readonly id: string } | null;
+  /** The key of the same principal id under another kind (see `KeyCache.principal`). */
+  sameId: CachedKey | undefined = undefined;
   constructor(
     readonly key: string,
     /** For a principal key: the kind it was built for (the cache is by id). */
@@ -147,6 +161,11 @@ export class EvalContext {
   errors: DecisionError[] | null = null;
   notes: Reason[] | null = null;
   flags: CompiledRule[] | null = null;
+  /* What they decide, once folded (Policy.verdict): written before each read, so never reset. */
+  effect: DecisionEffect = "deny";
+  rules: readonly string[] = NONE;
+  reasons: readonly Reason[] = NONE;
+  obligations: readonly Obligation[] = NONE;
 
   constructor(
     ev: Event,
@@ -169,10 +188,7 @@ export class EvalContext {
 
   /** Makes this context the fresh context of another decision. */
   reset(ev: Event): void {
-    this.ev = ev;
-    this.validUntil = Infinity;
-    this.nextDeadline = Infinity;
-    this.effectRelevant = true;
+    this.resetDecision(ev);
     const n = this.keys.length;
     for (let g = 0; g < n; g++) {
       this.keys[g] = undefined;
@@ -186,6 +202,18 @@ export class EvalContext {
       this.foreign[g] = false;
       this.entries[g] = undefined;
     }
+  }
+
+  /**
+   * Resets what the rules decided and the event, leaving the per-group arrays as they are: for a
+   * decision that touches no partition (the scope path), whose context's groups are still as the
+   * last full `reset` left them.
+   */
+  resetDecision(ev: Event): void {
+    this.ev = ev;
+    this.validUntil = Infinity;
+    this.nextDeadline = Infinity;
+    this.effectRelevant = true;
     this.migrated = false;
     this.offline = null;
     this.offlineReason = "";
@@ -200,6 +228,9 @@ export class EvalContext {
     this.errors = null;
     this.notes = null;
     this.flags = null;
+    this.rules = NONE;
+    this.reasons = NONE;
+    this.obligations = NONE;
   }
 
   /**
@@ -335,6 +366,19 @@ export function sessionKey(id: string): string {
 /** The state key of a principal: `principal:agent/bot`. The kind is a name, so it holds no `/`. */
 export function principalKey(kind: string, id: string): string {
   return `principal:${kind}/${id}`;
+}
+
+const SESSION_PREFIX_HASH = hash32("session:");
+const PRINCIPAL_PREFIX_HASH = hash32("principal:");
+
+/** `hash32(sessionKey(id))`, without building the key. */
+export function sessionKeyHash(id: string): number {
+  return hash32(id, SESSION_PREFIX_HASH);
+}
+
+/** `hash32(principalKey(kind, id))`, without building the key. */
+export function principalKeyHash(kind: string, id: string): number {
+  return hash32(id, hash32("/", hash32(kind, PRINCIPAL_PREFIX_HASH)));
 }
 
 /**

@@ -6,7 +6,7 @@ import { DEFAULT_INDEX_OPTIONS, walkIndex, type IndexOptions, type Probe, type P
 import { contentHash, hash32, mix32 } from "../compile/hash.js";
 import type { KeyGroupIR, OpIR, PolicyIR } from "../compile/ir.js";
 import { checkValue, Failure, isRecord, MAX_STRING, readOwn } from "./attributes.js";
-import { EvalContext, KeyCache, principalKey, sessionKey, Subject, type Layout } from "./context.js";
+import { EvalContext, KeyCache, pathValueOf, principalKey, principalKeyHash, sessionKey, sessionKeyHash, Subject, type Layout } from "./context.js";
 import { keyText, keyValueTooLong } from "./keys.js";
 import type { LayoutDescriptor } from "./layout.js";
 import { addLabel, applyUpdate, distinctLimitAdmits, distinctLimitValue, emptyRegisters, grantHolds, limitUses, useDistinctLimit, useGrant, useLimit, type Category } from "./operators.js";
@@ -168,6 +168,7 @@ export class Policy implements ProbeSink {
       if (typeof st === "string") return new DecideResultValue(this.errorDecision("R303", st, request, ev), state);
       const bucket = this.bucketFor(ev);
       if (!isBucket(bucket)) return new DecideResultValue(bucket, state);
+      if (bucket.reads.length === 0 && st.revoked === 0) return this.decideScope(state, ev, bucket);
       return this.decideOn(st, state, ev, bucket);
     } catch (e) {
       // Throwing getters, proxies and the like: the request cannot be read, so it is denied.
@@ -398,44 +399,10 @@ export class Policy implements ProbeSink {
       if (c.errors !== null && c.errors.length > 1) c.errors.sort(this.bySource);
       if (c.notes !== null && c.notes.length > 1) c.notes.sort(this.bySource);
     }
-    const { anyAllow, notes, flags } = c;
-    let { best, matched, single } = c;
-
-    // No matching allow means deny: a challenge steps up only what an allow rule grants.
-    if (best === EFFECT_RANK.challenge && !anyAllow) {
-      best = 0;
-      matched = null;
-      single = null;
-    }
-    const effect = EFFECT_OF_RANK[best]!;
-    let rules: readonly string[];
-    let reasons: readonly Reason[];
-    let obligations: readonly Obligation[] = EMPTY;
-    const winners: readonly CompiledRule[] = best === 0 ? EMPTY : matched !== null ? sortByRank(matched) : single!.selfList;
-
-    if (revokedBy !== null) {
-      rules = EMPTY;
-      reasons = [revokedBy];
-    } else if (best === 0) {
-      rules = EMPTY;
-      reasons = notes === null ? bucket.denyReasons : [...notes, ...bucket.denyReasons];
-    } else if (winners.length === 1) {
-      const w = winners[0]!;
-      rules = w.idList;
-      reasons = w.reasonList;
-      if (w.effect === "challenge") obligations = w.obligationList;
-    } else {
-      const n = winners.length;
-      const ids = new Array<string>(n);
-      const why = new Array<Reason>(n);
-      for (let i = 0; i < n; i++) {
-        ids[i] = winners[i]!.id;
-        why[i] = winners[i]!.reason;
-      }
-      rules = ids;
-      reasons = why;
-      if (effect === "challenge") obligations = obligationsOf(winners);
-    }
+    const winners = this.verdict(c, bucket, revokedBy);
+    const effect = c.effect;
+    const { rules, reasons, flags } = c;
+    let obligations = c.obligations;
     if (effect === "revoke") {
       const revokes: Obligation[] = [];
       for (const w of winners) {
@@ -471,6 +438,138 @@ export class Policy implements ProbeSink {
       this.digestOf(effect, ev, bucket, c),
       c.migrated,
     );
+  }
+
+  /**
+   * What the rules folded into `c` decide: sets `c.effect`, `c.rules`, `c.reasons` and
+   * `c.obligations` (challenge obligations; a revoke's are the caller's) and returns the winning
+   * rules. Lists that depend only on the winners are the rules' own, built at compile time.
+   */
+  private verdict(c: EvalContext, bucket: Bucket, revokedBy: Reason | null): readonly CompiledRule[] {
+    const { anyAllow, notes } = c;
+    let { best, matched, single } = c;
+    // No matching allow means deny: a challenge steps up only what an allow rule grants.
+    if (best === EFFECT_RANK.challenge && !anyAllow) {
+      best = 0;
+      matched = null;
+      single = null;
+    }
+    const effect = EFFECT_OF_RANK[best]!;
+    c.effect = effect;
+    c.obligations = EMPTY;
+    const winners: readonly CompiledRule[] = best === 0 ? EMPTY : matched !== null ? sortByRank(matched) : single!.selfList;
+    if (revokedBy !== null) {
+      c.rules = EMPTY;
+      c.reasons = [revokedBy];
+    } else if (best === 0) {
+      c.rules = EMPTY;
+      c.reasons = notes === null ? bucket.denyReasons : [...notes, ...bucket.denyReasons];
+    } else if (winners.length === 1) {
+      const w = winners[0]!;
+      c.rules = w.idList;
+      c.reasons = w.reasonList;
+      if (w.effect === "challenge") c.obligations = w.obligationList;
+    } else {
+      const n = winners.length;
+      const ids = new Array<string>(n);
+      const why = new Array<Reason>(n);
+      for (let i = 0; i < n; i++) {
+        ids[i] = winners[i]!.id;
+        why[i] = winners[i]!.reason;
+      }
+      c.rules = ids;
+      c.reasons = why;
+      if (effect === "challenge") c.obligations = obligationsOf(winners);
+    }
+    return winners;
+  }
+
+  /**
+   * `decide` of an action whose candidate rules read no history, no clock and no state (its
+   * bucket reads no partition: no history operator, limit, grant, label or revoke rule, and the
+   * action feeds none) on a state that holds no revocation. Nothing of the state can change the
+   * decision, and the decision changes nothing: no partition is planned, loaded or written, and
+   * the state comes back as it was given. The decision is the one `decideOn` makes, field for
+   * field: the same watch list (the rules' attribute paths and the session, principal and target
+   * keys that a later revocation would change it by) and the same digest.
+   */
+  private decideScope(state: PolicyState, ev: Event, bucket: Bucket): DecideResult {
+    let c = this.spare.ctx;
+    if (c === null) c = new EvalContext(ev, this.layout);
+    else {
+      // The spare context's groups are as the last full reset left them, and this path leaves them so.
+      this.spare.ctx = null;
+      c.resetDecision(ev);
+    }
+    try {
+      walkIndex(bucket.index, c, false, this);
+      if (c.errors !== null && c.errors.length > 1) c.errors.sort(this.bySource);
+      if (c.notes !== null && c.notes.length > 1) c.notes.sort(this.bySource);
+      this.verdict(c, bucket, null);
+      const effect = c.effect;
+      const flags = c.flags;
+      // The session's and the principal's keys from the key cache: a busy principal's key text (for
+      // `watch`), hash (for the digest) and subject are built once, not per decision.
+      const cache = this.layout.keyCache;
+      const session = ev.session === undefined ? null : cache.session(ev.session);
+      const principal = c.principalKey();
+      const flagList: readonly string[] = flags === null ? EMPTY : flags.length === 1 ? flags[0]!.idList : idsOf(sortByRank(flags));
+      const decision = new DecisionValue(
+        effect,
+        c.rules,
+        c.reasons,
+        c.obligations,
+        flagList,
+        c.errors ?? EMPTY,
+        c.warnings ?? EMPTY,
+        finiteOrNull(c.validUntil),
+        finiteOrNull(c.nextDeadline),
+        this.scopeWatch(ev, bucket, session === null ? null : session.key, principal === null ? null : principal.key),
+        this.hash,
+        ev.time,
+        ev.name,
+        principal === null ? null : principal.subject,
+        ev.session ?? null,
+        resourceOf(ev),
+        this.digestWith(effect, ev, bucket, session === null ? 0 : session.hash, principal === null ? 0 : principal.hash),
+        false,
+      );
+      return new DecideResultValue(decision, state);
+    } finally {
+      c.resetDecision(NO_EVENT);
+      this.spare.ctx = c;
+    }
+  }
+
+  /**
+   * The watch list of a scope decision, as `watchOf` builds it from the keys of the revocation
+   * groups (session, principal, targets, in group order): the rules' attribute paths, then the keys.
+   */
+  private scopeWatch(ev: Event, bucket: Bucket, session: string | null, principal: string | null): readonly string[] {
+    const ir = this.ir;
+    const paths = bucket.watch;
+    if (ir.targetGroups.length === 0) {
+      const first = ir.sessionGroup < ir.principalGroup ? session : principal;
+      const second = ir.sessionGroup < ir.principalGroup ? principal : session;
+      const count = (first === null ? 0 : 1) + (second === null ? 0 : 1);
+      if (count === 0) return paths;
+      const out = new Array<string>(paths.length + count);
+      let j = 0;
+      for (; j < paths.length; j++) out[j] = paths[j]!;
+      if (first !== null) out[j++] = first;
+      if (second !== null) out[j] = second;
+      return out;
+    }
+    const keys: (string | null)[] = [];
+    keys[ir.sessionGroup] = session;
+    keys[ir.principalGroup] = principal;
+    const groups = this.layout.groups;
+    for (let i = 0; i < ir.targetGroups.length; i++) {
+      const g = ir.targetGroups[i]!;
+      const v = pathValueOf(groups[g]!, ev);
+      keys[g] = v === null ? null : `${groups[g]!.text}:${v}`;
+    }
+    return watchOf(paths, keys);
   }
 
   /** Whom the decision in `c` is for: the principal's cached subject (one object per principal). */
@@ -644,12 +743,19 @@ export class Policy implements ProbeSink {
    */
   digestOf(effect: DecisionEffect, ev: Event, bucket: Bucket, c: EvalContext | null): number {
     const ir = this.ir;
-    let h = mix32(bucket.digestSeed, EFFECT_RANK[effect]);
-    h = mix32(h, ev.time);
     const sg = ir.sessionGroup;
     const pg = ir.principalGroup;
-    h = mix32(h, ev.session === undefined ? 0 : c !== null && typeof c.keys[sg] === "string" ? c.hashes[sg]! : hash32(sessionKey(ev.session)));
-    h = mix32(h, ev.principalKind === undefined ? 0 : c !== null && typeof c.keys[pg] === "string" ? c.hashes[pg]! : hash32(principalKey(ev.principalKind, ev.principalId!)));
+    const sessionHash = ev.session === undefined ? 0 : c !== null && typeof c.keys[sg] === "string" ? c.hashes[sg]! : sessionKeyHash(ev.session);
+    const principalHash = ev.principalKind === undefined ? 0 : c !== null && typeof c.keys[pg] === "string" ? c.hashes[pg]! : principalKeyHash(ev.principalKind, ev.principalId!);
+    return this.digestWith(effect, ev, bucket, sessionHash, principalHash);
+  }
+
+  /** `digestOf` with the hashes of the session's and the principal's keys (0 for none) given. */
+  private digestWith(effect: DecisionEffect, ev: Event, bucket: Bucket, sessionHash: number, principalHash: number): number {
+    let h = mix32(bucket.digestSeed, EFFECT_RANK[effect]);
+    h = mix32(h, ev.time);
+    h = mix32(h, sessionHash);
+    h = mix32(h, principalHash);
     const res = resourceOf(ev);
     h = res === null ? mix32(h, 0) : hash32(res, mix32(h, 1));
     const paths = bucket.digestPaths;
