@@ -240,13 +240,10 @@ function expectBool(ctx: ExprCheck, e: Expr): void {
 function typeOf(ctx: ExprCheck, e: Expr, compared: boolean): Type {
   switch (e.kind) {
     case "StringLit":
-      return STRING;
     case "NumberLit":
-      return NUMBER;
     case "BoolLit":
-      return BOOL;
     case "DurationLit":
-      return DURATION;
+      return literalType(e);
     case "SetLit": {
       const first = e.elements[0];
       const el = first ? typeOf(ctx, first, false) : UNKNOWN;

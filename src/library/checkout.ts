@@ -36,7 +36,8 @@ rule checkout-card-testing-by-ip: challenge payment.submit
 
 rule checkout-many-cards: challenge payment.method.add
   when count(attempted payment.method.add by session within $card-window) >= $cards-per-session
-  require human-approval
+  unless after(signal approval.granted by session within $approval-window)
+  require human-approval satisfied by approval.granted
   reason "many payment methods added in one session"
 
 rule checkout-fresh-account: flag payment.submit
