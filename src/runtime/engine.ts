@@ -464,8 +464,8 @@ export class Policy implements ProbeSink {
     } else if (best === 0) {
       c.rules = EMPTY;
       c.reasons = notes === null ? bucket.denyReasons : [...notes, ...bucket.denyReasons];
-    } else if (winners.length === 1) {
-      const w = winners[0]!;
+    } else if (matched === null) {
+      const w = single!;
       c.rules = w.idList;
       c.reasons = w.reasonList;
       if (w.effect === "challenge") c.obligations = w.obligationList;
@@ -583,22 +583,24 @@ export class Policy implements ProbeSink {
    * @internal
    */
   consider(p: Probe, c: EvalContext, held: boolean): void {
+    // The probe's own fields until the rule matches: a false candidate never loads the rule.
     const r = p.rule;
-    c.effectRelevant = r.effect !== "flag";
+    c.effectRelevant = !p.flag;
     c.rule = r;
-    let o: RuleOutcome = r.terms !== null ? matchTerms(r.terms, c) : runChecks(p.checks, c);
+    const terms = p.terms;
+    let o: RuleOutcome = terms !== null ? matchTerms(terms, c) : runChecks(p.checks, c);
     if (o === false) return;
-    if (o === true && r.scoped) o = this.scopeHolds(r, c, held);
+    if (o === true && p.scoped) o = this.scopeHolds(r, c, held);
     if (o instanceof Failure) {
       (c.errors ??= []).push({ rule: r.id, code: o.code, message: o.message, span: o.span ?? r.ir.span });
-      if (r.effect === "allow") return; // fail closed: an allow that cannot be evaluated does not allow
+      if (p.allow) return; // fail closed: an allow that cannot be evaluated does not allow
     } else if (o === false) return;
-    if (r.effect === "flag") {
+    if (p.flag) {
       (c.flags ??= []).push(r);
       return;
     }
-    if (r.effect === "allow") c.anyAllow = true;
-    const rank = r.effectRank;
+    if (p.allow) c.anyAllow = true;
+    const rank = p.effectRank;
     if (rank > c.best) {
       c.best = rank;
       c.single = r;
