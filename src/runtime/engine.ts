@@ -401,7 +401,7 @@ export class Policy implements ProbeSink {
     }
     const winners = this.verdict(c, bucket, revokedBy);
     const effect = c.effect;
-    const { rules, reasons, flags } = c;
+    const flags = c.flags;
     let obligations = c.obligations;
     if (effect === "revoke") {
       const revokes: Obligation[] = [];
@@ -416,14 +416,19 @@ export class Policy implements ProbeSink {
     c.effectRelevant = false;
     if (record) this.record(c, ev, bucket, effect, winners, flags);
 
-    const flagList: readonly string[] = flags === null ? EMPTY : flags.length === 1 ? flags[0]!.idList : idsOf(sortByRank(flags));
-    const watch = watchOf(bucket.watch, c.keys);
+    return this.decisionOf(c, obligations, watchOf(bucket.watch, c.keys), this.subjectOf(c), this.digestOf(effect, ev, bucket, c));
+  }
+
+  /** The decision of the evaluation in `c`, with the fields the caller worked out. */
+  private decisionOf(c: EvalContext, obligations: readonly Obligation[], watch: readonly string[], subject: Subject | { readonly kind: string; readonly id: string } | null, digest: number): DecisionValue {
+    const ev = c.ev;
+    const flags = c.flags;
     return new DecisionValue(
-      effect,
-      rules,
-      reasons,
+      c.effect,
+      c.rules,
+      c.reasons,
       obligations,
-      flagList,
+      flags === null ? EMPTY : flags.length === 1 ? flags[0]!.idList : idsOf(sortByRank(flags)),
       c.errors ?? EMPTY,
       c.warnings ?? EMPTY,
       finiteOrNull(c.validUntil),
@@ -432,10 +437,10 @@ export class Policy implements ProbeSink {
       this.hash,
       ev.time,
       ev.name,
-      this.subjectOf(c),
+      subject,
       ev.session ?? null,
       resourceOf(ev),
-      this.digestOf(effect, ev, bucket, c),
+      digest,
       c.migrated,
     );
   }
@@ -506,34 +511,15 @@ export class Policy implements ProbeSink {
       if (c.errors !== null && c.errors.length > 1) c.errors.sort(this.bySource);
       if (c.notes !== null && c.notes.length > 1) c.notes.sort(this.bySource);
       this.verdict(c, bucket, null);
-      const effect = c.effect;
-      const flags = c.flags;
       // The session's and the principal's keys from the key cache: a busy principal's key text (for
       // `watch`), hash (for the digest) and subject are built once, not per decision.
       const cache = this.layout.keyCache;
       const session = ev.session === undefined ? null : cache.session(ev.session);
       const principal = c.principalKey();
-      const flagList: readonly string[] = flags === null ? EMPTY : flags.length === 1 ? flags[0]!.idList : idsOf(sortByRank(flags));
-      const decision = new DecisionValue(
-        effect,
-        c.rules,
-        c.reasons,
-        c.obligations,
-        flagList,
-        c.errors ?? EMPTY,
-        c.warnings ?? EMPTY,
-        finiteOrNull(c.validUntil),
-        finiteOrNull(c.nextDeadline),
-        this.scopeWatch(ev, bucket, session === null ? null : session.key, principal === null ? null : principal.key),
-        this.hash,
-        ev.time,
-        ev.name,
-        principal === null ? null : principal.subject,
-        ev.session ?? null,
-        resourceOf(ev),
-        this.digestWith(effect, ev, bucket, session === null ? 0 : session.hash, principal === null ? 0 : principal.hash),
-        false,
-      );
+      const keys: (string | null)[] = [];
+      keys[this.ir.sessionGroup] = session === null ? null : session.key;
+      keys[this.ir.principalGroup] = principal === null ? null : principal.key;
+      const decision = this.decisionOf(c, c.obligations, this.scopeWatch(ev, bucket, keys), principal === null ? null : principal.subject, this.digestWith(c.effect, ev, bucket, session === null ? 0 : session.hash, principal === null ? 0 : principal.hash));
       return new DecideResultValue(decision, state);
     } finally {
       c.resetDecision(NO_EVENT);
@@ -543,33 +529,16 @@ export class Policy implements ProbeSink {
 
   /**
    * The watch list of a scope decision, as `watchOf` builds it from the keys of the revocation
-   * groups (session, principal, targets, in group order): the rules' attribute paths, then the keys.
+   * groups: `keys` holds the session's and the principal's; the target groups' are added here.
    */
-  private scopeWatch(ev: Event, bucket: Bucket, session: string | null, principal: string | null): readonly string[] {
-    const ir = this.ir;
-    const paths = bucket.watch;
-    if (ir.targetGroups.length === 0) {
-      const first = ir.sessionGroup < ir.principalGroup ? session : principal;
-      const second = ir.sessionGroup < ir.principalGroup ? principal : session;
-      const count = (first === null ? 0 : 1) + (second === null ? 0 : 1);
-      if (count === 0) return paths;
-      const out = new Array<string>(paths.length + count);
-      let j = 0;
-      for (; j < paths.length; j++) out[j] = paths[j]!;
-      if (first !== null) out[j++] = first;
-      if (second !== null) out[j] = second;
-      return out;
+  private scopeWatch(ev: Event, bucket: Bucket, keys: (string | null)[]): readonly string[] {
+    const targets = this.ir.targetGroups;
+    for (let i = 0; i < targets.length; i++) {
+      const group = this.layout.groups[targets[i]!]!;
+      const v = pathValueOf(group, ev);
+      keys[targets[i]!] = v === null ? null : `${group.text}:${v}`;
     }
-    const keys: (string | null)[] = [];
-    keys[ir.sessionGroup] = session;
-    keys[ir.principalGroup] = principal;
-    const groups = this.layout.groups;
-    for (let i = 0; i < ir.targetGroups.length; i++) {
-      const g = ir.targetGroups[i]!;
-      const v = pathValueOf(groups[g]!, ev);
-      keys[g] = v === null ? null : `${groups[g]!.text}:${v}`;
-    }
-    return watchOf(paths, keys);
+    return watchOf(bucket.watch, keys);
   }
 
   /** Whom the decision in `c` is for: the principal's cached subject (one object per principal). */
