@@ -18,26 +18,11 @@ import { hasRedis, startCluster, startRedis } from "../test/helpers/redis-server
 import { buildEntries, leashModuleUrl } from "./leash-build.js";
 import { median } from "./measure.js";
 import { sequencePolicySource } from "./sequence.js";
+import type { GuardRow } from "./guard.js";
 import { childSuite, drive, percentiles, ratio, sessionTrace, type Driven } from "./suite.js";
 
-export interface GuardRedisRow {
-  suite: "guard";
-  engine: "leash";
-  store: "redis" | "redis-cluster" | "redis-baseline";
-  rules: number;
-  keys: number;
-  concurrency: number;
-  /** Median of the rounds' rates. */
-  opsPerSec: number;
-  p50Us: number;
-  p99Us: number;
-  /** This process's CPU time per decision (µs, median of the rounds): what the client side costs. */
-  clientCpuUsPerOp: number;
-  /** The Redis servers' CPU time per decision (µs, all nodes, median of the rounds, from INFO cpu). */
-  serverCpuUsPerOp: number;
-  /** Decisions (or baseline round trips) timed, over all rounds. */
-  ops: number;
-}
+/** The stores of the Redis rows. */
+type RedisRowStore = "redis" | "redis-cluster" | "redis-baseline";
 
 interface Leash {
   compilePolicyOrThrow(source: string, options?: { file?: string }): Policy;
@@ -73,7 +58,7 @@ async function timed(admins: readonly Redis[], n: number, concurrency: number, o
   return { ...d, serverMs: ((await serverCpu(admins)) - s0) * 1000 };
 }
 
-function row(store: GuardRedisRow["store"], concurrency: number, rounds: readonly (Driven & { serverMs: number })[]): GuardRedisRow {
+function row(store: RedisRowStore, concurrency: number, rounds: readonly (Driven & { serverMs: number })[]): GuardRow {
   const lat = new Float64Array(rounds.reduce((k, r) => k + r.lat!.length, 0));
   let at = 0;
   for (const r of rounds) (lat.set(r.lat!, at), (at += r.lat!.length));
@@ -86,6 +71,7 @@ function row(store: GuardRedisRow["store"], concurrency: number, rounds: readonl
     keys: KEYS,
     concurrency,
     opsPerSec: Math.round(median(rounds.map((r) => (r.lat!.length / r.ms) * 1000))),
+    opsPerCpuSec: Math.round(median(rounds.map((r) => (r.lat!.length / Math.max(r.cpuMs, 1e-3)) * 1000))),
     ...percentiles(lat),
     clientCpuUsPerOp: perOp((r) => r.cpuMs),
     serverCpuUsPerOp: perOp((r) => r.serverMs),
@@ -99,7 +85,7 @@ const BASELINE_LUA = "local v = redis.call('GET', KEYS[1]) redis.call('SET', KEY
  * The suite's rows; `quick` shortens the timed runs. Each configuration (baseline, standalone,
  * Cluster) is timed in rounds taken in turn, so that load on a shared machine falls on all alike.
  */
-export async function guardRedisBench(quick = false): Promise<GuardRedisRow[]> {
+export async function guardRedisBench(quick = false): Promise<GuardRow[]> {
   if (!hasRedis) throw new Error("the Redis rows need redis-server and redis-cli (apt-get install -y redis-server)");
   const leash = (await import(await leashModuleUrl())) as Leash;
   const { redisStore } = await redisModule();
@@ -108,7 +94,7 @@ export async function guardRedisBench(quick = false): Promise<GuardRedisRow[]> {
   const server = await startRedis();
   const cluster = await startCluster(3);
   const admins = { redis: [new Redis(server.url)], cluster: cluster.urls.map((u) => new Redis(u)) };
-  const rows: GuardRedisRow[] = [];
+  const rows: GuardRow[] = [];
   const rounds = quick ? 1 : 3;
   try {
     const sizes = (c: number) => (quick ? (c === 1 ? 2_000 : 10_000) : c === 1 ? 8_000 : 40_000);
@@ -161,9 +147,9 @@ export async function guardRedisBench(quick = false): Promise<GuardRedisRow[]> {
  * rate, and by CPU time: the rate each would reach with a core to itself for the client and one for
  * Redis (1 / the larger of the two CPU times per decision), steadier on a shared machine.
  */
-export function guardRedisRatios(rows: readonly GuardRedisRow[]): { suite: "guard"; ratio: string; value: number }[] {
+export function guardRedisRatios(rows: readonly GuardRow[]): { suite: "guard"; ratio: string; value: number }[] {
   const out = [];
-  const ceiling = (r: GuardRedisRow) => 1 / Math.max(r.clientCpuUsPerOp, r.serverCpuUsPerOp);
+  const ceiling = (r: GuardRow) => 1 / Math.max(r.clientCpuUsPerOp ?? NaN, r.serverCpuUsPerOp ?? NaN);
   for (const c of [1, 64]) {
     const base = rows.find((r) => r.store === "redis-baseline" && r.concurrency === c);
     for (const store of ["redis", "redis-cluster"] as const) {

@@ -16,18 +16,33 @@ import { median } from "./measure.js";
 import { sequencePolicySource } from "./sequence.js";
 import { childSuite, drive, percentiles, ratio, sessionTrace, type TracedRequest } from "./suite.js";
 
+/** A row of the guard suite: the in-process rows here, the Redis rows of bench/guard-redis.ts. */
 export interface GuardRow {
   suite: "guard";
   engine: "leash";
-  /** The store the Guard held its state in; `none (pure decide)` is `policy.decide` threading a state. */
+  /**
+   * The store the Guard held its state in (`memory`, `redis`, `redis-cluster`); `none (pure
+   * decide)` is `policy.decide` threading a state, `redis-baseline` one raw script round trip per
+   * request.
+   */
   store: string;
   rules: number;
   keys: number;
   concurrency: number;
+  /** Decisions per second (the Redis rows: median of the rounds' rates). */
   opsPerSec: number;
+  /** Decisions per second of this process's CPU time (median run; the Redis rows: of the client's CPU time): steadier than wall-clock rates on a shared machine. */
+  opsPerCpuSec: number;
   p50Us: number;
   p99Us: number;
-  agree: boolean;
+  /** In-process rows: the Guard gave the pure decide's effect and flags on the whole trace. */
+  agree?: boolean;
+  /** Redis rows: this process's CPU time per decision (µs, median of the rounds): what the client side costs. */
+  clientCpuUsPerOp?: number;
+  /** Redis rows: the Redis servers' CPU time per decision (µs, all nodes, median of the rounds, from INFO cpu). */
+  serverCpuUsPerOp?: number;
+  /** Redis rows: decisions (or baseline round trips) timed, over all rounds. */
+  ops?: number;
 }
 
 interface Leash {
@@ -45,9 +60,10 @@ const ACTIONS = 10;
 const principal = { kind: "agent", id: "bench" };
 const actionNames = Array.from({ length: ACTIONS }, (_, i) => `op${i}.run`);
 
-/** Decisions per second of `n` calls of `op` with `concurrency` callers, no per-call clock. */
-async function throughput(n: number, concurrency: number, op: (i: number) => unknown): Promise<number> {
-  return (n / (await drive(n, concurrency, op)).ms) * 1000;
+/** Decisions per second of wall-clock and of CPU time of `n` calls of `op` with `concurrency` callers, no per-call clock. */
+async function throughput(n: number, concurrency: number, op: (i: number) => unknown): Promise<[number, number]> {
+  const d = await drive(n, concurrency, op);
+  return [(n / d.ms) * 1000, (n / Math.max(d.cpuMs, 1e-3)) * 1000];
 }
 
 /** Per-call latencies (µs) of `n` calls with `concurrency` callers: p50 and p99. */
@@ -89,9 +105,14 @@ export async function guardBench(quick = false): Promise<GuardRow[]> {
   const measure = async (make: () => (i: number) => Promise<unknown> | unknown, concurrency: number) => {
     await throughput(n, concurrency, make()); // warm-up
     const rates: number[] = [];
-    for (let r = 0; r < runs; r++) rates.push(await throughput(n, concurrency, make()));
+    const cpuRates: number[] = [];
+    for (let r = 0; r < runs; r++) {
+      const [wall, cpu] = await throughput(n, concurrency, make());
+      rates.push(wall);
+      cpuRates.push(cpu);
+    }
     const lat = await latency(quick ? 50_000 : 100_000, concurrency, make());
-    return { opsPerSec: Math.round(median(rates)), ...lat };
+    return { opsPerSec: Math.round(median(rates)), opsPerCpuSec: Math.round(median(cpuRates)), ...lat };
   };
 
   for (const concurrency of [1, 64]) {
@@ -114,7 +135,11 @@ export function guardRatios(rows: readonly GuardRow[]): { suite: "guard"; ratio:
   const out = [];
   for (const c of [1, 64]) {
     const pure = rows.find((r) => r.store === "none (pure decide)" && r.concurrency === c);
-    for (const r of rows) if (pure && r.concurrency === c && r !== pure) out.push({ suite: "guard" as const, ratio: `${r.store} guard / pure decide, concurrency ${c}`, value: ratio(r.opsPerSec, pure.opsPerSec) });
+    for (const r of rows) {
+      if (!pure || r.concurrency !== c || r === pure) continue;
+      out.push({ suite: "guard" as const, ratio: `${r.store} guard / pure decide, concurrency ${c}`, value: ratio(r.opsPerSec, pure.opsPerSec) });
+      out.push({ suite: "guard" as const, ratio: `${r.store} guard / pure decide, concurrency ${c} (CPU time)`, value: ratio(r.opsPerCpuSec, pure.opsPerCpuSec) });
+    }
   }
   return out;
 }

@@ -17,7 +17,7 @@ import { describeMismatches, scopeBench, scopeRatios, scopeTable, type ScopeRow 
 import { lspBench } from "./lsp.js";
 import { sequenceBenchInChild, sequenceRatios, type SequenceRow } from "./sequence.js";
 import { guardBenchInChild, guardRatios, type GuardRow } from "./guard.js";
-import { guardRedisBenchInChild, guardRedisRatios, type GuardRedisRow } from "./guard-redis.js";
+import { guardRedisBenchInChild, guardRedisRatios } from "./guard-redis.js";
 import { mcpBench } from "./mcp.js";
 import { mutationBench } from "./mutation.js";
 import { httpBench, httpRatios, type HttpRow, type HttpSpanRow } from "./http.js";
@@ -112,7 +112,7 @@ async function main(argv: readonly string[]): Promise<number> {
     if (name === "sequence") ratios = [...ratios, ...sequenceRatios(got as unknown as SequenceRow[])];
     if (name === "guard") ratios = [...ratios, ...guardRatios(got.filter((r) => typeof r.store === "string" && !r.store.startsWith("redis")) as unknown as GuardRow[])];
     if (name === "http") ratios = [...ratios, ...httpRatios(got as unknown as (HttpRow | HttpSpanRow)[])];
-    if (name === "guard") ratios = [...ratios, ...guardRedisRatios(got.filter((r) => typeof r.store === "string" && r.store.startsWith("redis")) as unknown as GuardRedisRow[])];
+    if (name === "guard") ratios = [...ratios, ...guardRedisRatios(got.filter((r) => typeof r.store === "string" && r.store.startsWith("redis")) as unknown as GuardRow[])];
   }
 
   if (ratios.length > 0) {

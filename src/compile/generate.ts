@@ -7,7 +7,7 @@ import { compileGlob, globMatch, hasPrefix } from "../runtime/glob.js";
 import { domainOf, regularityCrossing } from "../runtime/operators.js";
 import { movesWithTime, noteCrossing, readHistory, readingOf, type HistoryRead } from "../runtime/readers.js";
 import type { Obligation, Reason } from "../runtime/types.js";
-import type { ExprIR, OpIR, PathIR, PolicyIR, PrincipalSelIR, RuleIR } from "./ir.js";
+import { operandsOf, type ExprIR, type OpIR, type PathIR, type PolicyIR, type PrincipalSelIR, type RuleIR } from "./ir.js";
 import { check, CheckKind, fullCheck, Root, runChecks, runOrder, type Check } from "./checks.js";
 import { BOOLEAN_TYPE, IndexKeys, NUMBER_TYPE, Probe, STRING_TYPE, typeBit, type Constraint, type IndexKey, type IndexValue } from "./rule-index.js";
 import { historyTerms } from "./terms.js";
@@ -664,36 +664,11 @@ class Generator {
 /** The key groups a rule reads or writes: its conditions' operators and labels, limit, grant and labels. */
 function groupsOf(ir: PolicyIR, r: RuleIR): number[] {
   const out = new Set<number>();
-  const walk = (e: ExprIR): void => {
-    switch (e.t) {
-      case "op":
-      case "label":
-        out.add(ir.ops[e.op]!.group);
-        return;
-      case "and":
-      case "or":
-        walk(e.left);
-        walk(e.right);
-        return;
-      case "not":
-        walk(e.operand);
-        return;
-      case "cmp":
-        walk(e.left);
-        walk(e.right);
-        return;
-      case "in":
-        walk(e.element);
-        walk(e.collection);
-        return;
-      case "like":
-        walk(e.subject);
-        return;
-      default:
-        return;
-    }
-  };
-  if (r.condition !== null) walk(r.condition);
+  const work: ExprIR[] = r.condition === null ? [] : [r.condition];
+  for (let e = work.pop(); e !== undefined; e = work.pop()) {
+    if (e.t === "op" || e.t === "label") out.add(ir.ops[e.op]!.group);
+    else work.push(...operandsOf(e));
+  }
   for (const op of [r.limit, r.grant, r.labelsOp]) if (op !== null) out.add(ir.ops[op]!.group);
   return [...out].sort((a, b) => a - b);
 }
@@ -809,19 +784,11 @@ function readsOnlyAction(e: ExprIR): boolean {
       return e.path.root === "action";
     case "has":
       return e.root === "action";
-    case "and":
-    case "or":
-      return readsOnlyAction(e.left) && readsOnlyAction(e.right);
-    case "not":
-      return readsOnlyAction(e.operand);
-    case "cmp":
-      return readsOnlyAction(e.left) && readsOnlyAction(e.right);
-    case "in":
-      return readsOnlyAction(e.element) && readsOnlyAction(e.collection);
-    case "like":
-      return readsOnlyAction(e.subject);
-    default:
+    case "label":
+    case "op":
       return false;
+    default:
+      return operandsOf(e).every(readsOnlyAction);
   }
 }
 

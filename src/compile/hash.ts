@@ -20,7 +20,6 @@ export function hash32(text: string, h = 0x811c9dc5): number {
 export function mix32(h: number, n: number): number {
   h = Math.imul(h ^ (n | 0), 0x01000193);
   h = Math.imul(h ^ ((n / 4294967296) | 0), 0x01000193);
-  // n - trunc(n) is n % 1 for every finite n (sign included) without the floating-point remainder
-  // that `%` on a non-integer number costs (request times are epoch milliseconds, beyond 32 bits).
+  // `n - Math.trunc(n)` is `n % 1` for every finite n, without the library call `%` of a double costs.
   return Math.imul(h ^ (((n - Math.trunc(n)) * 65536) | 0), 0x01000193);
 }

@@ -120,6 +120,29 @@ export type ExprIR =
    */
   | { readonly t: "op"; readonly op: number; readonly current: boolean; readonly span: Span };
 
+const NO_OPERANDS: readonly ExprIR[] = Object.freeze([]);
+
+/**
+ * The operands of an expression, left to right (none for a leaf): what every walk over a condition
+ * (the generator's key groups and action-only test, the compiled-form check) descends into.
+ */
+export function operandsOf(e: ExprIR): readonly ExprIR[] {
+  switch (e.t) {
+    case "and":
+    case "or":
+    case "cmp":
+      return [e.left, e.right];
+    case "not":
+      return [e.operand];
+    case "in":
+      return [e.element, e.collection];
+    case "like":
+      return [e.subject];
+    default:
+      return NO_OPERANDS;
+  }
+}
+
 export interface PrincipalSelIR {
   readonly kind: string | null;
   readonly id: string | null;

@@ -1,4 +1,4 @@
-import { LOAD_CODES } from "./load-codes.js";
+import { LOAD_HELP } from "./load-codes.js";
 
 /**
  * The catalog of diagnostic codes. Every code has an entry in `docs/errors.md` (a test checks both
@@ -113,9 +113,14 @@ export const CODES = {
   R317: { title: "not a decision", help: "recheck was given an object that is not a decision this policy made; decide the request afresh" },
   R318: { title: "decision for another request", help: "recheck was given a decision made for another action, principal, session or resource; decide this request afresh" },
   R319: { title: "decided without the store", help: "the store is down and the guard's whenStoreDown option let it decide: the named rules' history read as empty, others failed closed" },
-  // Loading a compiled policy (loadCompiled, leash/runtime): in their own module, so that the
-  // runtime entry carries these entries and not the whole catalog.
-  ...LOAD_CODES,
+  // Loading a compiled policy (loadCompiled, leash/runtime): the help texts are in their own
+  // module, so that the runtime entry carries them and not the whole catalog.
+  R320: { title: "not a compiled policy", help: LOAD_HELP.R320 },
+  R321: { title: "unsupported compiled format", help: LOAD_HELP.R321 },
+  R322: { title: "compiled by another leash version", help: LOAD_HELP.R322 },
+  R323: { title: "compiled policy modified", help: LOAD_HELP.R323 },
+  R324: { title: "unexpected compiled policy", help: LOAD_HELP.R324 },
+  R325: { title: "invalid compiled policy", help: LOAD_HELP.R325 },
   R326: { title: "state full", help: "every partition the state may hold is a revoked key, so a new key cannot be recorded; raise maxKeys or reinstate keys" },
   R330: { title: "store contention", help: "other holders kept changing the partitions of this request; the Redis store gave up after maxAttempts runs and denies (fail closed)" },
   R331: { title: "unreadable store reply", help: "a Redis script answered in a shape the store does not know (another program on its keys, a proxy); the guard denies (fail closed)" },

@@ -13,6 +13,21 @@ import { shadowOf } from "./shadow.js";
 import type { DecideOptions, Guard, GuardEvent, GuardOptions, GuardRequest, GuardSignal, Hold, HoldOptions, ReinstateOutcome, RevokeOutcome, SignalOutcome } from "./types.js";
 
 const DEFAULT_TIMEOUT_MS = 1000;
+
+/**
+ * The Guard's decide without the promise when there is nothing to wait for: what an integration
+ * on the request path (leash/http) calls through `decideNow`, so that a decision over the memory
+ * store costs no promise and no microtask turn. Not part of the `Guard` interface: a Guard made
+ * elsewhere (a wrapper, a test double) is asked through `decide`.
+ */
+const DECIDE_NOW = Symbol("leash.decideNow");
+type DecideNow = (request: GuardRequest, options?: DecideOptions) => Decision | Promise<Decision>;
+
+/** `guard.decide(request, options)`, answered synchronously when `guard` is one of `createGuard`'s and its store answered at once. Never throws. */
+export function decideNow(guard: Guard, request: GuardRequest, options?: DecideOptions): Decision | Promise<Decision> {
+  const now = (guard as Partial<Record<typeof DECIDE_NOW, DecideNow>>)[DECIDE_NOW];
+  return typeof now === "function" ? now(request, options) : guard.decide(request, options);
+}
 const EMPTY: readonly never[] = Object.freeze([]);
 /** How many unknown layouts one operation may look up before it gives up (R303). */
 const MAX_LAYOUT_LOOKUPS = 4;
@@ -150,14 +165,17 @@ export function createGuard(options: GuardOptions): Guard {
     const ready = describedTried ? null : describe(p);
     if (ready !== null) return ready.then(() => perform(p, plan, lookups, true));
     const out = attempt(p, plan);
-    const settle = (r: Result | NeedsLayout | Failed): Result | Failed | Promise<Result | Failed> => {
-      if (!(r instanceof NeedsLayout)) return r;
-      if (lookups >= MAX_LAYOUT_LOOKUPS) return new Failed("R303", `state_corrupt: ${r.key} needs more than ${MAX_LAYOUT_LOOKUPS} layouts this policy does not know`);
-      const looked = lookUp(r.layout, r.key);
-      const again = (f: Failed | null) => (f !== null ? f : perform(p, plan, lookups + 1, true));
-      return looked instanceof Promise ? looked.then(again) : again(looked);
-    };
-    return out instanceof Promise ? out.then(settle) : settle(out);
+    if (out instanceof Promise) return out.then((r) => settle(p, plan, lookups, r));
+    return out instanceof NeedsLayout ? settle(p, plan, lookups, out) : out;
+  };
+
+  /** After an attempt of `plan`: its result, or the layout it needs looked up and the plan run again. */
+  const settle = (p: Policy, plan: Plan, lookups: number, r: Result | NeedsLayout | Failed): Result | Failed | Promise<Result | Failed> => {
+    if (!(r instanceof NeedsLayout)) return r;
+    if (lookups >= MAX_LAYOUT_LOOKUPS) return new Failed("R303", `state_corrupt: ${r.key} needs more than ${MAX_LAYOUT_LOOKUPS} layouts this policy does not know`);
+    const looked = lookUp(r.layout, r.key);
+    const again = (f: Failed | null) => (f !== null ? f : perform(p, plan, lookups + 1, true));
+    return looked instanceof Promise ? looked.then(again) : again(looked);
   };
 
   /**
@@ -212,26 +230,36 @@ export function createGuard(options: GuardOptions): Guard {
     return refuse(p, plan, f.code, f.message, request);
   };
 
-  const guard: Guard = {
+  /** A decision: the Decision itself when the store answered at once (the memory store), else its promise. */
+  const decideOrWait = (request: GuardRequest, decideOptions: DecideOptions | undefined): Decision | Promise<Decision> => {
+    // The clocks are read only for what needs them: the latency for a hook, the time for a request without one.
+    const t0 = onDecision !== undefined || shadow !== null ? performance.now() : 0;
+    const p = policy;
+    const id = decideOptions === undefined ? null : callerId(decideOptions);
+    const plan = planRequest(p, request, hasOwnTime(request) ? undefined : now());
+    if (!(plan instanceof Plan)) return decided(request, plan, p, t0, id);
+    const out = run(p, plan);
+    // No closure unless the store makes us wait.
+    return out instanceof Promise ? out.then((r) => finishDecision(request, r, p, plan, t0, id)) : finishDecision(request, out, p, plan, t0, id);
+  };
+
+  const finishDecision = (request: GuardRequest, r: Result | Failed, p: Policy, plan: Plan, t0: number, id: string | null): Decision => {
+    const d = decided(request, r instanceof Failed ? failedDecision(p, plan, r, request) : (r as Decision), p, t0, id);
+    if (d.effect === "revoke") holds.touched(revokedKeys(d), "revocation");
+    return d;
+  };
+
+  const guard: Guard & { readonly [DECIDE_NOW]: DecideNow } = {
     get policy() {
       return policy;
     },
 
     decide(request: GuardRequest, decideOptions?: DecideOptions): Promise<Decision> {
-      const t0 = performance.now();
-      const started = now();
-      const p = policy;
-      const id = decideOptions === undefined ? null : callerId(decideOptions);
-      const plan = planRequest(p, request, started);
-      if (!(plan instanceof Plan)) return Promise.resolve(decided(request, plan, p, t0, id));
-      const finish = (r: Result | Failed): Decision => {
-        const d = decided(request, r instanceof Failed ? failedDecision(p, plan, r, request) : (r as Decision), p, t0, id);
-        if (d.effect === "revoke") holds.touched(revokedKeys(d), "revocation");
-        return d;
-      };
-      const out = run(p, plan);
-      return out instanceof Promise ? out.then(finish) : Promise.resolve(finish(out));
+      const d = decideOrWait(request, decideOptions);
+      return d instanceof Promise ? d : Promise.resolve(d);
     },
+
+    [DECIDE_NOW]: (request: GuardRequest, decideOptions?: DecideOptions): Decision | Promise<Decision> => decideOrWait(request, decideOptions),
 
     observe(signal: GuardSignal): Promise<SignalOutcome> {
       const t0 = performance.now();
@@ -373,6 +401,19 @@ function withTime(r: unknown, time: number): unknown {
     return { ...(r as Record<string, unknown>), time };
   } catch {
     return r;
+  }
+}
+
+/**
+ * Whether a request carries a time of its own, so that the Guard need not read its clock for it. A
+ * getter that answers differently when the request is read again leaves the request without a
+ * time: a deny (R304), never a decision at a time nobody gave.
+ */
+function hasOwnTime(r: unknown): boolean {
+  try {
+    return r !== null && typeof r === "object" && Object.prototype.hasOwnProperty.call(r, "time") && (r as { time?: unknown }).time !== undefined;
+  } catch {
+    return false;
   }
 }
 

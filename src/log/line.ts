@@ -94,12 +94,25 @@ function numberJson(n: number | null): string {
 
 let lastMs = NaN;
 let lastIso = "";
+/** The ISO text of the last second seen, to the dot (`2026-12-02T01:03:55.`), and that second's start in ms. */
+let secondMs = NaN;
+let secondIso = "";
 
-/** ISO 8601 of a time in ms (the last one is kept: decisions of one millisecond share it). */
+/** ISO 8601 of a time in ms. Decisions of one millisecond share the text; those of one second share its first 20 characters. */
 export function isoTime(ms: number): string {
   if (ms === lastMs) return lastIso;
-  const d = new Date(ms);
-  const iso = Number.isFinite(d.getTime()) ? d.toISOString() : new Date(0).toISOString();
+  let iso: string;
+  const inSecond = ms - secondMs;
+  if (inSecond >= 0 && inSecond < 1000 && Number.isInteger(ms)) iso = `${secondIso}${inSecond < 10 ? "00" : inSecond < 100 ? "0" : ""}${inSecond}Z`;
+  else {
+    const d = new Date(ms);
+    iso = Number.isFinite(d.getTime()) ? d.toISOString() : new Date(0).toISOString();
+    // Years 0 to 9999 only (six-digit years have another length); whole milliseconds only.
+    if (iso.length === 24 && Number.isInteger(ms)) {
+      secondMs = ms - (ms % 1000 + 1000) % 1000;
+      secondIso = iso.slice(0, 20);
+    }
+  }
   lastMs = ms;
   lastIso = iso;
   return iso;

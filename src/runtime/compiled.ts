@@ -1,7 +1,7 @@
 import { syntheticSpan } from "../ast/span.js";
 import { policyFromIR, type PolicyOptions } from "../compile/from-ir.js";
 import type { PolicyIR } from "../compile/ir.js";
-import { LOAD_CODES } from "../diagnostics/load-codes.js";
+import { LOAD_HELP } from "../diagnostics/load-codes.js";
 import { diagnostic, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { VERSION } from "../version.js";
 import { isRecord } from "./attributes.js";
@@ -78,7 +78,7 @@ export function compiledDigest(compiled: Readonly<Record<string, unknown>>): str
  */
 export function loadCompiled(json: unknown, options: LoadCompiledOptions = {}): LoadCompiledResult {
   const span = syntheticSpan(options.file ?? "<compiled policy>");
-  const refuse = (code: keyof typeof LOAD_CODES, message: string): LoadCompiledResult => ({ policy: null, diagnostics: [diagnostic(code, span, message, LOAD_CODES[code].help)] });
+  const refuse = (code: keyof typeof LOAD_HELP, message: string): LoadCompiledResult => ({ policy: null, diagnostics: [diagnostic(code, span, message, LOAD_HELP[code])] });
   // The policy keeps its own copy: what was checked is what runs, whatever the caller does with
   // its value later, and a value with getters, proxies or cycles is refused here, not mid-check.
   let value: unknown;

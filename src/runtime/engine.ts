@@ -188,7 +188,11 @@ export class Policy implements ProbeSink {
   loadOne(c: EvalContext, g: number, raw: unknown, migrate: Migrate | null, layouts?: (id: string) => LayoutDescriptor | undefined): NeedsLayout | Refusal | null {
     const key = c.keys[g]!;
     const group = this.layout.groups[g]!;
-    if (keyValueTooLong(group.key, group.text, key, this.limits.maxKeyLength)) return new Refusal("R302", `request over a limit: ${group.key.kind === "compound" ? "a part of the key" : "the value of"} ${group.text} that keys a history is longer than ${this.limits.maxKeyLength} characters`);
+    // A key of one part is its group's text, a colon and the value: the value's length says it (the
+    // value is the request's own string, already read; the key may be a stored entry's copy).
+    const value = c.values[g];
+    const tooLong = typeof value === "string" && group.key.kind !== "compound" ? value.length > this.limits.maxKeyLength : keyValueTooLong(group.key, group.text, key, this.limits.maxKeyLength);
+    if (tooLong) return new Refusal("R302", `request over a limit: ${group.key.kind === "compound" ? "a part of the key" : "the value of"} ${group.text} that keys a history is longer than ${this.limits.maxKeyLength} characters`);
     // The core's own write in this policy's layout, as it is (the common case).
     if (raw === null || (raw instanceof Partition && raw.l === group.layoutId)) {
       c.load(g, raw, false);

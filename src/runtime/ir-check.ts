@@ -1,5 +1,5 @@
-import type { ExprIR, OpIR, PolicyIR } from "../compile/ir.js";
-import { MAX_STRING } from "./attributes.js";
+import { operandsOf, type ExprIR, type OpIR, type PolicyIR } from "../compile/ir.js";
+import { isRecord, MAX_STRING } from "./attributes.js";
 import { LIMITS } from "./limits.js";
 import { contentHash } from "../compile/hash.js";
 import { describeGroup, layoutIdOf } from "./layout.js";
@@ -44,9 +44,8 @@ type Check = (v: unknown, at: string) => void;
 const fail = (at: string, what: string): never => {
   throw new Invalid(at, `expected ${what}`);
 };
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 /** An object whose content a later check compares with what it must be. */
-const isObjectCheck = (v: unknown, at: string): void => void (isObject(v) ? 0 : fail(at, "an object"));
+const isObjectCheck = (v: unknown, at: string): void => void (isRecord(v) ? 0 : fail(at, "an object"));
 
 const str: Check = (v, at) => void (typeof v === "string" && v.length <= MAX_STRING ? 0 : fail(at, "a string"));
 const bool: Check = (v, at) => void (typeof v === "boolean" ? 0 : fail(at, "true or false"));
@@ -76,7 +75,7 @@ const list =
 const record =
   (shape: Readonly<Record<string, Check>>): Check =>
   (v, at) => {
-    if (!isObject(v)) return fail(at, "an object");
+    if (!isRecord(v)) return fail(at, "an object");
     for (const k of Object.keys(v)) if (!Object.prototype.hasOwnProperty.call(shape, k)) throw new Invalid(`${at}.${k}`, "no such field");
     for (const [k, c] of Object.entries(shape)) {
       if (!Object.prototype.hasOwnProperty.call(v, k)) throw new Invalid(`${at}.${k}`, "missing field");
@@ -87,15 +86,19 @@ const record =
 const tagged =
   (tag: string, shapes: Readonly<Record<string, Readonly<Record<string, Check>>>>): Check =>
   (v, at) => {
-    const kind = isObject(v) ? v[tag] : undefined;
+    const kind = isRecord(v) ? v[tag] : undefined;
     if (typeof kind !== "string" || !Object.prototype.hasOwnProperty.call(shapes, kind)) return fail(`${at}.${tag}`, `one of ${Object.keys(shapes).join(", ")}`);
     record({ [tag]: oneOf(kind), ...shapes[kind] })(v, at);
   };
 
+/** A whole number from 0 to 2^31: an index into one of the IR's tables (`checkIR` checks which), an offset, a slot. */
+const nat = int(0, MAX_INDEX);
+/** A line or column: from 1. */
+const position = int(1, MAX_INDEX);
 const segments = list(str);
 const patterns = list(segments);
 const scalar: Check = (v, at) => void (typeof v === "string" ? str(v, at) : typeof v === "boolean" || (typeof v === "number" && Number.isFinite(v)) ? 0 : fail(at, "a string, number or boolean"));
-const span = record({ file: str, offset: int(0, MAX_INDEX), endOffset: int(0, MAX_INDEX), line: int(1, MAX_INDEX), column: int(1, MAX_INDEX), endLine: int(1, MAX_INDEX), endColumn: int(1, MAX_INDEX) });
+const span = record({ file: str, offset: nat, endOffset: nat, line: position, column: position, endLine: position, endColumn: position });
 const root = oneOf("principal", "resource", "context", "action");
 const path = record({ root, segments, text: str, span });
 const keyPart = tagged("kind", { session: {}, principal: {}, path: { root, segments, text: str } });
@@ -106,7 +109,7 @@ const key = tagged("kind", {
   compound: { parts: (v, at) => (list(keyPart)(v, at), (v as unknown[]).length >= 2 && (v as unknown[]).length <= MAX_KEY_PARTS ? undefined : fail(at, `2 to ${MAX_KEY_PARTS} parts`)), text: str },
 });
 const events = record({ filter: oneOf("happened", "allowed", "attempted", "denied", "signal"), patterns });
-const opBase = { index: int(0, MAX_INDEX), group: int(0, MAX_INDEX), slot: int(0, MAX_INDEX), signature: str, id: str };
+const opBase = { index: nat, group: nat, slot: nat, signature: str, id: str };
 const op = tagged("op", {
   after: { ...opBase, events, window: nullable(duration), until: nullable(events) },
   since: { ...opBase, events },
@@ -116,10 +119,10 @@ const op = tagged("op", {
   rate: { ...opBase, events, limit: int(1, MAX_COUNT), per: duration },
   regularity: { ...opBase, events, samples: int(2, MAX_SAMPLES) },
   sequence: { ...opBase, stages: (v, at) => (list(events)(v, at), (v as unknown[]).length >= 1 && (v as unknown[]).length <= MAX_STAGES ? undefined : fail(at, `1 to ${MAX_STAGES} stages`)), window: duration, until: nullable(events) },
-  workflow: { ...opBase, workflow: int(0, MAX_INDEX) },
-  limit: { ...opBase, rule: int(0, MAX_INDEX), count: int(1, MAX_COUNT), window: nullable(duration) },
-  distinctLimit: { ...opBase, rule: int(0, MAX_INDEX), count: int(1, MAX_CAPACITY), window: nullable(duration), attribute: path },
-  grant: { ...opBase, rule: int(0, MAX_INDEX), duration: duration },
+  workflow: { ...opBase, workflow: nat },
+  limit: { ...opBase, rule: nat, count: int(1, MAX_COUNT), window: nullable(duration) },
+  distinctLimit: { ...opBase, rule: nat, count: int(1, MAX_CAPACITY), window: nullable(duration), attribute: path },
+  grant: { ...opBase, rule: nat, duration: duration },
   labels: opBase,
 });
 
@@ -138,14 +141,14 @@ const expr: Check = (v, at) => {
     in: { element: sub, collection: sub, span },
     like: { subject: sub, pattern: str, span },
     has: { root, segments, span },
-    label: { label: int(0, MAX_INDEX), op: int(0, MAX_INDEX), span },
-    op: { op: int(0, MAX_INDEX), current: bool, span },
+    label: { label: nat, op: nat, span },
+    op: { op: nat, current: bool, span },
   };
   for (let item = work.pop(); item !== undefined; item = work.pop()) tagged("t", shapes)(item[0], item[1]);
 };
 
 const rule = record({
-  index: int(0, MAX_INDEX),
+  index: nat,
   id: str,
   span,
   effect: oneOf("allow", "challenge", "deny", "revoke", "flag"),
@@ -155,22 +158,22 @@ const rule = record({
   resources: list(str),
   condition: nullable(expr),
   reason: nullable(str),
-  limit: nullable(int(0, MAX_INDEX)),
-  grant: nullable(int(0, MAX_INDEX)),
-  labels: list(record({ label: int(0, MAX_INDEX), duration: nullable(duration) })),
-  labelsOp: nullable(int(0, MAX_INDEX)),
+  limit: nullable(nat),
+  grant: nullable(nat),
+  labels: list(record({ label: nat, duration: nullable(duration) })),
+  labelsOp: nullable(nat),
   obligation: nullable(record({ kind: str, satisfiedBy: list(str) })),
   revokeTarget: nullable(key),
   reads: list(str),
-  workflow: nullable(int(0, MAX_INDEX)),
+  workflow: nullable(nat),
 });
 
 const mask = int(0, MAX_INDEX - 1);
 const workflow = record({
-  index: int(0, MAX_INDEX),
+  index: nat,
   name: str,
   span,
-  op: int(0, MAX_INDEX),
+  op: nat,
   positions: (v, at) => (list(patterns)(v, at), (v as unknown[]).length >= 1 && (v as unknown[]).length <= MAX_STEPS ? undefined : fail(at, `1 to ${MAX_STEPS} steps`)),
   scope: nullable(patterns),
   first: mask,
@@ -182,16 +185,16 @@ const policy = record({
   rules: list(rule),
   ops: list(op),
   keyGroups: list(
-    record({ index: int(0, MAX_INDEX), key, text: str, ttl, slots: int(0, MAX_INDEX), ops: list(int(0, MAX_INDEX)), lifetime: bool, layout: isObjectCheck, layoutId: str }),
+    record({ index: nat, key, text: str, ttl, slots: nat, ops: list(nat), lifetime: bool, layout: isObjectCheck, layoutId: str }),
   ),
   workflows: list(workflow),
   labels: list(str),
   actions: list(record({ name: str, segments, high: bool })),
   hasActionsBlock: bool,
   revokeTargets: list(key),
-  sessionGroup: int(0, MAX_INDEX),
-  principalGroup: int(0, MAX_INDEX),
-  targetGroups: list(int(0, MAX_INDEX)),
+  sessionGroup: nat,
+  principalGroup: nat,
+  targetGroups: list(nat),
   secrets: list(str),
 });
 
@@ -199,27 +202,27 @@ function checkIR(value: unknown): asserts value is PolicyIR {
   policy(value, "ir");
   const ir = value as PolicyIR;
   const at = (where: string, ok: boolean, what: string) => void (ok ? 0 : fail(where, what));
-  const opOf = (i: number | null, kind: OpIR["op"], where: string) => at(where, i === null || ir.ops[i]?.op === kind, `the index of a ${kind} operator`);
+  const opOf = (i: number | null, kind: OpIR["op"], where: string) => at(where, i === null || ir.ops[i]?.op === kind, `the nat of a ${kind} operator`);
 
   ir.rules.forEach((r, i) => {
     at(`ir.rules[${i}].index`, r.index === i, `${i}`);
-    at(`ir.rules[${i}].limit`, r.limit === null || ir.ops[r.limit]?.op === "limit" || ir.ops[r.limit]?.op === "distinctLimit", "the index of a limit operator");
+    at(`ir.rules[${i}].limit`, r.limit === null || ir.ops[r.limit]?.op === "limit" || ir.ops[r.limit]?.op === "distinctLimit", "the nat of a limit operator");
     opOf(r.grant, "grant", `ir.rules[${i}].grant`);
     opOf(r.labelsOp, "labels", `ir.rules[${i}].labelsOp`);
     at(`ir.rules[${i}].labelsOp`, (r.labels.length > 0) === (r.labelsOp !== null), "a labels operator exactly when the rule sets labels");
-    r.labels.forEach((l, j) => at(`ir.rules[${i}].labels[${j}].label`, l.label < ir.labels.length, "the index of a label"));
-    at(`ir.rules[${i}].workflow`, r.workflow === null || r.workflow < ir.workflows.length, "the index of a workflow");
+    r.labels.forEach((l, j) => at(`ir.rules[${i}].labels[${j}].label`, l.label < ir.labels.length, "the nat of a label"));
+    at(`ir.rules[${i}].workflow`, r.workflow === null || r.workflow < ir.workflows.length, "the nat of a workflow");
     if (r.condition !== null) checkRefs(r.condition, ir, `ir.rules[${i}].condition`);
   });
   // Register layout: each operator's slots follow the previous operator's of its group.
   const slots = ir.keyGroups.map(() => 0);
   ir.ops.forEach((o, i) => {
     at(`ir.ops[${i}].index`, o.index === i, `${i}`);
-    at(`ir.ops[${i}].group`, o.group < ir.keyGroups.length, "the index of a key group");
+    at(`ir.ops[${i}].group`, o.group < ir.keyGroups.length, "the nat of a key group");
     at(`ir.ops[${i}].slot`, o.slot === slots[o.group], `slot ${slots[o.group]}`);
     slots[o.group]! += registerWidth(o, ir.labels.length);
     if (o.op === "workflow") at(`ir.ops[${i}].workflow`, ir.workflows[o.workflow]?.op === i, "a workflow that reads this operator");
-    if (o.op === "limit" || o.op === "distinctLimit" || o.op === "grant") at(`ir.ops[${i}].rule`, o.rule < ir.rules.length, "the index of a rule");
+    if (o.op === "limit" || o.op === "distinctLimit" || o.op === "grant") at(`ir.ops[${i}].rule`, o.rule < ir.rules.length, "the nat of a rule");
     if (o.op === "limit" && o.window !== null) at(`ir.ops[${i}].count`, o.count <= MAX_CAPACITY, `at most ${MAX_CAPACITY} uses in a window`);
   });
   ir.ops.forEach((o, i) => at(`ir.ops[${i}].id`, o.id === contentHash(o.signature), "the content hash of its signature"));
@@ -269,29 +272,8 @@ function windowless(o: OpIR): boolean {
 function checkRefs(e: ExprIR, ir: PolicyIR, at: string): void {
   const work: ExprIR[] = [e];
   for (let x = work.pop(); x !== undefined; x = work.pop()) {
-    switch (x.t) {
-      case "and":
-      case "or":
-      case "cmp":
-        work.push(x.left, x.right);
-        break;
-      case "not":
-        work.push(x.operand);
-        break;
-      case "in":
-        work.push(x.element, x.collection);
-        break;
-      case "like":
-        work.push(x.subject);
-        break;
-      case "op":
-        if (x.op >= ir.ops.length) fail(at, "operator indices within the operator table");
-        break;
-      case "label":
-        if (x.label >= ir.labels.length || ir.ops[x.op]?.op !== "labels") fail(at, "label reads of a declared label through the labels operator");
-        break;
-      default:
-        break;
-    }
+    if (x.t === "op" && x.op >= ir.ops.length) fail(at, "operator indices within the operator table");
+    if (x.t === "label" && (x.label >= ir.labels.length || ir.ops[x.op]?.op !== "labels")) fail(at, "label reads of a declared label through the labels operator");
+    work.push(...operandsOf(x));
   }
 }

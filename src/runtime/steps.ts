@@ -20,6 +20,8 @@ import type { Decision, DecisionEffect, DecisionError, KeySpec, PolicyState, Rec
  */
 
 const EMPTY: readonly never[] = Object.freeze([]);
+/** The `notify` list of a step that records and lifts no revocation (`notify[i]` undefined: false). */
+const NO_NOTIFY: boolean[] = Object.freeze([]) as unknown as boolean[];
 
 /** What a step over partitions does: decide a request, observe a signal, revoke, reinstate, recheck. */
 export type PlanKind = "decide" | "observe" | "revoke" | "reinstate" | "recheck";
@@ -79,7 +81,7 @@ export interface KeyStep {
  * is read (malformed, over a limit, undeclared action). `fallbackTime` fills a missing `time`.
  * @internal
  */
-export function planRequest(policy: Policy, request: unknown, fallbackTime: number): Plan | Decision {
+export function planRequest(policy: Policy, request: unknown, fallbackTime: number | undefined): Plan | Decision {
   try {
     const n = normalizeRequest(request, policy.limits, fallbackTime);
     if (n instanceof Rejection) return policy.errorDecision(n.code, n.message, request);
@@ -156,11 +158,18 @@ export function step(policy: Policy, plan: Plan, current: readonly unknown[], la
       const n = plan.keys.length;
       const writes = new Array<Partition | null | undefined>(n).fill(undefined);
       const keepMs = new Array<number>(n).fill(0);
-      const notify = new Array<boolean>(n).fill(false);
       const refused = loaded instanceof Refusal || ((plan.kind === "revoke" || plan.kind === "reinstate") && (result as KeyStep).error !== undefined);
       const wrote = !refused && collect(policy, c, plan, writes, keepMs);
       if (!wrote) writes.fill(undefined);
-      else for (let i = 0; i < n; i++) notify[i] = writes[i] !== undefined && c.revocations[plan.groups[i]!] !== undefined;
+      // Which writes record or lift a revocation: a list only when one does (most steps none).
+      let notify: boolean[] = NO_NOTIFY;
+      if (wrote) {
+        for (let i = 0; i < n; i++) {
+          if (writes[i] === undefined || c.revocations[plan.groups[i]!] === undefined) continue;
+          if (notify === NO_NOTIFY) notify = new Array<boolean>(n).fill(false);
+          notify[i] = true;
+        }
+      }
       return new StepOutcome(result, writes, keepMs, notify);
     } finally {
       policy.releaseContext(c);

@@ -7,6 +7,7 @@ import pino from "pino";
 import { afterAll, describe, expect, it } from "vitest";
 import { compilePolicyOrThrow } from "../../src/compile/compile.js";
 import { createGuard } from "../../src/guard/index.js";
+import { isoTime } from "../../src/log/line.js";
 import { decisionLog, fanOut, jsonlSink, LogDropped, pinoSink, type LogEvent, type LogProblem, type LogSink } from "../../src/log/index.js";
 
 const dir = mkdtempSync(join(tmpdir(), "leash-log-"));
@@ -236,6 +237,17 @@ describe("decision lines written without the event object", () => {
   });
 });
 
+describe("line times", () => {
+  it("isoTime gives Date's ISO text for every millisecond, across seconds, before 1970 and at the ends of the range", () => {
+    const times = [0, 999, 1000, -1, -1000, -1001, 1796173435999, 1796173436000, 1796173435474.5, 253402300799999, 253402300800000, 8.64e15, -8.64e15, NaN, Infinity];
+    for (let i = 0; i < 3000; i++) times.push(1796173430000 + i * 7, -3000 + i * 3);
+    for (const ms of [...times, ...times.reverse()]) {
+      const d = new Date(ms);
+      expect(isoTime(ms)).toBe(Number.isFinite(d.getTime()) ? d.toISOString() : new Date(0).toISOString());
+    }
+  });
+});
+
 describe("jsonlSink", () => {
   it("appends one line per event; flush waits for the disk", async () => {
     const path = join(dir, "decisions.jsonl");
@@ -267,6 +279,29 @@ describe("jsonlSink", () => {
     await log.close();
     expect(count()).toBe(41);
     expect(log.stats().sinks[0]).toMatchObject({ written: 41, failed: 0, dropped: 0 });
+  });
+
+  it("writes every line byte for byte: text that is not ASCII, lines longer than a batch buffer, lines taken while a batch is being written", async () => {
+    const path = join(dir, "bytes.jsonl");
+    const sink = jsonlSink(path, { flushIntervalMs: 0, maxBatch: 1_000 });
+    const lines: string[] = [];
+    const pieces = ["plain", "café ünïcødé", "日本語のテキスト", "emoji 🛒🔑", "lone \ud800 surrogate", "x".repeat(40_000), "é".repeat(30_000), "🛒".repeat(12_000)];
+    const take = (round: number, i: number, text: string) => {
+      const line = JSON.stringify({ round, i, text });
+      lines.push(line);
+      void sink.write(line);
+    };
+    for (let round = 0; round < 6; round++) {
+      // Even rounds fit one buffer (which is reused once written), odd ones need several.
+      pieces.forEach((text, i) => take(round, i, round % 2 === 0 ? text.slice(0, 300) : text));
+      // flush hands the batch to the file at once: the lines after it are taken while it is in flight.
+      void sink.flush();
+      pieces.forEach((text, i) => take(round, 100 + i, text.slice(0, 200)));
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await sink.close();
+    // Buffer.from is the reference encoder (a lone surrogate becomes U+FFFD in both).
+    expect(readFileSync(path).equals(Buffer.from(lines.map((l) => `${l}\n`).join(""), "utf8"))).toBe(true);
   });
 
   it.each(["exit", "throw", "drain"])("no buffered line is lost when the process ends (%s) without a flush", (how) => {

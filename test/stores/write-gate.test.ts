@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { WriteGate } from "../../src/stores/redis/local.js";
 
-const within = <V>(p: Promise<V>) => p;
+const within = { within: <V>(p: Promise<V>) => p };
 const tick = () => new Promise((r) => setTimeout(r, 0));
 
 describe("WriteGate (the Redis store's in-process admission)", () => {
@@ -33,7 +33,7 @@ describe("WriteGate (the Redis store's in-process admission)", () => {
     gate.hold(["k"], ["k"]);
     let dead!: (e: Error) => void;
     const deadline = new Promise<never>((_, reject) => (dead = reject));
-    const gaveUp = gate.admit(["k"], (p) => Promise.race([p, deadline]))!.catch(() => "gave up");
+    const gaveUp = gate.admit(["k"], { within: (p) => Promise.race([p, deadline]) })!.catch(() => "gave up");
     const reader = gate.admit(["k"], within)!.then(() => gate.hold(["k"], []));
     const writer = gate.admit(["k"], within)!.then(() => gate.hold(["k"], ["k"]));
     dead(new Error("deadline"));

@@ -43,11 +43,21 @@ export interface ExpressResponseLike extends NodeResponseLike {
  * app.post("/checkout", expressGuard({ guard, action: "payment.submit" }), checkout);
  * ```
  */
-export function expressGuard(options: HttpGuardOptions): (req: ExpressRequestLike, res: ExpressResponseLike, next: (err?: unknown) => void) => Promise<void> {
+export function expressGuard(options: HttpGuardOptions): (req: ExpressRequestLike, res: ExpressResponseLike, next: (err?: unknown) => void) => void {
   const gate = new HttpGate(options);
   const holds = new StreamHolds(options);
-  return async (req, res, next) => {
-    let result: GateResult;
+  /** What the middleware does with the gate's answer (outside any try: a throw of a later handler is express's). */
+  const finish = (req: ExpressRequestLike, res: ExpressResponseLike, next: (err?: unknown) => void, result: GateResult): void => {
+    if (result.kind === "refuse") return send(res, result.refusal);
+    if (result.kind === "allow") {
+      res.locals.leash = result.leash;
+      attach(req, result.leash);
+      if (holds.wanted && holds.wants((req.method ?? "GET").toUpperCase(), req.path, result.leash)) holds.holdNode(result.leash, res as unknown as NodeStreamResponse);
+    }
+    next();
+  };
+  return (req, res, next) => {
+    let result: GateResult | Promise<GateResult>;
     try {
       const route = req.route?.path;
       const path = req.path;
@@ -56,18 +66,17 @@ export function expressGuard(options: HttpGuardOptions): (req: ExpressRequestLik
         view.route = route;
         view.params = { ...(req.params ?? {}) };
       }
-      result = await gate.check(view);
+      result = gate.check(view);
     } catch (e) {
       next(e);
       return;
     }
-    if (result.kind === "refuse") return send(res, result.refusal);
-    if (result.kind === "allow") {
-      res.locals.leash = result.leash;
-      attach(req, result.leash);
-      if (holds.wants((req.method ?? "GET").toUpperCase(), req.path, result.leash)) holds.holdNode(result.leash, res as unknown as NodeStreamResponse);
-    }
-    next();
+    // Decided at once (the memory store): the next handler runs in this turn, without a promise.
+    if (!(result instanceof Promise)) return finish(req, res, next, result);
+    result.then(
+      (r) => finish(req, res, next, r),
+      (e: unknown) => next(e),
+    );
   };
 }
 

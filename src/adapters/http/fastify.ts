@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { attach } from "./attached.js";
-import { HttpGate } from "./gate.js";
+import { HttpGate, type GateResult } from "./gate.js";
 import { StreamHolds, type NodeStreamResponse } from "./streams.js";
 import type { HttpGuardOptions } from "./types.js";
 import { NO_PARAMS, NodeRequestView } from "./view.js";
@@ -29,7 +29,7 @@ export interface FastifyReplyLike {
 /** The parts of a fastify instance the plugin uses. */
 export interface FastifyInstanceLike {
   decorateRequest(name: string, value: unknown): unknown;
-  addHook(name: "preHandler", hook: (request: FastifyRequestLike, reply: FastifyReplyLike) => Promise<unknown>): unknown;
+  addHook(name: "preHandler", hook: (request: FastifyRequestLike, reply: FastifyReplyLike, done: (err?: Error) => void) => void): unknown;
 }
 
 /** A fastify plugin without encapsulation (what `fastify-plugin` makes): its hook guards the routes of the instance it is registered on. */
@@ -48,33 +48,43 @@ export type FastifyGuardPlugin = ((instance: FastifyInstanceLike, opts: unknown,
 export function fastifyGuard(options: HttpGuardOptions): FastifyGuardPlugin {
   const gate = new HttpGate(options);
   const holds = new StreamHolds(options);
+  const finish = (request: FastifyRequestLike, reply: FastifyReplyLike, next: (err?: Error) => void, result: GateResult, path: string): void => {
+    if (result.kind === "allow") {
+      request.leash = result.leash;
+      attach(request, result.leash);
+      if (holds.wanted && reply.raw !== undefined && holds.wants(request.method.toUpperCase(), path, result.leash)) holds.holdNode(result.leash, reply.raw as NodeStreamResponse);
+      return next();
+    }
+    if (result.kind === "skip") return next();
+    // Refused: the reply is sent here and the handler does not run (a callback hook that replies does not call next).
+    reply.code(result.refusal.status);
+    for (const [k, v] of Object.entries(result.refusal.headers)) reply.header(k, v);
+    reply.send(result.refusal.body);
+  };
   const plugin = (instance: FastifyInstanceLike, _opts: unknown, done: (err?: Error) => void) => {
     instance.decorateRequest("leash", null);
-    instance.addHook("preHandler", async (request, reply) => {
+    // A callback hook: a request decided at once (the memory store) goes on without a promise.
+    instance.addHook("preHandler", (request, reply, next) => {
       // fastify builds routeOptions anew at each read: read it once.
       const options = request.routeOptions;
       const config = routeConfig(options?.config);
-      if (config === false) return;
+      if (config === false) return next();
       const url = request.url;
       const q = url.indexOf("?");
-      const view = new NodeRequestView(request.headers, request.method.toUpperCase(), q < 0 ? url : url.slice(0, q), url, request.ip, request.body, request);
+      const path = q < 0 ? url : url.slice(0, q);
+      const view = new NodeRequestView(request.headers, request.method.toUpperCase(), path, url, request.ip, request.body, request);
       const route = options?.url;
       if (route !== undefined) {
         view.route = route;
         view.params = stringParams(request.params);
       }
       if (config?.action !== undefined) view.routeAction = config.action;
-      const result = await gate.check(view);
-      if (result.kind === "allow") {
-        request.leash = result.leash;
-        attach(request, result.leash);
-        if (reply.raw !== undefined && holds.wants(request.method.toUpperCase(), q < 0 ? request.url : request.url.slice(0, q), result.leash)) holds.holdNode(result.leash, reply.raw as NodeStreamResponse);
-        return;
-      }
-      if (result.kind === "skip") return;
-      reply.code(result.refusal.status);
-      for (const [k, v] of Object.entries(result.refusal.headers)) reply.header(k, v);
-      return reply.send(result.refusal.body);
+      const result = gate.check(view);
+      if (!(result instanceof Promise)) return finish(request, reply, next, result, path);
+      result.then(
+        (r) => finish(request, reply, next, r, path),
+        (e: unknown) => next(e instanceof Error ? e : new Error(String(e))),
+      );
     });
     done();
   };

@@ -1,5 +1,5 @@
 import { attach } from "./attached.js";
-import { HttpGate } from "./gate.js";
+import { HttpGate, type GateResult } from "./gate.js";
 import { StreamHolds } from "./streams.js";
 import type { HttpGuardOptions, HttpRefusal } from "./types.js";
 import { FetchRequestView } from "./view.js";
@@ -20,15 +20,28 @@ import { FetchRequestView } from "./view.js";
 export function guardFetch<A extends unknown[]>(handler: (request: Request, ...rest: A) => Response | Promise<Response>, options: HttpGuardOptions): (request: Request, ...rest: A) => Promise<Response> {
   const gate = new HttpGate(options);
   const holds = new StreamHolds(options);
-  return async (request, ...args) => {
-    const { path, url } = pathOf(request.url);
-    const result = await gate.check(new FetchRequestView(request.headers, request.method.toUpperCase(), path, url, nodeServerAddress(args[0]), request));
+  const after = (request: Request, args: A, path: string, result: GateResult): Response | Promise<Response> => {
     if (result.kind === "refuse") return responseOf(result.refusal);
     if (result.kind !== "allow") return handler(request, ...args);
     attach(request, result.leash);
-    if (!holds.wants(request.method.toUpperCase(), path, result.leash)) return handler(request, ...args);
-    return holds.holdFetch(result.leash, await handler(request, ...args));
+    if (!holds.wanted || !holds.wants(request.method.toUpperCase(), path, result.leash)) return handler(request, ...args);
+    return held(holds, result, handler(request, ...args));
   };
+  return (request, ...args) => {
+    try {
+      const { path, url } = pathOf(request.url);
+      const result = gate.check(new FetchRequestView(request.headers, request.method.toUpperCase(), path, url, nodeServerAddress(args[0]), request));
+      // Decided at once (the memory store): the handler is called in this turn; its answer is the only promise.
+      const out = result instanceof Promise ? result.then((r) => after(request, args, path, r)) : after(request, args, path, result);
+      return out instanceof Promise ? out : Promise.resolve(out);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  };
+}
+
+async function held(holds: StreamHolds, result: Extract<GateResult, { kind: "allow" }>, response: Response | Promise<Response>): Promise<Response> {
+  return holds.holdFetch(result.leash, await response);
 }
 
 /**

@@ -1,8 +1,9 @@
+import { decideNow } from "../../guard/guard.js";
 import { idMaker } from "../../guard/ids.js";
 import type { GuardRequest } from "../../guard/types.js";
-import type { Principal, Resource } from "../../runtime/types.js";
+import type { Decision, Principal, Resource } from "../../runtime/types.js";
 import { clearCookie } from "./cookies.js";
-import { errorRefusal, outcomeOf, refusalOf, type RefusalStyle } from "./responses.js";
+import { errorRefusal, outcomeOf, refusalOf, type Outcome, type RefusalStyle } from "./responses.js";
 import { deriveAction, RouteTable, type RouteMatch } from "./routes.js";
 import type { HttpDecision, HttpGuardOptions, HttpRefusal, HttpRequestView } from "./types.js";
 import { NO_PARAMS, RequestView } from "./view.js";
@@ -25,6 +26,7 @@ export type RawView = Omit<HttpRequestView, "route" | "params"> & {
 };
 
 const ANONYMOUS: Principal = Object.freeze({ kind: "anonymous", id: "anonymous" });
+const SKIP: GateResult = Object.freeze({ kind: "skip" });
 
 /**
  * The part of every HTTP adapter that does not depend on the framework: map the request, decide
@@ -53,27 +55,51 @@ export class HttpGate {
     }
   }
 
-  async check(raw: RawView): Promise<GateResult> {
+  /**
+   * The gate's answer: the result itself when nothing had to be waited for (a synchronous mapping,
+   * a Guard over the memory store, an allow), else its promise. Never throws, never rejects.
+   */
+  check(raw: RawView): GateResult | Promise<GateResult> {
     let view: HttpRequestView = raw as HttpRequestView;
     let request: GuardRequest;
     let fromCookie = false;
     try {
       const matched = this.routes.match(raw.method, raw.path);
       view = viewOf(raw, matched);
-      if (this.options.skip?.(view) === true) return { kind: "skip" };
+      if (this.options.skip?.(view) === true) return SKIP;
       const session = this.sessionOf(view);
       fromCookie = session !== undefined && this.sessionCookie !== undefined && view.cookie(this.sessionCookie) === session;
       const made = this.requestOf(view, raw.routeAction, matched?.action, session);
-      request = made instanceof Promise ? await made : made;
+      if (made instanceof Promise) {
+        const v = view;
+        const c = fromCookie;
+        return made.then(
+          (r) => this.decideFor(r, v, c),
+          (e: unknown) => this.mappingFailed(e, v),
+        );
+      }
+      request = made;
     } catch (e) {
       return this.mappingFailed(e, view);
     }
+    return this.decideFor(request, view, fromCookie);
+  }
+
+  private decideFor(request: GuardRequest, view: HttpRequestView, fromCookie: boolean): GateResult | Promise<GateResult> {
     const id = this.nextId();
-    const decision = await this.options.guard.decide(request, { id });
+    const decision = decideNow(this.options.guard, request, { id });
+    return decision instanceof Promise ? decision.then((d) => this.resultOf(d, id, request, view, fromCookie)) : this.resultOf(decision, id, request, view, fromCookie);
+  }
+
+  private resultOf(decision: Decision, id: string, request: GuardRequest, view: HttpRequestView, fromCookie: boolean): GateResult | Promise<GateResult> {
     const leash: HttpDecision = { id, decision, request };
     const outcome = outcomeOf(decision, this.options.guard.policy);
     if (outcome === "allow") return { kind: "allow", leash };
+    return this.refuse(leash, outcome, view, fromCookie);
+  }
 
+  private async refuse(leash: HttpDecision, outcome: Exclude<Outcome, "allow">, view: HttpRequestView, fromCookie: boolean): Promise<GateResult> {
+    const { id, decision, request } = leash;
     let refusal = refusalOf(decision, outcome, id, this.style);
     if (outcome === "revoke") {
       await this.revokeSession(request, leash);

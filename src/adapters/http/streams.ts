@@ -75,9 +75,12 @@ export interface WebSocketLike {
 export class StreamHolds {
   private readonly routes: RouteTable | null;
   private readonly style: RefusalStyle;
+  /** Whether any request may be held (`hold` given and not false): when not, an adapter skips `wants`. */
+  readonly wanted: boolean;
 
   constructor(private readonly options: HttpGuardOptions) {
     const h = options.hold;
+    this.wanted = h !== undefined && h !== false;
     if (h !== undefined && typeof h !== "boolean" && typeof h !== "function" && !Array.isArray(h)) throw new TypeError('leash/http: options.hold is true, a list of "METHOD /path" patterns, or a function of the decision');
     this.routes = Array.isArray(h) ? new RouteTable(Object.fromEntries(h.map((p) => [p, "hold"]))) : null;
     this.style = { realm: options.realm ?? "leash", explain: options.explain ?? true, acrValues: options.acrValues ?? {} };

@@ -51,11 +51,27 @@ export function jsonlSink(path: string, options: JsonlSinkOptions = {}): JsonlSi
   const maxBuffered = options.maxBuffered ?? 8 * 1024 * 1024;
   const interval = Math.max(0, options.flushIntervalMs ?? 100);
   const maxBatch = Math.max(1, options.maxBatch ?? 64 * 1024);
+  /**
+   * The size of the batch buffers: twice `maxBatch`, so that a batch that reached it keeps taking
+   * lines until it is handed to the file (the next turn, or the end of the write in flight) in the
+   * same buffer, unless its lines are mostly not ASCII.
+   */
+  const CHUNK = Math.max(16 * 1024, Math.min(2 * maxBatch + 4 * 1024, 4 * 1024 * 1024));
   let fd: number | null = null;
   let opening: Promise<number> | null = null;
   let failure: Error | null = null;
-  /** Lines taken and not yet handed to the file, and the promise their writes settle. */
-  let batch = "";
+  /**
+   * Lines taken and not yet handed to the file, encoded as they come into a buffer that is reused
+   * once its batch is written (`fill`, `used` bytes; `chunks` before it when lines outgrew it while
+   * a write was in flight), their characters, and the promise their writes settle. A line is copied
+   * into the buffer when it is taken: no string waits in the process for its batch.
+   */
+  let chunks: Buffer[] = [];
+  let fill: Buffer | null = null;
+  let used = 0;
+  let batchChars = 0;
+  /** A buffer whose batch is written, for the next batch. */
+  let spare: Buffer | null = null;
   let batchDone: Deferred | null = null;
   /** Characters taken and not yet written (the batch, and the one in flight). */
   let buffered = 0;
@@ -89,21 +105,22 @@ export function jsonlSink(path: string, options: JsonlSinkOptions = {}): JsonlSi
     cancelTimers();
     if (batchDone === null) return inFlight?.done.promise.catch(() => undefined) ?? Promise.resolve();
     if (inFlight !== null) return inFlight.done.promise.then(drain, drain);
-    const text = batch;
+    const chars = batchChars;
     const done = batchDone;
-    batch = "";
+    const owned = chunks.length === 0 ? fill : null;
+    const bytes = takeBatch();
     batchDone = null;
     if (failure !== null) {
-      buffered -= text.length;
+      buffered -= chars;
       done.reject(failure);
       return done.promise.catch(() => undefined);
     }
-    const bytes = Buffer.from(text, "utf8");
     const flight: InFlight = { bytes, end: size < 0 ? -1 : size + bytes.length, done };
     inFlight = flight;
     const finish = (e: Error | null) => {
-      buffered -= text.length;
+      buffered -= chars;
       inFlight = null;
+      if (owned !== null && owned.length === CHUNK) spare = owned;
       if (e) {
         fail(e);
         done.reject(e);
@@ -111,7 +128,7 @@ export function jsonlSink(path: string, options: JsonlSinkOptions = {}): JsonlSi
         size = flight.end;
         done.resolve();
       }
-      if (batchDone !== null && batch.length >= maxBatch) void drain();
+      if (batchDone !== null && batchChars >= maxBatch) void drain();
     };
     const put = (f: number) => writeAll(f, bytes, 0, finish);
     if (fd !== null) put(fd);
@@ -126,8 +143,39 @@ export function jsonlSink(path: string, options: JsonlSinkOptions = {}): JsonlSi
     immediate = null;
   };
 
+  /** The batch's bytes (the filled part of the buffer, or the chunks joined); the next line starts a new buffer. */
+  const takeBatch = (): Buffer => {
+    const last = fill === null ? EMPTY : fill.subarray(0, used);
+    const bytes = chunks.length === 0 ? last : Buffer.concat([...chunks, last]);
+    chunks = [];
+    fill = null;
+    used = 0;
+    batchChars = 0;
+    return bytes;
+  };
+
+  /** Encodes `line` and a newline into the buffer, starting another when it has no room. */
+  const append = (line: string) => {
+    const room = fill === null ? 0 : fill.length - used;
+    // Three bytes per UTF-16 unit at most: the exact length is counted only when that might not fit.
+    if (line.length * 3 + 1 > room) {
+      const need = Buffer.byteLength(line, "utf8") + 1;
+      if (need > room) {
+        if (fill !== null && used > 0) chunks.push(fill.subarray(0, used));
+        if (need <= CHUNK && spare !== null) {
+          fill = spare;
+          spare = null;
+        } else fill = Buffer.allocUnsafe(Math.max(CHUNK, need));
+        used = 0;
+      }
+    }
+    const f = fill!;
+    used += f.write(line, used, "utf8");
+    f[used++] = 0x0a;
+  };
+
   const schedule = () => {
-    if (batch.length >= maxBatch) {
+    if (batchChars >= maxBatch) {
       if (immediate === null) immediate = setImmediate(drain);
     } else if (timer === null && immediate === null) {
       if (interval === 0) immediate = setImmediate(drain);
@@ -141,7 +189,7 @@ export function jsonlSink(path: string, options: JsonlSinkOptions = {}): JsonlSi
   /** At exit: the batch in flight (what of it the file lacks) and the buffered lines, synchronously. */
   const writeNow = () => {
     cancelTimers();
-    if (failure !== null || (inFlight === null && batch === "")) return;
+    if (failure !== null || (inFlight === null && batchDone === null)) return;
     try {
       const f = fd ?? openSync(path, "a");
       if (inFlight !== null) {
@@ -151,8 +199,7 @@ export function jsonlSink(path: string, options: JsonlSinkOptions = {}): JsonlSi
         // Written already when the file ends where the batch does; with another writer or no stat, write it.
         if (have !== end) writeAllSync(f, have >= start && have < end ? bytes.subarray(have - start) : bytes);
       }
-      if (batch !== "") writeAllSync(f, Buffer.from(batch, "utf8"));
-      batch = "";
+      if (batchDone !== null) writeAllSync(f, takeBatch());
       if (fd === null) closeSync(f);
     } catch {
       // The process is ending; nothing is left to report to.
@@ -172,7 +219,8 @@ export function jsonlSink(path: string, options: JsonlSinkOptions = {}): JsonlSi
         atExit.add(writeNow);
         hookExit();
       }
-      batch += line + "\n";
+      append(line);
+      batchChars += line.length + 1;
       buffered += line.length + 1;
       schedule();
       return batchDone.promise;
@@ -189,6 +237,8 @@ export function jsonlSink(path: string, options: JsonlSinkOptions = {}): JsonlSi
     },
   };
 }
+
+const EMPTY = Buffer.alloc(0);
 
 function deferred(): Deferred {
   let resolve!: () => void;

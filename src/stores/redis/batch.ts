@@ -23,17 +23,24 @@ interface Entry {
   readonly reject: (e: unknown) => void;
 }
 
-/** Sends one call of the script: the KEYS and the ARGV of the transactions, after the script's own. */
-export type SendBatch = (keys: readonly string[], args: readonly string[], count: number) => Promise<unknown>;
+/**
+ * Sends one call of the script: `["", numkeys, ...KEYS, ...ARGV]` (the script's own ARGV, then the
+ * transactions'), the first entry left for the script runner (see client.ts).
+ */
+export type SendBatch = (call: (string | number)[]) => Promise<unknown>;
 
 export class ScriptBatches {
   private pending = new Map<number, Entry[]>();
   private scheduled = false;
 
-  /** `unreadable(raw)` is the error of a call whose reply is not one reply per transaction. */
+  /**
+   * `unreadable(raw)` is the error of a call whose reply is not one reply per transaction; `head`
+   * the script's own ARGV before the transactions'.
+   */
   constructor(
     private readonly send: SendBatch,
     private readonly unreadable: (raw: unknown) => Error,
+    private readonly head: readonly string[],
   ) {}
 
   /**
@@ -72,15 +79,15 @@ export class ScriptBatches {
   };
 
   private dispatch(batch: readonly Entry[]): void {
-    const keys: string[] = [];
-    const args: string[] = [];
-    for (const e of batch) {
-      for (const k of e.keys) keys.push(k);
-      for (const a of e.args) args.push(a);
-    }
+    let keys = 0;
+    for (const e of batch) keys += e.keys.length;
+    const call: (string | number)[] = ["", keys];
+    for (const e of batch) for (const k of e.keys) call.push(k);
+    for (const a of this.head) call.push(a);
+    for (const e of batch) for (const a of e.args) call.push(a);
     let sent: Promise<unknown>;
     try {
-      sent = this.send(keys, args, batch.length);
+      sent = this.send(call);
     } catch (e) {
       sent = Promise.reject(e);
     }

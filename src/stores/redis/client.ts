@@ -55,21 +55,32 @@ function quiet<C extends RedisClient>(client: C): C {
   return client;
 }
 
-/** Runs scripts by their SHA1 (EVALSHA), loading one with EVAL when a node answers NOSCRIPT. */
-export function scriptRunner(client: RedisClient): (script: Script, keys: readonly string[], args: readonly (string | number)[]) => Promise<unknown> {
+/**
+ * Runs a script by its SHA1 (EVALSHA), loading it with EVAL when a node answers NOSCRIPT. The
+ * call is `["", numkeys, ...keys, ...args]` in one array whose first entry the runner sets to the
+ * script (its SHA1, or its text for EVAL): the array becomes the command's arguments as it is,
+ * with no further copy of a batch's arguments.
+ */
+export type ScriptCall = (script: Script, call: (string | number)[]) => Promise<unknown>;
+
+export function scriptRunner(client: RedisClient): ScriptCall {
   const shas = new Map<Script, string>();
-  return async (script, keys, args) => {
+  return async (script, call) => {
     let sha = shas.get(script);
     if (sha === undefined) {
       sha = createHash("sha1").update(script.lua).digest("hex");
       shas.set(script, sha);
     }
     try {
-      return await client.evalsha(sha, keys.length, ...keys, ...args);
+      call[0] = sha;
+      return await client.call("evalsha", call);
     } catch (e) {
       // A node that restarted or never saw the script: EVAL runs it and caches it there. The
       // script did not run on NOSCRIPT, so sending it again cannot apply it twice.
-      if (e instanceof Error && e.message.startsWith("NOSCRIPT")) return client.eval(script.lua, keys.length, ...keys, ...args);
+      if (e instanceof Error && e.message.startsWith("NOSCRIPT")) {
+        call[0] = script.lua;
+        return client.call("eval", call);
+      }
       throw e;
     }
   };

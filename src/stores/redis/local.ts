@@ -38,6 +38,11 @@ interface Slot {
   readonly queue: Waiter[];
 }
 
+/** What bounds a wait: the transaction's deadline. */
+export interface Bounded {
+  within<V>(p: Promise<V>): Promise<V>;
+}
+
 interface Waiter {
   readonly wake: () => void;
   dead: boolean;
@@ -58,14 +63,14 @@ export class WriteGate {
   /**
    * Resolves (or returns null at once) when no partition of `keys` is written by a transaction in
    * flight. The caller must then run its step and call `hold` without awaiting anything between.
-   * `within` bounds the wait (the transaction's deadline).
+   * `bound.within` bounds the wait (the transaction's deadline).
    */
-  admit(keys: readonly string[], within: <V>(p: Promise<V>) => Promise<V>): Promise<void> | null {
+  admit(keys: readonly string[], bound: Bounded): Promise<void> | null {
     const k = this.blocked(keys, null);
-    return k === null ? null : this.wait(keys, k, within);
+    return k === null ? null : this.wait(keys, k, bound);
   }
 
-  private async wait(keys: readonly string[], first: string, within: <V>(p: Promise<V>) => Promise<V>): Promise<void> {
+  private async wait(keys: readonly string[], first: string, bound: Bounded): Promise<void> {
     let k: string | null = first;
     while (k !== null) {
       const slot = this.slots.get(k)!;
@@ -73,7 +78,7 @@ export class WriteGate {
       const woken = new Promise<void>((wake) => (waiter = { wake, dead: false }));
       slot.queue.push(waiter);
       try {
-        await within(woken);
+        await bound.within(woken);
       } catch (e) {
         waiter.dead = true;
         throw e;

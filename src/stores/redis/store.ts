@@ -92,17 +92,32 @@ export interface RedisStore extends Store {
   readonly client: RedisClient;
 }
 
+/** A partition's Redis key names, and its Cluster slot (-1 until computed). */
+interface Named {
+  readonly data: string;
+  readonly lock: string;
+  slot: number;
+}
+
 interface Reply {
   readonly code: 0 | 1 | 2 | 3 | 4;
   readonly raw: readonly unknown[];
 }
 
 interface Plan {
-  /** The four ARGV per partition, in key order, one after the other. */
+  /**
+   * The ARGV of the transaction's COMMIT: HEADER slots the caller fills (number of partitions,
+   * notAfter, mode, claim), then the four per partition, in key order.
+   */
   readonly args: string[];
   /** What each partition holds after a commit (undefined: unchanged). */
   readonly next: (Held | undefined)[];
+  /** The keys the plan writes. */
+  readonly written: string[];
 }
+
+/** ARGV of COMMIT's own before the partitions' four (see scripts.ts). */
+const HEADER = 4;
 
 /** A transaction that must run its step again (versions changed or another holder aborted it). */
 const RETRY = Symbol("retry");
@@ -141,15 +156,30 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
   const lateMarginMs = nonNegative(options.lateMarginMs ?? 250, "lateMarginMs");
   const maxValueLength = positive(options.maxValueLength ?? 1_048_576, "maxValueLength");
   const run = scriptRunner(client);
-  const commits = new ScriptBatches((keys, args) => run(COMMIT, keys, [channel, writer, ...args]), unreadable);
-  const prepares = new ScriptBatches((keys, args) => run(PREPARE, keys, args), unreadable);
-  const settles = new ScriptBatches((keys, args) => run(SETTLE, keys, [channel, writer, ...args]), unreadable);
-  /** The slot a script call on these keys goes to (0: one server, or one slot for the prefix). */
-  const slotOf = (redisKeys: readonly string[]): number => (cluster && !oneSlot ? keySlot(redisKeys[0]!) : 0);
-  const clock = serverClock(client, positive(options.clockRefreshMs ?? 10_000, "clockRefreshMs"));
-  const firstSample = clock.sample().catch(() => {});
   const fresh = versionSource();
   const writer = fresh();
+  const commits = new ScriptBatches((call) => run(COMMIT, call), unreadable, [channel, writer]);
+  const prepares = new ScriptBatches((call) => run(PREPARE, call), unreadable, []);
+  const settles = new ScriptBatches((call) => run(SETTLE, call), unreadable, [channel, writer]);
+  /** The slot a script call on these keys goes to (0: one server, or one slot for the prefix). */
+  const slotOf = (keys: readonly string[], idx: readonly number[]): number => (cluster && !oneSlot ? slotOfKey(keys[idx[0]!]!) : 0);
+  /** The Redis names of recently used partitions, and their slot once asked for: built once, not per transaction. */
+  const nameCache = new Map<string, Named>();
+  const named = (key: string): Named => {
+    let n = nameCache.get(key);
+    if (n === undefined) {
+      if (nameCache.size >= cacheSize) nameCache.clear();
+      n = { data: names.data(key), lock: names.lock(key), slot: -1 };
+      nameCache.set(key, n);
+    }
+    return n;
+  };
+  const slotOfKey = (key: string): number => {
+    const n = named(key);
+    return n.slot >= 0 ? n.slot : (n.slot = keySlot(n.data));
+  };
+  const clock = serverClock(client, positive(options.clockRefreshMs ?? 10_000, "clockRefreshMs"));
+  const firstSample = clock.sample().catch(() => {});
   const cache = new PartitionCache(cacheSize);
   const gate = new WriteGate();
   const deadlines = new Deadlines();
@@ -167,8 +197,9 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
   };
 
   const plan = (keys: readonly string[], held: readonly Held[], out: StepResult<unknown>): Plan => {
-    const args: string[] = [];
+    const args: string[] = ["", "", "", ""];
     const next: (Held | undefined)[] = [];
+    const written: string[] = [];
     const writes = out.writes;
     for (let i = 0; i < keys.length; i++) {
       const w = writes[i];
@@ -180,25 +211,33 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
       } else if (w === null) {
         args.push(version, loud ? "D" : "d", "", "0");
         next.push(ABSENT);
+        written.push(keys[i]!);
       } else {
         const fresh_ = fresh();
         const keep = out.keepMs?.[i] ?? Infinity;
         args.push(version, loud ? "S" : "s", encode(fresh_, w), Number.isFinite(keep) ? String(Math.max(1, Math.ceil(keep))) : "0");
         next.push({ version: fresh_, value: w as PartitionData });
+        written.push(keys[i]!);
       }
     }
-    return { args, next };
+    return { args, next, written };
   };
 
   const slotKeys = (keys: readonly string[], idx: readonly number[]): string[] => {
     const out: string[] = [];
-    for (const i of idx) out.push(names.data(keys[i]!), names.lock(keys[i]!));
+    for (const i of idx) {
+      const n = named(keys[i]!);
+      out.push(n.data, n.lock);
+    }
     return out;
   };
 
   const slotArgs = (p: Plan, idx: readonly number[]): string[] => {
     const out: string[] = [];
-    for (const i of idx) out.push(p.args[4 * i]!, p.args[4 * i + 1]!, p.args[4 * i + 2]!, p.args[4 * i + 3]!);
+    for (const i of idx) {
+      const at = HEADER + 4 * i;
+      out.push(p.args[at]!, p.args[at + 1]!, p.args[at + 2]!, p.args[at + 3]!);
+    }
     return out;
   };
 
@@ -208,7 +247,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
    */
   const settle = (keys: readonly string[], idx: readonly number[], txid: string, outcome: "c" | "a", claim: string): Promise<void> => {
     const k = slotKeys(keys, idx);
-    return settles.call(slotOf(k), k, [String(idx.length), txid, outcome, claim]).then((r) => {
+    return settles.call(slotOf(keys, idx), k, [String(idx.length), txid, outcome, claim]).then((r) => {
       if (typeof r !== "number") readReply(r); // {5, message}: a Redis error
     });
   };
@@ -239,7 +278,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
     const e = Number(expires);
     if (Number.isFinite(e) && Number(now) >= e && typeof txid === "string" && typeof status === "string") {
       const key = keys[idx[at - 1]!]!;
-      const outcome = await within(run(RESOLVE, [status], []));
+      const outcome = await within(run(RESOLVE, ["", 1, status]));
       if (outcome !== "c" && outcome !== "a") throw unreadable([outcome]);
       await within(settle(keys, [idx[at - 1]!], txid, outcome, ""));
       cache.delete(key);
@@ -252,17 +291,20 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
   /** Runs the step on the cached partitions; if it throws, the partitions go to their next waiters. */
   const runStep = <T>(keys: readonly string[], step: Step<T>): { out: StepResult<T>; p: Plan } => {
     try {
-      const held = keys.map((k) => cache.get(k));
-      const out = step(held.map((h) => h.value));
+      const held: Held[] = [];
+      const values: (PartitionData | null)[] = [];
+      for (const k of keys) {
+        const h = cache.get(k);
+        held.push(h);
+        values.push(h.value);
+      }
+      const out = step(values);
       return { out, p: plan(keys, held, out) };
     } catch (e) {
-      gate.hold(keys, []);
+      gate.hold(keys, EMPTY);
       throw e;
     }
   };
-
-  /** The keys a plan writes. */
-  const written = (keys: readonly string[], p: Plan): string[] => keys.filter((_, i) => p.next[i] !== undefined);
 
   /** The claim argument of a transaction's scripts once it lost CLAIM_AFTER times (see scripts.ts). */
   const claimArg = (turn: Turn, attempt: number): string => {
@@ -292,51 +334,51 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
   const single = async <T>(keys: readonly string[], step: Step<T>, tx: Tx): Promise<T> => {
     const idx = indexes(keys.length);
     const redisKeys = slotKeys(keys, idx);
-    const slot = slotOf(redisKeys);
+    const slot = slotOf(keys, idx);
     const turn: Turn = { id: "", taken: false };
     try {
-      return await singleRuns(keys, idx, redisKeys, slot, step, tx, turn);
+      // Conflicts count against maxAttempts; waits for locks and turns only against the deadline.
+      for (let attempt = 0, waits = 0; ; ) {
+        checkBudget(attempt, maxAttempts, tx.deadline);
+        const admitted = gate.admit(keys, tx);
+        if (admitted !== null) await admitted;
+        const { out, p } = runStep(keys, step);
+        gate.hold(keys, p.written);
+        // Released when the reply comes, or at the deadline if it never does.
+        tx.hold(p.written);
+        const args = p.args;
+        args[0] = count(keys.length);
+        args[1] = notAfter(tx.deadline);
+        args[2] = lockMode;
+        args[3] = claimArg(turn, attempt);
+        let r: Reply;
+        try {
+          r = readReply(await commits.call(slot, redisKeys, args));
+          if (r.code === 1) commitAll(keys, p);
+          else if (r.code === 0) (learn(keys, idx, r), tookTurn(turn));
+        } finally {
+          tx.release();
+        }
+        if (tx.expired) throw expiredError();
+        switch (r.code) {
+          case 1:
+            return out.result;
+          case 0:
+            attempt++;
+            break;
+          case 2:
+            if (isTurn(r)) endTurn(keys, [idx], turn);
+            await onLocked(keys, idx, r, waits++, (w) => tx.within(w));
+            break;
+          case 3:
+            throw late();
+          default:
+            throw unreadable(r.raw);
+        }
+      }
     } catch (e) {
       endTurn(keys, [idx], turn);
       throw e;
-    }
-  };
-
-  const singleRuns = async <T>(keys: readonly string[], idx: readonly number[], redisKeys: readonly string[], slot: number, step: Step<T>, tx: Tx, turn: Turn): Promise<T> => {
-    // Conflicts count against maxAttempts; waits for locks and turns only against the deadline.
-    for (let attempt = 0, waits = 0; ; ) {
-      checkBudget(attempt, maxAttempts, tx.deadline);
-      const admitted = gate.admit(keys, tx.within);
-      if (admitted !== null) await admitted;
-      const { out, p } = runStep(keys, step);
-      const mine = written(keys, p);
-      gate.hold(keys, mine);
-      // Released when the reply comes, or at the deadline if it never does.
-      const release = tx.onExpiry(() => gate.release(mine));
-      let r: Reply;
-      try {
-        r = readReply(await commits.call(slot, redisKeys, [String(keys.length), notAfter(tx.deadline), lockMode, claimArg(turn, attempt), ...p.args]));
-        if (r.code === 1) commitAll(keys, p);
-        else if (r.code === 0) (learn(keys, idx, r), tookTurn(turn));
-      } finally {
-        release();
-      }
-      if (tx.expired) throw expiredError();
-      switch (r.code) {
-        case 1:
-          return out.result;
-        case 0:
-          attempt++;
-          break;
-        case 2:
-          if (isTurn(r)) endTurn(keys, [idx], turn);
-          await onLocked(keys, idx, r, waits++, tx.within);
-          break;
-        case 3:
-          throw late();
-        default:
-          throw unreadable(r.raw);
-      }
     }
   };
 
@@ -353,7 +395,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
 
   /** After a commit whose reply never came: learns the outcome from the status key and settles the locks. */
   const settleUnknown = async (keys: readonly string[], slots: readonly (readonly number[])[], txid: string, status: string): Promise<void> => {
-    const outcome = await run(RESOLVE, [status], []);
+    const outcome = await run(RESOLVE, ["", 1, status]);
     await Promise.all(slots.map((idx) => settle(keys, idx, txid, outcome === "c" ? "c" : "a", "")));
     if (outcome === "c") await client.del(status);
   };
@@ -376,18 +418,19 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
   };
 
   const crossSlotRuns = async <T>(keys: readonly string[], step: Step<T>, tx: Tx, slots: readonly (readonly number[])[], turn: Turn): Promise<T> => {
-    const { deadline, within } = tx;
+    const deadline = tx.deadline;
+    const within: Within = (w) => tx.within(w);
     const secondaries = slots.slice(0, -1);
     const primary = slots[slots.length - 1]!;
     const primaryKeys = slotKeys(keys, primary);
-    const primarySlot = slotOf(primaryKeys);
+    const primarySlot = slotOf(keys, primary);
     for (let attempt = 0, waits = 0; ; ) {
       checkBudget(attempt, maxAttempts, deadline);
-      const admitted = gate.admit(keys, within);
+      const admitted = gate.admit(keys, tx);
       if (admitted !== null) await admitted;
       const { out, p } = runStep(keys, step);
       // What it writes is held here until its locks are applied or dropped (they stop readers).
-      const mine = written(keys, p);
+      const mine = p.written;
       gate.hold(keys, mine);
       const txid = fresh();
       const status = names.status(keys[primary[0]!]!, txid);
@@ -398,7 +441,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
           prepared.push(idx);
           for (let wait = 0; ; wait++) {
             const k = slotKeys(keys, idx);
-            const r = readReply(await within(prepares.call(slotOf(k), k, [String(idx.length), notAfter(deadline), txid, status, String(leaseMs), claim, ...slotArgs(p, idx)])));
+            const r = readReply(await within(prepares.call(slotOf(keys, idx), k, [String(idx.length), notAfter(deadline), txid, status, String(leaseMs), claim, ...slotArgs(p, idx)])));
             if (r.code === 1) break;
             if (r.code === 0) return (learn(keys, idx, r), tookTurn(turn), RETRY);
             if (r.code === 2 && isTurn(r)) return TURN;
@@ -459,7 +502,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
     if (closed) return Promise.reject(new StoreError("R314", "the redis store is closed"));
     if (hasDuplicate(keys)) return Promise.reject(new StoreError("R314", "a transaction names a partition twice"));
     return new Promise<T>((resolve, reject) => {
-      const tx = deadlines.start(deadline, reject);
+      const tx = deadlines.start(deadline, reject, gate);
       const slots = groupBySlot(keys);
       (slots.length <= 1 ? single(keys, step, tx) : crossSlot(keys, step, tx, slots)).then(
         (v) => tx.finish() && resolve(v),
@@ -476,7 +519,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
     if (!cluster || oneSlot || keys.length < 2) return ONE_GROUP;
     const bySlot = new Map<number, number[]>();
     keys.forEach((k, i) => {
-      const s = keySlot(names.data(k));
+      const s = slotOfKey(k);
       const list = bySlot.get(s);
       if (list === undefined) bySlot.set(s, [i]);
       else list.push(i);
@@ -669,19 +712,6 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
 
 type Within = <V>(p: Promise<V>) => Promise<V>;
 
-/** One transaction's deadline, as the store's scripts and waits see it. */
-interface Tx {
-  readonly deadline: number;
-  /** True once the deadline passed before the transaction finished. */
-  readonly expired: boolean;
-  /** Races a wait against the deadline (waits only: a script in flight is not raced). */
-  readonly within: Within;
-  /** Runs `f` at the deadline unless the returned function runs first (it runs `f` then, once). */
-  onExpiry(f: () => void): () => void;
-  /** Marks the transaction done; false if the deadline had already rejected it. */
-  finish(): boolean;
-}
-
 const GRANULE_MS = 2;
 /**
  * Conflicts after which a transaction claims its turn on the partitions it lost: a process whose
@@ -701,9 +731,77 @@ function backoffMs(wait: number): number {
 }
 /** What groupBySlot answers when every partition is in one slot (the caller needs no groups then). */
 const ONE_GROUP: readonly (readonly number[])[] = Object.freeze([]);
+const EMPTY: readonly string[] = Object.freeze([]);
 
 function expiredError(): StoreError {
   return new StoreError("R315", "redis did not answer before the deadline");
+}
+
+const COUNTS = Array.from({ length: 64 }, (_, i) => String(i));
+/** `String(n)` for a transaction's number of partitions, kept for the common ones. */
+function count(n: number): string {
+  return COUNTS[n] ?? String(n);
+}
+
+/**
+ * One transaction's deadline, as the store's scripts and waits see it. It is what the deadline's
+ * timer holds on the path where Redis answers in time: no closure, no promise, no timer of its own.
+ */
+class Tx {
+  /** True once the deadline passed before the transaction finished. */
+  expired = false;
+  private done = false;
+  /** The partitions the transaction's commit in flight writes: released at the deadline if no reply came first. */
+  private held: readonly string[] | null = null;
+  private expiry: Promise<never> | null = null;
+  private failWait: ((e: unknown) => void) | null = null;
+
+  constructor(
+    readonly deadline: number,
+    private readonly reject: (e: unknown) => void,
+    private readonly gate: WriteGate,
+    private readonly bucket: Set<Tx>,
+  ) {
+    bucket.add(this);
+  }
+
+  /** Races a wait against the deadline (waits only: a script in flight is not raced). */
+  within<V>(p: Promise<V>): Promise<V> {
+    if (this.expired) return Promise.reject(expiredError());
+    this.expiry ??= new Promise<never>((_, rej) => (this.failWait = rej));
+    return Promise.race([p, this.expiry]);
+  }
+
+  /** Marks `keys` as written by the commit in flight (gate.hold was called for them). */
+  hold(keys: readonly string[]): void {
+    this.held = keys;
+  }
+
+  /** The commit in flight answered (or the deadline passed): its partitions go to their next waiters, once. */
+  release(): void {
+    const h = this.held;
+    if (h === null) return;
+    this.held = null;
+    this.gate.release(h);
+  }
+
+  /** The deadline passed. */
+  fire(): void {
+    if (this.done) return;
+    this.done = true;
+    this.expired = true;
+    this.release();
+    this.failWait?.(expiredError());
+    this.reject(expiredError());
+  }
+
+  /** Marks the transaction done; false if the deadline had already rejected it. */
+  finish(): boolean {
+    if (this.done) return false;
+    this.done = true;
+    this.bucket.delete(this);
+    return true;
+  }
 }
 
 /**
@@ -711,70 +809,25 @@ function expiredError(): StoreError {
  * and no promise race per transaction on the path where Redis answers in time.
  */
 class Deadlines {
-  private readonly buckets = new Map<number, Set<() => void>>();
+  private readonly buckets = new Map<number, Set<Tx>>();
 
-  start(deadline: number, reject: (e: unknown) => void): Tx {
-    let done = false;
-    let expired = false;
-    let expiry: Promise<never> | null = null;
-    let failWait: ((e: unknown) => void) | null = null;
-    const hooks: (() => void)[] = [];
-    const fire = () => {
-      if (done) return;
-      done = true;
-      expired = true;
-      for (const h of hooks.splice(0)) h();
-      failWait?.(expiredError());
-      reject(expiredError());
-    };
-    const bucket = this.add(deadline, fire);
-    return {
-      deadline,
-      get expired() {
-        return expired;
-      },
-      within: <V>(p: Promise<V>): Promise<V> => {
-        if (expired) return Promise.reject(expiredError());
-        expiry ??= new Promise<never>((_, rej) => (failWait = rej));
-        return Promise.race([p, expiry]);
-      },
-      onExpiry(f) {
-        let ran = false;
-        const once = () => {
-          if (ran) return;
-          ran = true;
-          f();
-        };
-        hooks.push(once);
-        return () => {
-          const at = hooks.indexOf(once);
-          if (at >= 0) hooks.splice(at, 1);
-          once();
-        };
-      },
-      finish: () => {
-        if (done) return false;
-        done = true;
-        bucket.delete(fire);
-        return true;
-      },
-    };
+  start(deadline: number, reject: (e: unknown) => void, gate: WriteGate): Tx {
+    return new Tx(deadline, reject, gate, this.bucket(deadline));
   }
 
-  private add(deadline: number, fire: () => void): Set<() => void> {
+  private bucket(deadline: number): Set<Tx> {
     const at = Math.ceil(deadline / GRANULE_MS) * GRANULE_MS;
     let set = this.buckets.get(at);
     if (set === undefined) {
-      const s = new Set<() => void>();
+      const s = new Set<Tx>();
       set = s;
       this.buckets.set(at, s);
       const timer = setTimeout(() => {
         this.buckets.delete(at);
-        for (const f of s) f();
+        for (const tx of s) tx.fire();
       }, Math.max(0, at - Date.now()));
       timer.unref();
     }
-    set.add(fire);
     return set;
   }
 }
