@@ -162,30 +162,12 @@ export function readKey(key: IndexKey, ev: Event): IndexValue | typeof UNREADABL
   }
 }
 
-/**
- * A rule where an index node evaluates it, with the checks that remain once the path to it is
- * known. It carries the rule's fields that evaluating it reads (its history terms, effect rank and
- * kind of effect), so a candidate that turns out false is decided without loading the rule itself:
- * at thousands of rules, each object a decision touches is likely a cache miss.
- */
+/** A rule where an index node evaluates it, with the checks that remain once the path to it is known. */
 export class Probe {
-  readonly terms: CompiledRule["terms"];
-  /** The rule's effect rank (EFFECT_RANK); 0 for a flag rule. */
-  readonly effectRank: number;
-  readonly allow: boolean;
-  readonly flag: boolean;
-  /** An allow rule whose `limit` or `valid for` must hold as well. */
-  readonly scoped: boolean;
   constructor(
     readonly rule: CompiledRule,
     readonly checks: readonly Check[],
-  ) {
-    this.terms = rule.terms;
-    this.effectRank = rule.effectRank;
-    this.allow = rule.effect === "allow";
-    this.flag = rule.effect === "flag";
-    this.scoped = rule.scoped;
-  }
+  ) {}
 }
 
 /** One node of a bucket's index. A leaf has no key. */

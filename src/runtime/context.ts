@@ -45,34 +45,23 @@ export class KeyCache {
   }
 
   principal(kind: string, id: string): CachedKey {
-    // By id; the keys of one id under other kinds (`agent "x"`, `service "x"`) are chained to it,
-    // so requests alternating between them do not rebuild each other's key.
-    const first = this.principals.get(id);
-    let n = 0;
-    for (let e = first; e !== undefined; e = e.sameId) {
-      if (e.kind === kind) return e;
-      n++;
-    }
+    const e = this.principals.get(id);
+    if (e !== undefined && e.kind === kind) return e;
     const made = new CachedKey(principalKey(kind, id), kind, `${kind}/${id}`);
     if (id.length <= KEY_CACHE_ID_LENGTH) {
       if (this.principals.size >= KEY_CACHE_LIMIT) this.principals.clear();
-      if (first !== undefined && n < SAME_ID_KINDS) made.sameId = first;
       this.principals.set(id, made);
     }
     return made;
   }
 }
 
-/** Most kinds a principal key cache entry chains for one id. */
-const SAME_ID_KINDS = 4;
 
 /** A partition key string with its 32-bit hash (for decision digests). */
 export class CachedKey {
   readonly hash: number;
   /** For a principal key: whom a decision is for, one object for every decision of that principal. */
   readonly subject: { readonly kind: string; readonly id: string } | null;
-  /** The key of the same principal id under another kind (see `KeyCache.principal`). */
-  sameId: CachedKey | undefined = undefined;
   constructor(
     readonly key: string,
     /** For a principal key: the kind it was built for (the cache is by id). */
@@ -188,7 +177,10 @@ export class EvalContext {
 
   /** Makes this context the fresh context of another decision. */
   reset(ev: Event): void {
-    this.resetDecision(ev);
+    this.ev = ev;
+    this.validUntil = Infinity;
+    this.nextDeadline = Infinity;
+    this.effectRelevant = true;
     const n = this.keys.length;
     for (let g = 0; g < n; g++) {
       this.keys[g] = undefined;
@@ -202,18 +194,6 @@ export class EvalContext {
       this.foreign[g] = false;
       this.entries[g] = undefined;
     }
-  }
-
-  /**
-   * Resets what the rules decided and the event, leaving the per-group arrays as they are: for a
-   * decision that touches no partition (the scope path), whose context's groups are still as the
-   * last full `reset` left them.
-   */
-  resetDecision(ev: Event): void {
-    this.ev = ev;
-    this.validUntil = Infinity;
-    this.nextDeadline = Infinity;
-    this.effectRelevant = true;
     this.migrated = false;
     this.offline = null;
     this.offlineReason = "";
@@ -368,18 +348,6 @@ export function principalKey(kind: string, id: string): string {
   return `principal:${kind}/${id}`;
 }
 
-const SESSION_PREFIX_HASH = hash32("session:");
-const PRINCIPAL_PREFIX_HASH = hash32("principal:");
-
-/** `hash32(sessionKey(id))`, without building the key. */
-export function sessionKeyHash(id: string): number {
-  return hash32(id, SESSION_PREFIX_HASH);
-}
-
-/** `hash32(principalKey(kind, id))`, without building the key. */
-export function principalKeyHash(kind: string, id: string): number {
-  return hash32(id, hash32("/", hash32(kind, PRINCIPAL_PREFIX_HASH)));
-}
 
 /**
  * `10.0.0.1` — the value of an attribute-keyed or compound group for this event (its key is

@@ -6,7 +6,7 @@ import { DEFAULT_INDEX_OPTIONS, walkIndex, type IndexOptions, type Probe, type P
 import { contentHash, hash32, mix32 } from "../compile/hash.js";
 import type { KeyGroupIR, OpIR, PolicyIR } from "../compile/ir.js";
 import { checkValue, Failure, isRecord, MAX_STRING, readOwn } from "./attributes.js";
-import { EvalContext, KeyCache, pathValueOf, principalKey, principalKeyHash, sessionKey, sessionKeyHash, Subject, type Layout } from "./context.js";
+import { EvalContext, KeyCache, principalKey, sessionKey, Subject, type Layout } from "./context.js";
 import { keyText, keyValueTooLong } from "./keys.js";
 import type { LayoutDescriptor } from "./layout.js";
 import { addLabel, applyUpdate, distinctLimitAdmits, distinctLimitValue, emptyRegisters, grantHolds, limitUses, useDistinctLimit, useGrant, useLimit, type Category } from "./operators.js";
@@ -168,7 +168,7 @@ export class Policy implements ProbeSink {
       if (typeof st === "string") return new DecideResultValue(this.errorDecision("R303", st, request, ev), state);
       const bucket = this.bucketFor(ev);
       if (!isBucket(bucket)) return new DecideResultValue(bucket, state);
-      if (bucket.reads.length === 0 && st.revoked === 0) return this.decideScope(state, ev, bucket);
+      if (bucket.reads.length === 0 && st.revoked === 0 && this.ir.targetGroups.length === 0) return this.decideScope(state, ev, bucket);
       return this.decideOn(st, state, ev, bucket);
     } catch (e) {
       // Throwing getters, proxies and the like: the request cannot be read, so it is denied.
@@ -496,20 +496,15 @@ export class Policy implements ProbeSink {
   /**
    * `decide` of an action whose candidate rules read no history, no clock and no state (its
    * bucket reads no partition: no history operator, limit, grant, label or revoke rule, and the
-   * action feeds none) on a state that holds no revocation. Nothing of the state can change the
+   * action feeds none) on a state that holds no revocation, in a policy that revokes by no
+   * attribute (no `target` keys). Nothing of the state can change the
    * decision, and the decision changes nothing: no partition is planned, loaded or written, and
    * the state comes back as it was given. The decision is the one `decideOn` makes, field for
-   * field: the same watch list (the rules' attribute paths and the session, principal and target
-   * keys that a later revocation would change it by) and the same digest.
+   * field: the same watch list (the rules' attribute paths and the session and principal keys
+   * that a later revocation would change it by) and the same digest.
    */
   private decideScope(state: PolicyState, ev: Event, bucket: Bucket): DecideResult {
-    let c = this.spare.ctx;
-    if (c === null) c = new EvalContext(ev, this.layout);
-    else {
-      // The spare context's groups are as the last full reset left them, and this path leaves them so.
-      this.spare.ctx = null;
-      c.resetDecision(ev);
-    }
+    const c = this.takeContext(ev);
     try {
       walkIndex(bucket.index, c, false, this);
       if (c.errors !== null && c.errors.length > 1) c.errors.sort(this.bySource);
@@ -523,26 +518,11 @@ export class Policy implements ProbeSink {
       const keys: (string | null)[] = [];
       keys[this.ir.sessionGroup] = session === null ? null : session.key;
       keys[this.ir.principalGroup] = principal === null ? null : principal.key;
-      const decision = this.decisionOf(c, c.obligations, this.scopeWatch(ev, bucket, keys), principal === null ? null : principal.subject, this.digestWith(c.effect, ev, bucket, session === null ? 0 : session.hash, principal === null ? 0 : principal.hash));
+      const decision = this.decisionOf(c, c.obligations, watchOf(bucket.watch, keys), principal === null ? null : principal.subject, this.digestWith(c.effect, ev, bucket, session === null ? 0 : session.hash, principal === null ? 0 : principal.hash));
       return new DecideResultValue(decision, state);
     } finally {
-      c.resetDecision(NO_EVENT);
-      this.spare.ctx = c;
+      this.releaseContext(c);
     }
-  }
-
-  /**
-   * The watch list of a scope decision, as `watchOf` builds it from the keys of the revocation
-   * groups: `keys` holds the session's and the principal's; the target groups' are added here.
-   */
-  private scopeWatch(ev: Event, bucket: Bucket, keys: (string | null)[]): readonly string[] {
-    const targets = this.ir.targetGroups;
-    for (let i = 0; i < targets.length; i++) {
-      const group = this.layout.groups[targets[i]!]!;
-      const v = pathValueOf(group, ev);
-      keys[targets[i]!] = v === null ? null : `${group.text}:${v}`;
-    }
-    return watchOf(bucket.watch, keys);
   }
 
   /** Whom the decision in `c` is for: the principal's cached subject (one object per principal). */
@@ -558,22 +538,21 @@ export class Policy implements ProbeSink {
   consider(p: Probe, c: EvalContext, held: boolean): void {
     // The probe's own fields until the rule matches: a false candidate never loads the rule.
     const r = p.rule;
-    c.effectRelevant = !p.flag;
+    c.effectRelevant = r.effect !== "flag";
     c.rule = r;
-    const terms = p.terms;
-    let o: RuleOutcome = terms !== null ? matchTerms(terms, c) : runChecks(p.checks, c);
+    let o: RuleOutcome = r.terms !== null ? matchTerms(r.terms, c) : runChecks(p.checks, c);
     if (o === false) return;
-    if (o === true && p.scoped) o = this.scopeHolds(r, c, held);
+    if (o === true && r.scoped) o = this.scopeHolds(r, c, held);
     if (o instanceof Failure) {
       (c.errors ??= []).push({ rule: r.id, code: o.code, message: o.message, span: o.span ?? r.ir.span });
-      if (p.allow) return; // fail closed: an allow that cannot be evaluated does not allow
+      if (r.effect === "allow") return; // fail closed: an allow that cannot be evaluated does not allow
     } else if (o === false) return;
-    if (p.flag) {
+    if (r.effect === "flag") {
       (c.flags ??= []).push(r);
       return;
     }
-    if (p.allow) c.anyAllow = true;
-    const rank = p.effectRank;
+    if (r.effect === "allow") c.anyAllow = true;
+    const rank = r.effectRank;
     if (rank > c.best) {
       c.best = rank;
       c.single = r;
@@ -720,8 +699,8 @@ export class Policy implements ProbeSink {
     const ir = this.ir;
     const sg = ir.sessionGroup;
     const pg = ir.principalGroup;
-    const sessionHash = ev.session === undefined ? 0 : c !== null && typeof c.keys[sg] === "string" ? c.hashes[sg]! : sessionKeyHash(ev.session);
-    const principalHash = ev.principalKind === undefined ? 0 : c !== null && typeof c.keys[pg] === "string" ? c.hashes[pg]! : principalKeyHash(ev.principalKind, ev.principalId!);
+    const sessionHash = ev.session === undefined ? 0 : c !== null && typeof c.keys[sg] === "string" ? c.hashes[sg]! : hash32(sessionKey(ev.session));
+    const principalHash = ev.principalKind === undefined ? 0 : c !== null && typeof c.keys[pg] === "string" ? c.hashes[pg]! : hash32(principalKey(ev.principalKind, ev.principalId!));
     return this.digestWith(effect, ev, bucket, sessionHash, principalHash);
   }
 

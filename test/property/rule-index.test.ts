@@ -6,8 +6,6 @@ import { IndexTrace, withIndexTrace } from "../../src/compile/rule-index.js";
 import { MAX_STRING } from "../../src/runtime/attributes.js";
 import type { Policy } from "../../src/runtime/engine.js";
 import { revoke } from "../../src/runtime/operations.js";
-import { principalKey, principalKeyHash, sessionKey, sessionKeyHash } from "../../src/runtime/context.js";
-import { hash32 } from "../../src/compile/hash.js";
 import type { Request } from "../../src/runtime/types.js";
 import { ReferenceMonitor } from "../reference/monitor.js";
 import { assertAgree, DEPTH, TIMEOUT, type Compiled } from "./harness.js";
@@ -244,14 +242,6 @@ describe("the scope path = the partition path", () => {
     expect(other).toBeGreaterThan(500);
   }, TIMEOUT);
 
-  it("hashes a session's and a principal's key as the digest hashes the key's text", () => {
-    fc.assert(
-      fc.property(fc.string(), fc.string({ minLength: 1 }), fc.string(), (id, kind, session) => {
-        expect(principalKeyHash(kind, id)).toBe(hash32(principalKey(kind, id)));
-        expect(sessionKeyHash(session)).toBe(hash32(sessionKey(session)));
-      }),
-    );
-  });
 });
 
 /** Cases of the index's edges, decided by docs/semantics.md; both builds must give the reference's answer. */
