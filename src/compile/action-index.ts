@@ -6,7 +6,7 @@ import type { Reason } from "../runtime/types.js";
 import { runCheck } from "./checks.js";
 import type { CompiledRule, CompiledRules } from "./generate.js";
 import type { ExprIR, OpIR, PolicyIR } from "./ir.js";
-import { buildIndex, DEFAULT_INDEX_OPTIONS, type IndexNode, type IndexOptions, type Placement } from "./rule-index.js";
+import { buildIndex, DEFAULT_INDEX_OPTIONS, internalize, type IndexNode, type IndexOptions, type Placement } from "./rule-index.js";
 import { hash32 } from "./hash.js";
 import { didYouMean } from "../diagnostics/suggest.js";
 import { quote } from "../runtime/request.js";
@@ -290,7 +290,9 @@ function digestPathsOf(watch: readonly string[]): Bucket["digestPaths"][number][
   const out: Bucket["digestPaths"][number][] = [];
   for (const text of watch) {
     if (IDENTITY.has(text)) continue;
-    const [root, ...segments] = text.split(".");
+    const [root, ...parts] = text.split(".");
+    // Internalised, so that reading a request's property by a segment never looks the name up first.
+    const segments = parts.map(internalize);
     if ((root === "principal" || root === "resource" || root === "context") && segments.length > 0) out.push({ root, segments, text });
   }
   return out;

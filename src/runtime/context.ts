@@ -7,7 +7,7 @@ import type { Partition, Revocation } from "./partition.js";
 import type { Entry } from "./state.js";
 import type { Event } from "./request.js";
 import type { CompiledRule } from "../compile/generate.js";
-import type { DecisionError, Reason } from "./types.js";
+import type { DecisionEffect, DecisionError, Obligation, Reason } from "./types.js";
 
 /** The static part of a compiled policy the evaluation context needs. */
 export interface Layout {
@@ -15,6 +15,8 @@ export interface Layout {
   readonly workflows: readonly WorkflowIR[];
   readonly keyCache: KeyCache;
 }
+
+const NONE: readonly never[] = Object.freeze([]);
 
 /** Entries a key cache holds before it starts again (so a flood of new keys cannot grow memory). */
 const KEY_CACHE_LIMIT = 4096;
@@ -53,6 +55,7 @@ export class KeyCache {
     return made;
   }
 }
+
 
 /** A partition key string with its 32-bit hash (for decision digests). */
 export class CachedKey {
@@ -147,6 +150,11 @@ export class EvalContext {
   errors: DecisionError[] | null = null;
   notes: Reason[] | null = null;
   flags: CompiledRule[] | null = null;
+  /* What they decide, once folded (Policy.verdict): written before each read, so never reset. */
+  effect: DecisionEffect = "deny";
+  rules: readonly string[] = NONE;
+  reasons: readonly Reason[] = NONE;
+  obligations: readonly Obligation[] = NONE;
 
   constructor(
     ev: Event,
@@ -200,6 +208,9 @@ export class EvalContext {
     this.errors = null;
     this.notes = null;
     this.flags = null;
+    this.rules = NONE;
+    this.reasons = NONE;
+    this.obligations = NONE;
   }
 
   /**
@@ -336,6 +347,7 @@ export function sessionKey(id: string): string {
 export function principalKey(kind: string, id: string): string {
   return `principal:${kind}/${id}`;
 }
+
 
 /**
  * `10.0.0.1` — the value of an attribute-keyed or compound group for this event (its key is
