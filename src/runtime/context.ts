@@ -7,7 +7,7 @@ import type { Partition, Revocation } from "./partition.js";
 import type { Entry } from "./state.js";
 import type { Event } from "./request.js";
 import type { CompiledRule } from "../compile/generate.js";
-import type { DecisionEffect, DecisionError, Obligation, Reason } from "./types.js";
+import type { DecisionError, Reason } from "./types.js";
 
 /** The static part of a compiled policy the evaluation context needs. */
 export interface Layout {
@@ -15,8 +15,6 @@ export interface Layout {
   readonly workflows: readonly WorkflowIR[];
   readonly keyCache: KeyCache;
 }
-
-const NONE: readonly never[] = Object.freeze([]);
 
 /** Entries a key cache holds before it starts again (so a flood of new keys cannot grow memory). */
 const KEY_CACHE_LIMIT = 4096;
@@ -150,11 +148,6 @@ export class EvalContext {
   errors: DecisionError[] | null = null;
   notes: Reason[] | null = null;
   flags: CompiledRule[] | null = null;
-  /* What they decide, once folded (Policy.verdict): written before each read, so never reset. */
-  effect: DecisionEffect = "deny";
-  rules: readonly string[] = NONE;
-  reasons: readonly Reason[] = NONE;
-  obligations: readonly Obligation[] = NONE;
 
   constructor(
     ev: Event,
@@ -208,9 +201,6 @@ export class EvalContext {
     this.errors = null;
     this.notes = null;
     this.flags = null;
-    this.rules = NONE;
-    this.reasons = NONE;
-    this.obligations = NONE;
   }
 
   /**

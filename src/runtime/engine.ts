@@ -168,7 +168,7 @@ export class Policy implements ProbeSink {
       if (typeof st === "string") return new DecideResultValue(this.errorDecision("R303", st, request, ev), state);
       const bucket = this.bucketFor(ev);
       if (!isBucket(bucket)) return new DecideResultValue(bucket, state);
-      if (bucket.reads.length === 0 && st.revoked === 0 && this.ir.targetGroups.length === 0) return this.decideScope(state, ev, bucket);
+      if (bucket.reads.length === 0 && st.revoked === 0) return this.decideScope(state, ev, bucket);
       return this.decideOn(st, state, ev, bucket);
     } catch (e) {
       // Throwing getters, proxies and the like: the request cannot be read, so it is denied.
@@ -403,10 +403,44 @@ export class Policy implements ProbeSink {
       if (c.errors !== null && c.errors.length > 1) c.errors.sort(this.bySource);
       if (c.notes !== null && c.notes.length > 1) c.notes.sort(this.bySource);
     }
-    const winners = this.verdict(c, bucket, revokedBy);
-    const effect = c.effect;
-    const flags = c.flags;
-    let obligations = c.obligations;
+    const { anyAllow, notes, flags } = c;
+    let { best, matched, single } = c;
+
+    // No matching allow means deny: a challenge steps up only what an allow rule grants.
+    if (best === EFFECT_RANK.challenge && !anyAllow) {
+      best = 0;
+      matched = null;
+      single = null;
+    }
+    const effect = EFFECT_OF_RANK[best]!;
+    let rules: readonly string[];
+    let reasons: readonly Reason[];
+    let obligations: readonly Obligation[] = EMPTY;
+    const winners: readonly CompiledRule[] = best === 0 ? EMPTY : matched !== null ? sortByRank(matched) : single!.selfList;
+
+    if (revokedBy !== null) {
+      rules = EMPTY;
+      reasons = [revokedBy];
+    } else if (best === 0) {
+      rules = EMPTY;
+      reasons = notes === null ? bucket.denyReasons : [...notes, ...bucket.denyReasons];
+    } else if (winners.length === 1) {
+      const w = winners[0]!;
+      rules = w.idList;
+      reasons = w.reasonList;
+      if (w.effect === "challenge") obligations = w.obligationList;
+    } else {
+      const n = winners.length;
+      const ids = new Array<string>(n);
+      const why = new Array<Reason>(n);
+      for (let i = 0; i < n; i++) {
+        ids[i] = winners[i]!.id;
+        why[i] = winners[i]!.reason;
+      }
+      rules = ids;
+      reasons = why;
+      if (effect === "challenge") obligations = obligationsOf(winners);
+    }
     if (effect === "revoke") {
       const revokes: Obligation[] = [];
       for (const w of winners) {
@@ -420,106 +454,43 @@ export class Policy implements ProbeSink {
     c.effectRelevant = false;
     if (record) this.record(c, ev, bucket, effect, winners, flags);
 
-    return this.decisionOf(c, obligations, watchOf(bucket.watch, c.keys), this.subjectOf(c), this.digestOf(effect, ev, bucket, c));
-  }
-
-  /** The decision of the evaluation in `c`, with the fields the caller worked out. */
-  private decisionOf(c: EvalContext, obligations: readonly Obligation[], watch: readonly string[], subject: Subject | { readonly kind: string; readonly id: string } | null, digest: number): DecisionValue {
-    const ev = c.ev;
-    const flags = c.flags;
     return new DecisionValue(
-      c.effect,
-      c.rules,
-      c.reasons,
+      effect,
+      rules,
+      reasons,
       obligations,
       flags === null ? EMPTY : flags.length === 1 ? flags[0]!.idList : idsOf(sortByRank(flags)),
       c.errors ?? EMPTY,
       c.warnings ?? EMPTY,
       finiteOrNull(c.validUntil),
       finiteOrNull(c.nextDeadline),
-      watch,
+      watchOf(bucket.watch, c.keys),
       this.hash,
       ev.time,
       ev.name,
-      subject,
+      this.subjectOf(c),
       ev.session ?? null,
       resourceOf(ev),
-      digest,
+      this.digestOf(effect, ev, bucket, c),
       c.migrated,
     );
   }
 
   /**
-   * What the rules folded into `c` decide: sets `c.effect`, `c.rules`, `c.reasons` and
-   * `c.obligations` (challenge obligations; a revoke's are the caller's) and returns the winning
-   * rules. Lists that depend only on the winners are the rules' own, built at compile time.
-   */
-  private verdict(c: EvalContext, bucket: Bucket, revokedBy: Reason | null): readonly CompiledRule[] {
-    const { anyAllow, notes } = c;
-    let { best, matched, single } = c;
-    // No matching allow means deny: a challenge steps up only what an allow rule grants.
-    if (best === EFFECT_RANK.challenge && !anyAllow) {
-      best = 0;
-      matched = null;
-      single = null;
-    }
-    const effect = EFFECT_OF_RANK[best]!;
-    c.effect = effect;
-    c.obligations = EMPTY;
-    const winners: readonly CompiledRule[] = best === 0 ? EMPTY : matched !== null ? sortByRank(matched) : single!.selfList;
-    if (revokedBy !== null) {
-      c.rules = EMPTY;
-      c.reasons = [revokedBy];
-    } else if (best === 0) {
-      c.rules = EMPTY;
-      c.reasons = notes === null ? bucket.denyReasons : [...notes, ...bucket.denyReasons];
-    } else if (matched === null) {
-      const w = single!;
-      c.rules = w.idList;
-      c.reasons = w.reasonList;
-      if (w.effect === "challenge") c.obligations = w.obligationList;
-    } else {
-      const n = winners.length;
-      const ids = new Array<string>(n);
-      const why = new Array<Reason>(n);
-      for (let i = 0; i < n; i++) {
-        ids[i] = winners[i]!.id;
-        why[i] = winners[i]!.reason;
-      }
-      c.rules = ids;
-      c.reasons = why;
-      if (effect === "challenge") c.obligations = obligationsOf(winners);
-    }
-    return winners;
-  }
-
-  /**
    * `decide` of an action whose candidate rules read no history, no clock and no state (its
    * bucket reads no partition: no history operator, limit, grant, label or revoke rule, and the
-   * action feeds none) on a state that holds no revocation, in a policy that revokes by no
-   * attribute (no `target` keys). Nothing of the state can change the
+   * action feeds none) on a state that holds no revocation. Nothing of the state can change the
    * decision, and the decision changes nothing: no partition is planned, loaded or written, and
    * the state comes back as it was given. The decision is the one `decideOn` makes, field for
-   * field: the same watch list (the rules' attribute paths and the session and principal keys
-   * that a later revocation would change it by) and the same digest.
+   * field: the same watch list (the rules' attribute paths and the session, principal and target
+   * keys that a later revocation would change it by) and the same digest.
    */
   private decideScope(state: PolicyState, ev: Event, bucket: Bucket): DecideResult {
     const c = this.takeContext(ev);
     try {
-      walkIndex(bucket.index, c, false, this);
-      if (c.errors !== null && c.errors.length > 1) c.errors.sort(this.bySource);
-      if (c.notes !== null && c.notes.length > 1) c.notes.sort(this.bySource);
-      this.verdict(c, bucket, null);
-      // The session's and the principal's keys from the key cache: a busy principal's key text (for
-      // `watch`), hash (for the digest) and subject are built once, not per decision.
-      const cache = this.layout.keyCache;
-      const session = ev.session === undefined ? null : cache.session(ev.session);
-      const principal = c.principalKey();
-      const keys: (string | null)[] = [];
-      keys[this.ir.sessionGroup] = session === null ? null : session.key;
-      keys[this.ir.principalGroup] = principal === null ? null : principal.key;
-      const decision = this.decisionOf(c, c.obligations, watchOf(bucket.watch, keys), principal === null ? null : principal.subject, this.digestWith(c.effect, ev, bucket, session === null ? 0 : session.hash, principal === null ? 0 : principal.hash));
-      return new DecideResultValue(decision, state);
+      // The keys the decision watches (a later revocation of one would change it), from the key cache.
+      for (const g of bucket.checks) c.key(g);
+      return new DecideResultValue(this.evaluate(c, bucket, false, false), state);
     } finally {
       this.releaseContext(c);
     }
@@ -699,17 +670,10 @@ export class Policy implements ProbeSink {
     const ir = this.ir;
     const sg = ir.sessionGroup;
     const pg = ir.principalGroup;
-    const sessionHash = ev.session === undefined ? 0 : c !== null && typeof c.keys[sg] === "string" ? c.hashes[sg]! : hash32(sessionKey(ev.session));
-    const principalHash = ev.principalKind === undefined ? 0 : c !== null && typeof c.keys[pg] === "string" ? c.hashes[pg]! : hash32(principalKey(ev.principalKind, ev.principalId!));
-    return this.digestWith(effect, ev, bucket, sessionHash, principalHash);
-  }
-
-  /** `digestOf` with the hashes of the session's and the principal's keys (0 for none) given. */
-  private digestWith(effect: DecisionEffect, ev: Event, bucket: Bucket, sessionHash: number, principalHash: number): number {
     let h = mix32(bucket.digestSeed, EFFECT_RANK[effect]);
     h = mix32(h, ev.time);
-    h = mix32(h, sessionHash);
-    h = mix32(h, principalHash);
+    h = mix32(h, ev.session === undefined ? 0 : c !== null && typeof c.keys[sg] === "string" ? c.hashes[sg]! : hash32(sessionKey(ev.session)));
+    h = mix32(h, ev.principalKind === undefined ? 0 : c !== null && typeof c.keys[pg] === "string" ? c.hashes[pg]! : hash32(principalKey(ev.principalKind, ev.principalId!)));
     const res = resourceOf(ev);
     h = res === null ? mix32(h, 0) : hash32(res, mix32(h, 1));
     const paths = bucket.digestPaths;
