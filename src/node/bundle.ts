@@ -1,4 +1,4 @@
-import { readFileSync, unwatchFile, watchFile } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { syntheticSpan } from "../ast/span.js";
 import { diagnostic, type Diagnostic } from "../diagnostics/diagnostic.js";
 import type { Guard } from "../guard/types.js";
@@ -38,6 +38,10 @@ export interface WatchBundleOptions extends Omit<LoadCompiledOptions, "file"> {
  */
 export function watchBundle(guard: Guard, path: string, options: WatchBundleOptions = {}): () => void {
   const { intervalMs = 1000, onSwap, onRefused, ...load } = options;
+  // The file's stamp is taken before its digest, and both in this call: a rebuild that lands after
+  // watchBundle returns differs from the stamp by construction (fs.watchFile would take its first
+  // reading later, on its own thread).
+  let seen = stamp(path);
   let digest: string | null = currentDigest(path);
   let queue: Promise<void> = Promise.resolve();
   const changed = () => {
@@ -54,10 +58,24 @@ export function watchBundle(guard: Guard, path: string, options: WatchBundleOpti
       onSwap?.(r.policy.hash);
     });
   };
-  watchFile(path, { interval: intervalMs, persistent: false }, (now, before) => {
-    if (now.mtimeMs !== before.mtimeMs || now.size !== before.size) changed();
-  });
-  return () => unwatchFile(path);
+  const timer = setInterval(() => {
+    const now = stamp(path);
+    if (now === seen) return;
+    seen = now;
+    changed();
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+/** What tells one version of the file at `path` from the next: its modification time, size and inode ("" when it cannot be read). */
+function stamp(path: string): string {
+  try {
+    const s = statSync(path);
+    return `${s.mtimeMs}:${s.size}:${s.ino}`;
+  } catch {
+    return "";
+  }
 }
 
 /** The `digest` field of the bundle at `path`, or null when it cannot be read as one. */

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -80,6 +80,26 @@ describe("bundles: leash build DIR, loadBundle, watchBundle", () => {
       writeFileSync(out, JSON.stringify(tampered));
       await next;
       expect(refused.map((ds) => ds.map((d) => d.code))).toEqual([["R323"]]);
+      expect((await guard.decide(request)).effect).toBe("allow");
+    } finally {
+      stop();
+    }
+  }, 120_000);
+
+  it("a bundle rebuilt right after watchBundle returns, before any poll, is still swapped to", async () => {
+    const dir = policyDir("rule reads: allow doc.read\n");
+    const out = join(dir, "bundle.json");
+    await build(dir, out);
+    const wider = join(dir, "wider.json");
+    writeFileSync(join(dir, "area.rules"), "rule reads: allow doc.read, doc.write\n");
+    await build(dir, wider);
+    const guard = createGuard({ policy: loadBundle(out).policy! });
+    let swapped!: (hash: string) => void;
+    const swap = new Promise<string>((r) => (swapped = r));
+    const stop = watchBundle(guard, out, { intervalMs: 20, onSwap: (h) => swapped(h) });
+    try {
+      copyFileSync(wider, out);
+      expect(await swap).toBe(loadBundle(wider).policy!.hash);
       expect((await guard.decide(request)).effect).toBe("allow");
     } finally {
       stop();
