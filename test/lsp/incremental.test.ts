@@ -1,6 +1,4 @@
 import fc from "fast-check";
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { generateRules } from "../../bench/parse.js";
 import { printPolicy } from "../../src/format/index.js";
@@ -8,7 +6,7 @@ import { chunkAt, IncrementalParser, splitChunks } from "../../src/lsp/increment
 import { parsePolicy } from "../../src/syntax/index.js";
 import { arbPolicyAst } from "../../src/testing/arbitraries-ast.js";
 import { DEPTH } from "../property/harness.js";
-import { ROOT } from "./harness.js";
+import { applyTextEdit, arbTextEdit, EXAMPLE_TEXTS, FORMAT_FIXTURES } from "../helpers/edits.js";
 
 /**
  * The incremental parse is an optimisation only: after any sequence of edits its AST (spans
@@ -16,10 +14,8 @@ import { ROOT } from "./harness.js";
  */
 
 const FILE = "policy.rules";
-const examples = readdirSync(join(ROOT, "examples"))
-  .filter((f) => f.endsWith(".rules"))
-  .map((f) => readFileSync(join(ROOT, "examples", f), "utf8"));
-const fixtures = ["comments", "long-rules", "nested-conditions", "strawman", "tests", "workflows"].map((f) => readFileSync(join(ROOT, "test", "fixtures", "format", `${f}.rules`), "utf8"));
+const examples = EXAMPLE_TEXTS;
+const fixtures = FORMAT_FIXTURES;
 
 /** Pieces of text edits insert: whole items, item heads, braces, comment and string openers. */
 const SNIPPETS = [
@@ -45,16 +41,8 @@ const SNIPPETS = [
   "\nactions { a.b [high] }\n",
 ];
 
-const arbEdit = fc.record({
-  at: fc.double({ min: 0, max: 1, noNaN: true }),
-  remove: fc.nat({ max: 12 }),
-  insert: fc.constantFrom(...SNIPPETS),
-});
-
-function apply(text: string, e: { at: number; remove: number; insert: string }): string {
-  const at = Math.floor(e.at * text.length);
-  return text.slice(0, at) + e.insert + text.slice(Math.min(text.length, at + e.remove));
-}
+const arbEdit = arbTextEdit(SNIPPETS);
+const apply = applyTextEdit;
 
 const arbStart = fc.oneof(
   fc.constantFrom(...examples, ...fixtures, examples.join("\n"), generateRules(60)),

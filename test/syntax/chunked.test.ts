@@ -1,6 +1,4 @@
 import fc from "fast-check";
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { generateRules } from "../../bench/parse.js";
 import { printPolicy } from "../../src/format/index.js";
@@ -8,6 +6,7 @@ import { parsePolicy } from "../../src/syntax/index.js";
 import { parseWith, type Chunking } from "../../src/syntax/parse.js";
 import { arbPolicyAst } from "../../src/testing/arbitraries-ast.js";
 import { DEPTH } from "../property/harness.js";
+import { applyTextEdit, arbTextEdit, EXAMPLE_TEXTS, FORMAT_FIXTURES } from "../helpers/edits.js";
 
 /**
  * A large file is lexed and parsed a chunk at a time (src/syntax/parse.ts, `parseChunked`). That is
@@ -16,13 +15,10 @@ import { DEPTH } from "../property/harness.js";
  * small texts here take the chunked path.
  */
 
-const ROOT = join(import.meta.dirname, "..", "..");
 const FILE = "policy.rules";
 const WHOLE = null;
-const examples = readdirSync(join(ROOT, "examples"))
-  .filter((f) => f.endsWith(".rules"))
-  .map((f) => readFileSync(join(ROOT, "examples", f), "utf8"));
-const fixtures = ["comments", "long-rules", "nested-conditions", "strawman", "tests", "workflows"].map((f) => readFileSync(join(ROOT, "test", "fixtures", "format", `${f}.rules`), "utf8"));
+const examples = EXAMPLE_TEXTS;
+const fixtures = FORMAT_FIXTURES;
 
 /** Pieces that edits insert: whole items, item heads, braces, comment and string openers, a header line. */
 const SNIPPETS = [
@@ -46,16 +42,8 @@ const SNIPPETS = [
   "\u202e",
 ];
 
-const arbEdit = fc.record({
-  at: fc.double({ min: 0, max: 1, noNaN: true }),
-  remove: fc.nat({ max: 12 }),
-  insert: fc.constantFrom(...SNIPPETS),
-});
-
-function apply(text: string, e: { at: number; remove: number; insert: string }): string {
-  const at = Math.floor(e.at * text.length);
-  return text.slice(0, at) + e.insert + text.slice(Math.min(text.length, at + e.remove));
-}
+const arbEdit = arbTextEdit(SNIPPETS);
+const apply = applyTextEdit;
 
 const arbText = fc.tuple(
   fc.oneof(fc.constantFrom(...examples, ...fixtures, examples.join("\n"), generateRules(60)), arbPolicyAst(8).map((ast) => printPolicy(ast))),
